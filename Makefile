@@ -1,0 +1,50 @@
+# Two commands matter: `make run` (the workflow end to end, locally) and `make test` (the full suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv test lint typecheck format run clean build validate
+
+help:
+	@echo "make run       run the workflow end to end on the local stack"
+	@echo "make test      lint, type-check and run the full test suite"
+	@echo "make lint      ruff (lint + format check), cfn-lint, statelint"
+	@echo "make format    apply ruff's formatting and safe fixes"
+	@echo "make build     sam build (needs the AWS SAM CLI)"
+
+$(STAMP): requirements-dev.txt layers/shared/requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/statelint --ignore URI statemachine/send_message.asl.json
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: $(STAMP)
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n auto
+
+run: $(STAMP)
+	@echo "The local stack (SP-API emulator + the state machine on moto) is the next piece of work (issue 3)."
+	@echo "Until it lands, 'make test' exercises every step; see README.md for deploying with SAM."
+
+build:
+	sam build
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

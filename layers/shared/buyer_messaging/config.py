@@ -1,0 +1,102 @@
+"""Settings read once from the environment into a typed, immutable object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from buyer_messaging.errors import ConfigurationError
+
+DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105  (a URL, not a secret)
+
+# Production and sandbox endpoints by SP-API region (Amazon's "SP-API endpoints" documentation).
+REGION_ENDPOINTS: Mapping[str, str] = {
+    "na": "https://sellingpartnerapi-na.amazon.com",
+    "eu": "https://sellingpartnerapi-eu.amazon.com",
+    "fe": "https://sellingpartnerapi-fe.amazon.com",
+    "sandbox-na": "https://sandbox.sellingpartnerapi-na.amazon.com",
+    "sandbox-eu": "https://sandbox.sellingpartnerapi-eu.amazon.com",
+    "sandbox-fe": "https://sandbox.sellingpartnerapi-fe.amazon.com",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    spapi_region: str
+    spapi_endpoint: str
+    lwa_token_url: str
+    credentials_secret_id: str
+    # Empty: only Amazon S3 hosts (see buyer_messaging.uploads); else host patterns, "*." wildcards.
+    upload_url_allowed_hosts: tuple[str, ...]
+    staging_bucket: str
+    state_machine_arn: str
+    connect_timeout_seconds: float
+    read_timeout_seconds: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        region = env.get("SPAPI_REGION", "na").strip().lower() or "na"
+        if region not in REGION_ENDPOINTS:
+            raise ConfigurationError(
+                f"SPAPI_REGION={region!r} is not an SP-API region; use one of {', '.join(REGION_ENDPOINTS)}."
+            )
+        endpoint = env.get("SPAPI_ENDPOINT", "").strip().rstrip("/") or REGION_ENDPOINTS[region]
+        _require_url("SPAPI_ENDPOINT", endpoint)
+        token_url = env.get("LWA_TOKEN_URL", "").strip() or DEFAULT_LWA_TOKEN_URL
+        _require_url("LWA_TOKEN_URL", token_url)
+        hosts = tuple(
+            host.strip().lower() for host in env.get("UPLOAD_URL_ALLOWED_HOSTS", "").split(",") if host.strip()
+        )
+        return cls(
+            spapi_region=region,
+            spapi_endpoint=endpoint,
+            lwa_token_url=token_url,
+            credentials_secret_id=env.get("SPAPI_CREDENTIALS_SECRET", "").strip(),
+            upload_url_allowed_hosts=hosts,
+            staging_bucket=env.get("STAGING_BUCKET", "").strip(),
+            state_machine_arn=env.get("STATE_MACHINE_ARN", "").strip(),
+            connect_timeout_seconds=_positive_float(env, "SPAPI_CONNECT_TIMEOUT", 5.0),
+            read_timeout_seconds=_positive_float(env, "SPAPI_READ_TIMEOUT", 30.0),
+        )
+
+    def require(self, name: str) -> str:
+        """The value of a setting a function cannot work without, or a clear error naming its variable."""
+        value: str = getattr(self, name)
+        if not value:
+            variable = _VARIABLE_OF[name]
+            raise ConfigurationError(f"{variable} is not set; the function cannot work without it.")
+        return value
+
+
+_VARIABLE_OF = {
+    "credentials_secret_id": "SPAPI_CREDENTIALS_SECRET",
+    "staging_bucket": "STAGING_BUCKET",
+    "state_machine_arn": "STATE_MACHINE_ARN",
+}
+
+
+def _require_url(variable: str, value: str) -> None:
+    if not value.startswith(("https://", "http://")):
+        raise ConfigurationError(f"{variable}={value!r} is not an http(s) URL.")
+
+
+def _positive_float(env: Mapping[str, str], variable: str, default: float) -> float:
+    raw = env.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{variable}={raw!r} is not a number of seconds.") from None
+    if value <= 0:
+        raise ConfigurationError(f"{variable} must be positive, not {raw}.")
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, parsed on first use (environment variables do not change)."""
+    return Settings.from_env()

@@ -1,0 +1,163 @@
+"""Named errors. The class name is the error name Step Functions sees, retries or catches.
+
+Transient errors (:class:`TransientError`) are retried by the state machine with backoff and jitter;
+every other :class:`BuyerMessagingError` is permanent: retrying cannot help, a person has to act.
+The message of every error is written for that person: what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+
+class BuyerMessagingError(Exception):
+    """Base of every error this package raises on purpose.
+
+    ``problems`` lists (field, what is wrong) pairs when the error is about named fields of the input,
+    so an API can answer with field-level errors; the message always says it all in one sentence too.
+    """
+
+    transient = False
+
+    def __init__(self, message: str, *, problems: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class TransientError(BuyerMessagingError):
+    """A failure that may pass by itself; the state machine retries it."""
+
+    transient = True
+
+
+# --- Input: the request document, the S3 key, the files -------------------------------------------------
+
+
+class InvalidRequest(BuyerMessagingError):
+    """The request document or event is malformed (missing field, wrong type, bad identifier)."""
+
+
+class UnknownMessageType(BuyerMessagingError):
+    """The message type is not one of the Messaging API's message types."""
+
+
+class MessageTypeNotAvailable(BuyerMessagingError):
+    """Amazon does not allow this message type for this order now (order state, already sent, ...)."""
+
+
+class InvalidMessageText(BuyerMessagingError):
+    """The text breaks the message type's rules (required, not allowed, too long)."""
+
+
+class InvalidAttachments(BuyerMessagingError):
+    """The attachments break the message type's rules (count, file type, size, empty file, file name)."""
+
+
+class AttachmentNotFound(BuyerMessagingError):
+    """A staged attachment does not exist (wrong key or bucket, or it was deleted)."""
+
+
+class AttachmentChanged(BuyerMessagingError):
+    """A staged attachment was replaced or changed while the message was being prepared."""
+
+
+class UnsupportedS3Key(BuyerMessagingError):
+    """An S3 object key fits neither ``outbox/...`` nor ``requests/{name}.json``."""
+
+
+class StagingUnavailable(TransientError):
+    """S3 (the staging bucket) throttled or failed; retried."""
+
+
+class StagingAccessDenied(BuyerMessagingError):
+    """The function may not read the staged object (bucket outside the stack, KMS key policy, ...)."""
+
+
+# --- Configuration and credentials -----------------------------------------------------------------------
+
+
+class ConfigurationError(BuyerMessagingError):
+    """An environment variable is missing or invalid."""
+
+
+class CredentialsNotConfigured(BuyerMessagingError):
+    """The LWA credentials secret is missing, empty or not the expected JSON."""
+
+
+class LwaInvalidGrant(BuyerMessagingError):
+    """LWA refused the refresh token: the seller must authorize the application again."""
+
+
+class LwaRejected(BuyerMessagingError):
+    """LWA refused the token request for another reason (client id or secret wrong, ...)."""
+
+
+class LwaUnavailable(TransientError):
+    """LWA could not be reached or answered with a server error; retried."""
+
+
+# --- SP-API answers --------------------------------------------------------------------------------------
+
+
+class SpApiError(BuyerMessagingError):
+    """An SP-API call failed. ``status`` and ``code`` come from Amazon's answer when there was one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+
+class SpApiThrottled(SpApiError, TransientError):
+    """429 QuotaExceeded: over the operation's rate; retried with backoff."""
+
+
+class SpApiUnavailable(SpApiError, TransientError):
+    """5xx, a connection failure or a timeout; retried."""
+
+
+class SpApiUnauthorized(SpApiError):
+    """403: the access token is not accepted or the app lacks the Buyer Communication role."""
+
+
+class SpApiInvalidInput(SpApiError):
+    """400 (or 413/415): Amazon rejected the request's content."""
+
+
+class SpApiNotFound(SpApiError):
+    """404: Amazon does not know the order (or the resource)."""
+
+
+# --- The presigned upload ------------------------------------------------------------------------------
+
+
+class UploadUrlNotAllowed(BuyerMessagingError):
+    """The presigned URL is not https on an allowed host; no byte was sent."""
+
+
+class UploadRejected(BuyerMessagingError):
+    """The upload endpoint refused the file (BadDigest, SignatureDoesNotMatch, ...)."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class UploadDestinationExpired(UploadRejected):
+    """The presigned URL expired before the upload (they live 15 minutes)."""
+
+
+class UploadEndpointUnavailable(TransientError):
+    """The upload endpoint could not be reached or answered 5xx; retried."""
+
+
+def error_name(error: BaseException) -> str:
+    """The name under which Step Functions and the logs know ``error``."""
+    return type(error).__name__

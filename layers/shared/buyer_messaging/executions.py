@@ -1,0 +1,51 @@
+"""The Step Functions adapter: starting an execution under a name that makes repeats no-ops."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from buyer_messaging.errors import ConfigurationError, StagingUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+@dataclass(frozen=True, slots=True)
+class StartedExecution:
+    name: str
+    execution_arn: str
+    already_existed: bool
+
+
+@lru_cache(maxsize=1)
+def _client() -> SFNClient:
+    import boto3
+
+    return boto3.client("stepfunctions")
+
+
+def reset_client() -> None:
+    _client.cache_clear()
+
+
+def start_execution(state_machine_arn: str, name: str, document: dict[str, Any]) -> StartedExecution:
+    """Start ``name``; an execution of that name that already exists means this start already happened."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = _client()
+    try:
+        response = client.start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=json.dumps(document, ensure_ascii=False)
+        )
+    except client.exceptions.ExecutionAlreadyExists:
+        arn = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
+        return StartedExecution(name=name, execution_arn=arn, already_existed=True)
+    except (client.exceptions.StateMachineDoesNotExist, client.exceptions.InvalidArn) as error:
+        raise ConfigurationError(f"STATE_MACHINE_ARN does not name a state machine: {error}") from None
+    except (ClientError, BotoCoreError) as error:
+        # Throttling and service errors: the S3 event is delivered again by Lambda's retries.
+        raise StagingUnavailable(f"Step Functions did not start {name}: {error}") from None
+    return StartedExecution(name=name, execution_arn=response["executionArn"], already_existed=False)

@@ -1,0 +1,423 @@
+"""Typed models of every payload that crosses a function boundary, parsed with field-level errors.
+
+Each model has ``from_dict`` (raising :class:`~buyer_messaging.errors.InvalidRequest` that names every bad
+field) and ``to_dict`` (the camelCase JSON the state machine carries, see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from buyer_messaging.errors import InvalidRequest
+
+# Amazon order ids are 3-7-7 groups ("123-1234567-1234567"); the first group may hold letters.
+AMAZON_ORDER_ID_PATTERN = re.compile(r"^[0-9A-Z]{3}-[0-9]{7}-[0-9]{7}$")
+MAX_ATTACHMENTS_IN_REQUEST = 50  # far above any message type's limit; bounds the work on garbage input
+
+
+class _Reader:
+    """Reads fields of one JSON object and collects every problem before raising once."""
+
+    def __init__(self, data: object, where: str, problems: list[tuple[str, str]] | None = None) -> None:
+        self.where = where
+        self.problems: list[tuple[str, str]] = [] if problems is None else problems
+        if isinstance(data, Mapping):
+            self.data: Mapping[str, Any] = data
+        else:
+            self.data = {}
+            self.problems.append((where or "(document)", f"must be a JSON object, not {_json_type(data)}"))
+
+    def _path(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def problem(self, name: str, message: str) -> None:
+        self.problems.append((self._path(name), message))
+
+    def string(self, name: str, *, required: bool = True, default: str | None = None) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                self.problem(name, "is required")
+            return default
+        if not isinstance(value, str):
+            self.problem(name, f"must be a string, not {_json_type(value)}")
+            return default
+        return value
+
+    def required_string(self, name: str) -> str:
+        return self.string(name) or ""
+
+    def integer(self, name: str) -> int:
+        value = self.data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(name, "must be an integer")
+            return 0
+        return value
+
+    def object_list(self, name: str, *, max_items: int) -> list[_Reader]:
+        value = self.data.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problem(name, f"must be a list, not {_json_type(value)}")
+            return []
+        if len(value) > max_items:
+            self.problem(name, f"has {len(value)} items; at most {max_items} are accepted")
+            return []
+        return [_Reader(item, f"{self._path(name)}[{index}]", self.problems) for index, item in enumerate(value)]
+
+    def mapping(self, name: str) -> _Reader:
+        return _Reader(self.data.get(name), self._path(name), self.problems)
+
+    def raise_if_problems(self, what: str) -> None:
+        if self.problems:
+            details = "; ".join(f"{path} {message}" for path, message in self.problems)
+            raise InvalidRequest(f"The {what} is invalid: {details}.", problems=tuple(self.problems))
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    """An attachment as a request names it: where it is staged and the name the buyer sees."""
+
+    bucket: str
+    key: str
+    file_name: str
+
+    @classmethod
+    def read(cls, reader: _Reader, default_bucket: str) -> AttachmentRef:
+        bucket = reader.string("bucket", required=False) or default_bucket
+        key = reader.required_string("key")
+        file_name = reader.string("fileName", required=False)
+        if not bucket:
+            reader.problem("bucket", "is required (no staging bucket is configured to default to)")
+        if reader.data.get("key") is not None and not key:
+            reader.problem("key", "must not be empty")
+        if file_name is None:
+            # The buyer sees the object's own name when the request names none.
+            file_name = key.rsplit("/", 1)[-1]
+        return cls(bucket=bucket, key=key, file_name=file_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "key": self.key, "fileName": self.file_name}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRequest:
+    """The request document (= the state machine's input): one message to the buyer of one order."""
+
+    amazon_order_id: str
+    marketplace_id: str
+    message_type: str
+    text: str | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
+    coverage_start_date: str | None = None
+    coverage_end_date: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: object, *, default_bucket: str = "") -> MessageRequest:
+        reader = _Reader(data, "")
+        order_id = reader.required_string("amazonOrderId").strip()
+        marketplace_id = reader.required_string("marketplaceId").strip()
+        message_type = reader.required_string("messageType").strip()
+        text = reader.string("text", required=False)
+        start = reader.string("coverageStartDate", required=False)
+        end = reader.string("coverageEndDate", required=False)
+        attachments = tuple(
+            AttachmentRef.read(item, default_bucket)
+            for item in reader.object_list("attachments", max_items=MAX_ATTACHMENTS_IN_REQUEST)
+        )
+        if order_id and not AMAZON_ORDER_ID_PATTERN.match(order_id):
+            reader.problem("amazonOrderId", f"{order_id!r} is not an Amazon order id (like 123-1234567-1234567)")
+        if reader.data and "messageType" in reader.data and not message_type:
+            reader.problem("messageType", "must not be empty")
+        known = {
+            "amazonOrderId",
+            "marketplaceId",
+            "messageType",
+            "text",
+            "attachments",
+            "coverageStartDate",
+            "coverageEndDate",
+        }
+        for unknown in sorted(set(reader.data) - known):
+            reader.problem(unknown, "is not a field of a request document (a typo?)")
+        reader.raise_if_problems("request document")
+        return cls(
+            amazon_order_id=order_id,
+            marketplace_id=marketplace_id,
+            message_type=message_type,
+            text=text,
+            attachments=attachments,
+            coverage_start_date=start,
+            coverage_end_date=end,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _drop_none(
+            {
+                "amazonOrderId": self.amazon_order_id,
+                "marketplaceId": self.marketplace_id,
+                "messageType": self.message_type,
+                "text": self.text,
+                "coverageStartDate": self.coverage_start_date,
+                "coverageEndDate": self.coverage_end_date,
+                "attachments": [attachment.to_dict() for attachment in self.attachments],
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StagedAttachment:
+    """An attachment whose staged object was found: its size and ETag pin the exact bytes to send."""
+
+    bucket: str
+    key: str
+    file_name: str
+    size: int
+    etag: str
+    content_type: str
+
+    @classmethod
+    def read(cls, reader: _Reader) -> StagedAttachment:
+        return cls(
+            bucket=reader.required_string("bucket"),
+            key=reader.required_string("key"),
+            file_name=reader.required_string("fileName"),
+            size=reader.integer("size"),
+            etag=reader.required_string("etag"),
+            content_type=reader.required_string("contentType"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "fileName": self.file_name,
+            "size": self.size,
+            "etag": self.etag,
+            "contentType": self.content_type,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedRequest:
+    """A request checked against the order's schema: the state the workflow carries after validation."""
+
+    amazon_order_id: str
+    marketplace_id: str
+    message_type: str  # the canonical path segment
+    operation: str
+    title: str
+    text: str | None
+    attachments: tuple[StagedAttachment, ...]
+    coverage_start_date: str | None = None
+    coverage_end_date: str | None = None
+
+    @classmethod
+    def read(cls, reader: _Reader) -> ValidatedRequest:
+        return cls(
+            amazon_order_id=reader.required_string("amazonOrderId"),
+            marketplace_id=reader.required_string("marketplaceId"),
+            message_type=reader.required_string("messageType"),
+            operation=reader.required_string("operation"),
+            title=reader.string("title", required=False) or "",
+            text=reader.string("text", required=False),
+            attachments=tuple(
+                StagedAttachment.read(item)
+                for item in reader.object_list("attachments", max_items=MAX_ATTACHMENTS_IN_REQUEST)
+            ),
+            coverage_start_date=reader.string("coverageStartDate", required=False),
+            coverage_end_date=reader.string("coverageEndDate", required=False),
+        )
+
+    @classmethod
+    def from_dict(cls, data: object) -> ValidatedRequest:
+        reader = _Reader(data, "")
+        request = cls.read(reader)
+        reader.raise_if_problems("validated request")
+        return request
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "amazonOrderId": self.amazon_order_id,
+            "marketplaceId": self.marketplace_id,
+            "messageType": self.message_type,
+            "operation": self.operation,
+            "title": self.title,
+            "text": self.text,
+            "coverageStartDate": self.coverage_start_date,
+            "coverageEndDate": self.coverage_end_date,
+            "attachments": [attachment.to_dict() for attachment in self.attachments],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UploadDestination:
+    upload_destination_id: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, reader: _Reader) -> UploadDestination:
+        headers = reader.data.get("headers") or {}
+        if not isinstance(headers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            reader.problem("headers", "must be an object of string header values")
+            headers = {}
+        return cls(
+            upload_destination_id=reader.required_string("uploadDestinationId"),
+            url=reader.required_string("url"),
+            headers=dict(headers),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uploadDestinationId": self.upload_destination_id,
+            "url": self.url,
+            "headers": dict(self.headers),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentTask:
+    """One item of the Map over attachments; ``content_md5`` and ``destination`` fill in step by step."""
+
+    amazon_order_id: str
+    marketplace_id: str
+    message_type: str
+    attachment: StagedAttachment
+    content_md5: str | None = None
+    destination: UploadDestination | None = None
+
+    @classmethod
+    def from_dict(cls, data: object) -> AttachmentTask:
+        reader = _Reader(data, "")
+        attachment = StagedAttachment.read(reader.mapping("attachment"))
+        content_md5 = None
+        if reader.data.get("hash") is not None:
+            content_md5 = reader.mapping("hash").required_string("contentMd5")
+        destination = None
+        if reader.data.get("destination") is not None:
+            destination = UploadDestination.read(reader.mapping("destination"))
+        task = cls(
+            amazon_order_id=reader.required_string("amazonOrderId"),
+            marketplace_id=reader.required_string("marketplaceId"),
+            message_type=reader.required_string("messageType"),
+            attachment=attachment,
+            content_md5=content_md5,
+            destination=destination,
+        )
+        reader.raise_if_problems("attachment step input")
+        return task
+
+    def require_content_md5(self) -> str:
+        if not self.content_md5:
+            raise InvalidRequest("The attachment step input has no hash.contentMd5; hash the attachment first.")
+        return self.content_md5
+
+    def require_destination(self) -> UploadDestination:
+        if self.destination is None:
+            raise InvalidRequest("The attachment step input has no destination; create it first.")
+        return self.destination
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedAttachment:
+    """An attachment Amazon holds, ready to be referenced by a message."""
+
+    upload_destination_id: str
+    file_name: str
+    size: int
+    content_md5: str
+    key: str
+
+    @classmethod
+    def read(cls, reader: _Reader) -> UploadedAttachment:
+        return cls(
+            upload_destination_id=reader.required_string("uploadDestinationId"),
+            file_name=reader.required_string("fileName"),
+            size=reader.integer("size"),
+            content_md5=reader.required_string("contentMd5"),
+            key=reader.required_string("key"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uploadDestinationId": self.upload_destination_id,
+            "fileName": self.file_name,
+            "size": self.size,
+            "contentMd5": self.content_md5,
+            "key": self.key,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """The send step's input: the validated request and the attachments uploaded for it."""
+
+    request: ValidatedRequest
+    uploaded: tuple[UploadedAttachment, ...]
+
+    @classmethod
+    def from_dict(cls, data: object) -> SendRequest:
+        reader = _Reader(data, "")
+        request = ValidatedRequest.read(reader)
+        uploaded = tuple(
+            UploadedAttachment.read(item)
+            for item in reader.object_list("uploaded", max_items=MAX_ATTACHMENTS_IN_REQUEST)
+        )
+        reader.raise_if_problems("send step input")
+        return cls(request=request, uploaded=uploaded)
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    amazon_order_id: str
+    marketplace_id: str
+    message_type: str
+    operation: str
+    attachments: tuple[UploadedAttachment, ...]
+    sent_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": "sent",
+            "amazonOrderId": self.amazon_order_id,
+            "marketplaceId": self.marketplace_id,
+            "messageType": self.message_type,
+            "operation": self.operation,
+            "attachments": [
+                {
+                    "fileName": attachment.file_name,
+                    "uploadDestinationId": attachment.upload_destination_id,
+                    "size": attachment.size,
+                    "contentMd5": attachment.content_md5,
+                }
+                for attachment in self.attachments
+            ],
+            "sentAt": self.sent_at,
+        }

@@ -1,0 +1,184 @@
+"""The SP-API HTTP client: one requests Session per container, auth headers, errors mapped to names."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import requests
+
+from buyer_messaging import __version__
+from buyer_messaging.auth import AccessTokenProvider, load_credentials
+from buyer_messaging.config import Settings, get_settings
+from buyer_messaging.errors import (
+    MessageTypeNotAvailable,
+    SpApiError,
+    SpApiInvalidInput,
+    SpApiNotFound,
+    SpApiThrottled,
+    SpApiUnauthorized,
+    SpApiUnavailable,
+)
+
+# Amazon asks for "AppName/Version (Language=LanguageName/Version)".
+USER_AGENT = f"BuyerMessagingWorkflow/{__version__} (Language=Python/{platform.python_version()})"
+NOT_AVAILABLE_MESSAGE = "Invalid amazonOrderId and template combination"
+
+
+@dataclass(frozen=True, slots=True)
+class SpApiResponse:
+    status: int
+    body: Mapping[str, Any]
+    request_id: str | None
+    rate_limit: str | None
+
+
+class SpApiClient:
+    """Calls SP-API operations. ``operation`` names the call in errors and logs."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        tokens: AccessTokenProvider,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self._tokens = tokens
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    def call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> SpApiResponse:
+        response = self._send(operation, method, path, params, json_body)
+        if response.status_code == 403 and _says_token_expired(response):
+            # A token revoked or expired early: one fresh token, one more try.
+            self._tokens.invalidate()
+            response = self._send(operation, method, path, params, json_body)
+        return _parse(operation, response)
+
+    def _send(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json_body: Mapping[str, Any] | None,
+    ) -> requests.Response:
+        headers = {
+            "x-amz-access-token": self._tokens.access_token(),
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            return self._session.request(
+                method,
+                self.endpoint + path,
+                params=params,
+                json=json_body,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except requests.Timeout:
+            raise SpApiUnavailable(f"{operation}: the SP-API did not answer in time; will retry.") from None
+        except requests.RequestException as error:
+            raise SpApiUnavailable(
+                f"{operation}: the SP-API could not be reached ({type(error).__name__}); will retry."
+            ) from None
+
+
+def _says_token_expired(response: requests.Response) -> bool:
+    return "expired" in " ".join(message for _, message, _ in _errors(response)).lower()
+
+
+def _errors(response: requests.Response) -> list[tuple[str, str, str]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    found = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(found, list):
+        return []
+    return [
+        (str(item.get("code", "")), str(item.get("message", "")), str(item.get("details", "") or ""))
+        for item in found
+        if isinstance(item, dict)
+    ]
+
+
+def _parse(operation: str, response: requests.Response) -> SpApiResponse:
+    request_id = response.headers.get("x-amzn-RequestId")
+    status = response.status_code
+    if 200 <= status < 300:
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            raise SpApiUnavailable(f"{operation}: the SP-API answered {status} with a body that is not JSON.") from None
+        return SpApiResponse(
+            status=status,
+            body=body if isinstance(body, dict) else {"payload": body},
+            request_id=request_id,
+            rate_limit=response.headers.get("x-amzn-RateLimit-Limit"),
+        )
+    errors = _errors(response)
+    code = errors[0][0] if errors else ""
+    said = "; ".join(f"{c}: {m}" + (f" ({d})" if d else "") for c, m, d in errors) or (
+        response.text[:200].strip() or f"HTTP {status}"
+    )
+    where = f"{operation} failed with HTTP {status}"
+    suffix = f" [x-amzn-RequestId {request_id}]" if request_id else ""
+    error_class: type[SpApiError]
+    if status == 429:
+        error_class, hint = SpApiThrottled, " Over the operation's quota; will retry."
+    elif status >= 500:
+        error_class, hint = SpApiUnavailable, " Amazon's side failed; will retry."
+    elif status == 403 and NOT_AVAILABLE_MESSAGE.lower() in said.lower():
+        raise MessageTypeNotAvailable(
+            f"{where}: Amazon does not allow this message type for this order now ({said}).{suffix}"
+        )
+    elif status in (401, 403):
+        error_class, hint = (
+            SpApiUnauthorized,
+            (" Check that the app has the Buyer Communication role and that the seller authorized it for this region."),
+        )
+    elif status == 404:
+        error_class, hint = SpApiNotFound, " Check the order id and the marketplace."
+    else:
+        error_class, hint = SpApiInvalidInput, ""
+    raise error_class(f"{where}: {said}.{hint}{suffix}", status=status, code=code or None, request_id=request_id)
+
+
+@lru_cache(maxsize=1)
+def default_client() -> SpApiClient:
+    """The client of this container: built once so the Session's connections and the token are reused."""
+    return client_for(get_settings())
+
+
+def client_for(settings: Settings) -> SpApiClient:
+    secret_id = settings.require("credentials_secret_id")
+    session = requests.Session()
+    tokens = AccessTokenProvider(
+        settings.lwa_token_url,
+        lambda: load_credentials(secret_id),
+        session=session,
+        timeout=(settings.connect_timeout_seconds, settings.read_timeout_seconds),
+    )
+    return SpApiClient(
+        settings.spapi_endpoint,
+        tokens,
+        session=session,
+        timeout=(settings.connect_timeout_seconds, settings.read_timeout_seconds),
+    )

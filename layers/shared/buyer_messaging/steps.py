@@ -1,0 +1,155 @@
+"""The workflow's steps: each Lambda handler parses its input and calls one function here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from buyer_messaging import attachments, catalog, executions, messaging, storage, trigger, uploads, validation
+from buyer_messaging.config import get_settings
+from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, error_name
+from buyer_messaging.models import (
+    AttachmentTask,
+    MessageRequest,
+    SendRequest,
+    SentMessage,
+    UploadedAttachment,
+)
+from buyer_messaging.observability import logger, metrics
+from buyer_messaging.spapi import default_client
+
+
+def validate_request(request: MessageRequest) -> dict[str, Any]:
+    """getMessagingActionsForOrder, then the request checked against the order's schema and staged files."""
+    settings = get_settings()
+    message_type = catalog.message_type(request.message_type)
+    validation.check_marketplace(request.marketplace_id, settings.spapi_region)
+    staged = [
+        validation.StagedObject(size=info.size, etag=info.etag)
+        for info in (storage.head_object(ref.bucket, ref.key) for ref in request.attachments)
+    ]
+    actions = messaging.get_messaging_actions(default_client(), request.amazon_order_id, request.marketplace_id)
+    action = validation.resolve_action(message_type, actions, request.amazon_order_id)
+    validated = validation.validate(request, action, staged)
+    logger.info(
+        "Request validated",
+        extra={
+            "message_type": validated.message_type,
+            "attachments": len(validated.attachments),
+            "total_bytes": sum(a.size for a in validated.attachments),
+        },
+    )
+    return validated.to_dict()
+
+
+def hash_attachment(task: AttachmentTask) -> dict[str, Any]:
+    staged = task.attachment
+    digest = attachments.digest_of_staged(staged.bucket, staged.key, staged.etag, staged.size)
+    metrics.add_metric(name="AttachmentBytesHashed", unit=MetricUnit.Bytes, value=digest.size)
+    return {"contentMd5": digest.content_md5, "size": digest.size}
+
+
+def create_destination(task: AttachmentTask) -> dict[str, Any]:
+    destination = uploads.create_upload_destination(
+        default_client(),
+        catalog.message_type(task.message_type),
+        task.amazon_order_id,
+        task.marketplace_id,
+        task.require_content_md5(),
+        task.attachment.content_type,
+    )
+    logger.info("Upload destination created", extra={"upload_destination_id": destination.upload_destination_id})
+    return destination.to_dict()
+
+
+def upload_attachment(task: AttachmentTask) -> dict[str, Any]:
+    settings = get_settings()
+    destination = task.require_destination()
+    staged = task.attachment
+    # Checked before S3 is even read: no byte may leave for a host that is not allowed.
+    uploads.check_upload_url(destination.url, settings.upload_url_allowed_hosts)
+    body, length = storage.open_object(staged.bucket, staged.key, staged.etag)
+    try:
+        uploads.put_file(
+            destination,
+            body,
+            staged.size if length == staged.size else length,
+            settings.upload_url_allowed_hosts,
+            timeout=(settings.connect_timeout_seconds, max(settings.read_timeout_seconds, 60.0)),
+        )
+    finally:
+        body.close()
+    metrics.add_metric(name="AttachmentBytesUploaded", unit=MetricUnit.Bytes, value=staged.size)
+    return UploadedAttachment(
+        upload_destination_id=destination.upload_destination_id,
+        file_name=staged.file_name,
+        size=staged.size,
+        content_md5=task.require_content_md5(),
+        key=staged.key,
+    ).to_dict()
+
+
+def send_message(send: SendRequest) -> dict[str, Any]:
+    request = send.request
+    message_type = catalog.message_type(request.message_type)
+    expected = sorted(a.key for a in request.attachments)
+    uploaded_keys = sorted(u.key for u in send.uploaded)
+    if expected != uploaded_keys:
+        missing = ", ".join(sorted(set(expected) - set(uploaded_keys))) or "none"
+        raise InvalidRequest(f"Not every attachment was uploaded (missing: {missing}); the message was not sent.")
+    body = messaging.build_message_body(
+        message_type,
+        text=request.text,
+        attachments=[(u.upload_destination_id, u.file_name) for u in send.uploaded],
+        coverage_start_date=request.coverage_start_date,
+        coverage_end_date=request.coverage_end_date,
+    )
+    amazon_request_id = messaging.send_message(
+        default_client(), message_type, request.amazon_order_id, request.marketplace_id, body
+    )
+    metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
+    logger.info("Message sent", extra={"message_type": message_type.path, "amazon_request_id": amazon_request_id})
+    return SentMessage(
+        amazon_order_id=request.amazon_order_id,
+        marketplace_id=request.marketplace_id,
+        message_type=message_type.path,
+        operation=message_type.operation,
+        attachments=send.uploaded,
+        sent_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    ).to_dict()
+
+
+def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
+    """One execution per staged object version. Bad objects are reported, never deleted; the first
+    error is raised after every record was tried so the event lands in the failed-starts queue."""
+    settings = get_settings()
+    state_machine_arn = settings.require("state_machine_arn")
+    results: list[dict[str, Any]] = []
+    first_error: BuyerMessagingError | None = None
+    for staged in trigger.parse_s3_event(event):
+        where = f"s3://{staged.bucket}/{staged.key}"
+        try:
+            request = trigger.request_for_object(staged, storage.read_json_object)
+            hint = request.amazon_order_id + "-" + request.message_type
+            started = executions.start_execution(
+                state_machine_arn, trigger.execution_name(staged, hint), request.to_dict()
+            )
+        except BuyerMessagingError as error:
+            logger.error("Object not started", extra={"object": where, "error": error_name(error), "cause": str(error)})
+            metrics.add_metric(name="StartsRejected", unit=MetricUnit.Count, value=1)
+            results.append({"object": where, "started": False, "error": error_name(error), "cause": str(error)})
+            first_error = first_error or error
+            continue
+        logger.info(
+            "Execution started" if not started.already_existed else "Execution already started for this version",
+            extra={"object": where, "execution": started.name, **trigger.describe(request)},
+        )
+        results.append({"object": where, "started": not started.already_existed, "executionArn": started.execution_arn})
+    if first_error is not None:
+        raise first_error
+    metrics.add_metric(
+        name="ExecutionsStarted", unit=MetricUnit.Count, value=sum(1 for r in results if r.get("started"))
+    )
+    return {"executions": results}

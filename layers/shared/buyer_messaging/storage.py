@@ -1,0 +1,122 @@
+"""The staging bucket adapter: the only module that talks to S3."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol
+
+from buyer_messaging.errors import (
+    AttachmentChanged,
+    AttachmentNotFound,
+    InvalidRequest,
+    StagingAccessDenied,
+    StagingUnavailable,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+MAX_REQUEST_DOCUMENT_BYTES = 256 * 1024
+_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "404", "NoSuchVersion"}
+_CHANGED = {"PreconditionFailed", "412"}
+_DENIED = {"AccessDenied", "403", "AllAccessDisabled", "KMS.AccessDeniedException", "InvalidObjectState"}
+
+
+class Readable(Protocol):
+    def read(self, amt: int = ..., /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    size: int
+    etag: str
+    version_id: str | None
+    content_type: str | None
+
+
+@lru_cache(maxsize=1)
+def _client() -> S3Client:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+def reset_client() -> None:
+    """Forget the cached client (tests that switch endpoints or credentials)."""
+    _client.cache_clear()
+
+
+def head_object(bucket: str, key: str) -> ObjectInfo:
+    try:
+        response = _client().head_object(Bucket=bucket, Key=key)
+    except Exception as error:
+        raise _translate(error, bucket, key) from None
+    return ObjectInfo(
+        size=int(response["ContentLength"]),
+        etag=str(response["ETag"]),
+        version_id=response.get("VersionId"),
+        content_type=response.get("ContentType"),
+    )
+
+
+def open_object(bucket: str, key: str, etag: str | None = None) -> tuple[Readable, int]:
+    """A stream of the object's bytes and its length; with ``etag``, only if the object still has it."""
+    arguments: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if etag:
+        arguments["IfMatch"] = etag
+    try:
+        response = _client().get_object(**arguments)
+    except Exception as error:
+        raise _translate(error, bucket, key) from None
+    return response["Body"], int(response["ContentLength"])
+
+
+def read_json_object(bucket: str, key: str, version_id: str | None = None) -> object:
+    """A small JSON document from the bucket (a request document), with clear errors for bad ones."""
+    arguments: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        arguments["VersionId"] = version_id
+    try:
+        response = _client().get_object(**arguments)
+        if int(response["ContentLength"]) > MAX_REQUEST_DOCUMENT_BYTES:
+            response["Body"].close()
+            raise InvalidRequest(
+                f"s3://{bucket}/{key} is {response['ContentLength']:,} bytes; a request document may have at most "
+                f"{MAX_REQUEST_DOCUMENT_BYTES:,}. Stage files under attachments/ and reference them by key."
+            )
+        raw = response["Body"].read()
+    except InvalidRequest:
+        raise
+    except Exception as error:
+        raise _translate(error, bucket, key) from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidRequest(f"s3://{bucket}/{key} is not a JSON request document: {error}.") from None
+
+
+def _translate(error: Exception, bucket: str, key: str) -> Exception:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    where = f"s3://{bucket}/{key}"
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _NOT_FOUND or status == 404:
+            return AttachmentNotFound(f"{where} does not exist (was it deleted, or is the key or bucket wrong?).")
+        if code in _CHANGED or status == 412:
+            return AttachmentChanged(
+                f"{where} was replaced while the message was being prepared; the new file starts its own message "
+                "if it was staged under outbox/, otherwise send the request again."
+            )
+        if code in _DENIED or status == 403:
+            return StagingAccessDenied(f"This function may not read {where} ({code}).")
+        return StagingUnavailable(f"S3 failed to serve {where} ({code or status}); will retry.")
+    if isinstance(error, BotoCoreError):
+        return StagingUnavailable(f"S3 could not be reached for {where} ({type(error).__name__}); will retry.")
+    return error

@@ -1,0 +1,122 @@
+"""From an S3 object to a message request: the two key conventions and the execution name.
+
+- ``outbox/{marketplaceId}/{amazonOrderId}/{messageType}/{fileName}``: one message whose single attachment
+  is this object, shown to the buyer as ``fileName``.
+- ``requests/{name}.json``: a request document (the state machine's input); its attachments are keys in
+  the same bucket unless they name another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from buyer_messaging.errors import InvalidRequest, UnsupportedS3Key
+from buyer_messaging.models import AttachmentRef, MessageRequest
+
+OUTBOX_PREFIX = "outbox/"
+REQUESTS_PREFIX = "requests/"
+EXECUTION_NAME_MAX_LENGTH = 80
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class StagedObjectEvent:
+    """One ``ObjectCreated`` record: which object version was staged."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+    size: int | None
+
+    @property
+    def version(self) -> str:
+        """What identifies this upload of the key: the version id, else the ETag."""
+        return self.version_id or (self.etag or "").strip('"')
+
+
+def parse_s3_event(event: object) -> list[StagedObjectEvent]:
+    """The object records of an S3 notification event; keys arrive URL-encoded."""
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(records, list):
+        raise InvalidRequest("The event is not an S3 notification (no Records list).")
+    objects = []
+    for index, record in enumerate(records):
+        s3 = record.get("s3") if isinstance(record, Mapping) else None
+        bucket = s3.get("bucket", {}).get("name") if isinstance(s3, Mapping) else None
+        obj = s3.get("object") if isinstance(s3, Mapping) else None
+        if not isinstance(bucket, str) or not isinstance(obj, Mapping) or not isinstance(obj.get("key"), str):
+            raise InvalidRequest(f"Records[{index}] is not an S3 object record (s3.bucket.name, s3.object.key).")
+        size = obj.get("size")
+        objects.append(
+            StagedObjectEvent(
+                bucket=bucket,
+                key=unquote_plus(obj["key"]),
+                version_id=obj.get("versionId") or None,
+                etag=obj.get("eTag") or None,
+                size=size if isinstance(size, int) else None,
+            )
+        )
+    return objects
+
+
+def request_for_object(
+    staged: StagedObjectEvent, read_document: Callable[[str, str, str | None], object]
+) -> MessageRequest:
+    """The message request an object stands for; ``read_document(bucket, key, version_id)`` reads JSON."""
+    key = staged.key
+    if key.startswith(OUTBOX_PREFIX):
+        return _outbox_request(staged)
+    if key.startswith(REQUESTS_PREFIX):
+        if not key.endswith(".json") or key.count("/") != 1:
+            raise UnsupportedS3Key(
+                f"s3://{staged.bucket}/{key}: request documents are requests/{{name}}.json, directly under requests/."
+            )
+        document = read_document(staged.bucket, key, staged.version_id)
+        return MessageRequest.from_dict(document, default_bucket=staged.bucket)
+    raise UnsupportedS3Key(
+        f"s3://{staged.bucket}/{key} fits no key convention: use "
+        "outbox/{marketplaceId}/{amazonOrderId}/{messageType}/{fileName} or requests/{name}.json."
+    )
+
+
+def _outbox_request(staged: StagedObjectEvent) -> MessageRequest:
+    parts = staged.key[len(OUTBOX_PREFIX) :].split("/")
+    if len(parts) != 4 or not all(parts):
+        raise UnsupportedS3Key(
+            f"s3://{staged.bucket}/{staged.key}: outbox keys are "
+            "outbox/{marketplaceId}/{amazonOrderId}/{messageType}/{fileName} (four non-empty parts after outbox/)."
+        )
+    marketplace_id, order_id, message_type, file_name = parts
+    return MessageRequest.from_dict(
+        {
+            "amazonOrderId": order_id,
+            "marketplaceId": marketplace_id,
+            "messageType": message_type,
+            "attachments": [AttachmentRef(staged.bucket, staged.key, file_name).to_dict()],
+        }
+    )
+
+
+def execution_name(staged: StagedObjectEvent, hint: str = "") -> str:
+    """A Step Functions execution name unique to this object version and the same on every delivery."""
+    identity = "\0".join((staged.bucket, staged.key, staged.version))
+    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+    readable = _UNSAFE_NAME_CHARACTERS.sub("-", hint).strip("-")
+    room = EXECUTION_NAME_MAX_LENGTH - len(digest) - 1
+    return f"{readable[:room]}-{digest}" if readable else digest
+
+
+def describe(request: MessageRequest) -> dict[str, Any]:
+    """Log-safe summary of a request: no text (it may hold personal data)."""
+    return {
+        "amazonOrderId": request.amazon_order_id,
+        "marketplaceId": request.marketplace_id,
+        "messageType": request.message_type,
+        "attachments": len(request.attachments),
+    }

@@ -1,0 +1,285 @@
+"""Checks a request against the order's schema before anything is uploaded or sent.
+
+The schema Amazon embeds for the order wins where it states a rule (``rawMessageBody`` lengths,
+``attachments`` item counts, ``required``); the catalog supplies what schemas state only in prose
+(file types, total size) and the rules for types whose schema is missing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from buyer_messaging import catalog, marketplaces
+from buyer_messaging.catalog import AttachmentRule, MessageType, TextRule
+from buyer_messaging.errors import (
+    InvalidAttachments,
+    InvalidMessageText,
+    InvalidRequest,
+    MessageTypeNotAvailable,
+)
+from buyer_messaging.messaging import AvailableAction, find_action
+from buyer_messaging.models import AttachmentRef, MessageRequest, StagedAttachment, ValidatedRequest
+
+
+@dataclass(frozen=True, slots=True)
+class StagedObject:
+    """What S3 says about a staged attachment."""
+
+    size: int
+    etag: str
+
+
+def check_marketplace(marketplace_id: str, spapi_region: str) -> None:
+    """Refuse ids that are no marketplace id, and marketplaces another SP-API region serves."""
+    if not marketplaces.MARKETPLACE_ID_PATTERN.match(marketplace_id):
+        raise InvalidRequest(
+            f"marketplaceId {marketplace_id!r} is not an Amazon marketplace id (like ATVPDKIKX0DER).",
+            problems=(("marketplaceId", "is not an Amazon marketplace id"),),
+        )
+    region = marketplaces.region_of(marketplace_id)
+    configured = marketplaces.base_region(spapi_region)
+    if region is not None and region != configured:
+        country = marketplaces.MARKETPLACES[marketplace_id][0]
+        raise InvalidRequest(
+            f"marketplaceId {marketplace_id} ({country}) is served by the SP-API region {region!r}, but this "
+            f"deployment calls region {spapi_region!r}; deploy with SpApiRegion={region} for this marketplace.",
+            problems=(("marketplaceId", f"belongs to region {region}, not {configured}"),),
+        )
+
+
+def text_rule(message_type: MessageType, schema: Mapping[str, Any]) -> TextRule | None:
+    """The text rule in force for this order: the schema's ``rawMessageBody`` or the catalog's."""
+    if message_type.text is None:
+        return None
+    properties = _mapping(schema.get("properties"))
+    if not properties:
+        return message_type.text
+    raw = properties.get("rawMessageBody")
+    if not isinstance(raw, Mapping):
+        return None  # the order's schema offers no custom text for this type
+    required = "rawMessageBody" in _strings(schema.get("required"))
+    return TextRule(
+        min_length=_int(raw.get("minLength"), message_type.text.min_length),
+        max_length=min(_int(raw.get("maxLength"), message_type.text.max_length), message_type.text.max_length),
+        required=required,
+    )
+
+
+def attachment_rule(message_type: MessageType, schema: Mapping[str, Any]) -> AttachmentRule | None:
+    """The attachment rule in force: the schema's ``attachments`` item counts or the catalog's."""
+    if message_type.attachments is None:
+        return None
+    properties = _mapping(schema.get("properties"))
+    if not properties:
+        return message_type.attachments
+    items = properties.get("attachments")
+    if not isinstance(items, Mapping):
+        return None
+    required = "attachments" in _strings(schema.get("required"))
+    minimum = _int(items.get("minItems"), message_type.attachments.min_count)
+    return AttachmentRule(
+        min_count=max(minimum, 1 if required else 0),
+        max_count=min(_int(items.get("maxItems"), message_type.attachments.max_count), catalog.ATTACHMENTS_MAX_COUNT),
+    )
+
+
+def resolve_action(
+    message_type: MessageType, actions: Sequence[AvailableAction], amazon_order_id: str
+) -> AvailableAction:
+    action = find_action(actions, message_type)
+    if action is None:
+        allowed = ", ".join(a.message_type.path for a in actions if a.message_type) or "none"
+        raise MessageTypeNotAvailable(
+            f"Amazon does not allow the message type {message_type.path!r} for order {amazon_order_id} now "
+            f"(types allowed now: {allowed}). Some types depend on the order's state; some can be sent only once."
+        )
+    if action.disabled:
+        reason = action.disabled_reason or "no reason given"
+        raise MessageTypeNotAvailable(
+            f"The message type {message_type.path!r} is disabled for order {amazon_order_id}: {reason}."
+        )
+    return action
+
+
+def validate(
+    request: MessageRequest,
+    action: AvailableAction,
+    staged: Sequence[StagedObject],
+) -> ValidatedRequest:
+    """The validated request, or the first kind of problem found, naming every instance of it."""
+    message_type = action.message_type
+    if message_type is None:  # resolve_action only returns actions of known types
+        raise MessageTypeNotAvailable(f"{action.name!r} is not a message type this workflow sends.")
+    _check_coverage_dates(request, message_type)
+    _check_text(request.text, message_type, text_rule(message_type, action.schema))
+    attachments = _check_attachments(
+        request.attachments, staged, message_type, attachment_rule(message_type, action.schema)
+    )
+    if request.text is None and not attachments:
+        raise InvalidMessageText(f"A {message_type.path} message needs text, attachments or both; it has neither.")
+    return ValidatedRequest(
+        amazon_order_id=request.amazon_order_id,
+        marketplace_id=request.marketplace_id,
+        message_type=message_type.path,
+        operation=message_type.operation,
+        title=action.title or message_type.title,
+        text=request.text,
+        attachments=attachments,
+        coverage_start_date=request.coverage_start_date,
+        coverage_end_date=request.coverage_end_date,
+    )
+
+
+def _check_text(text: str | None, message_type: MessageType, rule: TextRule | None) -> None:
+    if rule is None:
+        if text is not None:
+            raise InvalidMessageText(
+                f"The message type {message_type.path!r} takes no text for this order; remove 'text' or choose a "
+                "type that takes text (e.g. unexpectedProblem, confirmOrderDetails).",
+                problems=(("text", "is not allowed for this message type"),),
+            )
+        return
+    if text is None or not text.strip():
+        if rule.required:
+            raise InvalidMessageText(
+                f"The message type {message_type.path!r} needs text (1 to {rule.max_length} characters).",
+                problems=(("text", "is required"),),
+            )
+        if text is not None:
+            raise InvalidMessageText(
+                "The text is blank; leave it out or write something.", problems=(("text", "is blank"),)
+            )
+        return
+    length = len(text)
+    if length > rule.max_length:
+        raise InvalidMessageText(
+            f"The text has {length} characters; {message_type.path!r} allows at most {rule.max_length}.",
+            problems=(("text", f"has {length} characters, at most {rule.max_length} allowed"),),
+        )
+    if length < rule.min_length:
+        raise InvalidMessageText(
+            f"The text has {length} characters; {message_type.path!r} needs at least {rule.min_length}.",
+            problems=(("text", f"needs at least {rule.min_length} characters"),),
+        )
+
+
+def _check_attachments(
+    refs: Sequence[AttachmentRef],
+    staged: Sequence[StagedObject],
+    message_type: MessageType,
+    rule: AttachmentRule | None,
+) -> tuple[StagedAttachment, ...]:
+    if rule is None:
+        if refs:
+            raise InvalidAttachments(
+                f"The message type {message_type.path!r} takes no attachments; remove them or choose a type that "
+                "does (invoice, warranty, legalDisclosure, confirmCustomizationDetails, digitalAccessKey).",
+                problems=(("attachments", "are not allowed for this message type"),),
+            )
+        return ()
+    if len(refs) > rule.max_count:
+        raise InvalidAttachments(
+            f"{len(refs)} attachments given; {message_type.path!r} allows at most {rule.max_count}.",
+            problems=(("attachments", f"at most {rule.max_count} allowed"),),
+        )
+    if len(refs) < rule.min_count:
+        raise InvalidAttachments(
+            f"{message_type.path!r} needs at least {rule.min_count} attachment(s); {len(refs)} given.",
+            problems=(("attachments", f"at least {rule.min_count} required"),),
+        )
+    if len(staged) != len(refs):
+        raise ValueError("one staged object per attachment is required")
+    problems: list[tuple[str, str]] = []
+    result = []
+    for index, (ref, obj) in enumerate(zip(refs, staged, strict=True)):
+        where = f"attachments[{index}]"
+        file_problem = file_name_problem(ref.file_name)
+        if file_problem:
+            problems.append((f"{where}.fileName", file_problem))
+        if obj.size == 0:
+            problems.append((where, f"s3://{ref.bucket}/{ref.key} is empty (0 bytes)"))
+        result.append(
+            StagedAttachment(
+                bucket=ref.bucket,
+                key=ref.key,
+                file_name=ref.file_name,
+                size=obj.size,
+                etag=obj.etag,
+                content_type=catalog.content_type_for(ref.file_name) or "application/octet-stream",
+            )
+        )
+    total = sum(obj.size for obj in staged)
+    if total >= catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT:
+        problems.append(
+            (
+                "attachments",
+                f"total {total:,} bytes; must be under {catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT:,} bytes",
+            )
+        )
+    if problems:
+        details = "; ".join(f"{path}: {message}" for path, message in problems)
+        raise InvalidAttachments(
+            f"The attachments break the rules of {message_type.path!r}: {details}.", problems=tuple(problems)
+        )
+    return tuple(result)
+
+
+def file_name_problem(file_name: str) -> str | None:
+    """Why the buyer-facing file name is not acceptable, or None."""
+    if not file_name.strip():
+        return "is empty"
+    if len(file_name) > catalog.FILE_NAME_MAX_LENGTH:
+        return f"is longer than {catalog.FILE_NAME_MAX_LENGTH} characters"
+    if any(separator in file_name for separator in ("/", "\\")):
+        return f"{file_name!r} must be a plain file name, without '/' or '\\'"
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in file_name):
+        return f"{file_name!r} contains control characters"
+    if file_name.startswith(".") or file_name != file_name.strip():
+        return f"{file_name!r} must not start with '.' or with or end in spaces"
+    if catalog.content_type_for(file_name) is None:
+        allowed = ", ".join(catalog.ATTACHMENT_CONTENT_TYPES)
+        return f"{file_name!r} is not an allowed file type (allowed: {allowed})"
+    return None
+
+
+def _check_coverage_dates(request: MessageRequest, message_type: MessageType) -> None:
+    dates = {"coverageStartDate": request.coverage_start_date, "coverageEndDate": request.coverage_end_date}
+    given = {name: value for name, value in dates.items() if value is not None}
+    if not given:
+        return
+    if not message_type.takes_coverage_dates:
+        raise InvalidRequest(
+            f"Coverage dates are for warranty messages only, not {message_type.path!r}.",
+            problems=tuple((name, "is only for warranty messages") for name in given),
+        )
+    parsed: dict[str, datetime] = {}
+    problems = []
+    for name, value in given.items():
+        try:
+            parsed[name] = datetime.fromisoformat(value)
+        except ValueError:
+            problems.append((name, f"{value!r} is not an ISO 8601 date-time (like 2026-01-31T00:00:00Z)"))
+            continue
+        if parsed[name].tzinfo is None:
+            problems.append((name, f"{value!r} needs a time zone (like 2026-01-31T00:00:00Z)"))
+    if not problems and len(parsed) == 2 and parsed["coverageEndDate"] < parsed["coverageStartDate"]:
+        problems.append(("coverageEndDate", "is before coverageStartDate"))
+    if problems:
+        details = "; ".join(f"{name} {message}" for name, message in problems)
+        raise InvalidRequest(f"The warranty coverage dates are invalid: {details}.", problems=tuple(problems))
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _strings(value: object) -> set[str]:
+    return {item for item in value if isinstance(item, str)} if isinstance(value, list) else set()
+
+
+def _int(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default

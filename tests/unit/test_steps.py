@@ -1,0 +1,181 @@
+"""The five workflow steps chained by hand, as the state machine chains them, against moto + fake SP-API."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from buyer_messaging import steps
+from buyer_messaging.errors import (
+    AttachmentNotFound,
+    InvalidAttachments,
+    InvalidMessageText,
+    MessageTypeNotAvailable,
+    UnknownMessageType,
+)
+from buyer_messaging.models import AttachmentTask, MessageRequest, SendRequest
+from tests import support
+
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+DESTINATION_ID = "6a2e41d6-8a0b-4b11-9bdf-2f0f5a5e8c11"
+UPLOAD_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{DESTINATION_ID}?X-Amz-Signature=abc"
+
+
+def _register_spapi(http: responses.RequestsMock, names: list[str]) -> None:
+    http.get(
+        f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}",
+        json=support.actions_body(names),
+        headers={"x-amzn-RequestId": "req-actions", "x-amzn-RateLimit-Limit": "1.0"},
+    )
+
+
+def _md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def _run_attachment(validated: dict[str, Any], http: responses.RequestsMock) -> dict[str, Any]:
+    item = {
+        "amazonOrderId": validated["amazonOrderId"],
+        "marketplaceId": validated["marketplaceId"],
+        "messageType": validated["messageType"],
+        "attachment": validated["attachments"][0],
+    }
+    item["hash"] = {"contentMd5": steps.hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
+    item["destination"] = steps.create_destination(AttachmentTask.from_dict(item))
+    return steps.upload_attachment(AttachmentTask.from_dict(item))
+
+
+def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
+    aws: dict[str, Any], http: responses.RequestsMock
+) -> None:
+    aws["s3"].put_object(Bucket=support.BUCKET, Key="attachments/inv-1.pdf", Body=PDF)
+    _register_spapi(http, ["sendInvoice", "unexpectedProblem"])
+    create = http.post(
+        f"{support.ENDPOINT}/uploads/2020-11-01/uploadDestinations/messaging/v1/orders/{support.ORDER_ID}"
+        "/messages/invoice",
+        json={
+            "payload": {
+                "uploadDestinationId": DESTINATION_ID,
+                "url": UPLOAD_URL,
+                "headers": {"Content-MD5": _md5(PDF), "x-amz-server-side-encryption": "aws:kms"},
+            }
+        },
+    )
+    put = http.put(UPLOAD_URL, status=200)
+    send = http.post(
+        f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}/messages/invoice",
+        json={},
+        status=201,
+        headers={"x-amzn-RequestId": "req-send"},
+    )
+
+    request = MessageRequest.from_dict(
+        {
+            "amazonOrderId": support.ORDER_ID,
+            "marketplaceId": support.MARKETPLACE_ID,
+            "messageType": "sendInvoice",
+            "attachments": [{"key": "attachments/inv-1.pdf", "fileName": "Invoice-1.pdf"}],
+        },
+        default_bucket=support.BUCKET,
+    )
+    validated = steps.validate_request(request)
+    assert validated["messageType"] == "invoice"
+    assert validated["operation"] == "sendInvoice"
+    assert validated["attachments"][0]["size"] == len(PDF)
+    assert validated["attachments"][0]["contentType"] == "application/pdf"
+
+    uploaded = _run_attachment(validated, http)
+    sent = steps.send_message(SendRequest.from_dict({**validated, "uploaded": [uploaded]}))
+
+    # createUploadDestinationForResource: literal slashes in the resource, base64 MD5 of the real bytes.
+    create_call = create.calls[0].request
+    assert "%2F" not in urlsplit(create_call.url).path
+    query = parse_qs(urlsplit(create_call.url).query)
+    assert query == {
+        "marketplaceIds": [support.MARKETPLACE_ID],
+        "contentMD5": [_md5(PDF)],
+        "contentType": ["application/pdf"],
+    }
+    assert create_call.headers["x-amz-access-token"] == "Atza|test-access-token"
+    assert create_call.headers["User-Agent"].startswith("BuyerMessagingWorkflow/")
+    assert "(Language=Python/3." in create_call.headers["User-Agent"]
+
+    # The PUT: the exact bytes, the signed headers as returned, a Content-Length, no chunking.
+    put_call = put.calls[0].request
+    body = put_call.body if isinstance(put_call.body, bytes) else b"".join(put_call.body)
+    assert body == PDF
+    assert put_call.headers["Content-MD5"] == _md5(PDF)
+    assert put_call.headers["x-amz-server-side-encryption"] == "aws:kms"
+    assert put_call.headers["Content-Length"] == str(len(PDF))
+    assert "Transfer-Encoding" not in put_call.headers
+    assert "x-amz-access-token" not in put_call.headers
+
+    # The message: the invoice operation's body shape.
+    send_call = send.calls[0].request
+    assert parse_qs(urlsplit(send_call.url).query) == {"marketplaceIds": [support.MARKETPLACE_ID]}
+    assert json.loads(send_call.body) == {
+        "attachments": [{"uploadDestinationId": DESTINATION_ID, "fileName": "Invoice-1.pdf"}]
+    }
+    assert sent["status"] == "sent"
+    assert sent["attachments"][0]["contentMd5"] == _md5(PDF)
+
+
+def test_text_message_needs_no_upload(aws: dict[str, Any], http: responses.RequestsMock) -> None:
+    _register_spapi(http, ["unexpectedProblem"])
+    send = http.post(
+        f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}/messages/unexpectedProblem", json={}, status=201
+    )
+    request = MessageRequest.from_dict(
+        support.load_event("statemachine/unexpectedProblem-text-only.json"), default_bucket=support.BUCKET
+    )
+    validated = steps.validate_request(request)
+    assert validated["attachments"] == []
+    steps.send_message(SendRequest.from_dict(validated))
+    assert json.loads(send.calls[0].request.body) == {"text": request.text}
+
+
+@pytest.mark.parametrize(
+    ("document", "error"),
+    [
+        ({"messageType": "sendPostcard"}, UnknownMessageType),
+        ({"messageType": "warranty"}, MessageTypeNotAvailable),
+        ({"messageType": "unexpectedProblem", "text": "x" * 2001, "attachments": []}, InvalidMessageText),
+        (
+            {"attachments": [{"key": "attachments/inv-1.pdf", "fileName": f"Invoice-{i}.pdf"} for i in range(6)]},
+            InvalidAttachments,
+        ),
+        ({"attachments": [{"key": "attachments/missing.pdf"}]}, AttachmentNotFound),
+        ({"attachments": [{"key": "attachments/empty.pdf"}]}, InvalidAttachments),
+        ({"attachments": [{"key": "attachments/inv-1.pdf", "fileName": "invoice.exe"}]}, InvalidAttachments),
+    ],
+)
+def test_bad_requests_fail_before_any_upload_or_send(
+    aws: dict[str, Any], http: responses.RequestsMock, document: dict[str, Any], error: type[Exception]
+) -> None:
+    aws["s3"].put_object(Bucket=support.BUCKET, Key="attachments/inv-1.pdf", Body=PDF)
+    aws["s3"].put_object(Bucket=support.BUCKET, Key="attachments/empty.pdf", Body=b"")
+    _register_spapi(http, ["sendInvoice", "unexpectedProblem"])
+    full = {
+        "amazonOrderId": support.ORDER_ID,
+        "marketplaceId": support.MARKETPLACE_ID,
+        "messageType": "invoice",
+        **document,
+    }
+    with pytest.raises(error) as raised:
+        steps.validate_request(MessageRequest.from_dict(full, default_bucket=support.BUCKET))
+    assert str(raised.value)
+    sent_or_uploaded = [
+        c
+        for c in http.calls
+        if "/uploads/" in c.request.url or c.request.method in ("PUT",) or "/messages/" in c.request.url
+    ]
+    assert sent_or_uploaded == []
+    # Nothing staged was deleted.
+    keys = {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=support.BUCKET)["Contents"]}
+    assert keys == {"attachments/inv-1.pdf", "attachments/empty.pdf"}
