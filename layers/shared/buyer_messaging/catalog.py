@@ -257,3 +257,25 @@ def content_type_for(file_name: str) -> str | None:
     if dot <= 0:
         return None
     return ATTACHMENT_CONTENT_TYPES.get(file_name[dot:].lower())
+
+
+def markdown_table() -> str:
+    """The catalog as the Markdown table the README shows (a test keeps the README in step)."""
+    rows = [
+        "| messageType | operation (alias) | text | attachments | other fields |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for message_type in MESSAGE_TYPES:
+        text = "—"
+        if message_type.text is not None:
+            text = f"{'required' if message_type.text.required else 'optional'}, ≤ {message_type.text.max_length} chars"
+        files = "—"
+        if message_type.attachments is not None:
+            files = f"{message_type.attachments.min_count} to {message_type.attachments.max_count} files"
+        other = "coverageStartDate, coverageEndDate" if message_type.takes_coverage_dates else "—"
+        rows.append(f"| `{message_type.path}` | `{message_type.operation}` | {text} | {files} | {other} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

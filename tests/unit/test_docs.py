@@ -1,0 +1,54 @@
+"""The README and docs say what the code does: generated tables and name lists stay in step."""
+
+from __future__ import annotations
+
+import re
+
+from buyer_messaging import catalog, errors
+from tests import support
+
+README = (support.ROOT / "README.md").read_text(encoding="utf-8")
+ARCHITECTURE = (support.ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+
+
+def _error_classes() -> list[type[errors.BuyerMessagingError]]:
+    abstract = (errors.BuyerMessagingError, errors.TransientError, errors.SpApiError)
+    return [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, errors.BuyerMessagingError) and value not in abstract
+    ]
+
+
+def test_readme_catalog_table_is_the_catalog() -> None:
+    block = re.search(r"<!-- catalog:start[^>]*-->\n(.*?)\n<!-- catalog:end -->", README, re.S)
+    assert block, "README lost its catalog markers"
+    assert block.group(1) == catalog.markdown_table()
+
+
+def test_readme_lists_every_error_with_its_retry_behaviour() -> None:
+    rows = dict(re.findall(r"^\| `(\w+)` \| (yes|no) \|", README, re.M))
+    expected = {cls.__name__: "yes" if cls.transient else "no" for cls in _error_classes()}
+    assert rows == expected
+
+
+def test_architecture_names_every_error_on_the_right_side() -> None:
+    transient_part, permanent_part = ARCHITECTURE.split("Permanent — caught into the failure path", 1)
+    for cls in _error_classes():
+        part = transient_part if cls.transient else permanent_part
+        assert f"`{cls.__name__}`" in part, cls.__name__
+
+
+def test_readme_documents_every_environment_variable_the_settings_read() -> None:
+    config_source = (support.ROOT / "layers/shared/buyer_messaging/config.py").read_text(encoding="utf-8")
+    variables = set(re.findall(r'"([A-Z][A-Z0-9_]{3,})"', config_source)) - {"DEFAULT"}
+    assert variables, "no variables found in config.py"
+    for variable in variables:
+        assert f"`{variable}`" in README, variable
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    first_block = re.search(r"```sh\n(.*?)```", README, re.S)
+    assert first_block
+    commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines() if line.strip()]
+    assert commands == ["make run", "make test"]
