@@ -30,7 +30,11 @@ STREAM_CHUNK_BYTES = 1024 * 1024
 
 # Amazon's presigned URLs point at S3: bucket.s3.amazonaws.com, bucket.s3.us-east-1.amazonaws.com,
 # tortuga-prod-na.s3-external-1.amazonaws.com, s3.dualstack.eu-west-1.amazonaws.com, ...
-_S3_HOST = re.compile(r"^(?:[a-z0-9.-]+\.)?s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$")
+_S3_HOST = re.compile(
+    r"^(?:[a-z0-9.-]+\.)?s3"
+    r"(?:-external-1|[.-][a-z]{2}(?:-gov)?-[a-z]+-\d|\.dualstack\.[a-z]{2}(?:-gov)?-[a-z]+-\d)?"
+    r"\.amazonaws\.com(?:\.cn)?$"
+)
 
 
 def create_upload_destination(
@@ -94,7 +98,7 @@ def check_upload_url(url: str, allowed_hosts: Sequence[str]) -> None:
 def host_allowed(host: str, patterns: Sequence[str]) -> bool:
     if not patterns:
         return bool(_S3_HOST.match(host))
-    for pattern in patterns:
+    for pattern in (p.strip().lower() for p in patterns):
         if pattern.startswith("*."):
             if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
                 return True
@@ -129,9 +133,20 @@ class _SizedStream:
         if remaining <= 0:
             return b""
         want = remaining if amount is None or amount < 0 else min(amount, remaining)
-        chunk = self._body.read(want)
-        self.sent += len(chunk)
-        return chunk
+        chunks = []
+        got = 0
+        # Fill the request: a source may hand out fewer bytes than asked (a raw socket, a network stream).
+        while got < want:
+            chunk = self._body.read(want - got)
+            if not chunk:
+                # Stop the upload now: the endpoint would wait for the missing bytes until the read timeout.
+                raise AttachmentChanged(
+                    f"The staged file ended after {self.sent + got:,} of {self._size:,} bytes; the upload was stopped."
+                )
+            chunks.append(chunk)
+            got += len(chunk)
+        self.sent += got
+        return b"".join(chunks)
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(STREAM_CHUNK_BYTES):
