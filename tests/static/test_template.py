@@ -67,7 +67,8 @@ _ERROR_CLASSES = [
     and issubclass(value, errors.BuyerMessagingError)
     and value not in (errors.BuyerMessagingError, errors.TransientError, errors.SpApiError)
 ]
-TRANSIENT_ERRORS = {cls.__name__ for cls in _ERROR_CLASSES if cls.transient}
+# ExecutionStartFailed is raised only by the S3 trigger (retried by Lambda's async retries), never in a state.
+TRANSIENT_ERRORS = {cls.__name__ for cls in _ERROR_CLASSES if cls.transient} - {"ExecutionStartFailed"}
 PERMANENT_ERRORS = {cls.__name__ for cls in _ERROR_CLASSES if not cls.transient}
 LAMBDA_SERVICE_ERRORS = [
     "Lambda.ServiceException",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -91,8 +92,8 @@ def _positive_float(env: Mapping[str, str], variable: str, default: float) -> fl
         value = float(raw)
     except ValueError:
         raise ConfigurationError(f"{variable}={raw!r} is not a number of seconds.") from None
-    if value <= 0:
-        raise ConfigurationError(f"{variable} must be positive, not {raw}.")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{variable} must be a positive number of seconds, not {raw}.")
     return value
 
 

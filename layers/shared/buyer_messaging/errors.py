@@ -67,6 +67,10 @@ class StagingUnavailable(TransientError):
     """S3 (the staging bucket) throttled or failed; retried."""
 
 
+class ExecutionStartFailed(TransientError):
+    """Step Functions throttled or failed a StartExecution; the S3 event is delivered again."""
+
+
 class StagingAccessDenied(BuyerMessagingError):
     """The function may not read the staged object (bucket outside the stack, KMS key policy, ...)."""
 

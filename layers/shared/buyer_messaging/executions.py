@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from buyer_messaging.errors import ConfigurationError, StagingUnavailable
+from buyer_messaging.errors import ConfigurationError, ExecutionStartFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
+
+# A start answered with an execution that began this much before the call is a repeat, not a new start.
+# Only logs and metrics read the difference; the margin keeps clock skew between Lambda and Step Functions
+# from calling a new start a repeat.
+REPEAT_MARGIN = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,7 @@ def start_execution(state_machine_arn: str, name: str, document: dict[str, Any])
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = _client()
+    asked_at = datetime.now(UTC)
     try:
         response = client.start_execution(
             stateMachineArn=state_machine_arn, name=name, input=json.dumps(document, ensure_ascii=False)
@@ -47,5 +54,11 @@ def start_execution(state_machine_arn: str, name: str, document: dict[str, Any])
         raise ConfigurationError(f"STATE_MACHINE_ARN does not name a state machine: {error}") from None
     except (ClientError, BotoCoreError) as error:
         # Throttling and service errors: the S3 event is delivered again by Lambda's retries.
-        raise StagingUnavailable(f"Step Functions did not start {name}: {error}") from None
-    return StartedExecution(name=name, execution_arn=response["executionArn"], already_existed=False)
+        raise ExecutionStartFailed(f"Step Functions did not start {name}: {error}") from None
+    # StartExecution is idempotent for a RUNNING execution of the same name and input: Step Functions then
+    # answers 200 with that execution (started before this call) instead of ExecutionAlreadyExists.
+    started_at = response.get("startDate")
+    existed = (
+        isinstance(started_at, datetime) and started_at.tzinfo is not None and started_at < asked_at - REPEAT_MARGIN
+    )
+    return StartedExecution(name=name, execution_arn=response["executionArn"], already_existed=existed)

@@ -113,7 +113,7 @@ class AttachmentRef:
         file_name = reader.string("fileName", required=False)
         if not bucket:
             reader.problem("bucket", "is required (no staging bucket is configured to default to)")
-        if reader.data.get("key") is not None and not key:
+        if isinstance(reader.data.get("key"), str) and not key:
             reader.problem("key", "must not be empty")
         if file_name is None:
             # The buyer sees the object's own name when the request names none.
@@ -151,8 +151,13 @@ class MessageRequest:
         )
         if order_id and not AMAZON_ORDER_ID_PATTERN.match(order_id):
             reader.problem("amazonOrderId", f"{order_id!r} is not an Amazon order id (like 123-1234567-1234567)")
-        if reader.data and "messageType" in reader.data and not message_type:
-            reader.problem("messageType", "must not be empty")
+        for name, value in (
+            ("amazonOrderId", order_id),
+            ("marketplaceId", marketplace_id),
+            ("messageType", message_type),
+        ):
+            if isinstance(reader.data.get(name), str) and not value:
+                reader.problem(name, "must not be empty")
         known = {
             "amazonOrderId",
             "marketplaceId",
@@ -334,6 +339,20 @@ class AttachmentTask:
         reader.raise_if_problems("attachment step input")
         return task
 
+    def to_dict(self) -> dict[str, Any]:
+        """The Map item as the state machine builds it: ``hash`` and ``destination`` once they exist."""
+        data: dict[str, Any] = {
+            "amazonOrderId": self.amazon_order_id,
+            "marketplaceId": self.marketplace_id,
+            "messageType": self.message_type,
+            "attachment": self.attachment.to_dict(),
+        }
+        if self.content_md5 is not None:
+            data["hash"] = {"contentMd5": self.content_md5}
+        if self.destination is not None:
+            data["destination"] = self.destination.to_dict()
+        return data
+
     def require_content_md5(self) -> str:
         if not self.content_md5:
             raise InvalidRequest("The attachment step input has no hash.contentMd5; hash the attachment first.")
@@ -392,6 +411,9 @@ class SendRequest:
         )
         reader.raise_if_problems("send step input")
         return cls(request=request, uploaded=uploaded)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.request.to_dict(), "uploaded": [item.to_dict() for item in self.uploaded]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,14 +41,20 @@ class StagedObjectEvent:
 
 
 def parse_s3_event(event: object) -> list[StagedObjectEvent]:
-    """The object records of an S3 notification event; keys arrive URL-encoded."""
+    """The object records of an S3 notification event; keys arrive URL-encoded.
+
+    The ``s3:TestEvent`` S3 sends when notifications are configured has no records: nothing to start.
+    """
+    if isinstance(event, Mapping) and event.get("Event") == "s3:TestEvent":
+        return []
     records = event.get("Records") if isinstance(event, Mapping) else None
     if not isinstance(records, list):
         raise InvalidRequest("The event is not an S3 notification (no Records list).")
     objects = []
     for index, record in enumerate(records):
         s3 = record.get("s3") if isinstance(record, Mapping) else None
-        bucket = s3.get("bucket", {}).get("name") if isinstance(s3, Mapping) else None
+        bucket_map = s3.get("bucket") if isinstance(s3, Mapping) else None
+        bucket = bucket_map.get("name") if isinstance(bucket_map, Mapping) else None
         obj = s3.get("object") if isinstance(s3, Mapping) else None
         if not isinstance(bucket, str) or not isinstance(obj, Mapping) or not isinstance(obj.get("key"), str):
             raise InvalidRequest(f"Records[{index}] is not an S3 object record (s3.bucket.name, s3.object.key).")

@@ -120,6 +120,11 @@ def validate(
         request.attachments, staged, message_type, attachment_rule(message_type, action.schema)
     )
     if request.text is None and not attachments:
+        if message_type.text is None:
+            raise InvalidAttachments(
+                f"A {message_type.path} message needs at least one attachment.",
+                problems=(("attachments", "at least 1 required"),),
+            )
         raise InvalidMessageText(f"A {message_type.path} message needs text, attachments or both; it has neither.")
     return ValidatedRequest(
         amazon_order_id=request.amazon_order_id,
@@ -236,14 +241,24 @@ def file_name_problem(file_name: str) -> str | None:
         return f"is longer than {catalog.FILE_NAME_MAX_LENGTH} characters"
     if any(separator in file_name for separator in ("/", "\\")):
         return f"{file_name!r} must be a plain file name, without '/' or '\\'"
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in file_name):
-        return f"{file_name!r} contains control characters"
+    if any(_is_hidden_control(char) for char in file_name):
+        return f"{file_name!r} contains control or direction-changing characters"
     if file_name.startswith(".") or file_name != file_name.strip():
         return f"{file_name!r} must not start with '.' or with or end in spaces"
     if catalog.content_type_for(file_name) is None:
         allowed = ", ".join(catalog.ATTACHMENT_CONTENT_TYPES)
         return f"{file_name!r} is not an allowed file type (allowed: {allowed})"
     return None
+
+
+# Zero-width (non-)joiners shape Persian and Indic words; every other format character (direction
+# overrides that disguise "exe.pdf", invisible separators) has no place in a file name a buyer sees.
+_ALLOWED_FORMAT_CHARACTERS = {"\u200c", "\u200d"}
+
+
+def _is_hidden_control(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category == "Cc" or (category == "Cf" and char not in _ALLOWED_FORMAT_CHARACTERS)
 
 
 def _check_coverage_dates(request: MessageRequest, message_type: MessageType) -> None:

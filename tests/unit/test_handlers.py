@@ -1,0 +1,649 @@
+"""Each Lambda handler, loaded from its own app.py, called with the sample events against moto + fake SP-API."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import importlib.util
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
+
+import boto3
+import pytest
+import responses
+
+from buyer_messaging import catalog, executions, trigger
+from tests import support
+
+FUNCTIONS = support.ROOT / "functions"
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 4 + b"\n" + b"%" * 191 + b"\n%%EOF\n"
+DESTINATION_ID = "6a2e41d6-8a0b-4b11-9bdf-2f0f5a5e8c11"
+UPLOAD_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{DESTINATION_ID}?X-Amz-Signature=abc"
+PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+ACTIONS_URL = f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}"
+ALL_TYPES = [m.operation for m in catalog.MESSAGE_TYPES]
+
+# Handlers that fail before adding a metric flush an empty set; powertools warns about that.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@cache
+def _handler(function: str) -> Handler:
+    """functions/<function>/app.py under a module name of its own (every handler file is app.py)."""
+    spec = importlib.util.spec_from_file_location(f"handler_{function}_app", FUNCTIONS / function / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Handler = module.lambda_handler
+    return handler
+
+
+def _md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def _put(aws: dict[str, Any], key: str, body: bytes = PDF) -> dict[str, Any]:
+    return aws["s3"].put_object(Bucket=support.BUCKET, Key=key, Body=body)
+
+
+def _versions(aws: dict[str, Any]) -> list[tuple[str, str]]:
+    listing = aws["s3"].list_object_versions(Bucket=support.BUCKET)
+    assert not listing.get("DeleteMarkers"), "a staged object was deleted"
+    return sorted((v["Key"], v["VersionId"]) for v in listing.get("Versions", []))
+
+
+def _register_actions(http: responses.RequestsMock, names: list[str]) -> Any:
+    return http.get(ACTIONS_URL, json=support.actions_body(names), headers={"x-amzn-RequestId": "req-actions"})
+
+
+def _error(function: str, event: Any, lambda_context: Any) -> BaseException:
+    with pytest.raises(Exception) as raised:
+        _handler(function)(event, lambda_context)
+    return raised.value
+
+
+def test_every_function_has_a_handler_and_they_are_distinct() -> None:
+    functions = sorted(path.name for path in FUNCTIONS.iterdir() if (path / "app.py").exists())
+    assert functions == [
+        "create_destination",
+        "hash_attachment",
+        "list_actions",
+        "send_message",
+        "start_workflow",
+        "upload_attachment",
+    ]
+    handlers = [_handler(function) for function in functions]
+    assert len({handler.__module__ for handler in handlers}) == len(functions)
+
+
+# --- list_actions ----------------------------------------------------------------------------------------
+
+
+def test_list_actions_validates_the_sample(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("list_actions/invoice-request.json")
+    put = _put(aws, event["attachments"][0]["key"])
+    actions = _register_actions(http, ["sendInvoice", "unexpectedProblem"])
+
+    output = _handler("list_actions")(event, lambda_context)
+
+    assert output == {
+        "amazonOrderId": support.ORDER_ID,
+        "marketplaceId": support.MARKETPLACE_ID,
+        "messageType": "invoice",
+        "operation": "sendInvoice",
+        "title": catalog.message_type("invoice").title,
+        "text": None,
+        "coverageStartDate": None,
+        "coverageEndDate": None,
+        "attachments": [
+            {
+                "bucket": support.BUCKET,
+                "key": event["attachments"][0]["key"],
+                "fileName": event["attachments"][0]["fileName"],
+                "size": len(PDF),
+                "etag": put["ETag"],
+                "contentType": "application/pdf",
+            }
+        ],
+    }
+    query = parse_qs(urlsplit(actions.calls[0].request.url).query)
+    assert query == {"marketplaceIds": [support.MARKETPLACE_ID]}
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in (support.EVENTS / "statemachine").glob("*.json")))
+def test_list_actions_validates_every_state_machine_input(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, sample: str
+) -> None:
+    event = support.load_event(f"statemachine/{sample}")
+    for attachment in event.get("attachments", []):
+        _put(aws, attachment["key"])
+    _register_actions(http, ALL_TYPES)
+
+    output = _handler("list_actions")(event, lambda_context)
+
+    message_type = catalog.message_type(event["messageType"])
+    assert output["messageType"] == message_type.path
+    assert output["operation"] == message_type.operation
+    assert output["text"] == event.get("text")
+    assert [a["fileName"] for a in output["attachments"]] == [a["fileName"] for a in event.get("attachments", [])]
+    assert all(a["bucket"] == support.BUCKET and a["size"] == len(PDF) for a in output["attachments"])
+
+
+@pytest.mark.parametrize(
+    ("change", "error_name"),
+    [
+        (lambda e: e.update(messageType="sendPostcard"), "UnknownMessageType"),
+        (lambda e: e.pop("amazonOrderId"), "InvalidRequest"),
+        (lambda e: e.update(amazonOrderId="123"), "InvalidRequest"),
+        (lambda e: e.update(marketplaceId="A1PA6795UKMFR9"), "InvalidRequest"),
+        (lambda e: e.update(messageType="warranty"), "MessageTypeNotAvailable"),
+        (lambda e: e["attachments"][0].update(key="attachments/missing.pdf"), "AttachmentNotFound"),
+        (lambda e: e["attachments"][0].update(fileName="invoice.exe"), "InvalidAttachments"),
+        (lambda e: e.update(text="Please pay"), "InvalidMessageText"),
+    ],
+)
+def test_list_actions_bad_input_raises_the_named_error(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, change: Any, error_name: str
+) -> None:
+    event = support.load_event("list_actions/invoice-request.json")
+    _put(aws, event["attachments"][0]["key"])
+    _register_actions(http, ["sendInvoice", "unexpectedProblem"])
+    change(event)
+    assert type(_error("list_actions", event, lambda_context)).__name__ == error_name
+
+
+# --- hash_attachment -------------------------------------------------------------------------------------
+
+
+def _attachment_event(aws: dict[str, Any], sample: str, body: bytes = PDF) -> dict[str, Any]:
+    """A Map item sample whose attachment (and hash / signed header) matches an object put into moto."""
+    event = support.load_event(sample)
+    put = _put(aws, event["attachment"]["key"], body)
+    event["attachment"].update(size=len(body), etag=put["ETag"])
+    if "hash" in event:
+        event["hash"]["contentMd5"] = _md5(body)
+    if "destination" in event:
+        event["destination"]["headers"]["Content-MD5"] = _md5(body)
+    return event
+
+
+def test_hash_attachment_returns_the_base64_md5(aws: dict[str, Any], lambda_context: Any) -> None:
+    event = _attachment_event(aws, "hash_attachment/attachment.json")
+    output = _handler("hash_attachment")(event, lambda_context)
+    assert output == {"contentMd5": _md5(PDF), "size": len(PDF)}
+    assert output["contentMd5"] != hashlib.md5(PDF).hexdigest()
+
+
+def test_hash_attachment_of_a_replaced_object(aws: dict[str, Any], lambda_context: Any) -> None:
+    event = _attachment_event(aws, "hash_attachment/attachment.json")
+    _put(aws, event["attachment"]["key"], PDF[::-1])
+    assert type(_error("hash_attachment", event, lambda_context)).__name__ == "AttachmentChanged"
+
+
+@pytest.mark.parametrize(
+    ("change", "error_name"),
+    [
+        (lambda e: e["attachment"].update(key="attachments/missing.pdf"), "AttachmentNotFound"),
+        (lambda e: e["attachment"].update(size=len(PDF) + 1), "AttachmentChanged"),
+        (lambda e: e.pop("attachment"), "InvalidRequest"),
+        (lambda e: e["attachment"].update(size="1234"), "InvalidRequest"),
+    ],
+)
+def test_hash_attachment_bad_input(aws: dict[str, Any], lambda_context: Any, change: Any, error_name: str) -> None:
+    event = _attachment_event(aws, "hash_attachment/attachment.json")
+    change(event)
+    assert type(_error("hash_attachment", event, lambda_context)).__name__ == error_name
+
+
+# --- create_destination ----------------------------------------------------------------------------------
+
+
+def _register_destination(http: responses.RequestsMock, content_md5: str, message_path: str = "invoice") -> Any:
+    return http.post(
+        f"{support.ENDPOINT}/uploads/2020-11-01/uploadDestinations/messaging/v1/orders/{support.ORDER_ID}"
+        f"/messages/{message_path}",
+        json={
+            "payload": {
+                "uploadDestinationId": DESTINATION_ID,
+                "url": UPLOAD_URL,
+                "headers": {"Content-MD5": content_md5, "x-amz-server-side-encryption": "aws:kms"},
+            }
+        },
+        headers={"x-amzn-RequestId": "req-upload", "x-amzn-RateLimit-Limit": "10.0"},
+    )
+
+
+def test_create_destination_returns_the_destination(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("create_destination/attachment-hashed.json")
+    create = _register_destination(http, event["hash"]["contentMd5"])
+
+    output = _handler("create_destination")(event, lambda_context)
+
+    assert output == {
+        "uploadDestinationId": DESTINATION_ID,
+        "url": UPLOAD_URL,
+        "headers": {"Content-MD5": event["hash"]["contentMd5"], "x-amz-server-side-encryption": "aws:kms"},
+    }
+    request = create.calls[0].request
+    assert "%2F" not in urlsplit(request.url).path
+    assert parse_qs(urlsplit(request.url).query) == {
+        "marketplaceIds": [support.MARKETPLACE_ID],
+        "contentMD5": [event["hash"]["contentMd5"]],
+        "contentType": ["application/pdf"],
+    }
+
+
+def test_create_destination_for_an_alias_uses_the_path(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("create_destination/attachment-hashed.json")
+    event["messageType"] = "CreateWarranty"
+    create = _register_destination(http, event["hash"]["contentMd5"], "warranty")
+    _handler("create_destination")(event, lambda_context)
+    assert len(create.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "error_name"),
+    [
+        (lambda e: e.pop("hash"), "InvalidRequest"),
+        (lambda e: e.update(hash={}), "InvalidRequest"),
+        (lambda e: e.update(messageType="sendPostcard"), "UnknownMessageType"),
+        (lambda e: e.pop("marketplaceId"), "InvalidRequest"),
+    ],
+)
+def test_create_destination_bad_input(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, change: Any, error_name: str
+) -> None:
+    event = support.load_event("create_destination/attachment-hashed.json")
+    create = _register_destination(http, event["hash"]["contentMd5"])
+    change(event)
+    assert type(_error("create_destination", event, lambda_context)).__name__ == error_name
+    assert create.call_count == 0
+
+
+# --- upload_attachment -----------------------------------------------------------------------------------
+
+
+def _register_put(http: responses.RequestsMock, url: str) -> Any:
+    return http.put(url, status=200, headers={"ETag": f'"{hashlib.md5(PDF).hexdigest()}"'})
+
+
+def test_upload_attachment_puts_the_bytes_with_the_signed_headers(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = _attachment_event(aws, "upload_attachment/attachment-with-destination.json")
+    put = _register_put(http, event["destination"]["url"])
+
+    output = _handler("upload_attachment")(event, lambda_context)
+
+    assert output == {
+        "uploadDestinationId": event["destination"]["uploadDestinationId"],
+        "fileName": event["attachment"]["fileName"],
+        "size": len(PDF),
+        "contentMd5": _md5(PDF),
+        "key": event["attachment"]["key"],
+    }
+    request = put.calls[0].request
+    body = request.body if isinstance(request.body, bytes) else b"".join(request.body)
+    assert body == PDF
+    assert request.headers["Content-MD5"] == _md5(PDF)
+    assert request.headers["x-amz-server-side-encryption"] == "aws:kms"
+    assert request.headers["Content-Length"] == str(len(PDF))
+    assert "Transfer-Encoding" not in request.headers
+    assert "x-amz-access-token" not in request.headers
+
+
+@pytest.mark.parametrize(
+    ("change", "error_name"),
+    [
+        (lambda e: e["destination"].update(url="https://evil.example.com/upload"), "UploadUrlNotAllowed"),
+        (lambda e: e["destination"].update(url=UPLOAD_URL.replace("https://", "http://")), "UploadUrlNotAllowed"),
+        (lambda e: e.pop("destination"), "InvalidRequest"),
+        (lambda e: e["destination"].pop("url"), "InvalidRequest"),
+        (lambda e: e["attachment"].update(etag='"0123456789abcdef0123456789abcdef"'), "AttachmentChanged"),
+        (lambda e: e["attachment"].update(key="attachments/missing.pdf"), "AttachmentNotFound"),
+    ],
+)
+def test_upload_attachment_bad_input_sends_nothing(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, change: Any, error_name: str
+) -> None:
+    event = _attachment_event(aws, "upload_attachment/attachment-with-destination.json")
+    put = _register_put(http, event["destination"]["url"])
+    change(event)
+    assert type(_error("upload_attachment", event, lambda_context)).__name__ == error_name
+    assert put.call_count == 0
+
+
+def test_upload_attachment_refused_by_the_endpoint(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = _attachment_event(aws, "upload_attachment/attachment-with-destination.json")
+    http.put(
+        event["destination"]["url"],
+        status=400,
+        body="<Error><Code>BadDigest</Code><Message>The Content-MD5 you specified did not match</Message></Error>",
+    )
+    error = _error("upload_attachment", event, lambda_context)
+    assert type(error).__name__ == "UploadRejected"
+    assert "BadDigest" in str(error)
+
+
+# --- send_message ----------------------------------------------------------------------------------------
+
+
+def _register_send(http: responses.RequestsMock, path: str, status: int = 201, **kwargs: Any) -> Any:
+    return http.post(
+        f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}/messages/{path}",
+        status=status,
+        headers={"x-amzn-RequestId": "req-send"},
+        **({"json": {}} | kwargs),
+    )
+
+
+def test_send_message_sends_the_invoice(aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any) -> None:
+    event = support.load_event("send_message/invoice.json")
+    send = _register_send(http, "invoice")
+
+    output = _handler("send_message")(event, lambda_context)
+
+    uploaded = event["uploaded"][0]
+    assert json.loads(send.calls[0].request.body) == {
+        "attachments": [{"uploadDestinationId": uploaded["uploadDestinationId"], "fileName": uploaded["fileName"]}]
+    }
+    assert parse_qs(urlsplit(send.calls[0].request.url).query) == {"marketplaceIds": [support.MARKETPLACE_ID]}
+    sent_at = output.pop("sentAt")
+    assert sent_at.endswith("+00:00")
+    assert output == {
+        "status": "sent",
+        "amazonOrderId": support.ORDER_ID,
+        "marketplaceId": support.MARKETPLACE_ID,
+        "messageType": "invoice",
+        "operation": "sendInvoice",
+        "attachments": [
+            {
+                "fileName": uploaded["fileName"],
+                "uploadDestinationId": uploaded["uploadDestinationId"],
+                "size": uploaded["size"],
+                "contentMd5": uploaded["contentMd5"],
+            }
+        ],
+    }
+
+
+def test_send_message_sends_text_only(aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any) -> None:
+    event = support.load_event("send_message/unexpectedProblem-text-only.json")
+    send = _register_send(http, "unexpectedProblem")
+    output = _handler("send_message")(event, lambda_context)
+    assert json.loads(send.calls[0].request.body) == {"text": event["text"]}
+    assert output["attachments"] == []
+    assert output["operation"] == "createUnexpectedProblem"
+
+
+@pytest.mark.parametrize(
+    ("change", "error_name"),
+    [
+        (lambda e: e.pop("uploaded"), "InvalidRequest"),
+        (lambda e: e["uploaded"][0].update(key="attachments/other.pdf"), "InvalidRequest"),
+        (lambda e: e.update(messageType="sendPostcard"), "UnknownMessageType"),
+        (lambda e: e.pop("operation"), "InvalidRequest"),
+    ],
+)
+def test_send_message_bad_input_sends_nothing(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, change: Any, error_name: str
+) -> None:
+    event = support.load_event("send_message/invoice.json")
+    send = _register_send(http, "invoice")
+    change(event)
+    assert type(_error("send_message", event, lambda_context)).__name__ == error_name
+    assert send.call_count == 0
+
+
+def test_send_message_not_allowed_by_amazon(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("send_message/invoice.json")
+    _register_send(
+        http,
+        "invoice",
+        status=403,
+        json={"errors": [{"code": "Unauthorized", "message": "Invalid amazonOrderId and template combination."}]},
+    )
+    # Amazon's 403 for a type the order does not allow (now) is named for what it means.
+    assert type(_error("send_message", event, lambda_context)).__name__ == "MessageTypeNotAvailable"
+
+
+def test_send_message_with_a_token_amazon_refuses(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("send_message/invoice.json")
+    _register_send(
+        http,
+        "invoice",
+        status=403,
+        json={"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]},
+    )
+    assert type(_error("send_message", event, lambda_context)).__name__ == "SpApiUnauthorized"
+
+
+# --- start_workflow --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sfn(aws: dict[str, Any]) -> Any:
+    client = boto3.client("stepfunctions", region_name="us-east-1")
+    client.create_state_machine(
+        name=support.STATE_MACHINE_NAME,
+        definition=PASS_DEFINITION,
+        roleArn="arn:aws:iam::123456789012:role/StatesExecutionRole",
+    )
+    return client
+
+
+def _state_machine_arn() -> str:
+    return f"arn:aws:states:us-east-1:123456789012:stateMachine:{support.STATE_MACHINE_NAME}"
+
+
+def _executions(sfn: Any) -> dict[str, dict[str, Any]]:
+    """name -> input of every execution."""
+    listed = sfn.list_executions(stateMachineArn=_state_machine_arn())["executions"]
+    return {e["name"]: json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in listed}
+
+
+def _staged_record(aws: dict[str, Any], sample: str, body: bytes) -> dict[str, Any]:
+    """The sample's record, for an object put into moto under the sample's (decoded) key."""
+    (record,) = support.load_event(sample)["Records"]
+    put = _put(aws, unquote_plus(record["s3"]["object"]["key"]), body)
+    record["s3"]["object"].update(size=len(body), eTag=put["ETag"].strip('"'), versionId=put["VersionId"])
+    return record
+
+
+def _outbox_record(aws: dict[str, Any]) -> dict[str, Any]:
+    return _staged_record(aws, "start_workflow/s3-outbox-invoice.json", PDF)
+
+
+def _request_record(aws: dict[str, Any], document: Any = None) -> dict[str, Any]:
+    document = support.load_event("statemachine/invoice.json") if document is None else document
+    return _staged_record(aws, "start_workflow/s3-request-document.json", json.dumps(document).encode())
+
+
+def _other_record(key: str) -> dict[str, Any]:
+    (record,) = support.load_event("start_workflow/s3-outbox-invoice.json")["Records"]
+    record["s3"]["object"]["key"] = quote_plus(key, safe="/")
+    return record
+
+
+def _expected_name(record: dict[str, Any], hint: str) -> str:
+    (staged,) = trigger.parse_s3_event({"Records": [record]})
+    return trigger.execution_name(staged, hint)
+
+
+def test_start_workflow_outbox_sample(aws: dict[str, Any], sfn: Any, lambda_context: Any) -> None:
+    record = _outbox_record(aws)
+    output = _handler("start_workflow")({"Records": [record]}, lambda_context)
+
+    name = _expected_name(record, f"{support.ORDER_ID}-invoice")
+    key = "outbox/ATVPDKIKX0DER/123-1234567-1234567/invoice/Invoice 123-1234567-1234567.pdf"
+    assert output == {
+        "executions": [
+            {
+                "object": f"s3://{support.BUCKET}/{key}",
+                "started": True,
+                "executionArn": f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:{name}",
+            }
+        ]
+    }
+    assert _executions(sfn) == {
+        name: {
+            "amazonOrderId": support.ORDER_ID,
+            "marketplaceId": support.MARKETPLACE_ID,
+            "messageType": "invoice",
+            "attachments": [{"bucket": support.BUCKET, "key": key, "fileName": "Invoice 123-1234567-1234567.pdf"}],
+        }
+    }
+
+
+def test_start_workflow_request_document_sample(aws: dict[str, Any], sfn: Any, lambda_context: Any) -> None:
+    document = support.load_event("statemachine/invoice.json")
+    record = _request_record(aws, document)
+    output = _handler("start_workflow")({"Records": [record]}, lambda_context)
+
+    name = _expected_name(record, f"{support.ORDER_ID}-invoice")
+    assert [e["started"] for e in output["executions"]] == [True]
+    expected_input = copy.deepcopy(document)
+    expected_input["attachments"][0]["bucket"] = support.BUCKET
+    assert _executions(sfn) == {name: expected_input}
+
+
+def test_start_workflow_reads_the_events_version_of_the_document(
+    aws: dict[str, Any], sfn: Any, lambda_context: Any
+) -> None:
+    first = support.load_event("statemachine/invoice.json")
+    record = _request_record(aws, first)
+    # The key is overwritten before the event for the first version is handled.
+    _put(aws, "requests/invoice-123-1234567-1234567.json", json.dumps({**first, "messageType": "sendInvoice"}).encode())
+    _handler("start_workflow")({"Records": [record]}, lambda_context)
+    (started,) = _executions(sfn).values()
+    assert started["messageType"] == "invoice"
+
+
+def test_start_workflow_names_are_deterministic_and_distinct(
+    aws: dict[str, Any], sfn: Any, lambda_context: Any
+) -> None:
+    records = [_outbox_record(aws), _request_record(aws)]
+    output = _handler("start_workflow")({"Records": records}, lambda_context)
+    assert [e["started"] for e in output["executions"]] == [True, True]
+    assert set(_executions(sfn)) == {
+        _expected_name(records[0], f"{support.ORDER_ID}-invoice"),
+        _expected_name(records[1], f"{support.ORDER_ID}-invoice"),
+    }
+
+
+def test_start_workflow_redelivered_event_starts_nothing_new(
+    aws: dict[str, Any], sfn: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(executions, "REPEAT_MARGIN", timedelta(0))  # redeliveries come seconds later in AWS
+    event = {"Records": [_outbox_record(aws), _request_record(aws)]}
+    first = _handler("start_workflow")(copy.deepcopy(event), lambda_context)
+    time.sleep(0.01)
+    again = _handler("start_workflow")(copy.deepcopy(event), lambda_context)
+
+    assert len(_executions(sfn)) == 2
+    assert [e["started"] for e in again["executions"]] == [False, False]
+    assert [e["executionArn"] for e in again["executions"]] == [e["executionArn"] for e in first["executions"]]
+
+
+def test_start_workflow_new_version_of_a_key_starts_a_new_execution(
+    aws: dict[str, Any], sfn: Any, lambda_context: Any
+) -> None:
+    _handler("start_workflow")({"Records": [_outbox_record(aws)]}, lambda_context)
+    replaced = _staged_record(aws, "start_workflow/s3-outbox-invoice.json", PDF + b"v2")
+    output = _handler("start_workflow")({"Records": [replaced]}, lambda_context)
+    assert [e["started"] for e in output["executions"]] == [True]
+    assert len(_executions(sfn)) == 2
+
+
+@pytest.mark.parametrize("bad_first", [False, True], ids=["bad-last", "bad-first"])
+def test_start_workflow_unsupported_key_raises_after_the_good_records_started(
+    aws: dict[str, Any], sfn: Any, lambda_context: Any, bad_first: bool
+) -> None:
+    _put(aws, "attachments/inv-1.pdf")
+    good = [_outbox_record(aws), _request_record(aws)]
+    bad = _other_record("attachments/inv-1.pdf")
+    records = [bad, *good] if bad_first else [*good, bad]
+    before = _versions(aws)
+
+    error = _error("start_workflow", {"Records": records}, lambda_context)
+
+    assert type(error).__name__ == "UnsupportedS3Key"
+    assert "attachments/inv-1.pdf" in str(error)
+    assert set(_executions(sfn)) == {_expected_name(r, f"{support.ORDER_ID}-invoice") for r in good}
+    assert _versions(aws) == before
+
+
+def test_start_workflow_reports_the_first_error(aws: dict[str, Any], sfn: Any, lambda_context: Any) -> None:
+    records = [
+        _other_record("outbox/a/b.pdf"),
+        _request_record(aws, {"amazonOrderId": support.ORDER_ID}),
+        _outbox_record(aws),
+    ]
+    error = _error("start_workflow", {"Records": records}, lambda_context)
+    assert type(error).__name__ == "UnsupportedS3Key"
+    assert len(_executions(sfn)) == 1
+
+
+def test_start_workflow_malformed_request_document(aws: dict[str, Any], sfn: Any, lambda_context: Any) -> None:
+    record = _request_record(aws, {"amazonOrderId": support.ORDER_ID, "messageType": "invoice"})
+    before = _versions(aws)
+    error = _error("start_workflow", {"Records": [record]}, lambda_context)
+    assert type(error).__name__ == "InvalidRequest"
+    assert "marketplaceId" in str(error)
+    assert _executions(sfn) == {}
+    assert _versions(aws) == before
+
+
+def test_start_workflow_request_document_that_is_no_json(aws: dict[str, Any], sfn: Any, lambda_context: Any) -> None:
+    (record,) = support.load_event("start_workflow/s3-request-document.json")["Records"]
+    put = _put(aws, record["s3"]["object"]["key"], b"{not json")
+    record["s3"]["object"]["versionId"] = put["VersionId"]
+    assert type(_error("start_workflow", {"Records": [record]}, lambda_context)).__name__ == "InvalidRequest"
+    assert _executions(sfn) == {}
+
+
+def test_start_workflow_event_that_is_no_s3_event(aws: dict[str, Any], sfn: Any, lambda_context: Any) -> None:
+    error = _error("start_workflow", {"source": "aws.events", "detail": {}}, lambda_context)
+    assert type(error).__name__ == "InvalidRequest"
+
+
+def test_start_workflow_s3_test_event_starts_nothing(aws: dict[str, Any], sfn: Any, lambda_context: Any) -> None:
+    output = _handler("start_workflow")({"Service": "Amazon S3", "Event": "s3:TestEvent"}, lambda_context)
+    assert output == {"executions": []}
+    assert _executions(sfn) == {}
+
+
+def test_start_workflow_without_state_machine_arn(
+    aws: dict[str, Any], sfn: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATE_MACHINE_ARN", "")
+    error = _error("start_workflow", {"Records": [_outbox_record(aws)]}, lambda_context)
+    assert type(error).__name__ == "ConfigurationError"
+    assert "STATE_MACHINE_ARN" in str(error)
+    assert _executions(sfn) == {}
+
+
+def test_start_workflow_with_an_unknown_state_machine(aws: dict[str, Any], lambda_context: Any) -> None:
+    error = _error("start_workflow", {"Records": [_outbox_record(aws)]}, lambda_context)
+    assert type(error).__name__ == "ConfigurationError"
