@@ -70,12 +70,13 @@ def upload_attachment(task: AttachmentTask) -> dict[str, Any]:
     staged = task.attachment
     # Checked before S3 is even read: no byte may leave for a host that is not allowed.
     uploads.check_upload_url(destination.url, settings.upload_url_allowed_hosts)
-    body, length = storage.open_object(staged.bucket, staged.key, staged.etag)
+    # Pinned by ETag: the bytes sent are the bytes that were hashed, or the step fails.
+    body, _ = storage.open_object(staged.bucket, staged.key, staged.etag)
     try:
         uploads.put_file(
             destination,
             body,
-            staged.size if length == staged.size else length,
+            staged.size,
             settings.upload_url_allowed_hosts,
             timeout=(settings.connect_timeout_seconds, max(settings.read_timeout_seconds, 60.0)),
         )
