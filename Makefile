@@ -4,10 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck format run clean build validate
+RUN_PATH := PYTHONPATH=layers/shared:local
+
+.PHONY: help venv test lint typecheck format run serve emulator clean build
 
 help:
-	@echo "make run       run the workflow end to end on the local stack"
+	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
+	@echo "make serve     a long-running local stack (moto server + SP-API emulator) for the AWS CLI"
+	@echo "make emulator  only the SP-API emulator, in the foreground"
 	@echo "make test      lint, type-check and run the full test suite"
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint"
 	@echo "make format    apply ruff's formatting and safe fixes"
@@ -40,11 +44,16 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
 
 run: $(STAMP)
-	@echo "The local stack (SP-API emulator + the state machine on moto) is the next piece of work (issue 3)."
-	@echo "Until it lands, 'make test' exercises every step; see README.md for deploying with SAM."
+	@$(RUN_PATH) $(BIN)/python -m local_stack run $(ARGS)
+
+serve: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m local_stack serve $(ARGS)
+
+emulator: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m spapi_emulator $(ARGS)
 
 build:
 	sam build
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local

@@ -33,6 +33,7 @@ def validate_request(request: MessageRequest) -> dict[str, Any]:
     actions = messaging.get_messaging_actions(default_client(), request.amazon_order_id, request.marketplace_id)
     action = validation.resolve_action(message_type, actions, request.amazon_order_id)
     validated = validation.validate(request, action, staged)
+    metrics.add_metric(name="RequestsValidated", unit=MetricUnit.Count, value=1)
     logger.info(
         "Request validated",
         extra={
@@ -60,6 +61,7 @@ def create_destination(task: AttachmentTask) -> dict[str, Any]:
         task.require_content_md5(),
         task.attachment.content_type,
     )
+    metrics.add_metric(name="UploadDestinationsCreated", unit=MetricUnit.Count, value=1)
     logger.info("Upload destination created", extra={"upload_destination_id": destination.upload_destination_id})
     return destination.to_dict()
 

@@ -1,0 +1,251 @@
+"""`make run`: the whole workflow end to end on the local stack, and what the buyer received.
+
+Starts the SP-API emulator (unless SPAPI_ENDPOINT and LWA_TOKEN_URL point at another SP-API), deploys
+template.yaml into moto with the real handlers, stages a sample invoice under outbox/ and a request
+document with text and an image under requests/, waits for the executions and prints a timeline per
+message and the files the buyer received with their MD5 checked against the staged bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_stack import samples, timeline
+from local_stack.stack import ROOT, LocalStack, SpApiTarget, in_process_aws
+
+DEFAULT_ORDER = "123-1234567-1234567"
+DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"
+LOG_PATH = ROOT / ".local" / "functions.log"
+
+
+@dataclass
+class DemoMessage:
+    label: str
+    amazon_order_id: str
+    message_type: str
+    staged: dict[str, bytes] = field(default_factory=dict)  # key -> bytes, for the MD5 check
+    file_names: dict[str, str] = field(default_factory=dict)  # key -> name shown to the buyer
+    text: str | None = None
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="make run",
+        description="Send sample messages through the real state machine on the local stack.",
+        epilog="Pass options through make with ARGS, e.g. make run ARGS='--file ./my.pdf --type warranty'.",
+    )
+    parser.add_argument("--file", type=Path, help="send this file instead of the samples")
+    parser.add_argument("--file-name", help="the name the buyer sees (default: the file's name)")
+    parser.add_argument("--order", default=DEFAULT_ORDER, help=f"Amazon order id (default {DEFAULT_ORDER})")
+    parser.add_argument("--marketplace", default=DEFAULT_MARKETPLACE, help="marketplace id")
+    parser.add_argument("--type", dest="message_type", help="message type, e.g. invoice, warranty, unexpectedProblem")
+    parser.add_argument("--text", help="message text, for types that take text")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the executions")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    custom = args.file is not None or args.message_type is not None or args.text is not None
+    with ExitStack() as resources:
+        target, emulator = _target(resources)
+        resources.enter_context(in_process_aws())
+        stack = LocalStack(target)
+        resources.callback(stack.close)
+        _quiet_functions()
+        deployment = stack.deploy()
+        print(
+            f"Local stack: bucket {deployment.bucket}, state machine {deployment.state_machine_arn.rsplit(':', 1)[-1]}"
+        )
+        print(f"SP-API: {target.endpoint}" + (" (emulator)" if emulator else ""))
+        messages = [_custom_message(stack, args)] if custom else _sample_messages(stack, args)
+        try:
+            described = stack.wait_for_executions(len(messages), timeout_seconds=args.timeout)
+        except TimeoutError as error:
+            print(f"\n{error}", file=sys.stderr)
+            return 1
+        return _report(stack, messages, described, emulator)
+    return 1  # pragma: no cover  (ExitStack does not swallow exceptions)
+
+
+def _target(resources: ExitStack) -> tuple[SpApiTarget, Any]:
+    """The emulator, or the SP-API that SPAPI_ENDPOINT and LWA_TOKEN_URL name."""
+    endpoint, token_url = os.environ.get("SPAPI_ENDPOINT", ""), os.environ.get("LWA_TOKEN_URL", "")
+    if endpoint and token_url:
+        missing = [
+            name for name in ("LWA_CLIENT_ID", "LWA_CLIENT_SECRET", "LWA_REFRESH_TOKEN") if not os.environ.get(name)
+        ]
+        if missing:
+            raise SystemExit(f"SPAPI_ENDPOINT is set: set {', '.join(missing)} too (the app's LWA credentials).")
+        credentials = {
+            "clientId": os.environ["LWA_CLIENT_ID"],
+            "clientSecret": os.environ["LWA_CLIENT_SECRET"],
+            "refreshToken": os.environ["LWA_REFRESH_TOKEN"],
+        }
+        region = os.environ.get("SPAPI_REGION", "na")
+        return SpApiTarget(
+            endpoint, token_url, os.environ.get("UPLOAD_URL_ALLOWED_HOSTS", ""), credentials, region
+        ), None
+    from spapi_emulator import Emulator
+    from spapi_emulator.seed import load_default_seed
+
+    seed = load_default_seed()
+    emulator = resources.enter_context(Emulator(seed))
+    credentials = {
+        "clientId": seed.credentials.client_id,
+        "clientSecret": seed.credentials.client_secret,
+        "refreshToken": seed.credentials.refresh_token,
+    }
+    return SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, credentials), emulator
+
+
+def _quiet_functions() -> None:
+    """The functions' JSON logs go to .local/functions.log, so the terminal shows the story."""
+    from buyer_messaging.observability import logger
+
+    LOG_PATH.parent.mkdir(exist_ok=True)
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(LOG_PATH.open("w", encoding="utf-8"))  # closed at exit
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def _sample_messages(stack: LocalStack, args: argparse.Namespace) -> list[DemoMessage]:
+    assert stack.deployment is not None
+    s3 = stack.client("s3")
+    bucket = stack.deployment.bucket
+    order, marketplace = args.order, args.marketplace
+
+    invoice_name = f"Invoice-{order}.pdf"
+    invoice_key = f"outbox/{marketplace}/{order}/invoice/{invoice_name}"
+    invoice = samples.invoice_pdf(order)
+    invoice_message = DemoMessage(
+        "invoice dropped in the outbox", order, "invoice", {invoice_key: invoice}, {invoice_key: invoice_name}
+    )
+
+    proof_key = "attachments/engraving-proof.png"
+    proof = samples.proof_png()
+    text = "Please check the engraving proof attached and reply if the spelling of the name is right."
+    document = {
+        "amazonOrderId": order,
+        "marketplaceId": marketplace,
+        "messageType": "confirmCustomizationDetails",
+        "text": text,
+        "attachments": [{"key": proof_key, "fileName": "Engraving proof.png"}],
+    }
+    request_message = DemoMessage(
+        "text + image from a request document",
+        order,
+        "confirmCustomizationDetails",
+        {proof_key: proof},
+        {proof_key: "Engraving proof.png"},
+        text,
+    )
+
+    print("\nStaging:")
+    s3.put_object(Bucket=bucket, Key=proof_key, Body=proof)
+    print(f"  s3://{bucket}/{proof_key}  ({len(proof):,} bytes, starts nothing)")
+    s3.put_object(Bucket=bucket, Key=invoice_key, Body=invoice)
+    print(f"  s3://{bucket}/{invoice_key}  ({len(invoice):,} bytes)")
+    request_key = f"requests/customization-{order}.json"
+    s3.put_object(Bucket=bucket, Key=request_key, Body=json.dumps(document).encode())
+    print(f"  s3://{bucket}/{request_key}")
+    return [invoice_message, request_message]
+
+
+def _custom_message(stack: LocalStack, args: argparse.Namespace) -> DemoMessage:
+    assert stack.deployment is not None
+    s3 = stack.client("s3")
+    bucket = stack.deployment.bucket
+    message_type = args.message_type or ("invoice" if args.file else "unexpectedProblem")
+    document: dict[str, Any] = {
+        "amazonOrderId": args.order,
+        "marketplaceId": args.marketplace,
+        "messageType": message_type,
+    }
+    message = DemoMessage("your message", args.order, message_type, text=args.text)
+    if args.text is not None:
+        document["text"] = args.text
+    print("\nStaging:")
+    if args.file is not None:
+        data = args.file.read_bytes()
+        file_name = args.file_name or args.file.name
+        key = f"attachments/{args.file.name}"
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+        print(f"  s3://{bucket}/{key}  ({len(data):,} bytes)")
+        document["attachments"] = [{"key": key, "fileName": file_name}]
+        message.staged[key] = data
+        message.file_names[key] = file_name
+    request_key = f"requests/{message_type}-{args.order}.json"
+    s3.put_object(Bucket=bucket, Key=request_key, Body=json.dumps(document).encode())
+    print(f"  s3://{bucket}/{request_key}")
+    return message
+
+
+def _report(stack: LocalStack, messages: list[DemoMessage], described: list[dict[str, Any]], emulator: Any) -> int:
+    sfn = stack.client("stepfunctions")
+    ok = True
+    for execution in sorted(described, key=lambda d: d["startDate"]):
+        document = json.loads(execution["input"])
+        keys = {attachment["key"] for attachment in document.get("attachments", [])}
+        message = next((m for m in messages if set(m.staged) == keys and m.message_type in _aliases(document)), None)
+        events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        print(
+            f"\n── {message.label if message else document.get('messageType')} "
+            f"(order {document.get('amazonOrderId')}, {document.get('messageType')})"
+        )
+        for line in timeline.render(timeline.build(execution, events)):
+            print("  " + line)
+        if execution["status"] != "SUCCEEDED":
+            ok = False
+            continue
+        if emulator is not None and message is not None:
+            ok &= _print_received(emulator, message)
+        else:
+            output = json.loads(execution.get("output") or "{}")
+            print(f"  Amazon accepted the message (201) at {output.get('sentAt')}.")
+    print("\nAll messages delivered." if ok else "\nSome messages were not delivered (see above).")
+    return 0 if ok else 1
+
+
+def _aliases(document: dict[str, Any]) -> set[str]:
+    from buyer_messaging import catalog
+
+    found = catalog.find_message_type(str(document.get("messageType", "")))
+    return {found.path} if found else set()
+
+
+def _print_received(emulator: Any, message: DemoMessage) -> bool:
+    deliveries = [d for d in emulator.deliveries(message.amazon_order_id) if d["messageType"] == message.message_type]
+    if not deliveries:
+        print("  The buyer received nothing.")
+        return False
+    delivery = deliveries[-1]
+    print("  The buyer received:")
+    if delivery.get("text"):
+        print(f"    text: {delivery['text']!r}")
+    expected = {message.file_names[key]: hashlib.md5(data).hexdigest() for key, data in message.staged.items()}  # noqa: S324
+    ok = len(delivery.get("attachments", [])) == len(expected)
+    for attachment in delivery.get("attachments", []):
+        staged_md5 = expected.get(attachment["fileName"])
+        matches = staged_md5 == attachment["md5"]
+        ok &= matches
+        verdict = "matches the staged file" if matches else f"DIFFERS from the staged file ({staged_md5})"
+        print(f"    {attachment['fileName']}  {attachment['size']:,} bytes  md5 {attachment['md5']}  {verdict}")
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,454 @@
+"""Deploys template.yaml into moto: bucket + notification, functions, state machine, secret, queues, tables.
+
+Works in-process (inside ``moto.mock_aws``) and against a moto server (``endpoint_url``): everything is
+created through boto3, like a deployment would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local_stack.lambdas import InProcessLambdas, LocalFunction
+from local_stack.template import ACCOUNT_ID, Resolver, Template
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_STACK_NAME = "buyer-messaging-local"
+STACK_UUID = "1a2b3c4d-0000-4000-8000-000000000000"
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+
+
+@dataclass(frozen=True)
+class SpApiTarget:
+    """Which SP-API the deployed functions call, and with which LWA credentials."""
+
+    endpoint: str
+    token_url: str
+    upload_allowed_hosts: str
+    credentials: Mapping[str, str]
+    region: str = "na"
+
+
+@dataclass
+class Deployment:
+    bucket: str
+    state_machine_arn: str
+    secret_id: str
+    functions: dict[str, str]  # logical id -> function name
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue URL
+    tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+class LocalStack:
+    def __init__(
+        self,
+        target: SpApiTarget,
+        *,
+        root: Path = ROOT,
+        region: str = "us-east-1",
+        stack_name: str = DEFAULT_STACK_NAME,
+        endpoint_url: str | None = None,
+        retry_speedup: float = 1.0,
+        parameters: Mapping[str, str] | None = None,
+    ) -> None:
+        self.target = target
+        self.root = root
+        self.region = region
+        self.stack_name = stack_name
+        self.endpoint_url = endpoint_url
+        self.retry_speedup = retry_speedup
+        self.template = Template.load(root / "template.yaml")
+        self.lambdas = InProcessLambdas()
+        self.deployment: Deployment | None = None
+        self._parameters = {
+            **self.template.parameter_defaults(),
+            "SpApiRegion": target.region,
+            "SpApiEndpoint": target.endpoint,
+            "LwaTokenUrl": target.token_url,
+            "UploadUrlAllowedHosts": target.upload_allowed_hosts,
+            **(parameters or {}),
+        }
+        self._restore_sleep: Any = None
+        self._saved_environment: dict[str, str | None] = {}
+
+    # ------------------------------------------------------------------ clients
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+
+    # ------------------------------------------------------------------ deploy
+
+    def deploy(self) -> Deployment:
+        resolver = Resolver(
+            template=self.template,
+            parameters=self._parameters,
+            region=self.region,
+            stack_name=self.stack_name,
+            stack_id=f"arn:aws:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{self.stack_name}/{STACK_UUID}",
+        )
+        self._name_resources(resolver)
+        secret_id = self._create_secrets(resolver)
+        self._create_queues(resolver)
+        tables = self._create_tables(resolver)
+        environment = self._function_environment(resolver)
+        self._apply_environment(environment)
+        functions = self._create_functions(resolver)
+        state_machine_arn = self._create_state_machine(resolver)
+        bucket = self._create_bucket(resolver)
+        self._speed_up_retries()
+        self.lambdas.install()
+        self.deployment = Deployment(
+            bucket=bucket,
+            state_machine_arn=state_machine_arn,
+            secret_id=secret_id,
+            functions=functions,
+            queues={name: resolver.refs[name] for name in self.template.resources_of_type("AWS::SQS::Queue")},
+            tables=tables,
+            environment=environment,
+        )
+        return self.deployment
+
+    def close(self) -> None:
+        self.lambdas.uninstall()
+        self._restore_environment()
+        if self._restore_sleep is not None:
+            self._restore_sleep()
+            self._restore_sleep = None
+
+    def __enter__(self) -> LocalStack:
+        self.deploy()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _name_resources(self, resolver: Resolver) -> None:
+        """The physical ids Ref and GetAtt give, known before anything is created."""
+        arn = f"{self.region}:{ACCOUNT_ID}"
+        for logical, spec in self.template.resources.items():
+            kind = spec["Type"]
+            if kind in FUNCTION_TYPES:
+                name = f"{self.stack_name}-{logical}"
+                resolver.refs[logical] = name
+                resolver.attributes[(logical, "Arn")] = f"arn:aws:lambda:{arn}:function:{name}"
+            elif kind in STATE_MACHINE_TYPES:
+                name = f"{self.stack_name}-{logical}"
+                resolver.refs[logical] = f"arn:aws:states:{arn}:stateMachine:{name}"
+                resolver.attributes[(logical, "Name")] = name
+                resolver.attributes[(logical, "Arn")] = resolver.refs[logical]
+            elif kind == "AWS::SQS::Queue":
+                name = f"{self.stack_name}-{logical}"
+                resolver.refs[logical] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+                resolver.attributes[(logical, "Arn")] = f"arn:aws:sqs:{arn}:{name}"
+                resolver.attributes[(logical, "QueueName")] = name
+            elif kind in TABLE_TYPES:
+                name = spec.get("Properties", {}).get("TableName") or f"{self.stack_name}-{logical}"
+                name = resolver.resolve(name)
+                resolver.refs[logical] = name
+                resolver.attributes[(logical, "Arn")] = f"arn:aws:dynamodb:{arn}:table/{name}"
+            elif kind == "AWS::S3::Bucket":
+                name = resolver.resolve(spec.get("Properties", {}).get("BucketName", f"{self.stack_name}-{logical}"))
+                resolver.refs[logical] = name.lower()
+                resolver.attributes[(logical, "Arn")] = f"arn:aws:s3:::{name.lower()}"
+            else:
+                resolver.refs.setdefault(logical, f"{self.stack_name}-{logical}")
+
+    def _create_secrets(self, resolver: Resolver) -> str:
+        secrets = self.client("secretsmanager")
+        secret_id = ""
+        for logical, spec in self.template.resources_of_type("AWS::SecretsManager::Secret").items():
+            properties = resolver.resolve(spec.get("Properties", {}))
+            name = properties.get("Name") or f"{self.stack_name}/{logical}"
+            created = secrets.create_secret(Name=name, SecretString=json.dumps(dict(self.target.credentials)))
+            resolver.refs[logical] = created["ARN"]
+            secret_id = created["ARN"]
+        return secret_id
+
+    def _create_queues(self, resolver: Resolver) -> None:
+        sqs = self.client("sqs")
+        for logical in self.template.resources_of_type("AWS::SQS::Queue"):
+            created = sqs.create_queue(QueueName=resolver.attributes[(logical, "QueueName")])
+            resolver.refs[logical] = created["QueueUrl"]
+
+    def _create_tables(self, resolver: Resolver) -> dict[str, str]:
+        dynamodb = self.client("dynamodb")
+        tables = {}
+        for logical, spec in self.template.resources_of_type(*TABLE_TYPES).items():
+            properties = resolver.resolve(spec.get("Properties", {}))
+            name = resolver.refs[logical]
+            if spec["Type"] == "AWS::Serverless::SimpleTable":
+                key = properties.get("PrimaryKey", {"Name": "id", "Type": "String"})
+                key_type = {"String": "S", "Number": "N", "Binary": "B"}[key["Type"]]
+                dynamodb.create_table(
+                    TableName=name,
+                    KeySchema=[{"AttributeName": key["Name"], "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": key["Name"], "AttributeType": key_type}],
+                    BillingMode="PAY_PER_REQUEST",
+                )
+            else:
+                arguments = {
+                    "TableName": name,
+                    "KeySchema": properties["KeySchema"],
+                    "AttributeDefinitions": properties["AttributeDefinitions"],
+                    "BillingMode": "PAY_PER_REQUEST",
+                }
+                if properties.get("GlobalSecondaryIndexes"):
+                    arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+                dynamodb.create_table(**arguments)
+                ttl = properties.get("TimeToLiveSpecification")
+                if ttl:
+                    dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+            tables[logical] = name
+        return tables
+
+    def _function_environment(self, resolver: Resolver) -> dict[str, str]:
+        """The environment of every function, merged: the handlers share this one process."""
+        shared = resolver.resolve(self.template.function_globals().get("Environment", {}).get("Variables", {}))
+        merged: dict[str, str] = {key: str(value) for key, value in shared.items()}
+        owners: dict[str, str] = {}
+        for logical in self.template.resources_of_type(*FUNCTION_TYPES):
+            for key, value in self._environment_of(resolver, logical).items():
+                if key in owners and merged[key] != value:
+                    raise ValueError(f"{logical} and {owners[key]} set {key} differently; one process cannot")
+                if key not in shared:
+                    owners[key] = logical
+                merged[key] = value
+        return merged
+
+    def _apply_environment(self, environment: Mapping[str, str]) -> None:
+        """The handlers read os.environ: set the functions' variables for this process (undone by close)."""
+        wanted = dict(environment)
+        wanted.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION", self.region))
+        if self.endpoint_url:
+            wanted["AWS_ENDPOINT_URL"] = self.endpoint_url
+        for key, value in wanted.items():
+            self._saved_environment.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        reset_function_caches()
+
+    def _restore_environment(self) -> None:
+        for key, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environment.clear()
+        reset_function_caches()
+
+    def _create_functions(self, resolver: Resolver) -> dict[str, str]:
+        iam = self.client("iam")
+        role = iam.create_role(
+            RoleName=f"{self.stack_name}-functions",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        lambda_client = self.client("lambda")
+        defaults = self.template.function_globals()
+        functions = {}
+        for logical, spec in self.template.resources_of_type(*FUNCTION_TYPES).items():
+            properties = {**defaults, **spec.get("Properties", {})}
+            name = resolver.refs[logical]
+            code_dir = self.root / str(properties["CodeUri"])
+            handler = str(properties.get("Handler", "app.lambda_handler"))
+            memory = int(properties.get("MemorySize", 128))
+            timeout = int(properties.get("Timeout", 3))
+            lambda_client.create_function(
+                FunctionName=name,
+                Runtime=str(properties.get("Runtime", "python3.13")),
+                Role=role,
+                Handler=handler,
+                Code={"ZipFile": _zip_of(code_dir)},
+                Timeout=timeout,
+                MemorySize=memory,
+                Environment={"Variables": self._environment_of(resolver, logical)},
+            )
+            self.lambdas.register(LocalFunction(name, code_dir, handler, memory, timeout))
+            functions[logical] = name
+        return functions
+
+    def _environment_of(self, resolver: Resolver, logical: str) -> dict[str, str]:
+        shared = resolver.resolve(self.template.function_globals().get("Environment", {}).get("Variables", {}))
+        spec = self.template.resources[logical]
+        own = resolver.resolve(spec.get("Properties", {}).get("Environment", {}).get("Variables", {}))
+        return {key: str(value) for key, value in {**shared, **own}.items()}
+
+    def _create_state_machine(self, resolver: Resolver) -> str:
+        iam = self.client("iam")
+        role = iam.create_role(
+            RoleName=f"{self.stack_name}-states",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "states.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        sfn = self.client("stepfunctions")
+        arn = ""
+        for logical, spec in self.template.resources_of_type(*STATE_MACHINE_TYPES).items():
+            properties = spec.get("Properties", {})
+            definition = (self.root / str(properties["DefinitionUri"])).read_text(encoding="utf-8")
+            substitutions = resolver.resolve(properties.get("DefinitionSubstitutions", {}))
+            for key, value in substitutions.items():
+                definition = definition.replace("${" + key + "}", str(value))
+            created = sfn.create_state_machine(
+                name=resolver.attributes[(logical, "Name")],
+                definition=definition,
+                roleArn=role,
+                type=str(properties.get("Type", "STANDARD")),
+            )
+            arn = created["stateMachineArn"]
+            resolver.refs[logical] = arn
+        return arn
+
+    def _create_bucket(self, resolver: Resolver) -> str:
+        s3 = self.client("s3")
+        bucket = ""
+        for logical, spec in self.template.resources_of_type("AWS::S3::Bucket").items():
+            properties = resolver.resolve(spec.get("Properties", {}))
+            bucket = resolver.refs[logical]
+            if self.region == "us-east-1":
+                s3.create_bucket(Bucket=bucket)
+            else:
+                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region})
+            if properties.get("VersioningConfiguration"):
+                s3.put_bucket_versioning(
+                    Bucket=bucket, VersioningConfiguration={"Status": properties["VersioningConfiguration"]["Status"]}
+                )
+            lambda_configurations = properties.get("NotificationConfiguration", {}).get("LambdaConfigurations", [])
+            if lambda_configurations:
+                s3.put_bucket_notification_configuration(
+                    Bucket=bucket,
+                    NotificationConfiguration={
+                        "LambdaFunctionConfigurations": [
+                            {
+                                "LambdaFunctionArn": configuration["Function"],
+                                "Events": [configuration["Event"]],
+                                "Filter": {"Key": {"FilterRules": configuration["Filter"]["S3Key"]["Rules"]}},
+                            }
+                            for configuration in lambda_configurations
+                        ]
+                    },
+                )
+        return bucket
+
+    def _speed_up_retries(self) -> None:
+        """moto really waits a Retry's interval; tests may run those waits faster."""
+        if self.retry_speedup == 1.0 or self._restore_sleep is not None:
+            return
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        namespace = vars(retrier_decl)
+        original = namespace["time"]
+        speedup = self.retry_speedup
+
+        class _ScaledTime:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(original, name)
+
+            @staticmethod
+            def sleep(seconds: float) -> None:
+                original.sleep(seconds / speedup)
+
+        namespace["time"] = _ScaledTime()
+
+        def restore() -> None:
+            namespace["time"] = original
+
+        self._restore_sleep = restore
+
+    # ------------------------------------------------------------------ running
+
+    def executions(self) -> list[dict[str, Any]]:
+        assert self.deployment is not None
+        sfn = self.client("stepfunctions")
+        found: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=self.deployment.state_machine_arn):
+            found.extend(page["executions"])
+        return found
+
+    def wait_for_executions(self, count: int, *, timeout_seconds: float = 120.0) -> list[dict[str, Any]]:
+        """Wait until at least ``count`` executions exist and none is running; their descriptions."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            listed = self.executions()
+            if len(listed) >= count and all(item["status"] != "RUNNING" for item in listed):
+                return [sfn.describe_execution(executionArn=item["executionArn"]) for item in listed]
+            if time.monotonic() > deadline:
+                states = {item["name"]: item["status"] for item in listed}
+                raise TimeoutError(f"executions not finished after {timeout_seconds} s: {states}")
+            time.sleep(0.05)
+
+    def wait_for(self, execution_arn: str, *, timeout_seconds: float = 120.0) -> dict[str, Any]:
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                return described
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still running after {timeout_seconds} s")
+            time.sleep(0.05)
+
+
+def reset_function_caches() -> None:
+    """Forget per-container state (settings, clients, cached secrets) after the environment changed."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from buyer_messaging import config, executions, spapi, storage
+
+    config.get_settings.cache_clear()
+    spapi.default_client.cache_clear()
+    storage.reset_client()
+    executions.reset_client()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+def _zip_of(code_dir: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(code_dir.rglob("*.py")):
+            archive.write(path, path.relative_to(code_dir))
+    return buffer.getvalue()
+
+
+@contextmanager
+def in_process_aws() -> Iterator[None]:
+    """moto with the state machine executed (not just recorded)."""
+    from moto import mock_aws
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield
