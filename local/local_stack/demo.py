@@ -97,17 +97,12 @@ def _target(resources: ExitStack) -> tuple[SpApiTarget, Any]:
         return SpApiTarget(
             endpoint, token_url, os.environ.get("UPLOAD_URL_ALLOWED_HOSTS", ""), credentials, region
         ), None
-    from spapi_emulator import Emulator
-    from spapi_emulator.seed import load_default_seed
+    from spapi_emulator import Emulator, load_default_seed
 
     seed = load_default_seed()
     emulator = resources.enter_context(Emulator(seed))
-    credentials = {
-        "clientId": seed.credentials.client_id,
-        "clientSecret": seed.credentials.client_secret,
-        "refreshToken": seed.credentials.refresh_token,
-    }
-    return SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, credentials), emulator
+    target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
+    return target, emulator
 
 
 def _quiet_functions() -> None:

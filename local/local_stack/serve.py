@@ -11,53 +11,69 @@ import os
 import signal
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from local_stack.stack import LocalStack, SpApiTarget
+from local_stack.stack import Deployment, LocalStack, SpApiTarget
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local_stack serve")
-    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
-    parser.add_argument("--emulator-port", type=int, default=8777)
-    args = parser.parse_args(argv)
+@dataclass
+class ServedStack:
+    """A moto server, the emulator and the deployed template; ``close()`` stops all three."""
 
+    endpoint_url: str
+    emulator: Any
+    stack: LocalStack
+    deployment: Deployment
+    _server: Any
+
+    def close(self) -> None:
+        self.stack.close()
+        self.emulator.stop()
+        self._server.stop()
+
+
+def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0) -> ServedStack:
     import requests
     from moto.server import ThreadedMotoServer
 
-    from spapi_emulator import Emulator
-    from spapi_emulator.seed import load_default_seed
+    from spapi_emulator import Emulator, load_default_seed
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
+    # moto's Step Functions calls Lambda through the server it runs in: at MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(moto_port)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     server.start()
-    endpoint_url = f"http://127.0.0.1:{args.moto_port}"
+    endpoint_url = f"http://127.0.0.1:{moto_port}"
+    # The server's Step Functions must run executions, not only record them.
     requests.post(
         f"{endpoint_url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
-    )
+    ).raise_for_status()
     seed = load_default_seed()
-    emulator = Emulator(seed, port=args.emulator_port)
+    emulator = Emulator(seed, port=emulator_port)
     emulator.start()
-    target = SpApiTarget(
-        emulator.base_url,
-        emulator.token_url,
-        emulator.upload_host,
-        {
-            "clientId": seed.credentials.client_id,
-            "clientSecret": seed.credentials.client_secret,
-            "refreshToken": seed.credentials.refresh_token,
-        },
-    )
-    stack = LocalStack(target, endpoint_url=endpoint_url)
+    target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
+    stack = LocalStack(target, endpoint_url=endpoint_url, retry_speedup=retry_speedup)
     deployment = stack.deploy()
+    return ServedStack(endpoint_url, emulator, stack, deployment, server)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make serve")
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    parser.add_argument("--emulator-port", type=int, default=8777)
+    args = parser.parse_args(argv)
+    served = start(args.moto_port, args.emulator_port)
+    deployment = served.deployment
     print(
         f"""Local stack is up.
-  AWS (moto):   export AWS_ENDPOINT_URL={endpoint_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\
-                       AWS_DEFAULT_REGION=us-east-1
-  SP-API:       {emulator.base_url}  (what buyers received: {emulator.base_url}/_emulator/messages)
-  bucket:       {deployment.bucket}
-  state machine {deployment.state_machine_arn}
+  AWS (moto):    export AWS_ENDPOINT_URL={served.endpoint_url} AWS_ACCESS_KEY_ID=testing \\
+                        AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+  SP-API:        {served.emulator.base_url}   (what buyers received: {served.emulator.base_url}/_emulator/messages)
+  bucket:        {deployment.bucket}
+  state machine: {deployment.state_machine_arn}
 Try:
   aws s3 cp invoice.pdf s3://{deployment.bucket}/outbox/ATVPDKIKX0DER/123-1234567-1234567/invoice/Invoice.pdf
   aws stepfunctions list-executions --state-machine-arn {deployment.state_machine_arn}
@@ -71,7 +87,5 @@ Ctrl-C stops it.""",
     except KeyboardInterrupt:
         pass
     finally:
-        stack.close()
-        emulator.stop()
-        server.stop()
+        served.close()
     return 0

@@ -107,9 +107,13 @@ TOP_LEVEL_STATES = {
     "DescribeFailure",
     "ReadFailureCause",
     "MessageFailed",
+    "DescribeWorkflowError",
+    "NameWorkflowError",
+    "MessageFailedInWorkflow",
     "MessageFailedUnexplained",
     "MessageFailedWithoutCause",
 }
+FAIL_STATES = ("MessageFailed", "MessageFailedInWorkflow", "MessageFailedUnexplained", "MessageFailedWithoutCause")
 UPLOAD_STATES = {"HashAttachment", "CreateUploadDestination", "UploadAttachment"}
 # Task state -> the function it invokes
 TASK_FUNCTIONS = {
@@ -400,36 +404,32 @@ def test_failure_path(asl: dict[str, Any]) -> None:
     states = asl["States"]
     describe = states["DescribeFailure"]
     assert describe["Type"] == "Choice"
-    assert describe["Choices"] == [
-        {
-            "And": [
-                {"Variable": "$.error.Cause", "IsPresent": True},
-                {"Variable": "$.error.Cause", "StringMatches": "{*"},
-            ],
-            "Next": "ReadFailureCause",
-        },
-        {"Variable": "$.error.Cause", "IsPresent": True, "Next": "MessageFailedUnexplained"},
+    assert [choice["Next"] for choice in describe["Choices"]] == [
+        "ReadFailureCause",
+        "DescribeWorkflowError",
+        "NameWorkflowError",
+        "MessageFailedUnexplained",
     ]
     assert describe["Default"] == "MessageFailedWithoutCause"
-    without_cause = states["MessageFailedWithoutCause"]
-    assert (without_cause["Type"], without_cause["ErrorPath"]) == ("Fail", "$.error.Error")
-    assert "CausePath" not in without_cause
+    # A function's error: its JSON cause is read so the execution ends with the function's own message.
     read = states["ReadFailureCause"]
-    assert read["Type"] == "Pass"
     assert read["Parameters"] == {"error.$": "$.error.Error", "cause.$": "States.StringToJson($.error.Cause)"}
-    assert read["Next"] == "MessageFailed"
-    failed = states["MessageFailed"]
-    assert (failed["Type"], failed["ErrorPath"], failed["CausePath"]) == (
-        "Fail",
+    assert (states["MessageFailed"]["ErrorPath"], states["MessageFailed"]["CausePath"]) == (
         "$.error",
         "$.cause.errorMessage",
     )
-    unexplained = states["MessageFailedUnexplained"]
-    assert (unexplained["Type"], unexplained["ErrorPath"], unexplained["CausePath"]) == (
-        "Fail",
-        "$.error.Error",
-        "$.error.Cause",
-    )
+    # Step Functions' own errors (States.*) are reserved names a Fail state cannot raise: WorkflowError.
+    for name in ("DescribeWorkflowError", "NameWorkflowError"):
+        assert states[name]["Type"] == "Pass"
+        assert states[name]["Next"] == "MessageFailedInWorkflow"
+    assert states["MessageFailedInWorkflow"]["Error"] == "WorkflowError"
+    # ErrorPath is only used where the name cannot be a States.* name.
+    for choice in describe["Choices"][1:3]:
+        conditions = choice.get("And", [choice])
+        assert {"Variable": "$.error.Error", "StringMatches": "States.*"} in [
+            {key: value for key, value in condition.items() if key != "Next"} for condition in conditions
+        ]
+    assert all(states[name]["Type"] == "Fail" for name in FAIL_STATES)
 
 
 def test_jsonpath_only_and_moto_compatible(asl: dict[str, Any], asl_text: str) -> None:
