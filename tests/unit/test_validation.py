@@ -606,3 +606,22 @@ def test_a_single_coverage_date_on_a_non_warranty_type() -> None:
     with pytest.raises(InvalidRequest) as raised:
         _validate("invoice", files=["a.pdf"], end="2028-11-27T00:00:00Z")
     assert raised.value.problems == (("coverageEndDate", "is only for warranty messages"),)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Write to me at seller@example.com", "must not contain email addresses"),
+        ("Click <a href='https://example.com'>here</a>", "must not contain HTML"),
+        ("Line one<br/>line two", "must not contain HTML"),
+    ],
+)
+def test_text_with_html_or_email_addresses_is_refused(text: str, problem: str) -> None:
+    with pytest.raises(InvalidMessageText) as raised:
+        _validate("unexpectedProblem", text=text)
+    assert ("text", problem) in raised.value.problems
+
+
+@pytest.mark.parametrize("text", ["Delivery on 3 < 5 days", "Order 123 @ 10:00", "Track it: https://track.example/1"])
+def test_text_that_only_looks_like_html_or_email_is_accepted(text: str) -> None:
+    assert _validate("unexpectedProblem", text=text).text == text

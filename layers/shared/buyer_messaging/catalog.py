@@ -8,6 +8,7 @@ models (``messaging.json``, ``uploads_2020-11-01.json``) and the schemas Amazon 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -34,6 +35,18 @@ ATTACHMENT_CONTENT_TYPES: Mapping[str, str] = {
 ATTACHMENTS_TOTAL_BYTES_LIMIT = 10_000_000
 ATTACHMENTS_MAX_COUNT = 5
 FILE_NAME_MAX_LENGTH = 255
+
+
+# Every text field of the model says: "Do not include HTML or email addresses."
+TEXT_FORBIDDEN_PATTERNS: Mapping[str, re.Pattern[str]] = {
+    "HTML": re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?\s*>"),
+    "email addresses": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+}
+
+
+def text_content_problems(text: str) -> list[str]:
+    """What Amazon's rules forbid in message text, e.g. ``["must not contain HTML"]``."""
+    return [f"must not contain {what}" for what, pattern in TEXT_FORBIDDEN_PATTERNS.items() if pattern.search(text)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,13 @@ def _check_text(text: str | None, message_type: MessageType, rule: TextRule | No
             f"The text has {length} characters; {message_type.path!r} allows at most {rule.max_length}.",
             problems=(("text", f"has {length} characters, at most {rule.max_length} allowed"),),
         )
+    forbidden = catalog.text_content_problems(text)
+    if forbidden:
+        raise InvalidMessageText(
+            f"The text {' and '.join(forbidden)} (Amazon's rule for buyer messages); write links related to the "
+            "order only, as plain text.",
+            problems=tuple(("text", problem) for problem in forbidden),
+        )
     if length < rule.min_length:
         raise InvalidMessageText(
             f"The text has {length} characters; {message_type.path!r} needs at least {rule.min_length}.",
