@@ -26,11 +26,13 @@ class ServedStack:
     stack: LocalStack
     deployment: Deployment
     _server: Any
+    _restore: Any
 
     def close(self) -> None:
         self.stack.close()
         self.emulator.stop()
         self._server.stop()
+        self._restore()
 
 
 def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0) -> ServedStack:
@@ -42,6 +44,19 @@ def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    from moto.core.config import default_user_config
+
+    # The server runs in this process: its settings are this process's; close() puts them back.
+    previous_port = os.environ.get("MOTO_PORT")
+    previous_execute = default_user_config["stepfunctions"]["execute_state_machine"]
+
+    def restore() -> None:
+        default_user_config["stepfunctions"]["execute_state_machine"] = previous_execute
+        if previous_port is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = previous_port
+
     # moto's Step Functions calls Lambda through the server it runs in: at MOTO_PORT.
     os.environ["MOTO_PORT"] = str(moto_port)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
@@ -57,7 +72,7 @@ def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0)
     target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
     stack = LocalStack(target, endpoint_url=endpoint_url, retry_speedup=retry_speedup)
     deployment = stack.deploy()
-    return ServedStack(endpoint_url, emulator, stack, deployment, server)
+    return ServedStack(endpoint_url, emulator, stack, deployment, server, restore)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,203 @@
+"""Inspecting and steering the emulator, from Python (:class:`Control`) and over HTTP (``/_emulator/...``).
+
+HTTP routes (no access token needed; JSON in and out):
+
+- ``GET  /_emulator/health`` -> ``{"status": "ok"}``
+- ``GET  /_emulator/messages[?amazonOrderId=]`` -> ``{"messages": [delivery, ...]}``
+- ``GET  /_emulator/calls[?operation=]`` -> ``{"calls": [call, ...]}``
+- ``GET  /_emulator/orders`` -> ``{"orders": [{amazonOrderId, marketplaceId, buyerLocale, allowedMessageTypes}]}``
+- ``GET  /_emulator/destinations`` -> ``{"destinations": [destination, ...]}``
+- ``GET  /_emulator/faults`` -> ``{"faults": [fault, ...]}`` (those not used yet)
+- ``POST /_emulator/faults`` ``{"operation", "status"?, "count"?, "delaySeconds"?, "errorCode"?}`` -> 201
+- ``POST /_emulator/reset`` -> ``{"status": "reset"}``
+- ``POST /_emulator/clock`` ``{"advanceSeconds": n}`` -> ``{"advancedSeconds": n}``
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+from spapi_emulator.clock import EmulatedClock
+from spapi_emulator.faults import FaultBook, make_fault
+from spapi_emulator.httpio import BodyTooLarge, IncompleteBody, MalformedBody, Request, Response, json_response
+from spapi_emulator.quotas import Quotas
+from spapi_emulator.state import State
+
+CONTROL_PREFIX = "/_emulator"
+MAX_CONTROL_BODY_BYTES = 64 * 1024
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Control:
+    """The emulator's inspection and control operations."""
+
+    def __init__(self, state: State, clocks: tuple[EmulatedClock, ...], quotas: Quotas, faults: FaultBook) -> None:
+        self._state = state
+        self._clocks = clocks
+        self._quotas = quotas
+        self._faults = faults
+        self._routes: dict[tuple[str, str], Callable[[Request], Response]] = {
+            ("GET", "/health"): lambda _: json_response(200, {"status": "ok"}),
+            ("GET", "/messages"): self._get_messages,
+            ("GET", "/calls"): self._get_calls,
+            ("GET", "/orders"): lambda _: json_response(200, {"orders": self.orders()}),
+            ("GET", "/destinations"): lambda _: json_response(200, {"destinations": self.destinations()}),
+            ("GET", "/faults"): lambda _: json_response(200, {"faults": self._faults.pending()}),
+            ("POST", "/faults"): self._post_fault,
+            ("POST", "/reset"): self._post_reset,
+            ("POST", "/clock"): self._post_clock,
+        }
+
+    # --- Python API ---------------------------------------------------------------------------------------
+
+    def deliveries(self, amazon_order_id: str | None = None) -> list[dict[str, Any]]:
+        """The messages delivered to buyers, oldest first, optionally of one order (copies)."""
+        with self._state.lock:
+            found = [d for d in self._state.deliveries if amazon_order_id in (None, d["amazonOrderId"])]
+            return copy.deepcopy(found)
+
+    def calls(self, operation: str | None = None) -> list[dict[str, Any]]:
+        """The calls answered (SP-API operations, ``lwaToken``, ``upload``), oldest first (copies)."""
+        with self._state.lock:
+            return [dict(call) for call in self._state.calls if operation in (None, call["operation"])]
+
+    def orders(self) -> list[dict[str, Any]]:
+        with self._state.lock:
+            return [
+                {
+                    "amazonOrderId": order.seed.amazon_order_id,
+                    "marketplaceId": order.seed.marketplace_id,
+                    "buyerLocale": order.seed.buyer_locale,
+                    "allowedMessageTypes": list(order.allowed),
+                }
+                for order in self._state.orders.values()
+            ]
+
+    def destinations(self) -> list[dict[str, Any]]:
+        """The upload destinations created, oldest first, with what each received and who used it."""
+        with self._state.lock:
+            return [
+                {
+                    "uploadDestinationId": destination.destination_id,
+                    "resource": destination.resource,
+                    "marketplaceId": destination.marketplace_id,
+                    "contentMd5": destination.content_md5,
+                    "contentType": destination.content_type,
+                    "upload": None
+                    if destination.upload is None
+                    else {
+                        "size": destination.upload.size,
+                        "md5": destination.upload.md5_hex,
+                        "contentMd5": destination.upload.content_md5,
+                        "uploadedAt": destination.upload.uploaded_at,
+                    },
+                    "usedBy": destination.used_by,
+                }
+                for destination in self._state.destinations.values()
+            ]
+
+    def inject_fault(
+        self,
+        operation: str,
+        *,
+        status: int | None = None,
+        count: int = 1,
+        delay_seconds: float = 0.0,
+        error_code: str | None = None,
+    ) -> dict[str, Any]:
+        fault = make_fault(operation, status=status, delay_seconds=delay_seconds, error_code=error_code)
+        self._faults.add(fault, count)
+        return {**fault.to_dict(), "count": count}
+
+    def reset(self) -> None:
+        self._state.reset()
+        self._faults.clear()
+        self._quotas.refill()
+
+    def advance_clock(self, seconds: float) -> None:
+        for clock in self._clocks:
+            clock.advance(seconds)
+
+    # --- HTTP -----------------------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        route = request.path[len(CONTROL_PREFIX) :]
+        handler = self._routes.get((request.method, route))
+        try:
+            if handler is None:
+                methods = sorted(method for method, path in self._routes if path == route)
+                if methods:
+                    raise ControlError(405, f"{route} accepts {', '.join(methods)}.")
+                raise ControlError(404, f"No emulator route {request.path}.")
+            return handler(request)
+        except ControlError as error:
+            code = {404: "NotFound", 405: "MethodNotAllowed"}.get(error.status, "InvalidInput")
+            return json_response(error.status, {"errors": [{"code": code, "message": error.message, "details": ""}]})
+
+    def _get_messages(self, request: Request) -> Response:
+        order_id = _query_value(request, "amazonOrderId")
+        return json_response(200, {"messages": self.deliveries(order_id)})
+
+    def _get_calls(self, request: Request) -> Response:
+        return json_response(200, {"calls": self.calls(_query_value(request, "operation"))})
+
+    def _post_fault(self, request: Request) -> Response:
+        body = _json_object(request)
+        unknown = sorted(set(body) - {"operation", "status", "count", "delaySeconds", "errorCode"})
+        if unknown:
+            raise ControlError(400, f"Unknown fields {unknown}.")
+        try:
+            fault = self.inject_fault(
+                str(body.get("operation", "")),
+                status=body.get("status"),
+                count=body.get("count", 1),
+                delay_seconds=body.get("delaySeconds", 0.0),
+                error_code=body.get("errorCode"),
+            )
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        return json_response(201, {"fault": fault})
+
+    def _post_reset(self, request: Request) -> Response:
+        self.reset()
+        return json_response(200, {"status": "reset"})
+
+    def _post_clock(self, request: Request) -> Response:
+        seconds = _json_object(request).get("advanceSeconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ControlError(400, "advanceSeconds must be a number of seconds.")
+        try:
+            self.advance_clock(float(seconds))
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        return json_response(200, {"advancedSeconds": seconds})
+
+
+def _query_value(request: Request, name: str) -> str | None:
+    values = request.query().get(name)
+    return values[0] if values else None
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        raw = request.body.read_all(MAX_CONTROL_BODY_BYTES)
+    except (BodyTooLarge, IncompleteBody, MalformedBody):
+        raise ControlError(400, "The body is too large or incomplete.") from None
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ControlError(400, "The body is not JSON.") from None
+    if not isinstance(value, dict):
+        raise ControlError(400, "The body must be a JSON object.")
+    return value

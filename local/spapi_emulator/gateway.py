@@ -1,0 +1,231 @@
+"""The SP-API front door: routes built from the catalog and the checks every operation shares.
+
+A call to an SP-API operation is checked in this order; the first failure is the answer:
+
+1. an injected fault for the operation (see :mod:`spapi_emulator.faults`; handled by the application);
+2. ``x-amz-access-token``: missing or unknown -> 403 ``Unauthorized`` "Access to requested resource is
+   denied."; expired -> 403 ``Unauthorized`` "The access token you provided has expired.";
+3. ``User-Agent`` of the form ``AppName/Version (Language=Name/Version...)`` -> else 400 ``InvalidInput``
+   (Amazon requires this form; its answer to a missing one is undocumented, the emulator refuses it);
+4. the operation's token bucket -> empty: 429 ``QuotaExceeded``, nothing else happens;
+5. the operation: ``marketplaceIds`` (exactly one value), the order (well-formed id, known -> else 404
+   ``NotFound``, sold in that marketplace -> else 400), then the operation's own rules.
+
+Every answer carries ``x-amzn-RequestId``; ``x-amzn-RateLimit-Limit`` (the operation's rate per second)
+is on the statuses the official model declares it for, never on 429.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from buyer_messaging import catalog, marketplaces
+from buyer_messaging.catalog import MessageType, Operation
+from spapi_emulator.clock import EmulatedClock
+from spapi_emulator.errors import (
+    EXPIRED_TOKEN_MESSAGE,
+    QUOTA_EXCEEDED_MESSAGE,
+    ApiError,
+    invalid_input,
+    not_found,
+    spapi_error_response,
+    unauthorized,
+)
+from spapi_emulator.httpio import Request, Response, json_response
+from spapi_emulator.quotas import Quotas
+from spapi_emulator.seed import AMAZON_ORDER_ID_PATTERN
+from spapi_emulator.signing import UrlSigner
+from spapi_emulator.state import OrderState, State
+
+ACCESS_TOKEN_HEADER = "x-amz-access-token"  # noqa: S105  (a header name)
+# "AppName/AppVersion (Language=LanguageName/LanguageVersion[; Platform=...])", Amazon's documented form.
+USER_AGENT_PATTERN = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9._+-]*/[A-Za-z0-9][A-Za-z0-9._+-]*"
+    r" \(Language=[A-Za-z][A-Za-z0-9._+#-]*/[0-9][A-Za-z0-9._+-]*(?:;[^()]*)?\)(?: \S.*)?$"
+)
+# Statuses whose responses carry x-amzn-RateLimit-Limit in the official models. The uploads model also
+# lists 429, but Amazon sends no rate-limit header with a throttled answer (DESIGN.md), so neither do we.
+RATE_LIMIT_HEADER_STATUSES: Mapping[str, frozenset[int]] = {
+    "messaging": frozenset({200, 201, 400, 404}),
+    "uploads": frozenset({200, 201, 400, 404, 413, 415, 500, 503}),
+}
+# The models' "produces": the Messaging API answers HAL, the Uploads API plain JSON.
+SUCCESS_CONTENT_TYPES: Mapping[str, str] = {"messaging": "application/hal+json", "uploads": "application/json"}
+
+
+def api_of(operation: Operation) -> str:
+    """``messaging`` or ``uploads``: the API (and model) an operation belongs to."""
+    return operation.path_template.strip("/").split("/", 1)[0]
+
+
+def rate_limit_header(operation: Operation) -> tuple[str, str]:
+    return ("x-amzn-RateLimit-Limit", str(float(operation.rate_per_second)))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    operation: Operation
+    pattern: re.Pattern[str]
+    message_type: MessageType | None  # the message type a send operation sends
+
+
+def _pattern(path_template: str) -> re.Pattern[str]:
+    regex = re.escape(path_template)
+    regex = regex.replace(re.escape("{amazonOrderId}"), "(?P<amazonOrderId>[^/]+)")
+    regex = regex.replace(re.escape("{resource}"), "(?P<resource>.+)")  # greedy: the resource holds slashes
+    return re.compile(f"^{regex}$")
+
+
+def _message_type_of(operation: Operation) -> MessageType | None:
+    return next((m for m in catalog.MESSAGE_TYPES if m.operation == operation.name), None)
+
+
+ROUTES: tuple[Route, ...] = tuple(
+    Route(operation, _pattern(operation.path_template), _message_type_of(operation)) for operation in catalog.OPERATIONS
+)
+
+
+def match(method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route of ``method`` on the raw (still percent-encoded) path, with its raw path parameters."""
+    for route in ROUTES:
+        found = route.pattern.match(raw_path)
+        if found and route.operation.method == method:
+            return route, found.groupdict()
+    return None
+
+
+def allowed_methods(raw_path: str) -> list[str]:
+    """The methods some route serves on this path (for a 405)."""
+    return sorted({route.operation.method for route in ROUTES if route.pattern.match(raw_path)})
+
+
+@dataclass(slots=True)
+class Call:
+    """One call of an SP-API operation, with what its handler needs."""
+
+    request: Request
+    route: Route
+    params: dict[str, str]
+    state: State
+    clock: EmulatedClock
+    signer: UrlSigner
+    base_url: str
+
+    @property
+    def operation(self) -> Operation:
+        return self.route.operation
+
+    def marketplace_id(self) -> str:
+        """The one value of ``marketplaceIds``; 400 ``InvalidInput`` for none, several or a malformed one."""
+        values = self.request.query().get("marketplaceIds")
+        if not values:
+            raise invalid_input("Missing required parameter: marketplaceIds.", "Give exactly one marketplace id.")
+        given = [value for joined in values for value in joined.split(",")]
+        if len(given) != 1:
+            raise invalid_input(
+                f"marketplaceIds accepts exactly one marketplace id; {len(given)} were given.",
+                "Only one marketplace can be specified (maxItems 1).",
+            )
+        marketplace_id = given[0]
+        if not marketplace_id:
+            raise invalid_input("marketplaceIds is empty.", "Give exactly one marketplace id.")
+        if not marketplaces.MARKETPLACE_ID_PATTERN.match(marketplace_id):
+            raise invalid_input(
+                f"{marketplace_id!r} is not a marketplace id.", "Marketplace ids look like ATVPDKIKX0DER."
+            )
+        return marketplace_id
+
+    def order(self, amazon_order_id: str, marketplace_id: str) -> OrderState:
+        """The order, known and sold in ``marketplace_id``: else 400 (malformed id, other marketplace) or 404."""
+        if not AMAZON_ORDER_ID_PATTERN.match(amazon_order_id):
+            raise invalid_input(
+                f"{amazon_order_id!r} is not an Amazon order id.", "Order ids look like 123-1234567-1234567."
+            )
+        order = self.state.order(amazon_order_id)
+        if order is None:
+            raise not_found(f"Order {amazon_order_id} was not found.", "Check the order id and the marketplace.")
+        if order.seed.marketplace_id != marketplace_id:
+            raise invalid_input(
+                f"Order {amazon_order_id} was not placed in marketplace {marketplace_id}.",
+                "Use the marketplace the order was placed in.",
+            )
+        return order
+
+    def order_from_path(self) -> tuple[OrderState, str]:
+        """The order of the path's ``{amazonOrderId}`` and the request's marketplace, both checked."""
+        marketplace_id = self.marketplace_id()
+        return self.order(unquote(self.params["amazonOrderId"]), marketplace_id), marketplace_id
+
+    def ok(self, status: int, body: object) -> Response:
+        return json_response(status, body, content_type=SUCCESS_CONTENT_TYPES[api_of(self.operation)])
+
+
+Handler = Callable[[Call], Response]
+
+
+class Gateway:
+    """Authorizes, throttles and dispatches SP-API calls; renders every refusal as an errors body."""
+
+    def __init__(
+        self,
+        state: State,
+        clock: EmulatedClock,
+        quotas: Quotas,
+        signer: UrlSigner,
+        handlers: Mapping[str, Handler],
+    ) -> None:
+        self._state = state
+        self._clock = clock
+        self._quotas = quotas
+        self._signer = signer
+        self._handlers = handlers
+        missing = [route.operation.name for route in ROUTES if route.operation.name not in handlers]
+        if missing:
+            raise ValueError(f"no handler for {missing}")
+
+    def handle(self, request: Request, route: Route, params: dict[str, str], base_url: str) -> Response:
+        try:
+            self._authorize(request)
+            _check_user_agent(request)
+            if not self._quotas.take(route.operation.name):
+                raise ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED_MESSAGE)
+            call = Call(request, route, params, self._state, self._clock, self._signer, base_url)
+            response = self._handlers[route.operation.name](call)
+        except ApiError as error:
+            response = spapi_error_response(error)
+        return with_rate_limit(response, route.operation)
+
+    def _authorize(self, request: Request) -> None:
+        token = request.header(ACCESS_TOKEN_HEADER)
+        if not token:
+            raise unauthorized()
+        with self._state.lock:
+            status = self._state.tokens.status(token, self._clock.now())
+        if status == "expired":
+            raise unauthorized(EXPIRED_TOKEN_MESSAGE)
+        if status != "valid":
+            raise unauthorized()
+
+
+def with_rate_limit(response: Response, operation: Operation) -> Response:
+    """``response`` with ``x-amzn-RateLimit-Limit`` when the model declares it for its status."""
+    if response.status in RATE_LIMIT_HEADER_STATUSES[api_of(operation)]:
+        response.headers.append(rate_limit_header(operation))
+    return response
+
+
+def _check_user_agent(request: Request) -> None:
+    user_agent = request.header("User-Agent")
+    if not user_agent:
+        raise invalid_input(
+            "Missing User-Agent header.",
+            "Send a User-Agent like MyApp/1.0 (Language=Python/3.11); Amazon requires it on every call.",
+        )
+    if not USER_AGENT_PATTERN.match(user_agent):
+        raise invalid_input(
+            f"User-Agent {user_agent[:100]!r} is not of the form AppName/Version (Language=Name/Version).",
+            "Amazon requires a User-Agent like MyApp/1.0 (Language=Python/3.11; Platform=Linux).",
+        )

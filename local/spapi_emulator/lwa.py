@@ -1,0 +1,97 @@
+"""Login with Amazon's token endpoint (``POST /auth/o2/token``), refresh-token grant only.
+
+Checks, in order (OAuth 2.0, RFC 6749 section 5.2, as LWA answers):
+
+1. the body is form-urlencoded (``application/x-www-form-urlencoded``), each field at most once
+   -> else 400 ``invalid_request``;
+2. ``grant_type`` is present (400 ``invalid_request``) and is ``refresh_token``
+   (400 ``unsupported_grant_type``: the emulator serves no grantless operations);
+3. ``client_id`` and ``client_secret`` are the seed's -> else 401 ``invalid_client``
+   (client credentials in the body only, as LWA documents; HTTP Basic is not accepted);
+4. ``refresh_token`` is present (400 ``invalid_request``) and is the seed's (400 ``invalid_grant``).
+
+Success: 200 ``{"access_token", "refresh_token", "token_type": "bearer", "expires_in": 3600}``; the access
+token expires 3600 emulated seconds later.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import parse_qs
+
+from spapi_emulator.clock import EmulatedClock
+from spapi_emulator.errors import LwaError
+from spapi_emulator.httpio import BodyTooLarge, IncompleteBody, MalformedBody, Request, Response, json_response
+from spapi_emulator.state import ACCESS_TOKEN_LIFETIME_SECONDS, State
+
+TOKEN_PATH = "/auth/o2/token"  # noqa: S105  (a path, not a secret)
+MAX_FORM_BYTES = 16 * 1024
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def token(request: Request, state: State, clock: EmulatedClock) -> Response:
+    """Answer a token request; raises :class:`LwaError` for every refusal."""
+    if request.method != "POST":
+        raise LwaError(405, "invalid_request", "The token endpoint accepts POST requests only.")
+    form = _form(request)
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise LwaError(400, "invalid_request", "The request is missing a required parameter : grant_type")
+    if grant_type != "refresh_token":
+        raise LwaError(
+            400,
+            "unsupported_grant_type",
+            f"The authorization grant type {grant_type!r} is not supported by the emulator; use refresh_token.",
+        )
+    credentials = state.seed.credentials
+    if not (
+        _same(form.get("client_id"), credentials.client_id)
+        and _same(form.get("client_secret"), credentials.client_secret)
+    ):
+        raise LwaError(401, "invalid_client", "Client authentication failed")
+    refresh_token = form.get("refresh_token")
+    if not refresh_token:
+        raise LwaError(400, "invalid_request", "The request is missing a required parameter : refresh_token")
+    if not _same(refresh_token, credentials.refresh_token):
+        raise LwaError(400, "invalid_grant", "The request has an invalid grant parameter : refresh_token")
+    with state.lock:
+        access_token = state.tokens.issue(clock.now())
+    return json_response(
+        200,
+        {
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "token_type": "bearer",
+            "expires_in": ACCESS_TOKEN_LIFETIME_SECONDS,
+        },
+        content_type="application/json;charset=UTF-8",
+        headers=[("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache")],
+    )
+
+
+def _form(request: Request) -> dict[str, str]:
+    content_type = (request.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if content_type != FORM_CONTENT_TYPE:
+        raise LwaError(
+            400,
+            "invalid_request",
+            f"The request body must be {FORM_CONTENT_TYPE}, not {content_type or 'missing'}.",
+        )
+    try:
+        raw = request.body.read_all(MAX_FORM_BYTES)
+    except BodyTooLarge:
+        raise LwaError(400, "invalid_request", "The request body is too large.") from None
+    except (IncompleteBody, MalformedBody):
+        raise LwaError(400, "invalid_request", "The request body is incomplete.") from None
+    try:
+        fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
+    except (UnicodeDecodeError, ValueError):
+        raise LwaError(400, "invalid_request", "The request body is not a valid form.") from None
+    repeated = sorted(name for name, values in fields.items() if len(values) > 1)
+    if repeated:
+        raise LwaError(400, "invalid_request", f"Parameters must not be repeated: {', '.join(repeated)}.")
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _same(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,190 @@
+"""The emulator's world: the LWA credentials it accepts and the orders it knows (``local/seed/orders.json``).
+
+The format is documented in ``local/seed/README.md``. A seed is checked completely when it is loaded:
+a typo in a message type or an override that would loosen Amazon's rules is an error naming the
+field, not a surprise at the first request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from buyer_messaging import catalog, marketplaces
+from spapi_emulator.schemas import OverrideError, Rules, rules_for
+
+DEFAULT_SEED_PATH = Path(__file__).resolve().parent.parent / "seed" / "orders.json"
+
+# 3-7-7 characters: "123-1234567-1234567"; digital and Amazon Pay orders start with a letter ("D01-...").
+AMAZON_ORDER_ID_PATTERN = re.compile(r"^[0-9A-Z]{3}-[0-9]{7}-[0-9]{7}$")
+LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+_TOP_LEVEL_FIELDS = frozenset({"credentials", "orders"})
+_CREDENTIAL_FIELDS = ("clientId", "clientSecret", "refreshToken")
+_ORDER_FIELDS = frozenset(
+    {"amazonOrderId", "marketplaceId", "buyerLocale", "allowedMessageTypes", "oncePerOrder", "schemaOverrides"}
+)
+
+
+class SeedError(ValueError):
+    """The seed file is not valid; the message names the file and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The LWA application and refresh token the emulator's token endpoint accepts."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+
+    def as_secret(self) -> dict[str, str]:
+        """The JSON the workflow keeps in its credentials secret."""
+        return {"clientId": self.client_id, "clientSecret": self.client_secret, "refreshToken": self.refresh_token}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSeed:
+    """One order as the seed describes it (its state before any message is sent)."""
+
+    amazon_order_id: str
+    marketplace_id: str
+    buyer_locale: str
+    allowed_message_types: tuple[str, ...]  # catalog paths, in the seed's order
+    once_per_order: frozenset[str]  # catalog paths; gone from the actions after one successful send
+    rules: Mapping[str, Rules]  # catalog path -> rules in force (catalog tightened by schemaOverrides)
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    credentials: Credentials
+    orders: tuple[OrderSeed, ...]
+    source: str = "<seed>"
+
+    def order(self, amazon_order_id: str) -> OrderSeed | None:
+        return next((order for order in self.orders if order.amazon_order_id == amazon_order_id), None)
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "<seed>") -> Seed:
+        """A seed from its JSON document; :class:`SeedError` names the first problem found."""
+        top = _object(data, source, "the seed")
+        _no_unknown_fields(top, _TOP_LEVEL_FIELDS, source, "the seed")
+        credentials_data = _object(top.get("credentials"), source, "credentials")
+        _no_unknown_fields(credentials_data, frozenset(_CREDENTIAL_FIELDS), source, "credentials")
+        values = [_string(credentials_data.get(name), source, f"credentials.{name}") for name in _CREDENTIAL_FIELDS]
+        orders_data = top.get("orders")
+        if not isinstance(orders_data, list) or not orders_data:
+            raise SeedError(f"{source}: orders must be a non-empty list of orders.")
+        orders = tuple(_order(item, source, f"orders[{index}]") for index, item in enumerate(orders_data))
+        seen: set[str] = set()
+        for order in orders:
+            if order.amazon_order_id in seen:
+                raise SeedError(f"{source}: the order {order.amazon_order_id} is listed twice.")
+            seen.add(order.amazon_order_id)
+        return cls(credentials=Credentials(*values), orders=orders, source=source)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Seed:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise SeedError(f"{path}: cannot be read ({error.strerror or error}).") from None
+        except json.JSONDecodeError as error:
+            raise SeedError(f"{path}: not valid JSON ({error}).") from None
+        return cls.from_dict(data, source=str(path))
+
+
+def load_seed(path: str | Path | None = None) -> Seed:
+    """The seed in ``path``, or the default seed ``local/seed/orders.json``."""
+    return Seed.from_file(DEFAULT_SEED_PATH if path is None else path)
+
+
+def load_default_seed() -> Seed:
+    """The default seed the user can edit: ``local/seed/orders.json``."""
+    return load_seed(None)
+
+
+def _order(data: object, source: str, where: str) -> OrderSeed:
+    item = _object(data, source, where)
+    _no_unknown_fields(item, _ORDER_FIELDS, source, where)
+    order_id = _string(item.get("amazonOrderId"), source, f"{where}.amazonOrderId")
+    if not AMAZON_ORDER_ID_PATTERN.match(order_id):
+        raise SeedError(f"{source}: {where}.amazonOrderId {order_id!r} is not an Amazon order id (3-7-7 digits).")
+    where = f"{where} ({order_id})"
+    marketplace_id = _string(item.get("marketplaceId"), source, f"{where}.marketplaceId")
+    if not marketplaces.MARKETPLACE_ID_PATTERN.match(marketplace_id):
+        raise SeedError(f"{source}: {where}.marketplaceId {marketplace_id!r} is not a marketplace id.")
+    locale = _string(item.get("buyerLocale"), source, f"{where}.buyerLocale")
+    if not LOCALE_PATTERN.match(locale):
+        raise SeedError(f"{source}: {where}.buyerLocale {locale!r} is not a locale like en-US.")
+    allowed = _type_list(item.get("allowedMessageTypes"), source, f"{where}.allowedMessageTypes")
+    once = _type_list(item.get("oncePerOrder", []), source, f"{where}.oncePerOrder")
+    stray = [name for name in once if name not in allowed]
+    if stray:
+        raise SeedError(f"{source}: {where}.oncePerOrder lists {stray}, which allowedMessageTypes does not allow.")
+    overrides = _object(item.get("schemaOverrides", {}), source, f"{where}.schemaOverrides")
+    by_type: dict[str, Mapping[str, Any]] = {}
+    for name, override in overrides.items():
+        message_type = catalog.find_message_type(name)
+        if message_type is None:
+            raise SeedError(f"{source}: {where}.schemaOverrides: {_unknown_type(name)}")
+        if message_type.path in by_type:
+            raise SeedError(f"{source}: {where}.schemaOverrides names {message_type.path} twice.")
+        by_type[message_type.path] = _object(override, source, f"{where}.schemaOverrides.{name}")
+    try:
+        rules = {path: rules_for(catalog.message_type(path), by_type.get(path)) for path in allowed}
+        for path in set(by_type) - set(allowed):
+            rules_for(catalog.message_type(path), by_type[path])  # checked, though unused
+    except OverrideError as error:
+        raise SeedError(f"{source}: {where}.schemaOverrides: {error}") from None
+    return OrderSeed(
+        amazon_order_id=order_id,
+        marketplace_id=marketplace_id,
+        buyer_locale=locale,
+        allowed_message_types=tuple(allowed),
+        once_per_order=frozenset(once),
+        rules=rules,
+    )
+
+
+def _type_list(value: object, source: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise SeedError(f"{source}: {where} must be a list of message types.")
+    paths: list[str] = []
+    for name in value:
+        message_type = catalog.find_message_type(name)
+        if message_type is None:
+            raise SeedError(f"{source}: {where}: {_unknown_type(name)}")
+        if message_type.path in paths:
+            raise SeedError(f"{source}: {where} lists {message_type.path} twice.")
+        paths.append(message_type.path)
+    return paths
+
+
+def _unknown_type(name: str) -> str:
+    known = ", ".join(message_type.path for message_type in catalog.MESSAGE_TYPES)
+    return f"{name!r} is not a message type (use a path or operation name: {known})."
+
+
+def _object(value: object, source: str, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SeedError(f"{source}: {where} must be a JSON object.")
+    return value
+
+
+def _string(value: object, source: str, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SeedError(f"{source}: {where} must be a non-empty string.")
+    return value
+
+
+def _no_unknown_fields(data: Mapping[str, Any], known: frozenset[str], source: str, where: str) -> None:
+    # "$comment" keys document the file (JSON has no comments) and are ignored.
+    unknown = sorted(name for name in data if name not in known and not name.startswith("$comment"))
+    if unknown:
+        raise SeedError(f"{source}: {where} has unknown fields {unknown} (allowed: {', '.join(sorted(known))}).")

@@ -1,0 +1,113 @@
+"""What the emulated Amazon remembers: orders' current actions, access tokens, upload destinations,
+the messages delivered to buyers and the calls it answered.
+
+Every read-modify-write of this state happens under :attr:`State.lock`, so two concurrent messages can
+never both use the same upload destination or both send a once-per-order type.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from spapi_emulator.seed import OrderSeed, Seed
+
+ACCESS_TOKEN_LIFETIME_SECONDS = 3600
+CALL_LOG_SIZE = 10_000
+# Expired tokens are remembered this long (emulated seconds) so they are answered "expired", not "denied".
+EXPIRED_TOKEN_MEMORY_SECONDS = 24 * 3600
+
+
+@dataclass(slots=True)
+class OrderState:
+    """An order now: the message types it allows (once-per-order types leave after one send)."""
+
+    seed: OrderSeed
+    allowed: list[str]
+
+    @classmethod
+    def from_seed(cls, seed: OrderSeed) -> OrderState:
+        return cls(seed=seed, allowed=list(seed.allowed_message_types))
+
+    def allows(self, path: str) -> bool:
+        return path in self.allowed
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUpload:
+    """What arrived at an upload destination: only its size and digests, never the bytes."""
+
+    size: int
+    md5_hex: str
+    content_md5: str  # base64 of the 16-byte digest, as Content-MD5 carries it
+    content_type: str | None
+    uploaded_at: str
+
+
+@dataclass(slots=True)
+class Destination:
+    """An upload destination created by ``createUploadDestinationForResource``."""
+
+    destination_id: str
+    amazon_order_id: str
+    marketplace_id: str
+    message_type: str  # catalog path of the resource
+    content_md5: str  # the request's contentMD5, as given: the signed Content-MD5 header
+    content_type: str | None
+    created_at: float  # emulated seconds
+    expires_at: float  # emulated seconds
+    url: str
+    upload: StoredUpload | None = None
+    used_by: str | None = None  # request id of the message that used it
+
+    @property
+    def resource(self) -> str:
+        return f"messaging/v1/orders/{self.amazon_order_id}/messages/{self.message_type}"
+
+
+class AccessTokens:
+    """LWA access tokens issued by the emulator and when each expires (emulated seconds)."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+
+    def issue(self, now: float) -> str:
+        token = "Atza|emulator." + secrets.token_urlsafe(48)
+        self._expiry = {t: at for t, at in self._expiry.items() if at + EXPIRED_TOKEN_MEMORY_SECONDS > now}
+        self._expiry[token] = now + ACCESS_TOKEN_LIFETIME_SECONDS
+        return token
+
+    def status(self, token: str, now: float) -> str:
+        """``valid``, ``expired`` or ``unknown``."""
+        expires_at = self._expiry.get(token)
+        if expires_at is None:
+            return "unknown"
+        return "valid" if now < expires_at else "expired"
+
+
+class State:
+    """All mutable emulator state behind one lock."""
+
+    def __init__(self, seed: Seed) -> None:
+        self.seed = seed
+        self.lock = threading.RLock()
+        self.tokens = AccessTokens()
+        self.orders: dict[str, OrderState] = {}
+        self.destinations: dict[str, Destination] = {}
+        self.deliveries: list[dict[str, Any]] = []
+        self.calls: deque[dict[str, Any]] = deque(maxlen=CALL_LOG_SIZE)
+        self.reset()
+
+    def reset(self) -> None:
+        """Orders as the seed describes them; no destinations, deliveries or calls. Tokens stay valid."""
+        with self.lock:
+            self.orders = {order.amazon_order_id: OrderState.from_seed(order) for order in self.seed.orders}
+            self.destinations = {}
+            self.deliveries = []
+            self.calls.clear()
+
+    def order(self, amazon_order_id: str) -> OrderState | None:
+        return self.orders.get(amazon_order_id)

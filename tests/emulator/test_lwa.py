@@ -1,0 +1,120 @@
+"""Login with Amazon's token endpoint: the refresh-token grant and every way to get it wrong."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from spapi_emulator import Emulator
+from tests.emulator.conftest import INSTANT_REFILL, Api
+
+
+def test_refresh_token_grant_answers_a_bearer_token_for_an_hour(api: Api) -> None:
+    response = api.session.post(api.emulator.token_url, data=api.token_form())
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 3600
+    assert body["refresh_token"] == api.emulator.seed.credentials.refresh_token
+    assert body["access_token"].startswith("Atza|")
+    assert response.headers["x-amzn-RequestId"]
+
+
+def test_each_grant_issues_a_new_access_token(api: Api) -> None:
+    first = api.session.post(api.emulator.token_url, data=api.token_form()).json()["access_token"]
+    second = api.session.post(api.emulator.token_url, data=api.token_form()).json()["access_token"]
+
+    assert first != second
+
+
+def test_unknown_refresh_token_is_invalid_grant(api: Api) -> None:
+    response = api.session.post(api.emulator.token_url, data=api.token_form(refresh_token="Atzr|revoked"))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert response.json()["error_description"]
+
+
+def test_wrong_client_id_is_invalid_client(api: Api) -> None:
+    response = api.session.post(api.emulator.token_url, data=api.token_form(client_id="amzn1.application-oa2-client.x"))
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_wrong_client_secret_is_invalid_client(api: Api) -> None:
+    response = api.session.post(api.emulator.token_url, data=api.token_form(client_secret="guessed"))
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_missing_grant_type_is_invalid_request(api: Api) -> None:
+    form = api.token_form()
+    del form["grant_type"]
+
+    response = api.session.post(api.emulator.token_url, data=form)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_other_grant_type_is_unsupported(api: Api) -> None:
+    response = api.session.post(api.emulator.token_url, data=api.token_form(grant_type="authorization_code"))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+def test_missing_refresh_token_is_invalid_request(api: Api) -> None:
+    form = api.token_form()
+    del form["refresh_token"]
+
+    response = api.session.post(api.emulator.token_url, data=form)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_json_body_instead_of_a_form_is_invalid_request(api: Api) -> None:
+    response = api.session.post(api.emulator.token_url, json=api.token_form())
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "x-www-form-urlencoded" in response.json()["error_description"]
+
+
+def test_get_is_refused(api: Api) -> None:
+    response = api.session.get(api.emulator.token_url, params=api.token_form())
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_token_expires_after_expires_in_emulated_seconds(api: Api) -> None:
+    assert api.get_actions().status_code == 200
+
+    api.emulator.advance_clock(3599)
+    assert api.get_actions().status_code == 200
+    api.emulator.advance_clock(2)
+    response = api.get_actions()
+
+    assert response.status_code == 403
+    assert response.json()["errors"] == [
+        {"code": "Unauthorized", "message": "The access token you provided has expired.", "details": ""}
+    ]
+
+
+def test_token_lifetime_is_divided_by_speedup(session: requests.Session) -> None:
+    # 3600 emulated seconds at 18000x pass in 0.2 real seconds.
+    with Emulator(speedup=18_000, quota_speedup=INSTANT_REFILL) as emulator:
+        api = Api(emulator, session)
+        assert api.get_actions().status_code == 200
+        time.sleep(0.3)
+        response = api.get_actions()
+
+    assert response.status_code == 403
+    assert "expired" in response.json()["errors"][0]["message"]

@@ -1,0 +1,168 @@
+"""The seed: the default orders, and a clear error for every mistake in a seed file."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from buyer_messaging import catalog
+from spapi_emulator import DEFAULT_SEED_PATH, Seed, SeedError, load_default_seed, load_seed
+from tests.emulator.conftest import GERMAN_ORDER, LIMITED_ORDER, SANDBOX_ORDER, SHIPPED_ORDER
+
+README = DEFAULT_SEED_PATH.parent / "README.md"
+
+
+@pytest.fixture
+def document() -> dict[str, Any]:
+    return dict(json.loads(DEFAULT_SEED_PATH.read_text(encoding="utf-8")))
+
+
+def _problem(document: dict[str, Any]) -> str:
+    with pytest.raises(SeedError) as raised:
+        Seed.from_dict(document, source="test-seed.json")
+    assert "test-seed.json" in str(raised.value)
+    return str(raised.value)
+
+
+def test_default_seed_has_the_documented_orders() -> None:
+    seed = load_default_seed()
+
+    sandbox = seed.order(SANDBOX_ORDER)
+    assert sandbox is not None
+    assert sandbox.marketplace_id == "ATVPDKIKX0DER"
+    assert sandbox.buyer_locale == "en-US"
+    assert sandbox.allowed_message_types == tuple(m.path for m in catalog.MESSAGE_TYPES)
+    shipped = seed.order(SHIPPED_ORDER)
+    assert shipped is not None and shipped.once_per_order
+    german = seed.order(GERMAN_ORDER)
+    assert german is not None and german.marketplace_id == "A1PA6795UKMFR9" and german.buyer_locale == "de-DE"
+    limited = seed.order(LIMITED_ORDER)
+    assert limited is not None and limited.allowed_message_types == ("unexpectedProblem",)
+
+
+def test_default_credentials_are_obviously_fake() -> None:
+    credentials = load_default_seed().credentials
+
+    assert "local-emulator" in credentials.client_id
+    assert "local-emulator" in credentials.client_secret
+    assert "local-emulator" in credentials.refresh_token
+    assert credentials.client_secret not in repr(credentials)
+    assert credentials.refresh_token not in repr(credentials)
+
+
+def test_readme_documents_every_field_and_order() -> None:
+    text = README.read_text(encoding="utf-8")
+    for field in (
+        "clientId",
+        "clientSecret",
+        "refreshToken",
+        "amazonOrderId",
+        "marketplaceId",
+        "buyerLocale",
+        "allowedMessageTypes",
+        "oncePerOrder",
+        "schemaOverrides",
+        "rawMessageBody",
+        "maxItems",
+    ):
+        assert f"`{field}" in text or f".{field}`" in text, field
+    for order in load_default_seed().orders:
+        assert order.amazon_order_id in text
+
+
+def test_operation_names_are_accepted_as_types(document: dict[str, Any]) -> None:
+    document["orders"][3]["allowedMessageTypes"] = ["sendInvoice", "CreateWarranty", "UNEXPECTEDPROBLEM"]
+
+    seed = Seed.from_dict(document)
+
+    assert seed.orders[3].allowed_message_types == ("invoice", "warranty", "unexpectedProblem")
+
+
+def test_load_seed_reads_a_file(tmp_path: Path, document: dict[str, Any]) -> None:
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    assert load_seed(path).source == str(path)
+
+
+def test_file_that_is_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "orders.json"
+    path.write_text("{", encoding="utf-8")
+
+    with pytest.raises(SeedError, match="not valid JSON"):
+        load_seed(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SeedError, match="cannot be read"):
+        load_seed(tmp_path / "absent.json")
+
+
+def test_unknown_message_type(document: dict[str, Any]) -> None:
+    document["orders"][0]["allowedMessageTypes"].append("negativeFeedbackRemoval")
+
+    assert "'negativeFeedbackRemoval' is not a message type" in _problem(document)
+
+
+def test_once_per_order_type_must_be_allowed(document: dict[str, Any]) -> None:
+    document["orders"][3]["oncePerOrder"] = ["invoice"]
+
+    assert "oncePerOrder" in _problem(document)
+
+
+def test_override_may_not_loosen_amazons_limit(document: dict[str, Any]) -> None:
+    document["orders"][2]["schemaOverrides"] = {"unexpectedProblem": {"rawMessageBody": {"maxLength": 5000}}}
+
+    assert "only tighten" in _problem(document)
+
+
+def test_override_may_not_allow_more_than_five_files(document: dict[str, Any]) -> None:
+    document["orders"][0]["schemaOverrides"] = {"invoice": {"attachments": {"maxItems": 6}}}
+
+    assert "only tighten" in _problem(document)
+
+
+def test_override_of_a_property_the_type_lacks(document: dict[str, Any]) -> None:
+    document["orders"][0]["schemaOverrides"] = {"invoice": {"rawMessageBody": {"maxLength": 100}}}
+
+    assert "no property 'rawMessageBody'" in _problem(document)
+
+
+def test_override_with_an_unknown_keyword(document: dict[str, Any]) -> None:
+    document["orders"][0]["schemaOverrides"] = {"unexpectedProblem": {"rawMessageBody": {"pattern": "^a"}}}
+
+    assert "pattern" in _problem(document)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("amazonOrderId", "1234"), ("marketplaceId", "amazon.com"), ("buyerLocale", "English"), ("color", "red")],
+)
+def test_malformed_order_fields(document: dict[str, Any], field: str, value: str) -> None:
+    document["orders"][0][field] = value
+
+    assert field in _problem(document)
+
+
+def test_duplicate_orders(document: dict[str, Any]) -> None:
+    document["orders"].append(copy.deepcopy(document["orders"][0]))
+
+    assert "listed twice" in _problem(document)
+
+
+def test_missing_credentials(document: dict[str, Any]) -> None:
+    del document["credentials"]["refreshToken"]
+
+    assert "credentials.refreshToken" in _problem(document)
+
+
+def test_overrides_reach_the_rules(document: dict[str, Any]) -> None:
+    document["orders"][0]["schemaOverrides"] = {"invoice": {"attachments": {"maxItems": 2}}}
+
+    rules = Seed.from_dict(document).orders[0].rules["invoice"]
+
+    assert rules.attachments is not None and rules.attachments.max_count == 2

@@ -1,0 +1,83 @@
+"""The local stack for integration tests: the real template, ASL and handlers on moto + the emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
+from spapi_emulator import Emulator, load_default_seed
+
+# Retry waits (2 s, 4 s, ... with full jitter) run 200 times faster; quotas refill 50 times faster.
+RETRY_SPEEDUP = 200.0
+QUOTA_SPEEDUP = 50.0
+
+
+@dataclass
+class Stack:
+    local: LocalStack
+    emulator: Emulator
+    bucket: str
+
+    @property
+    def s3(self) -> Any:
+        return self.local.client("s3")
+
+    @property
+    def sfn(self) -> Any:
+        return self.local.client("stepfunctions")
+
+    def put(self, key: str, body: bytes) -> dict[str, Any]:
+        response: dict[str, Any] = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        return response
+
+    def put_request(self, name: str, document: dict[str, Any]) -> dict[str, Any]:
+        return self.put(f"requests/{name}.json", json.dumps(document).encode())
+
+    def start(self, document: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+        """Start the state machine directly, as from the console, and wait for the end."""
+        assert self.local.deployment is not None
+        started = self.sfn.start_execution(
+            stateMachineArn=self.local.deployment.state_machine_arn,
+            name=name or f"test-{time.monotonic_ns()}",
+            input=json.dumps(document),
+        )
+        return self.local.wait_for(started["executionArn"], timeout_seconds=60)
+
+    def finished(self, count: int) -> list[dict[str, Any]]:
+        return self.local.wait_for_executions(count, timeout_seconds=60)
+
+    def history(self, execution: dict[str, Any]) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self.sfn.get_execution_history(
+            executionArn=execution["executionArn"], maxResults=1000
+        )["events"]
+        return events
+
+    def staged_keys(self) -> set[str]:
+        listed = self.s3.list_object_versions(Bucket=self.bucket)
+        return {version["Key"] for version in listed.get("Versions", [])}
+
+
+@pytest.fixture(autouse=True)
+def no_sp_api_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unit tests' fake SP-API endpoint would turn the demo away from the emulator."""
+    for name in ("SPAPI_ENDPOINT", "LWA_TOKEN_URL", "UPLOAD_URL_ALLOWED_HOSTS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    seed = load_default_seed()
+    with Emulator(seed, speedup=QUOTA_SPEEDUP) as emulator, in_process_aws():
+        target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
+        local = LocalStack(target, retry_speedup=RETRY_SPEEDUP)
+        deployment = local.deploy()
+        try:
+            yield Stack(local, emulator, deployment.bucket)
+        finally:
+            local.close()

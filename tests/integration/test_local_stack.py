@@ -1,0 +1,140 @@
+"""The local stack as users run it: `make run` (the demo), `make serve` (a moto server), the template reader."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local_stack import demo, samples, serve
+from local_stack.stack import ROOT
+from local_stack.template import Resolver, Template
+from spapi_emulator import Emulator, load_default_seed
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_demo_delivers_both_sample_messages_with_matching_md5s(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo.main([]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("SUCCEEDED") == 2
+    assert printed.count("matches the staged file") == 2
+    assert "Engraving proof.png" in printed
+    assert "All messages delivered." in printed
+    for state in ("ValidateRequest", "[0] HashAttachment", "[0] CreateUploadDestination", "SendMessage"):
+        assert state in printed
+
+
+def test_the_demo_sends_a_users_own_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    warranty = tmp_path / "warranty card.pdf"
+    warranty.write_bytes(samples.invoice_pdf("114-3941689-8772232"))
+    code = demo.main(["--file", str(warranty), "--type", "warranty", "--order", "114-3941689-8772232"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "warranty card.pdf" in printed
+    assert "matches the staged file" in printed
+
+
+def test_the_demo_exits_non_zero_when_a_message_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(samples.invoice_pdf("702-0000000-0000000"))
+    code = demo.main(["--file", str(invoice), "--type", "invoice", "--order", "702-0000000-0000000"])
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED" in printed
+    assert "MessageTypeNotAvailable" in printed
+    assert "Some messages were not delivered" in printed
+
+
+def test_the_demo_talks_to_the_sp_api_that_spapi_endpoint_names(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = load_default_seed()
+    with Emulator(seed) as other_sp_api:
+        monkeypatch.setenv("SPAPI_ENDPOINT", other_sp_api.base_url)
+        monkeypatch.setenv("LWA_TOKEN_URL", other_sp_api.token_url)
+        monkeypatch.setenv("UPLOAD_URL_ALLOWED_HOSTS", other_sp_api.upload_host)
+        monkeypatch.setenv("LWA_CLIENT_ID", seed.credentials.client_id)
+        monkeypatch.setenv("LWA_CLIENT_SECRET", seed.credentials.client_secret)
+        monkeypatch.setenv("LWA_REFRESH_TOKEN", seed.credentials.refresh_token)
+        assert demo.main([]) == 0
+        printed = capsys.readouterr().out
+        assert f"SP-API: {other_sp_api.base_url}\n" in printed  # no emulator of its own
+        assert printed.count("Amazon accepted the message (201)") == 2
+        assert len(other_sp_api.deliveries()) == 2
+
+
+def test_the_demo_refuses_an_endpoint_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPAPI_ENDPOINT", "https://sandbox.sellingpartnerapi-na.amazon.com")
+    monkeypatch.setenv("LWA_TOKEN_URL", "https://api.amazon.com/auth/o2/token")
+    for name in ("LWA_CLIENT_ID", "LWA_CLIENT_SECRET", "LWA_REFRESH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit, match="LWA_CLIENT_ID"):
+        demo.main([])
+
+
+def test_a_served_stack_takes_uploads_from_any_boto3_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    served = serve.start(_free_port(), retry_speedup=100)
+    try:
+        # A separate client, as the AWS CLI would be: only the endpoint URL in common.
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=served.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=served.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        pdf = samples.invoice_pdf("123-1234567-1234567")
+        key = "outbox/ATVPDKIKX0DER/123-1234567-1234567/invoice/Invoice.pdf"
+        s3.put_object(Bucket=served.deployment.bucket, Key=key, Body=pdf)
+        execution = _wait_for_one(sfn, served.deployment.state_machine_arn)
+        assert execution["status"] == "SUCCEEDED", execution.get("cause")
+        (delivery,) = served.emulator.deliveries("123-1234567-1234567")
+        assert delivery["attachments"][0]["size"] == len(pdf)
+    finally:
+        served.close()
+
+
+def _wait_for_one(sfn: Any, state_machine_arn: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = sfn.list_executions(stateMachineArn=state_machine_arn)["executions"]
+        if listed and listed[0]["status"] != "RUNNING":
+            described: dict[str, Any] = sfn.describe_execution(executionArn=listed[0]["executionArn"])
+            return described
+        time.sleep(0.1)
+    raise TimeoutError("no finished execution")
+
+
+def test_the_template_reader_resolves_what_the_template_uses() -> None:
+    template = Template.load(ROOT / "template.yaml")
+    resolver = Resolver(
+        template,
+        template.parameter_defaults(),
+        "eu-west-1",
+        "my-stack",
+        "arn:aws:cloudformation:eu-west-1:123456789012:stack/my-stack/abcd1234-0000-4000-8000-000000000000",
+    )
+    bucket_name = template.resources["StagingBucket"]["Properties"]["BucketName"]
+    assert resolver.resolve(bucket_name) == "buyer-messaging-123456789012-eu-west-1-abcd1234"
+    resolver.refs["CredentialsSecret"] = "arn:secret"
+    assert resolver.resolve({"Fn::Sub": "${AWS::StackName}/x-${CredentialsSecret}"}) == "my-stack/x-arn:secret"
+    assert resolver.resolve({"Fn::Join": ["-", ["a", {"Ref": "AWS::Region"}]]}) == "a-eu-west-1"
+    secret = resolver.resolve(template.resources["CredentialsSecret"]["Properties"]["SecretString"])
+    assert json.loads(secret) == {"clientId": "", "clientSecret": "", "refreshToken": ""}

@@ -1,0 +1,234 @@
+"""The real state machine on moto, the real handlers in-process, the SP-API emulator: end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from buyer_messaging import catalog
+from local_stack import samples, timeline
+from tests.integration.conftest import Stack
+
+ORDER = "123-1234567-1234567"  # the seed allows every message type for it
+ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"
+MARKETPLACE = "ATVPDKIKX0DER"
+PDF = samples.invoice_pdf(ORDER)
+PNG = samples.proof_png()
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def _document(
+    message_type: str,
+    *,
+    order: str = ORDER,
+    text: str | None = None,
+    attachments: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    document: dict[str, Any] = {"amazonOrderId": order, "marketplaceId": MARKETPLACE, "messageType": message_type}
+    if text is not None:
+        document["text"] = text
+    if attachments:
+        document["attachments"] = attachments
+    document.update(extra)
+    return document
+
+
+def _stage(stack: Stack, count: int, *, prefix: str = "file") -> tuple[list[dict[str, str]], dict[str, bytes]]:
+    """``count`` distinct PDFs under attachments/; their request entries and bytes by buyer file name."""
+    entries, contents = [], {}
+    for index in range(count):
+        data = PDF + f"\n% copy {index}\n".encode()
+        key = f"attachments/{prefix}-{index}.pdf"
+        stack.put(key, data)
+        name = f"{prefix.title()} {index + 1}.pdf"
+        entries.append({"key": key, "fileName": name})
+        contents[name] = data
+    return entries, contents
+
+
+def _cases() -> list[Any]:
+    """Every message type, with each shape of body it allows: text, 1 file, text + file, 5 files."""
+    cases = []
+    for message_type in catalog.MESSAGE_TYPES:
+        text = "Hello — a message from the seller. Grüße!" if message_type.text is not None else None
+        if message_type.attachments is None:
+            cases.append(pytest.param(message_type.path, text, 0, id=f"{message_type.path}-text"))
+            continue
+        if message_type.attachments.min_count == 0 and text is not None:
+            cases.append(pytest.param(message_type.path, text, 0, id=f"{message_type.path}-text-only"))
+        cases.append(pytest.param(message_type.path, text, 1, id=f"{message_type.path}-1-file"))
+    cases.append(pytest.param("invoice", None, 5, id="invoice-5-files"))
+    cases.append(pytest.param("warranty", None, 5, id="warranty-5-files"))
+    return cases
+
+
+@pytest.mark.parametrize(("message_type", "text", "files"), _cases())
+def test_every_message_type_is_delivered_with_the_exact_bytes(
+    stack: Stack, message_type: str, text: str | None, files: int
+) -> None:
+    entries, contents = _stage(stack, files)
+    extra = {}
+    if message_type == "warranty":
+        extra = {"coverageStartDate": "2026-11-27T00:00:00Z", "coverageEndDate": "2028-11-27T00:00:00Z"}
+    execution = stack.start(_document(message_type, text=text, attachments=entries, **extra))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries(ORDER)
+    assert delivery["messageType"] == message_type
+    assert delivery.get("text") == text
+    received = {attachment["fileName"]: attachment for attachment in delivery.get("attachments", [])}
+    assert set(received) == set(contents)
+    for name, data in contents.items():
+        assert received[name]["md5"] == _md5(data)
+        assert received[name]["size"] == len(data)
+    if message_type == "warranty":
+        assert delivery.get("coverageStartDate") == "2026-11-27T00:00:00Z"
+
+
+def test_a_file_dropped_in_the_outbox_reaches_the_buyer(stack: Stack) -> None:
+    key = f"outbox/{MARKETPLACE}/{ORDER}/sendInvoice/Invoice 2026-001.pdf"
+    stack.put(key, PDF)
+    (execution,) = stack.finished(1)
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries(ORDER)
+    assert delivery["messageType"] == "invoice"
+    assert [(a["fileName"], a["md5"]) for a in delivery["attachments"]] == [("Invoice 2026-001.pdf", _md5(PDF))]
+    assert key in stack.staged_keys()  # the staged file stays
+
+
+def test_a_request_document_with_text_and_an_image_reaches_the_buyer(stack: Stack) -> None:
+    stack.put("attachments/proof.png", PNG)
+    stack.put_request(
+        "customization",
+        _document(
+            "confirmCustomizationDetails",
+            text="Is the spelling right?",
+            attachments=[{"key": "attachments/proof.png", "fileName": "Proof.png"}],
+        ),
+    )
+    (execution,) = stack.finished(1)
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries(ORDER)
+    assert delivery["text"] == "Is the spelling right?"
+    assert [(a["fileName"], a["md5"]) for a in delivery["attachments"]] == [("Proof.png", _md5(PNG))]
+
+
+def test_a_redelivered_s3_event_starts_nothing_new(stack: Stack) -> None:
+    stack.put(f"outbox/{MARKETPLACE}/{ORDER}/invoice/Invoice.pdf", PDF)
+    stack.finished(1)
+    (first_event,) = [
+        i.event for i in stack.local.lambdas.invocations if i.function_name.endswith("StartWorkflowFunction")
+    ]
+
+    lambda_client = stack.local.client("lambda")
+    assert stack.local.deployment is not None
+    again = lambda_client.invoke(
+        FunctionName=stack.local.deployment.functions["StartWorkflowFunction"], Payload=json.dumps(first_event)
+    )
+    assert "FunctionError" not in again
+
+    assert len(stack.finished(1)) == 1
+    assert len(stack.emulator.deliveries(ORDER)) == 1
+
+
+def test_a_zero_byte_file_is_rejected_clearly_and_nothing_is_sent(stack: Stack) -> None:
+    stack.put("attachments/empty.pdf", b"")
+    execution = stack.start(_document("invoice", attachments=[{"key": "attachments/empty.pdf", "fileName": "I.pdf"}]))
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "InvalidAttachments"
+    assert "empty (0 bytes)" in execution["cause"]
+    assert stack.emulator.deliveries() == []
+    assert stack.emulator.calls("createUploadDestinationForResource") == []
+    assert "attachments/empty.pdf" in stack.staged_keys()
+
+
+def test_a_type_the_order_does_not_allow_fails_clearly_and_sends_nothing(stack: Stack) -> None:
+    entries, _ = _stage(stack, 1)
+    execution = stack.start(_document("invoice", order=ONLY_UNEXPECTED_PROBLEM, attachments=entries))
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "MessageTypeNotAvailable"
+    assert "invoice" in execution["cause"]
+    assert "unexpectedProblem" in execution["cause"]  # what is allowed instead
+    assert stack.emulator.deliveries() == []
+    assert stack.emulator.calls("createUploadDestinationForResource") == []
+
+
+def test_throttling_and_server_errors_are_retried_and_the_message_is_delivered_once(stack: Stack) -> None:
+    stack.emulator.inject_fault("getMessagingActionsForOrder", status=429, count=2)
+    stack.emulator.inject_fault("createUploadDestinationForResource", status=503, count=2)
+    stack.emulator.inject_fault("upload", status=500, count=1)
+    stack.emulator.inject_fault("sendInvoice", status=429, count=3)
+    stack.emulator.inject_fault("sendInvoice", status=500, count=1)
+    entries, contents = _stage(stack, 1)
+    execution = stack.start(_document("invoice", attachments=entries))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries(ORDER)
+    assert [a["md5"] for a in delivery["attachments"]] == [_md5(data) for data in contents.values()]
+    runs = {run.name: run for run in timeline.build(execution, stack.history(execution)).states}
+    assert runs["ValidateRequest"].failures == ["SpApiThrottled", "SpApiThrottled"]
+    assert runs["CreateUploadDestination"].failures == ["SpApiUnavailable", "SpApiUnavailable"]
+    assert runs["UploadAttachment"].failures == ["UploadEndpointUnavailable"]
+    assert sorted(runs["SendMessage"].failures) == ["SpApiThrottled"] * 3 + ["SpApiUnavailable"]
+
+
+def test_an_lwa_outage_is_retried(stack: Stack) -> None:
+    stack.emulator.inject_fault("lwaToken", status=503, count=2)
+    execution = stack.start(_document("unexpectedProblem", text="Your parcel is delayed."))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    assert len(stack.emulator.deliveries(ORDER)) == 1
+
+
+def test_an_upload_the_endpoint_rejects_fails_clearly_and_sends_nothing(stack: Stack) -> None:
+    stack.emulator.inject_fault("upload", status=400, error_code="BadDigest")
+    entries, _ = _stage(stack, 1)
+    execution = stack.start(_document("invoice", attachments=entries))
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "UploadRejected"
+    assert "BadDigest" in execution["cause"]
+    assert stack.emulator.deliveries() == []
+
+
+def test_retries_give_up_after_their_attempts_with_a_clear_cause(stack: Stack) -> None:
+    stack.emulator.inject_fault("createUnexpectedProblem", status=503, count=50)
+    execution = stack.start(_document("unexpectedProblem", text="Your parcel is delayed."))
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "SpApiUnavailable"
+    assert "503" in execution["cause"]
+    assert stack.emulator.deliveries() == []
+    # The first try and MaxAttempts (4) retries of the transient retrier.
+    assert len(stack.emulator.calls("createUnexpectedProblem")) == 1 + 4
+
+
+def test_a_step_functions_error_ends_as_workflow_error_with_its_name_in_the_cause(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """States.* names are reserved: the failure path still ends the execution with a readable cause."""
+    invoke = stack.local.lambdas.invoke
+
+    def lambda_service_breaks(function: Any, event: Any) -> tuple[str, bool, str]:
+        if function.name.endswith("SendMessageFunction"):
+            raise RuntimeError("the Lambda service broke")
+        return invoke(function, event)
+
+    monkeypatch.setattr(stack.local.lambdas, "invoke", lambda_service_breaks)
+    execution = stack.start(_document("unexpectedProblem", text="Your parcel is delayed."))
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "WorkflowError"
+    assert execution["cause"] == "States.Runtime: the Lambda service broke"
+    assert stack.emulator.deliveries() == []
