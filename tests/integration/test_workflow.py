@@ -232,3 +232,33 @@ def test_a_step_functions_error_ends_as_workflow_error_with_its_name_in_the_caus
     assert execution["error"] == "WorkflowError"
     assert execution["cause"] == "States.Runtime: the Lambda service broke"
     assert stack.emulator.deliveries() == []
+
+
+def test_a_burst_over_the_real_messaging_quota_is_throttled_retried_and_delivered_once_each() -> None:
+    """Eight messages at once against Messaging's real token buckets (burst 5): some calls get 429
+    QuotaExceeded from the emulator's quota, the state machine backs off, every buyer gets one message."""
+    from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
+    from spapi_emulator import Emulator, load_default_seed
+
+    seed = load_default_seed()
+    # Quotas refill 5x faster (5 requests/s, burst 5); retry waits run 10x faster (0.2 s, 0.4 s, ...).
+    with Emulator(seed, quota_speedup=5) as emulator, in_process_aws():
+        target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
+        local = LocalStack(target, retry_speedup=10)
+        deployment = local.deploy()
+        try:
+            sfn = local.client("stepfunctions")
+            texts = [f"Update {index}: your parcel is on its way." for index in range(8)]
+            for index, text in enumerate(texts):
+                sfn.start_execution(
+                    stateMachineArn=deployment.state_machine_arn,
+                    name=f"burst-{index}",
+                    input=json.dumps(_document("unexpectedProblem", text=text)),
+                )
+            executions = local.wait_for_executions(8, timeout_seconds=120)
+        finally:
+            local.close()
+        assert [e["status"] for e in executions] == ["SUCCEEDED"] * 8, [e.get("cause") for e in executions]
+        assert sorted(d["text"] for d in emulator.deliveries(ORDER)) == sorted(texts)
+        throttled = [c for c in emulator.calls() if c.get("status") == 429]
+        assert throttled, "the burst never exceeded the quota: the test proves nothing"
