@@ -17,7 +17,7 @@ import pytest
 import responses
 from moto import mock_aws
 
-from buyer_messaging import config, executions, spapi, storage
+from buyer_messaging import config, destinations, executions, idempotency, spapi, storage
 from tests import support
 
 
@@ -35,6 +35,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "SPAPI_CREDENTIALS_SECRET": support.SECRET_ID,
         "UPLOAD_URL_ALLOWED_HOSTS": "",
         "STAGING_BUCKET": support.BUCKET,
+        "WORKFLOW_TABLE": support.TABLE,
         "STATE_MACHINE_ARN": f"arn:aws:states:us-east-1:123456789012:stateMachine:{support.STATE_MACHINE_NAME}",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "buyer-messaging",
@@ -52,6 +53,8 @@ def _clear_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     config.get_settings.cache_clear()
+    destinations.reset_client()
+    idempotency.reset()
     spapi.default_client.cache_clear()
     storage.reset_client()
     executions.reset_client()
@@ -67,7 +70,14 @@ def aws() -> Iterator[dict[str, Any]]:
         s3.put_bucket_versioning(Bucket=support.BUCKET, VersioningConfiguration={"Status": "Enabled"})
         secrets = boto3.client("secretsmanager", region_name="us-east-1")
         secrets.create_secret(Name=support.SECRET_ID, SecretString=json.dumps(support.CREDENTIALS))
-        yield {"s3": s3, "secretsmanager": secrets}
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName=support.TABLE,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield {"s3": s3, "secretsmanager": secrets, "dynamodb": dynamodb}
 
 
 @pytest.fixture

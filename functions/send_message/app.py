@@ -14,4 +14,4 @@ from buyer_messaging.observability import log_failures, logger, metrics, tracer
 @metrics.log_metrics
 @log_failures
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.send_message(SendRequest.from_dict(event))
+    return steps.send_message(SendRequest.from_dict(event), context)

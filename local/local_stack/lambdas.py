@@ -110,8 +110,12 @@ class InProcessLambdas:
             self._original = None
 
     def invoke(self, function: LocalFunction, event: Any) -> tuple[str, bool, str]:
-        if isinstance(event, str | bytes):
-            event = json.loads(event or "{}")
+        # moto hands over the payload already parsed (a JSON string payload arrives as a str), except an
+        # empty payload, which it passes as the text "{}".
+        if isinstance(event, bytes):
+            event = json.loads(event or b"{}")
+        elif event is None or event == "{}":
+            event = {}
         context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds)
         logs = io.StringIO()
         try:

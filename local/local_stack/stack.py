@@ -425,9 +425,11 @@ def reset_function_caches() -> None:
     """Forget per-container state (settings, clients, cached secrets) after the environment changed."""
     from aws_lambda_powertools.utilities import parameters
 
-    from buyer_messaging import config, executions, spapi, storage
+    from buyer_messaging import config, destinations, executions, idempotency, spapi, storage
 
     config.get_settings.cache_clear()
+    destinations.reset_client()
+    idempotency.reset()
     spapi.default_client.cache_clear()
     storage.reset_client()
     executions.reset_client()

@@ -262,3 +262,67 @@ def test_a_burst_over_the_real_messaging_quota_is_throttled_retried_and_delivere
         assert sorted(d["text"] for d in emulator.deliveries(ORDER)) == sorted(texts)
         throttled = [c for c in emulator.calls() if c.get("status") == 429]
         assert throttled, "the burst never exceeded the quota: the test proves nothing"
+
+
+def test_a_crash_after_the_send_returned_is_retried_without_messaging_the_buyer_twice(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The send step sends, then its Lambda sandbox dies before answering: Step Functions retries the step,
+    and the idempotency record the first attempt saved answers instead of a second message."""
+    invoke = stack.local.lambdas.invoke
+    crashes: list[str] = []
+
+    def crash_once_after_sending(function: Any, event: Any) -> tuple[str, bool, str]:
+        result = invoke(function, event)
+        if function.name.endswith("SendMessageFunction") and not crashes:
+            crashes.append(function.name)
+            failure = {"errorType": "Lambda.ServiceException", "errorMessage": "the sandbox died after the send"}
+            return json.dumps(failure), True, ""
+        return result
+
+    monkeypatch.setattr(stack.local.lambdas, "invoke", crash_once_after_sending)
+    entries, _ = _stage(stack, 1)
+    execution = stack.start(_document("invoice", attachments=entries))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    assert crashes, "the crash was not simulated"
+    assert len(stack.emulator.deliveries(ORDER)) == 1
+    assert len(stack.emulator.calls("sendInvoice")) == 1
+    runs = {run.name: run for run in timeline.build(execution, stack.history(execution)).states}
+    assert runs["SendMessage"].failures == ["Lambda.ServiceException"]
+
+
+def test_an_upload_destination_that_expires_before_the_upload_is_recreated(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Amazon's presigned URLs live 15 minutes; a Map that waited longer (throttling, a slow Lambda) must
+    upload to a fresh destination rather than fail."""
+    invoke = stack.local.lambdas.invoke
+
+    def time_passes_before_the_upload(function: Any, event: Any) -> tuple[str, bool, str]:
+        if function.name.endswith("UploadAttachmentFunction") and not stack.emulator.calls("upload"):
+            stack.emulator.advance_clock(901)  # the first URL is past its X-Amz-Expires now
+        return invoke(function, event)
+
+    monkeypatch.setattr(stack.local.lambdas, "invoke", time_passes_before_the_upload)
+    entries, contents = _stage(stack, 1)
+    execution = stack.start(_document("invoice", attachments=entries))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    assert len(stack.emulator.calls("createUploadDestinationForResource")) == 2
+    (delivery,) = stack.emulator.deliveries(ORDER)
+    (attachment,) = delivery["attachments"]
+    assert attachment["md5"] == _md5(next(iter(contents.values())))
+    first, second = (d["uploadDestinationId"] for d in stack.emulator.destinations())
+    assert attachment["uploadDestinationId"] == second != first
+
+
+def test_no_presigned_url_or_credential_enters_the_execution_history(stack: Stack) -> None:
+    entries, _ = _stage(stack, 2)
+    execution = stack.start(_document("invoice", attachments=entries))
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+
+    history = json.dumps(stack.history(execution), default=str) + json.dumps(execution, default=str)
+    secret = stack.emulator.seed.credentials
+    for forbidden in ("X-Amz-Signature", "/upload/", secret.client_secret, secret.refresh_token, "Atza|"):
+        assert forbidden not in history

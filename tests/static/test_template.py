@@ -53,6 +53,7 @@ ENVIRONMENT_VARIABLES = {
     "LWA_TOKEN_URL",
     "SPAPI_CREDENTIALS_SECRET",
     "UPLOAD_URL_ALLOWED_HOSTS",
+    "WORKFLOW_TABLE",
     "STAGING_BUCKET",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -104,6 +105,7 @@ TOP_LEVEL_STATES = {
     "UploadAttachments",
     "SendMessage",
     "MessageSent",
+    "KeepOnlyTheError",
     "DescribeFailure",
     "ReadFailureCause",
     "MessageFailed",
@@ -337,10 +339,9 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     assert inner["HashAttachment"]["ResultSelector"] == {"contentMd5.$": "$.Payload.contentMd5"}
     assert inner["HashAttachment"]["ResultPath"] == "$.hash"
     assert inner["HashAttachment"]["Next"] == "CreateUploadDestination"
+    # Only the id: the presigned URL is a credential and stays out of the state and the history.
     assert inner["CreateUploadDestination"]["ResultSelector"] == {
         "uploadDestinationId.$": "$.Payload.uploadDestinationId",
-        "url.$": "$.Payload.url",
-        "headers.$": "$.Payload.headers",
     }
     assert inner["CreateUploadDestination"]["ResultPath"] == "$.destination"
     assert inner["CreateUploadDestination"]["Next"] == "UploadAttachment"
@@ -358,7 +359,12 @@ def test_tasks_invoke_their_function_with_the_whole_state(asl: dict[str, Any], t
     for name, state in tasks.items():
         function = TASK_FUNCTIONS[name]
         assert state["Resource"] == "arn:aws:states:::lambda:invoke", name
-        assert state["Parameters"] == {"FunctionName": f"${{{function}Arn}}", "Payload.$": "$"}, name
+        if name == "SendMessage":
+            # The execution id rides along as the send step's idempotency key.
+            payload = {"Payload": {"executionId.$": "$$.Execution.Id", "request.$": "$"}}
+        else:
+            payload = {"Payload.$": "$"}
+        assert state["Parameters"] == {"FunctionName": f"${{{function}Arn}}", **payload}, name
         # The task must outlive the function's own timeout, or the state gives up while Lambda still runs.
         timeout = function_setting(template, function, "Timeout")
         assert state["TimeoutSeconds"] > timeout, f"{name}: TimeoutSeconds must exceed {function} Timeout"
@@ -374,6 +380,12 @@ def test_every_task_and_the_map_catch_into_the_failure_path(asl: dict[str, Any])
             # A Catch cannot leave the Map's item processor: an iteration's error must fail the
             # iteration so that the Map's own Catch sends it to the failure path.
             assert "Catch" not in state, f"{name} would swallow errors inside the Map"
+        elif name == "ValidateRequest":
+            # The first state's input may not be an object: the error replaces it, then joins the path.
+            assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": "KeepOnlyTheError"}]
+            assert asl["States"]["KeepOnlyTheError"]["Parameters"] == {"error.$": "$"}
+            assert asl["States"]["KeepOnlyTheError"]["Next"] == "DescribeFailure"
+            checked += 1
         else:
             assert state["Catch"] == expected, name
             checked += 1

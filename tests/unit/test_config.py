@@ -22,6 +22,7 @@ def test_defaults_of_an_empty_environment() -> None:
         upload_url_allowed_hosts=(),
         staging_bucket="",
         state_machine_arn="",
+        workflow_table="",
         connect_timeout_seconds=5.0,
         read_timeout_seconds=30.0,
     )
@@ -114,11 +115,13 @@ def test_plain_values_are_trimmed() -> None:
             "SPAPI_CREDENTIALS_SECRET": f" {support.SECRET_ID} ",
             "STAGING_BUCKET": f"{support.BUCKET}\n",
             "STATE_MACHINE_ARN": " arn:aws:states:us-east-1:123456789012:stateMachine:x ",
+            "WORKFLOW_TABLE": f"  {support.TABLE} ",
         }
     )
     assert settings.credentials_secret_id == support.SECRET_ID
     assert settings.staging_bucket == support.BUCKET
     assert settings.state_machine_arn == "arn:aws:states:us-east-1:123456789012:stateMachine:x"
+    assert settings.workflow_table == support.TABLE
 
 
 @pytest.mark.parametrize(("raw", "seconds"), [("2", 2.0), ("0.5", 0.5), (" 12.25 ", 12.25), ("", None)])
@@ -142,6 +145,7 @@ def test_bad_timeouts(variable: str, raw: str) -> None:
         ("credentials_secret_id", "SPAPI_CREDENTIALS_SECRET"),
         ("staging_bucket", "STAGING_BUCKET"),
         ("state_machine_arn", "STATE_MACHINE_ARN"),
+        ("workflow_table", "WORKFLOW_TABLE"),
     ],
 )
 def test_require_names_the_environment_variable(name: str, variable: str) -> None:
@@ -170,6 +174,7 @@ def test_get_settings_reads_the_process_environment_once(monkeypatch: pytest.Mon
     assert first.spapi_region == "sandbox-eu"
     assert first.spapi_endpoint == "https://sandbox.sellingpartnerapi-eu.amazon.com"
     assert first.staging_bucket == support.BUCKET
+    assert first.workflow_table == support.TABLE
     monkeypatch.setenv("SPAPI_REGION", "fe")
     assert config.get_settings() is first
     config.get_settings.cache_clear()

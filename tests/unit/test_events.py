@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from buyer_messaging import catalog, trigger, uploads, validation
+from buyer_messaging import catalog, trigger, validation
 from buyer_messaging.messaging import AvailableAction
 from buyer_messaging.models import AttachmentTask, MessageRequest, SendRequest
 from tests import support
@@ -38,12 +38,12 @@ def _hashed_task(event: Any) -> None:
 def _task_with_destination(event: Any) -> None:
     task = AttachmentTask.from_dict(event)
     assert task.require_content_md5()
-    destination = task.require_destination()
-    uploads.check_upload_url(destination.url, ())  # the default: Amazon S3 hosts only
+    assert task.require_destination_id() == event["destination"]["uploadDestinationId"]
 
 
 def _send_request(event: Any) -> None:
     send = SendRequest.from_dict(event)
+    assert send.execution_id == event["executionId"]
     catalog.message_type(send.request.message_type)
     assert sorted(u.key for u in send.uploaded) == sorted(a.key for a in send.request.attachments)
 
@@ -111,7 +111,18 @@ def test_upload_sample_is_the_create_sample_plus_its_destination() -> None:
     with_destination = support.load_event("upload_attachment/attachment-with-destination.json")
     hashed = support.load_event("create_destination/attachment-hashed.json")
     assert {k: v for k, v in with_destination.items() if k != "destination"} == hashed
-    assert with_destination["destination"]["headers"]["Content-MD5"] == hashed["hash"]["contentMd5"]
+    # Only the id: the presigned URL and its signed headers stay in the workflow table.
+    assert list(with_destination["destination"]) == ["uploadDestinationId"]
+    assert with_destination["destination"]["uploadDestinationId"]
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_no_sample_carries_a_presigned_url(sample: str) -> None:
+    text = (support.EVENTS / sample).read_text(encoding="utf-8")
+    assert "X-Amz-" not in text
+    assert "https://" not in text
+    assert '"url"' not in text
+    assert '"headers"' not in text
 
 
 def test_sample_content_md5_is_the_base64_of_the_etags_digest() -> None:
@@ -136,7 +147,8 @@ def test_map_item_samples_round_trip(sample: str) -> None:
 
 def test_hash_sample_has_no_hash_and_create_sample_no_destination() -> None:
     assert AttachmentTask.from_dict(support.load_event("hash_attachment/attachment.json")).content_md5 is None
-    assert AttachmentTask.from_dict(support.load_event("create_destination/attachment-hashed.json")).destination is None
+    hashed = AttachmentTask.from_dict(support.load_event("create_destination/attachment-hashed.json"))
+    assert hashed.destination_id is None
 
 
 # --- send_message samples --------------------------------------------------------------------------------
@@ -145,8 +157,18 @@ def test_hash_sample_has_no_hash_and_create_sample_no_destination() -> None:
 @pytest.mark.parametrize("sample", [s for s in SAMPLES if s.startswith("send_message/")])
 def test_send_message_samples_round_trip(sample: str) -> None:
     event = support.load_event(sample)
-    event.setdefault("uploaded", [])
+    event["request"].setdefault("uploaded", [])
     assert SendRequest.from_dict(event).to_dict() == event
+
+
+@pytest.mark.parametrize("sample", [s for s in SAMPLES if s.startswith("send_message/")])
+def test_send_message_samples_are_wrapped_with_an_execution_arn(sample: str) -> None:
+    event = support.load_event(sample)
+    assert set(event) == {"executionId", "request"}
+    arn = event["executionId"].split(":")
+    assert arn[:3] == ["arn", "aws", "states"]
+    assert arn[5] == "execution"
+    assert event["request"]["messageType"] in arn[-1]
 
 
 def test_send_message_invoice_sample_matches_the_upload_sample() -> None:
@@ -154,8 +176,7 @@ def test_send_message_invoice_sample_matches_the_upload_sample() -> None:
     task = AttachmentTask.from_dict(support.load_event("upload_attachment/attachment-with-destination.json"))
     (uploaded,) = send.uploaded
     assert send.request.attachments == (task.attachment,)
-    assert task.destination is not None
-    assert uploaded.upload_destination_id == task.destination.upload_destination_id
+    assert uploaded.upload_destination_id == task.require_destination_id()
     assert uploaded.content_md5 == task.content_md5
 
 

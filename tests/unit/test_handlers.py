@@ -18,13 +18,17 @@ import boto3
 import pytest
 import responses
 
-from buyer_messaging import catalog, executions, trigger
+from buyer_messaging import catalog, destinations, executions, trigger
+from buyer_messaging.destinations import RENEW_MARGIN_SECONDS, URL_LIFETIME_SECONDS
+from buyer_messaging.models import UploadDestination
 from tests import support
 
 FUNCTIONS = support.ROOT / "functions"
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 4 + b"\n" + b"%" * 191 + b"\n%%EOF\n"
 DESTINATION_ID = "6a2e41d6-8a0b-4b11-9bdf-2f0f5a5e8c11"
 UPLOAD_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{DESTINATION_ID}?X-Amz-Signature=abc"
+RENEWED_ID = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a"
+RENEWED_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{RENEWED_ID}?X-Amz-Signature=def"
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 ACTIONS_URL = f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}"
 ALL_TYPES = [m.operation for m in catalog.MESSAGE_TYPES]
@@ -167,15 +171,25 @@ def test_list_actions_bad_input_raises_the_named_error(
 
 
 def _attachment_event(aws: dict[str, Any], sample: str, body: bytes = PDF) -> dict[str, Any]:
-    """A Map item sample whose attachment (and hash / signed header) matches an object put into moto."""
+    """A Map item sample whose attachment (and hash) matches an object put into moto."""
     event = support.load_event(sample)
     put = _put(aws, event["attachment"]["key"], body)
     event["attachment"].update(size=len(body), etag=put["ETag"])
     if "hash" in event:
         event["hash"]["contentMd5"] = _md5(body)
-    if "destination" in event:
-        event["destination"]["headers"]["Content-MD5"] = _md5(body)
     return event
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> str:
+    """Every log record of the call: its message and its structured fields."""
+    return "\n".join(f"{record.getMessage()} {vars(record)}" for record in caplog.records)
+
+
+def _assert_no_credential(state: Any) -> None:
+    """What a step returns becomes execution history: a presigned URL must never be in it."""
+    text = json.dumps(state)
+    assert "X-Amz-Signature" not in text
+    assert "https://" not in text
 
 
 def test_hash_attachment_returns_the_base64_md5(aws: dict[str, Any], lambda_context: Any) -> None:
@@ -209,14 +223,21 @@ def test_hash_attachment_bad_input(aws: dict[str, Any], lambda_context: Any, cha
 # --- create_destination ----------------------------------------------------------------------------------
 
 
-def _register_destination(http: responses.RequestsMock, content_md5: str, message_path: str = "invoice") -> Any:
+def _register_destination(
+    http: responses.RequestsMock,
+    content_md5: str,
+    message_path: str = "invoice",
+    *,
+    destination_id: str = DESTINATION_ID,
+    url: str = UPLOAD_URL,
+) -> Any:
     return http.post(
         f"{support.ENDPOINT}/uploads/2020-11-01/uploadDestinations/messaging/v1/orders/{support.ORDER_ID}"
         f"/messages/{message_path}",
         json={
             "payload": {
-                "uploadDestinationId": DESTINATION_ID,
-                "url": UPLOAD_URL,
+                "uploadDestinationId": destination_id,
+                "url": url,
                 "headers": {"Content-MD5": content_md5, "x-amz-server-side-encryption": "aws:kms"},
             }
         },
@@ -224,19 +245,29 @@ def _register_destination(http: responses.RequestsMock, content_md5: str, messag
     )
 
 
-def test_create_destination_returns_the_destination(
-    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+def test_create_destination_keeps_the_url_in_the_table_and_returns_only_its_id(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     event = support.load_event("create_destination/attachment-hashed.json")
     create = _register_destination(http, event["hash"]["contentMd5"])
+    before = time.time()
 
     output = _handler("create_destination")(event, lambda_context)
 
-    assert output == {
-        "uploadDestinationId": DESTINATION_ID,
-        "url": UPLOAD_URL,
-        "headers": {"Content-MD5": event["hash"]["contentMd5"], "x-amz-server-side-encryption": "aws:kms"},
+    assert output == {"uploadDestinationId": DESTINATION_ID}
+    _assert_no_credential(output)
+    logs = _logged(caplog)
+    assert "Upload destination created" in logs
+    assert "X-Amz-Signature" not in logs
+    stored = destinations.load(support.TABLE, DESTINATION_ID)
+    assert stored is not None
+    assert stored.destination.url == UPLOAD_URL
+    assert dict(stored.destination.headers) == {
+        "Content-MD5": event["hash"]["contentMd5"],
+        "x-amz-server-side-encryption": "aws:kms",
     }
+    assert before <= stored.created_at <= time.time()
+    assert stored.usable(time.time())
     request = create.calls[0].request
     assert "%2F" not in urlsplit(request.url).path
     assert parse_qs(urlsplit(request.url).query) == {
@@ -254,6 +285,30 @@ def test_create_destination_for_an_alias_uses_the_path(
     create = _register_destination(http, event["hash"]["contentMd5"], "warranty")
     _handler("create_destination")(event, lambda_context)
     assert len(create.calls) == 1
+    assert destinations.load(support.TABLE, DESTINATION_ID) is not None
+
+
+def test_create_destination_without_a_workflow_table(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKFLOW_TABLE", "")
+    event = support.load_event("create_destination/attachment-hashed.json")
+    _register_destination(http, event["hash"]["contentMd5"])
+    error = _error("create_destination", event, lambda_context)
+    assert type(error).__name__ == "ConfigurationError"
+    assert "WORKFLOW_TABLE" in str(error)
+    assert "X-Amz-Signature" not in str(error)
+
+
+def test_create_destination_with_a_table_that_does_not_exist(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKFLOW_TABLE", "no-such-table")
+    event = support.load_event("create_destination/attachment-hashed.json")
+    _register_destination(http, event["hash"]["contentMd5"])
+    error = _error("create_destination", event, lambda_context)
+    assert type(error).__name__ == "ConfigurationError"
+    assert "no-such-table" in str(error)
 
 
 @pytest.mark.parametrize(
@@ -277,29 +332,62 @@ def test_create_destination_bad_input(
 
 # --- upload_attachment -----------------------------------------------------------------------------------
 
+UPLOAD_SAMPLE = "upload_attachment/attachment-with-destination.json"
+SIGNED_HEADERS = {"Content-MD5": _md5(PDF), "x-amz-server-side-encryption": "aws:kms"}
+EXPIRED = (
+    "<Error><Code>AccessDenied</Code><Message>Request has expired</Message>"
+    "<X-Amz-Expires>900</X-Amz-Expires><RequestId>4442587FB7D0A2F9</RequestId></Error>"
+)
+
 
 def _register_put(http: responses.RequestsMock, url: str) -> Any:
     return http.put(url, status=200, headers={"ETag": f'"{hashlib.md5(PDF).hexdigest()}"'})
 
 
-def test_upload_attachment_puts_the_bytes_with_the_signed_headers(
-    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
-) -> None:
-    event = _attachment_event(aws, "upload_attachment/attachment-with-destination.json")
-    put = _register_put(http, event["destination"]["url"])
+def _plant(event: dict[str, Any], url: str = UPLOAD_URL, *, age: float = 0.0) -> None:
+    """The record the create step would have stored for the event's destination id, ``age`` seconds ago."""
+    destination = UploadDestination(event["destination"]["uploadDestinationId"], url, SIGNED_HEADERS)
+    destinations.save(support.TABLE, destination, created_at=time.time() - age)
 
-    output = _handler("upload_attachment")(event, lambda_context)
 
-    assert output == {
-        "uploadDestinationId": event["destination"]["uploadDestinationId"],
+def _register_renewal(http: responses.RequestsMock) -> Any:
+    """createUploadDestinationForResource answering with a new destination (id and URL)."""
+    return _register_destination(http, _md5(PDF), destination_id=RENEWED_ID, url=RENEWED_URL)
+
+
+def _puts(http: responses.RequestsMock) -> list[str]:
+    return [call.request.url for call in http.calls if call.request.method == "PUT"]
+
+
+def _body(request: Any) -> bytes:
+    return request.body if isinstance(request.body, bytes) else b"".join(request.body)
+
+
+def _uploaded(event: dict[str, Any], destination_id: str) -> dict[str, Any]:
+    return {
+        "uploadDestinationId": destination_id,
         "fileName": event["attachment"]["fileName"],
         "size": len(PDF),
         "contentMd5": _md5(PDF),
         "key": event["attachment"]["key"],
     }
+
+
+def test_upload_attachment_puts_the_bytes_with_the_signed_headers(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event)
+    put = _register_put(http, UPLOAD_URL)
+    renew = _register_renewal(http)
+
+    output = _handler("upload_attachment")(event, lambda_context)
+
+    assert output == _uploaded(event, event["destination"]["uploadDestinationId"])
+    _assert_no_credential(output)
+    assert renew.call_count == 0
     request = put.calls[0].request
-    body = request.body if isinstance(request.body, bytes) else b"".join(request.body)
-    assert body == PDF
+    assert _body(request) == PDF
     assert request.headers["Content-MD5"] == _md5(PDF)
     assert request.headers["x-amz-server-side-encryption"] == "aws:kms"
     assert request.headers["Content-Length"] == str(len(PDF))
@@ -308,38 +396,227 @@ def test_upload_attachment_puts_the_bytes_with_the_signed_headers(
 
 
 @pytest.mark.parametrize(
-    ("change", "error_name"),
+    ("change", "stored_url", "error_name"),
     [
-        (lambda e: e["destination"].update(url="https://evil.example.com/upload"), "UploadUrlNotAllowed"),
-        (lambda e: e["destination"].update(url=UPLOAD_URL.replace("https://", "http://")), "UploadUrlNotAllowed"),
-        (lambda e: e.pop("destination"), "InvalidRequest"),
-        (lambda e: e["destination"].pop("url"), "InvalidRequest"),
-        (lambda e: e["attachment"].update(etag='"0123456789abcdef0123456789abcdef"'), "AttachmentChanged"),
-        (lambda e: e["attachment"].update(key="attachments/missing.pdf"), "AttachmentNotFound"),
+        (lambda e: None, "https://evil.example.com/upload?X-Amz-Signature=abc", "UploadUrlNotAllowed"),
+        (lambda e: None, UPLOAD_URL.replace("https://", "http://"), "UploadUrlNotAllowed"),
+        (lambda e: e.pop("destination"), UPLOAD_URL, "InvalidRequest"),
+        (lambda e: e["destination"].pop("uploadDestinationId"), UPLOAD_URL, "InvalidRequest"),
+        (lambda e: e["destination"].update(url=UPLOAD_URL), UPLOAD_URL, "InvalidRequest"),
+        (lambda e: e["destination"].update(headers=SIGNED_HEADERS), UPLOAD_URL, "InvalidRequest"),
+        (lambda e: e["attachment"].update(etag='"0123456789abcdef0123456789abcdef"'), UPLOAD_URL, "AttachmentChanged"),
+        (lambda e: e["attachment"].update(key="attachments/missing.pdf"), UPLOAD_URL, "AttachmentNotFound"),
+    ],
+    ids=[
+        "stored-url-on-another-host",
+        "stored-url-plain-http",
+        "no-destination",
+        "no-destination-id",
+        "url-in-the-state",
+        "headers-in-the-state",
+        "attachment-changed",
+        "attachment-missing",
     ],
 )
 def test_upload_attachment_bad_input_sends_nothing(
-    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, change: Any, error_name: str
+    aws: dict[str, Any],
+    http: responses.RequestsMock,
+    lambda_context: Any,
+    change: Any,
+    stored_url: str,
+    error_name: str,
 ) -> None:
-    event = _attachment_event(aws, "upload_attachment/attachment-with-destination.json")
-    put = _register_put(http, event["destination"]["url"])
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event, stored_url)
+    put = _register_put(http, stored_url)
+    renew = _register_renewal(http)
     change(event)
-    assert type(_error("upload_attachment", event, lambda_context)).__name__ == error_name
+    error = _error("upload_attachment", event, lambda_context)
+    assert type(error).__name__ == error_name
+    assert "X-Amz-Signature" not in str(error)
     assert put.call_count == 0
+    assert _puts(http) == []
+    assert renew.call_count == 0
 
 
 def test_upload_attachment_refused_by_the_endpoint(
     aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
 ) -> None:
-    event = _attachment_event(aws, "upload_attachment/attachment-with-destination.json")
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event)
+    renew = _register_renewal(http)
     http.put(
-        event["destination"]["url"],
+        UPLOAD_URL,
         status=400,
         body="<Error><Code>BadDigest</Code><Message>The Content-MD5 you specified did not match</Message></Error>",
     )
     error = _error("upload_attachment", event, lambda_context)
     assert type(error).__name__ == "UploadRejected"
     assert "BadDigest" in str(error)
+    assert renew.call_count == 0
+
+
+def test_upload_attachment_access_denied_for_another_reason_is_not_renewed(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event)
+    renew = _register_renewal(http)
+    http.put(UPLOAD_URL, status=403, body="<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
+    error = _error("upload_attachment", event, lambda_context)
+    assert type(error).__name__ == "UploadRejected"
+    assert renew.call_count == 0
+    assert _puts(http) == [UPLOAD_URL]
+
+
+# The stored destination is used while it is younger than its 900 s lifetime less the 120 s margin.
+USABLE_FOR = URL_LIFETIME_SECONDS - RENEW_MARGIN_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("age", "renewed"),
+    [
+        (0.0, False),
+        (USABLE_FOR - 5, False),
+        (USABLE_FOR, True),
+        (URL_LIFETIME_SECONDS - 1, True),
+        (URL_LIFETIME_SECONDS + 3600, True),
+    ],
+    ids=["fresh", "just-in-time", "inside-the-margin", "about-to-expire", "long-expired"],
+)
+def test_upload_attachment_renews_a_destination_too_old_to_start(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, age: float, renewed: bool
+) -> None:
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event, age=age)
+    old_put = _register_put(http, UPLOAD_URL)
+    new_put = _register_put(http, RENEWED_URL)
+    renew = _register_renewal(http)
+
+    output = _handler("upload_attachment")(event, lambda_context)
+
+    expected_id = RENEWED_ID if renewed else event["destination"]["uploadDestinationId"]
+    assert output == _uploaded(event, expected_id)
+    _assert_no_credential(output)
+    assert renew.call_count == (1 if renewed else 0)
+    assert _puts(http) == [RENEWED_URL if renewed else UPLOAD_URL]
+    assert (old_put.call_count, new_put.call_count) == ((0, 1) if renewed else (1, 0))
+
+
+def test_upload_attachment_renewal_asks_for_the_same_file_and_stores_the_new_destination(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event, age=URL_LIFETIME_SECONDS)
+    put = _register_put(http, RENEWED_URL)
+    renew = _register_renewal(http)
+
+    _handler("upload_attachment")(event, lambda_context)
+
+    request = renew.calls[0].request
+    assert parse_qs(urlsplit(request.url).query) == {
+        "marketplaceIds": [support.MARKETPLACE_ID],
+        "contentMD5": [_md5(PDF)],
+        "contentType": ["application/pdf"],
+    }
+    stored = destinations.load(support.TABLE, RENEWED_ID)
+    assert stored is not None
+    assert stored.destination.url == RENEWED_URL
+    assert stored.usable(time.time())
+    # The PUT to the new URL carries the new destination's signed headers and the whole file.
+    assert _body(put.calls[0].request) == PDF
+    assert put.calls[0].request.headers["Content-MD5"] == _md5(PDF)
+    assert put.calls[0].request.headers["x-amz-server-side-encryption"] == "aws:kms"
+
+
+def test_upload_attachment_renews_a_destination_that_is_gone(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    """No record for the id (removed by the TTL, or never stored): a new destination, not a failure."""
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    put = _register_put(http, RENEWED_URL)
+    renew = _register_renewal(http)
+
+    output = _handler("upload_attachment")(event, lambda_context)
+
+    assert output == _uploaded(event, RENEWED_ID)
+    _assert_no_credential(output)
+    assert renew.call_count == 1
+    assert put.call_count == 1
+    assert _puts(http) == [RENEWED_URL]
+
+
+def test_upload_attachment_renews_once_when_the_put_finds_the_url_expired(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event)  # young enough to try, yet S3 says it expired (a clock skew, a slow first attempt)
+    expired = http.put(UPLOAD_URL, status=403, body=EXPIRED)
+    put = _register_put(http, RENEWED_URL)
+    renew = _register_renewal(http)
+
+    output = _handler("upload_attachment")(event, lambda_context)
+
+    assert output == _uploaded(event, RENEWED_ID)
+    _assert_no_credential(output)
+    assert (expired.call_count, renew.call_count, put.call_count) == (1, 1, 1)
+    assert _puts(http) == [UPLOAD_URL, RENEWED_URL]
+    assert _body(put.calls[0].request) == PDF
+    # The renewal is logged by ids; neither presigned URL reaches the logs.
+    logs = _logged(caplog)
+    assert "Upload destination re-created" in logs
+    assert RENEWED_ID in logs
+    assert "X-Amz-Signature" not in logs
+
+
+def test_upload_attachment_expired_again_after_the_renewal_fails(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event)
+    http.put(UPLOAD_URL, status=403, body=EXPIRED)
+    http.put(RENEWED_URL, status=403, body=EXPIRED)
+    renew = _register_renewal(http)
+
+    error = _error("upload_attachment", event, lambda_context)
+
+    assert type(error).__name__ == "UploadDestinationExpired"
+    assert not getattr(error, "transient", True)
+    assert "X-Amz-Signature" not in str(error)
+    assert renew.call_count == 1
+    assert _puts(http) == [UPLOAD_URL, RENEWED_URL]
+
+
+def test_upload_attachment_renewal_refused_by_the_sp_api_uploads_nothing(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event, age=URL_LIFETIME_SECONDS)
+    put = _register_put(http, UPLOAD_URL)
+    http.post(
+        f"{support.ENDPOINT}/uploads/2020-11-01/uploadDestinations/messaging/v1/orders/{support.ORDER_ID}"
+        "/messages/invoice",
+        status=503,
+        json={"errors": [{"code": "InternalFailure", "message": "We encountered an internal error."}]},
+    )
+    error = _error("upload_attachment", event, lambda_context)
+    assert type(error).__name__ == "SpApiUnavailable"
+    assert put.call_count == 0
+    assert _puts(http) == []
+
+
+def test_upload_attachment_without_a_workflow_table(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = _attachment_event(aws, UPLOAD_SAMPLE)
+    _plant(event)
+    monkeypatch.setenv("WORKFLOW_TABLE", "")
+    renew = _register_renewal(http)
+    error = _error("upload_attachment", event, lambda_context)
+    assert type(error).__name__ == "ConfigurationError"
+    assert "WORKFLOW_TABLE" in str(error)
+    assert renew.call_count == 0
+    assert _puts(http) == []
 
 
 # --- send_message ----------------------------------------------------------------------------------------
@@ -360,7 +637,7 @@ def test_send_message_sends_the_invoice(aws: dict[str, Any], http: responses.Req
 
     output = _handler("send_message")(event, lambda_context)
 
-    uploaded = event["uploaded"][0]
+    uploaded = event["request"]["uploaded"][0]
     assert json.loads(send.calls[0].request.body) == {
         "attachments": [{"uploadDestinationId": uploaded["uploadDestinationId"], "fileName": uploaded["fileName"]}]
     }
@@ -388,7 +665,7 @@ def test_send_message_sends_text_only(aws: dict[str, Any], http: responses.Reque
     event = support.load_event("send_message/unexpectedProblem-text-only.json")
     send = _register_send(http, "unexpectedProblem")
     output = _handler("send_message")(event, lambda_context)
-    assert json.loads(send.calls[0].request.body) == {"text": event["text"]}
+    assert json.loads(send.calls[0].request.body) == {"text": event["request"]["text"]}
     assert output["attachments"] == []
     assert output["operation"] == "createUnexpectedProblem"
 
@@ -396,10 +673,25 @@ def test_send_message_sends_text_only(aws: dict[str, Any], http: responses.Reque
 @pytest.mark.parametrize(
     ("change", "error_name"),
     [
-        (lambda e: e.pop("uploaded"), "InvalidRequest"),
-        (lambda e: e["uploaded"][0].update(key="attachments/other.pdf"), "InvalidRequest"),
-        (lambda e: e.update(messageType="sendPostcard"), "UnknownMessageType"),
-        (lambda e: e.pop("operation"), "InvalidRequest"),
+        (lambda e: e["request"].pop("uploaded"), "InvalidRequest"),
+        (lambda e: e["request"]["uploaded"][0].update(key="attachments/other.pdf"), "InvalidRequest"),
+        (lambda e: e["request"].update(messageType="sendPostcard"), "UnknownMessageType"),
+        (lambda e: e["request"].pop("operation"), "InvalidRequest"),
+        (lambda e: e.pop("executionId"), "InvalidRequest"),
+        (lambda e: e.update(executionId=["arn"]), "InvalidRequest"),
+        (lambda e: e.pop("request"), "InvalidRequest"),
+        # The shape before the execution id: the state itself, unwrapped.
+        (lambda e: e.update(e.pop("request")), "InvalidRequest"),
+    ],
+    ids=[
+        "no-uploaded",
+        "uploaded-for-another-key",
+        "unknown-type",
+        "no-operation",
+        "no-execution-id",
+        "execution-id-not-a-string",
+        "no-request",
+        "unwrapped-state",
     ],
 )
 def test_send_message_bad_input_sends_nothing(
@@ -437,6 +729,101 @@ def test_send_message_with_a_token_amazon_refuses(
         json={"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]},
     )
     assert type(_error("send_message", event, lambda_context)).__name__ == "SpApiUnauthorized"
+
+
+# --- send_message: once per execution --------------------------------------------------------------------
+
+
+class Crash(BaseException):
+    """A Lambda timeout or kill: the invocation stops mid-send, no handler code runs after it."""
+
+
+def _crash(request: Any) -> Any:
+    raise Crash
+
+
+def _idempotency_record(aws: dict[str, Any]) -> dict[str, Any]:
+    (record,) = aws["dynamodb"].scan(TableName=support.TABLE, ConsistentRead=True)["Items"]
+    return dict(record)
+
+
+def test_send_message_retried_by_the_state_machine_sends_once(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("send_message/invoice.json")
+    send = _register_send(http, "invoice")
+
+    first = _handler("send_message")(copy.deepcopy(event), lambda_context)
+    again = _handler("send_message")(copy.deepcopy(event), lambda_context)
+
+    assert send.call_count == 1
+    assert again == first
+    assert _idempotency_record(aws)["status"] == {"S": "COMPLETED"}
+
+
+def test_send_message_redriven_with_another_body_is_refused(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("send_message/invoice.json")
+    send = _register_send(http, "invoice")
+    _handler("send_message")(copy.deepcopy(event), lambda_context)
+    event["request"]["uploaded"][0]["fileName"] = "Another-Invoice.pdf"
+
+    error = _error("send_message", event, lambda_context)
+
+    assert type(error).__name__ == "InvalidRequest"
+    assert send.call_count == 1
+
+
+def test_send_message_registers_the_lambda_context_for_the_in_progress_expiry(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("send_message/unexpectedProblem-text-only.json")
+    http.add_callback(
+        "POST", f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}/messages/unexpectedProblem", _crash
+    )
+    before_ms = time.time() * 1000
+
+    with pytest.raises(Crash):
+        _handler("send_message")(event, lambda_context)
+
+    record = _idempotency_record(aws)
+    assert record["status"] == {"S": "INPROGRESS"}
+    # The in-progress lock lasts as long as the invocation could: the context's remaining time.
+    remaining = lambda_context.get_remaining_time_in_millis()
+    assert "in_progress_expiration" in record
+    assert before_ms + remaining - 1000 <= int(record["in_progress_expiration"]["N"]) <= time.time() * 1000 + remaining
+
+
+def test_send_message_while_a_crashed_attempt_may_still_run_is_in_progress(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    event = support.load_event("send_message/unexpectedProblem-text-only.json")
+    url = f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}/messages/unexpectedProblem"
+    crash = http.add_callback("POST", url, _crash)
+    with pytest.raises(Crash):
+        _handler("send_message")(copy.deepcopy(event), lambda_context)
+    http.remove(crash)
+    send = _register_send(http, "unexpectedProblem")
+
+    error = _error("send_message", copy.deepcopy(event), lambda_context)
+
+    assert type(error).__name__ == "SendInProgress"
+    assert getattr(error, "transient", False)
+    assert send.call_count == 0
+
+    # Once the crashed invocation's time is up, the state machine's next retry sends.
+    aws["dynamodb"].update_item(
+        TableName=support.TABLE,
+        Key={"id": _idempotency_record(aws)["id"]},
+        UpdateExpression="SET in_progress_expiration = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time() * 1000) - 1)}},
+    )
+    output = _handler("send_message")(copy.deepcopy(event), lambda_context)
+
+    assert output["status"] == "sent"
+    assert send.call_count == 1
+    assert _idempotency_record(aws)["status"] == {"S": "COMPLETED"}
 
 
 # --- start_workflow --------------------------------------------------------------------------------------

@@ -61,6 +61,9 @@ UPLOADED = UploadedAttachment(
     content_md5="LG7iSwmBam8U+V0WmLJOrQ==",
     key="attachments/inv-1.pdf",
 )
+EXECUTION_ID = (
+    "arn:aws:states:us-east-1:123456789012:execution:SendMessageStateMachine:123-1234567-1234567-invoice-6af8d576"
+)
 VALIDATED = ValidatedRequest(
     amazon_order_id=support.ORDER_ID,
     marketplace_id=support.MARKETPLACE_ID,
@@ -336,22 +339,24 @@ def test_validated_request_with_bad_attachment_names_the_fields() -> None:
 
 
 @pytest.mark.parametrize(
-    ("content_md5", "destination"),
-    [(None, None), ("LG7iSwmBam8U+V0WmLJOrQ==", None), ("LG7iSwmBam8U+V0WmLJOrQ==", DESTINATION)],
+    ("content_md5", "destination_id"),
+    [(None, None), ("LG7iSwmBam8U+V0WmLJOrQ==", None), ("LG7iSwmBam8U+V0WmLJOrQ==", DESTINATION.upload_destination_id)],
     ids=["bare", "hashed", "with-destination"],
 )
-def test_attachment_task_round_trip(content_md5: str | None, destination: UploadDestination | None) -> None:
+def test_attachment_task_round_trip(content_md5: str | None, destination_id: str | None) -> None:
     task = AttachmentTask(
         amazon_order_id=support.ORDER_ID,
         marketplace_id=support.MARKETPLACE_ID,
         message_type="invoice",
         attachment=STAGED,
         content_md5=content_md5,
-        destination=destination,
+        destination_id=destination_id,
     )
     data = task.to_dict()
     assert ("hash" in data) == (content_md5 is not None)
-    assert ("destination" in data) == (destination is not None)
+    assert ("destination" in data) == (destination_id is not None)
+    if destination_id is not None:
+        assert data["destination"] == {"uploadDestinationId": destination_id}
     assert AttachmentTask.from_dict(data) == task
 
 
@@ -363,13 +368,12 @@ def test_attachment_task_reads_the_map_items_shape() -> None:
             "messageType": "invoice",
             "attachment": STAGED.to_dict(),
             "hash": {"contentMd5": "abc=="},
-            "destination": DESTINATION.to_dict(),
+            "destination": {"uploadDestinationId": DESTINATION.upload_destination_id},
         }
     )
     assert task.require_content_md5() == "abc=="
-    assert task.require_destination() == DESTINATION
-    assert task.destination is not None
-    assert task.destination.headers["x-amz-server-side-encryption"] == "aws:kms"
+    assert task.require_destination_id() == DESTINATION.upload_destination_id
+    assert task.attachment == STAGED
 
 
 def test_attachment_task_without_hash_or_destination_refuses_to_use_them() -> None:
@@ -381,10 +385,18 @@ def test_attachment_task_without_hash_or_destination_refuses_to_use_them() -> No
             "attachment": STAGED.to_dict(),
         }
     )
+    assert task.destination_id is None
     with pytest.raises(InvalidRequest, match="hash"):
         task.require_content_md5()
     with pytest.raises(InvalidRequest, match="destination"):
-        task.require_destination()
+        task.require_destination_id()
+
+
+def test_attachment_task_with_an_empty_destination_id_refuses_to_use_it() -> None:
+    data = AttachmentTask(support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED, "abc==", "x").to_dict()
+    data["destination"]["uploadDestinationId"] = ""
+    with pytest.raises(InvalidRequest, match="destination"):
+        AttachmentTask.from_dict(data).require_destination_id()
 
 
 @pytest.mark.parametrize(
@@ -394,14 +406,16 @@ def test_attachment_task_without_hash_or_destination_refuses_to_use_them() -> No
         (lambda d: d["attachment"].pop("key"), ["attachment.key"]),
         (lambda d: d.update(hash={}), ["hash.contentMd5"]),
         (lambda d: d.update(hash="abc"), ["hash", "hash.contentMd5"]),
-        (lambda d: d["destination"].pop("url"), ["destination.url"]),
-        (lambda d: d["destination"].update(headers={"Content-MD5": 1}), ["destination.headers"]),
-        (lambda d: d["destination"].update(headers=["Content-MD5"]), ["destination.headers"]),
+        (lambda d: d.update(destination={}), ["destination.uploadDestinationId"]),
+        (lambda d: d.update(destination="abc"), ["destination", "destination.uploadDestinationId"]),
+        (lambda d: d["destination"].update(uploadDestinationId=7), ["destination.uploadDestinationId"]),
         (lambda d: d.pop("amazonOrderId"), ["amazonOrderId"]),
     ],
 )
 def test_attachment_task_problems_name_the_field(mutate: Any, paths: list[str]) -> None:
-    data = AttachmentTask(support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED, "abc==", DESTINATION).to_dict()
+    data = AttachmentTask(
+        support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED, "abc==", DESTINATION.upload_destination_id
+    ).to_dict()
     mutate(data)
     with pytest.raises(InvalidRequest) as raised:
         AttachmentTask.from_dict(data)
@@ -409,31 +423,97 @@ def test_attachment_task_problems_name_the_field(mutate: Any, paths: list[str]) 
     assert found[: len(paths)] == paths
 
 
+@pytest.mark.parametrize(
+    ("secrets", "paths"),
+    [
+        ({"url": DESTINATION.url}, ["destination.url"]),
+        ({"headers": dict(DESTINATION.headers)}, ["destination.headers"]),
+        ({"url": DESTINATION.url, "headers": dict(DESTINATION.headers)}, ["destination.url", "destination.headers"]),
+        ({"url": None}, ["destination.url"]),
+    ],
+    ids=["url", "headers", "both", "null-url"],
+)
+def test_attachment_task_refuses_a_presigned_url_in_the_state(secrets: dict[str, Any], paths: list[str]) -> None:
+    """The old shape (url and signed headers in the Map item) would put a credential into execution history."""
+    data = AttachmentTask(
+        support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED, "abc==", DESTINATION.upload_destination_id
+    ).to_dict()
+    data["destination"].update(secrets)
+    with pytest.raises(InvalidRequest) as raised:
+        AttachmentTask.from_dict(data)
+    assert [path for path, _ in raised.value.problems] == paths
+    assert all("must not travel in the state" in message for _, message in raised.value.problems)
+    # The error names the fields, never the credential itself.
+    assert "X-Amz-Signature" not in str(raised.value)
+
+
+def test_upload_destination_hides_its_url_and_headers() -> None:
+    shown = f"{DESTINATION!r} {DESTINATION}"
+    assert DESTINATION.upload_destination_id in shown
+    assert "X-Amz-Signature" not in shown
+    assert support.UPLOAD_HOST not in shown
+    assert "aws:kms" not in shown
+    # No way back into the state: the destination has no JSON form.
+    assert not hasattr(DESTINATION, "to_dict")
+    assert not hasattr(UploadDestination, "read")
+
+
 @pytest.mark.parametrize("uploaded", [(), (UPLOADED,)], ids=["text-only", "with-upload"])
 def test_send_request_round_trip(uploaded: tuple[UploadedAttachment, ...]) -> None:
-    send = SendRequest(request=VALIDATED, uploaded=uploaded)
+    send = SendRequest(execution_id=EXECUTION_ID, request=VALIDATED, uploaded=uploaded)
     data = send.to_dict()
-    assert data["uploaded"] == [item.to_dict() for item in uploaded]
-    assert {k: v for k, v in data.items() if k != "uploaded"} == VALIDATED.to_dict()
+    assert set(data) == {"executionId", "request"}
+    assert data["executionId"] == EXECUTION_ID
+    assert data["request"]["uploaded"] == [item.to_dict() for item in uploaded]
+    assert {k: v for k, v in data["request"].items() if k != "uploaded"} == VALIDATED.to_dict()
     assert SendRequest.from_dict(data) == send
 
 
 def test_send_request_reads_the_state_with_uploaded() -> None:
-    send = SendRequest.from_dict({**VALIDATED.to_dict(), "uploaded": [UPLOADED.to_dict()]})
+    send = SendRequest.from_dict(
+        {"executionId": EXECUTION_ID, "request": {**VALIDATED.to_dict(), "uploaded": [UPLOADED.to_dict()]}}
+    )
+    assert send.execution_id == EXECUTION_ID
     assert send.request == VALIDATED
     assert send.uploaded == (UPLOADED,)
 
 
 def test_send_request_without_uploaded_has_none() -> None:
-    assert SendRequest.from_dict(VALIDATED.to_dict()).uploaded == ()
+    assert SendRequest.from_dict({"executionId": EXECUTION_ID, "request": VALIDATED.to_dict()}).uploaded == ()
 
 
 def test_send_request_bad_upload_names_the_field() -> None:
     bad = UPLOADED.to_dict()
     del bad["uploadDestinationId"]
     with pytest.raises(InvalidRequest) as raised:
-        SendRequest.from_dict({**VALIDATED.to_dict(), "uploaded": [UPLOADED.to_dict(), bad]})
-    assert [path for path, _ in raised.value.problems] == ["uploaded[1].uploadDestinationId"]
+        SendRequest.from_dict(
+            {"executionId": EXECUTION_ID, "request": {**VALIDATED.to_dict(), "uploaded": [UPLOADED.to_dict(), bad]}}
+        )
+    assert [path for path, _ in raised.value.problems] == ["request.uploaded[1].uploadDestinationId"]
+
+
+@pytest.mark.parametrize(
+    ("data", "problems"),
+    [
+        ({"request": VALIDATED.to_dict()}, [("executionId", "is required")]),
+        ({"executionId": 7, "request": VALIDATED.to_dict()}, [("executionId", "must be a string, not a number")]),
+        ({"executionId": EXECUTION_ID, "request": []}, [("request", "must be a JSON object, not a list")]),
+    ],
+    ids=["no-execution-id", "number-execution-id", "request-not-an-object"],
+)
+def test_send_request_problems_name_the_field(data: dict[str, Any], problems: list[tuple[str, str]]) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        SendRequest.from_dict(data)
+    assert list(raised.value.problems[: len(problems)]) == problems
+
+
+def test_send_request_in_the_old_unwrapped_shape_is_refused() -> None:
+    """The validated request at the top level (before the execution id wrapped it) names what is missing."""
+    with pytest.raises(InvalidRequest) as raised:
+        SendRequest.from_dict({**VALIDATED.to_dict(), "uploaded": [UPLOADED.to_dict()]})
+    paths = [path for path, _ in raised.value.problems]
+    assert paths[:2] == ["executionId", "request"]
+    assert "request.amazonOrderId" in paths
 
 
 def test_uploaded_attachment_shape() -> None:

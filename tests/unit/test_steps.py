@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from buyer_messaging import steps
+from buyer_messaging import destinations, steps
 from buyer_messaging.errors import (
     AttachmentNotFound,
     InvalidAttachments,
@@ -25,6 +25,7 @@ from tests import support
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 DESTINATION_ID = "6a2e41d6-8a0b-4b11-9bdf-2f0f5a5e8c11"
 UPLOAD_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{DESTINATION_ID}?X-Amz-Signature=abc"
+EXECUTION_ID = f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:steps-by-hand"
 
 
 def _register_spapi(http: responses.RequestsMock, names: list[str]) -> None:
@@ -39,7 +40,15 @@ def _md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
+def _assert_no_credential(state: Any) -> None:
+    """What a step hands on becomes execution history: a presigned URL must never be in it."""
+    text = json.dumps(state)
+    assert "X-Amz-Signature" not in text
+    assert "https://" not in text
+
+
 def _run_attachment(validated: dict[str, Any], http: responses.RequestsMock) -> dict[str, Any]:
+    """The Map item as the state machine builds it: ResultSelector keeps contentMd5 and uploadDestinationId."""
     item = {
         "amazonOrderId": validated["amazonOrderId"],
         "marketplaceId": validated["marketplaceId"],
@@ -47,12 +56,17 @@ def _run_attachment(validated: dict[str, Any], http: responses.RequestsMock) -> 
         "attachment": validated["attachments"][0],
     }
     item["hash"] = {"contentMd5": steps.hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
-    item["destination"] = steps.create_destination(AttachmentTask.from_dict(item))
-    return steps.upload_attachment(AttachmentTask.from_dict(item))
+    created = steps.create_destination(AttachmentTask.from_dict(item))
+    assert created == {"uploadDestinationId": DESTINATION_ID}
+    item["destination"] = {"uploadDestinationId": created["uploadDestinationId"]}
+    _assert_no_credential(item)
+    uploaded = steps.upload_attachment(AttachmentTask.from_dict(item))
+    _assert_no_credential(uploaded)
+    return uploaded
 
 
 def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
-    aws: dict[str, Any], http: responses.RequestsMock
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
 ) -> None:
     aws["s3"].put_object(Bucket=support.BUCKET, Key="attachments/inv-1.pdf", Body=PDF)
     _register_spapi(http, ["sendInvoice", "unexpectedProblem"])
@@ -91,7 +105,16 @@ def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
     assert validated["attachments"][0]["contentType"] == "application/pdf"
 
     uploaded = _run_attachment(validated, http)
-    sent = steps.send_message(SendRequest.from_dict({**validated, "uploaded": [uploaded]}))
+    send_input = {"executionId": EXECUTION_ID, "request": {**validated, "uploaded": [uploaded]}}
+    sent = steps.send_message(SendRequest.from_dict(send_input), lambda_context)
+    _assert_no_credential(sent)
+
+    # The create step kept the URL and the signed headers in the workflow table, not in the state.
+    stored = destinations.load(support.TABLE, DESTINATION_ID)
+    assert stored is not None
+    assert stored.destination.url == UPLOAD_URL
+    assert dict(stored.destination.headers) == {"Content-MD5": _md5(PDF), "x-amz-server-side-encryption": "aws:kms"}
+    assert len(create.calls) == 1  # the upload used the stored destination: no second one was created
 
     # createUploadDestinationForResource: literal slashes in the resource, base64 MD5 of the real bytes.
     create_call = create.calls[0].request
@@ -126,7 +149,7 @@ def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
     assert sent["attachments"][0]["contentMd5"] == _md5(PDF)
 
 
-def test_text_message_needs_no_upload(aws: dict[str, Any], http: responses.RequestsMock) -> None:
+def test_text_message_needs_no_upload(aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any) -> None:
     _register_spapi(http, ["unexpectedProblem"])
     send = http.post(
         f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}/messages/unexpectedProblem", json={}, status=201
@@ -136,8 +159,14 @@ def test_text_message_needs_no_upload(aws: dict[str, Any], http: responses.Reque
     )
     validated = steps.validate_request(request)
     assert validated["attachments"] == []
-    steps.send_message(SendRequest.from_dict(validated))
+    sent = steps.send_message(
+        SendRequest.from_dict({"executionId": EXECUTION_ID, "request": validated}), lambda_context
+    )
     assert json.loads(send.calls[0].request.body) == {"text": request.text}
+    assert sent["attachments"] == []
+    # No destination was created, so the table holds only the send step's record.
+    (record,) = aws["dynamodb"].scan(TableName=support.TABLE)["Items"]
+    assert record["status"] == {"S": "COMPLETED"}
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ class Settings:
     upload_url_allowed_hosts: tuple[str, ...]
     staging_bucket: str
     state_machine_arn: str
+    workflow_table: str
     connect_timeout_seconds: float
     read_timeout_seconds: float
 
@@ -59,6 +60,7 @@ class Settings:
             upload_url_allowed_hosts=hosts,
             staging_bucket=env.get("STAGING_BUCKET", "").strip(),
             state_machine_arn=env.get("STATE_MACHINE_ARN", "").strip(),
+            workflow_table=env.get("WORKFLOW_TABLE", "").strip(),
             connect_timeout_seconds=_positive_float(env, "SPAPI_CONNECT_TIMEOUT", 5.0),
             read_timeout_seconds=_positive_float(env, "SPAPI_READ_TIMEOUT", 30.0),
         )
@@ -76,6 +78,7 @@ _VARIABLE_OF = {
     "credentials_secret_id": "SPAPI_CREDENTIALS_SECRET",
     "staging_bucket": "STAGING_BUCKET",
     "state_machine_arn": "STATE_MACHINE_ARN",
+    "workflow_table": "WORKFLOW_TABLE",
 }
 
 

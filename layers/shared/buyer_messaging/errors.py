@@ -158,6 +158,14 @@ class UploadDestinationExpired(UploadRejected):
     """The presigned URL expired before the upload (they live 15 minutes)."""
 
 
+class SendInProgress(TransientError):
+    """Another invocation is sending this very message right now; retried, and then answered from its record."""
+
+
+class WorkflowTableUnavailable(TransientError):
+    """DynamoDB (the workflow table) throttled or failed; retried."""
+
+
 class UploadEndpointUnavailable(TransientError):
     """The upload endpoint could not be reached or answered 5xx; retried."""
 

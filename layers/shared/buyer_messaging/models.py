@@ -281,42 +281,26 @@ class ValidatedRequest:
 
 @dataclass(frozen=True, slots=True)
 class UploadDestination:
+    """Where one file goes: the presigned URL is a credential, so this never becomes state or a log line."""
+
     upload_destination_id: str
-    url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, reader: _Reader) -> UploadDestination:
-        headers = reader.data.get("headers") or {}
-        if not isinstance(headers, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
-            reader.problem("headers", "must be an object of string header values")
-            headers = {}
-        return cls(
-            upload_destination_id=reader.required_string("uploadDestinationId"),
-            url=reader.required_string("url"),
-            headers=dict(headers),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "uploadDestinationId": self.upload_destination_id,
-            "url": self.url,
-            "headers": dict(self.headers),
-        }
+    url: str = field(repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class AttachmentTask:
-    """One item of the Map over attachments; ``content_md5`` and ``destination`` fill in step by step."""
+    """One item of the Map over attachments; ``content_md5`` and ``destination_id`` fill in step by step.
+
+    Only the destination's id travels in the state: its presigned URL stays in the workflow table.
+    """
 
     amazon_order_id: str
     marketplace_id: str
     message_type: str
     attachment: StagedAttachment
     content_md5: str | None = None
-    destination: UploadDestination | None = None
+    destination_id: str | None = None
 
     @classmethod
     def from_dict(cls, data: object) -> AttachmentTask:
@@ -325,16 +309,20 @@ class AttachmentTask:
         content_md5 = None
         if reader.data.get("hash") is not None:
             content_md5 = reader.mapping("hash").required_string("contentMd5")
-        destination = None
+        destination_id = None
         if reader.data.get("destination") is not None:
-            destination = UploadDestination.read(reader.mapping("destination"))
+            destination = reader.mapping("destination")
+            destination_id = destination.required_string("uploadDestinationId")
+            for secret in ("url", "headers"):
+                if secret in destination.data:
+                    destination.problem(secret, "must not travel in the state (the presigned URL is a credential)")
         task = cls(
             amazon_order_id=reader.required_string("amazonOrderId"),
             marketplace_id=reader.required_string("marketplaceId"),
             message_type=reader.required_string("messageType"),
             attachment=attachment,
             content_md5=content_md5,
-            destination=destination,
+            destination_id=destination_id,
         )
         reader.raise_if_problems("attachment step input")
         return task
@@ -349,8 +337,8 @@ class AttachmentTask:
         }
         if self.content_md5 is not None:
             data["hash"] = {"contentMd5": self.content_md5}
-        if self.destination is not None:
-            data["destination"] = self.destination.to_dict()
+        if self.destination_id is not None:
+            data["destination"] = {"uploadDestinationId": self.destination_id}
         return data
 
     def require_content_md5(self) -> str:
@@ -358,10 +346,10 @@ class AttachmentTask:
             raise InvalidRequest("The attachment step input has no hash.contentMd5; hash the attachment first.")
         return self.content_md5
 
-    def require_destination(self) -> UploadDestination:
-        if self.destination is None:
+    def require_destination_id(self) -> str:
+        if not self.destination_id:
             raise InvalidRequest("The attachment step input has no destination; create it first.")
-        return self.destination
+        return self.destination_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,24 +384,33 @@ class UploadedAttachment:
 
 @dataclass(frozen=True, slots=True)
 class SendRequest:
-    """The send step's input: the validated request and the attachments uploaded for it."""
+    """The send step's input: the execution that sends (the idempotency key), the validated request and
+    the attachments uploaded for it: ``{"executionId": ..., "request": {...validated..., "uploaded": [...]}}``."""
 
+    execution_id: str
     request: ValidatedRequest
     uploaded: tuple[UploadedAttachment, ...]
 
     @classmethod
     def from_dict(cls, data: object) -> SendRequest:
         reader = _Reader(data, "")
-        request = ValidatedRequest.read(reader)
+        execution_id = reader.required_string("executionId").strip()
+        if "executionId" in reader.data and isinstance(reader.data["executionId"], str) and not execution_id:
+            reader.problem("executionId", "must not be empty (it is the send step's idempotency key)")
+        state = reader.mapping("request")
+        request = ValidatedRequest.read(state)
         uploaded = tuple(
             UploadedAttachment.read(item)
-            for item in reader.object_list("uploaded", max_items=MAX_ATTACHMENTS_IN_REQUEST)
+            for item in state.object_list("uploaded", max_items=MAX_ATTACHMENTS_IN_REQUEST)
         )
         reader.raise_if_problems("send step input")
-        return cls(request=request, uploaded=uploaded)
+        return cls(execution_id=execution_id, request=request, uploaded=uploaded)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.request.to_dict(), "uploaded": [item.to_dict() for item in self.uploaded]}
+        return {
+            "executionId": self.execution_id,
+            "request": {**self.request.to_dict(), "uploaded": [item.to_dict() for item in self.uploaded]},
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,6 +158,9 @@ def _parse(operation: str, response: requests.Response) -> SpApiResponse:
         error_class, hint = SpApiNotFound, " Check the order id and the marketplace."
     else:
         error_class, hint = SpApiInvalidInput, ""
+    if hint.strip().rstrip(".").lower() in said.lower():
+        hint = ""  # Amazon's details already say it
+    said = said.rstrip(".")
     raise error_class(f"{where}: {said}.{hint}{suffix}", status=status, code=code or None, request_id=request_id)
 
 

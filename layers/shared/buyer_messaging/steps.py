@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import attachments, catalog, executions, messaging, storage, trigger, uploads, validation
+from buyer_messaging import (
+    attachments,
+    catalog,
+    destinations,
+    executions,
+    idempotency,
+    messaging,
+    storage,
+    trigger,
+    uploads,
+    validation,
+)
 from buyer_messaging.config import get_settings
-from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, error_name
+from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, UploadDestinationExpired, error_name
 from buyer_messaging.models import (
     AttachmentTask,
     MessageRequest,
     SendRequest,
     SentMessage,
+    UploadDestination,
     UploadedAttachment,
 )
 from buyer_messaging.observability import logger, metrics
@@ -53,6 +66,15 @@ def hash_attachment(task: AttachmentTask) -> dict[str, Any]:
 
 
 def create_destination(task: AttachmentTask) -> dict[str, Any]:
+    """A new upload destination; its URL goes to the workflow table, only its id into the state."""
+    destination = _new_destination(task)
+    logger.info("Upload destination created", extra={"upload_destination_id": destination.upload_destination_id})
+    metrics.add_metric(name="UploadDestinationsCreated", unit=MetricUnit.Count, value=1)
+    return {"uploadDestinationId": destination.upload_destination_id}
+
+
+def _new_destination(task: AttachmentTask) -> UploadDestination:
+    table = get_settings().require("workflow_table")  # before Amazon creates anything
     destination = uploads.create_upload_destination(
         default_client(),
         catalog.message_type(task.message_type),
@@ -61,14 +83,51 @@ def create_destination(task: AttachmentTask) -> dict[str, Any]:
         task.require_content_md5(),
         task.attachment.content_type,
     )
-    metrics.add_metric(name="UploadDestinationsCreated", unit=MetricUnit.Count, value=1)
-    logger.info("Upload destination created", extra={"upload_destination_id": destination.upload_destination_id})
-    return destination.to_dict()
+    destinations.save(table, destination)
+    return destination
 
 
 def upload_attachment(task: AttachmentTask) -> dict[str, Any]:
+    """Stream the staged bytes to the destination; an expired destination is re-created, not failed."""
     settings = get_settings()
-    destination = task.require_destination()
+    table = settings.require("workflow_table")
+    stored = destinations.load(table, task.require_destination_id())
+    if stored is None or not stored.usable(time.time()):
+        destination = _renewed(task, "expired before the upload started")
+    else:
+        destination = stored.destination
+    try:
+        _put(task, destination)
+    except UploadDestinationExpired:
+        destination = _renewed(task, "expired during the upload")
+        _put(task, destination)
+    staged = task.attachment
+    metrics.add_metric(name="AttachmentBytesUploaded", unit=MetricUnit.Bytes, value=staged.size)
+    return UploadedAttachment(
+        upload_destination_id=destination.upload_destination_id,
+        file_name=staged.file_name,
+        size=staged.size,
+        content_md5=task.require_content_md5(),
+        key=staged.key,
+    ).to_dict()
+
+
+def _renewed(task: AttachmentTask, why: str) -> UploadDestination:
+    destination = _new_destination(task)
+    logger.info(
+        "Upload destination re-created",
+        extra={
+            "reason": why,
+            "previous": task.destination_id,
+            "upload_destination_id": destination.upload_destination_id,
+        },
+    )
+    metrics.add_metric(name="UploadDestinationsRenewed", unit=MetricUnit.Count, value=1)
+    return destination
+
+
+def _put(task: AttachmentTask, destination: UploadDestination) -> None:
+    settings = get_settings()
     staged = task.attachment
     # Checked before S3 is even read: no byte may leave for a host that is not allowed.
     uploads.check_upload_url(destination.url, settings.upload_url_allowed_hosts)
@@ -84,17 +143,10 @@ def upload_attachment(task: AttachmentTask) -> dict[str, Any]:
         )
     finally:
         body.close()
-    metrics.add_metric(name="AttachmentBytesUploaded", unit=MetricUnit.Bytes, value=staged.size)
-    return UploadedAttachment(
-        upload_destination_id=destination.upload_destination_id,
-        file_name=staged.file_name,
-        size=staged.size,
-        content_md5=task.require_content_md5(),
-        key=staged.key,
-    ).to_dict()
 
 
-def send_message(send: SendRequest) -> dict[str, Any]:
+def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[str, Any]:
+    """The message type's operation, at most once per execution (see buyer_messaging.idempotency)."""
     request = send.request
     message_type = catalog.message_type(request.message_type)
     expected = sorted(a.key for a in request.attachments)
@@ -109,19 +161,25 @@ def send_message(send: SendRequest) -> dict[str, Any]:
         coverage_start_date=request.coverage_start_date,
         coverage_end_date=request.coverage_end_date,
     )
-    amazon_request_id = messaging.send_message(
-        default_client(), message_type, request.amazon_order_id, request.marketplace_id, body
-    )
-    metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
-    logger.info("Message sent", extra={"message_type": message_type.path, "amazon_request_id": amazon_request_id})
-    return SentMessage(
-        amazon_order_id=request.amazon_order_id,
-        marketplace_id=request.marketplace_id,
-        message_type=message_type.path,
-        operation=message_type.operation,
-        attachments=send.uploaded,
-        sent_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    ).to_dict()
+
+    def deliver() -> dict[str, Any]:
+        amazon_request_id = messaging.send_message(
+            default_client(), message_type, request.amazon_order_id, request.marketplace_id, body
+        )
+        metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
+        logger.info("Message sent", extra={"message_type": message_type.path, "amazon_request_id": amazon_request_id})
+        return SentMessage(
+            amazon_order_id=request.amazon_order_id,
+            marketplace_id=request.marketplace_id,
+            message_type=message_type.path,
+            operation=message_type.operation,
+            attachments=send.uploaded,
+            sent_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ).to_dict()
+
+    digest = idempotency.fingerprint(request.amazon_order_id, request.marketplace_id, message_type.path, body)
+    table = get_settings().require("workflow_table")
+    return idempotency.once(table, send.execution_id, digest, deliver, lambda_context)
 
 
 def start_workflows(event: dict[str, Any]) -> dict[str, Any]:

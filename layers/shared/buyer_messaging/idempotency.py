@@ -1,0 +1,111 @@
+"""Exactly once: Powertools Idempotency around the one call that messages a buyer.
+
+The key is the Step Functions execution (one execution sends one message). A Lambda retry, a Step Functions
+retry after a timeout, or a redrive of the execution finds the record Powertools saved the moment the
+SP-API answered 201, and returns that result instead of messaging the buyer again. A second invocation
+while the first is still sending gets :class:`SendInProgress` (retried by the state machine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from buyer_messaging.errors import ConfigurationError, InvalidRequest, SendInProgress, WorkflowTableUnavailable
+from buyer_messaging.observability import logger
+
+RECORD_SECONDS = 7 * 24 * 3600  # longer than any execution, its retries and a redrive
+_pending = threading.local()
+
+
+def fingerprint(*parts: object) -> str:
+    """A digest of what is sent, so one key can never stand for two different messages."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _guard(table: str) -> tuple[Any, Callable[..., dict[str, Any]]]:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    persistence = DynamoDBPersistenceLayer(table_name=table, key_attr="id", expiry_attr="expiration")
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="fingerprint",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=RECORD_SECONDS,
+    )
+
+    @idempotent_function(data_keyword_argument="attempt", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    def send(attempt: dict[str, str]) -> dict[str, Any]:
+        action: Callable[[], dict[str, Any]] = _pending.action
+        result = action()
+        _pending.result = result
+        return result
+
+    return config, send
+
+
+def once(
+    table: str, key: str, digest: str, action: Callable[[], dict[str, Any]], lambda_context: Any | None = None
+) -> dict[str, Any]:
+    """Run ``action`` once for ``key``; later calls with the same key get the first call's result."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyKeyError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    if not key:
+        raise InvalidRequest("The send step needs an executionId (its idempotency key); nothing was sent.")
+    config, send = _guard(table)
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
+    _pending.action = action
+    _pending.result = None
+    try:
+        result: dict[str, Any] = send(attempt={"key": key, "fingerprint": digest})
+        return result
+    except IdempotencyAlreadyInProgressError:
+        raise SendInProgress(f"Another attempt of {key} is sending this message right now; will retry.") from None
+    except IdempotencyValidationError:
+        raise InvalidRequest(
+            f"{key} already sent a different message; one execution sends one message. Nothing was sent."
+        ) from None
+    except IdempotencyKeyError:
+        raise InvalidRequest("The send step needs an executionId (its idempotency key); nothing was sent.") from None
+    except IdempotencyPersistenceLayerError as error:
+        sent: dict[str, Any] | None = _pending.result
+        if sent is not None:
+            # The buyer has the message; only the record of it failed. Retrying would message them again.
+            logger.warning("Message sent but its idempotency record could not be completed", extra={"key": key})
+            return sent
+        if _missing_table(error):
+            raise ConfigurationError(f"WORKFLOW_TABLE={table!r} does not name a DynamoDB table.") from None
+        raise WorkflowTableUnavailable(f"The idempotency record could not be read or written: {error}") from None
+    finally:
+        _pending.action = None
+        _pending.result = None
+
+
+def _missing_table(error: BaseException) -> bool:
+    from botocore.exceptions import ClientError
+
+    causes = [*error.args, error.__cause__, error.__context__]
+    return any(
+        isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+        for cause in causes
+    )
+
+
+def reset() -> None:
+    """Forget the persistence layers (tests that switch tables or endpoints)."""
+    _guard.cache_clear()

@@ -1,0 +1,315 @@
+"""The send step messages the buyer at most once per execution (Powertools Idempotency in the workflow table)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+import responses
+
+from buyer_messaging import idempotency, steps
+from buyer_messaging.config import get_settings
+from buyer_messaging.errors import (
+    ConfigurationError,
+    InvalidRequest,
+    SendInProgress,
+    SpApiUnavailable,
+    WorkflowTableUnavailable,
+)
+from buyer_messaging.models import SendRequest
+from tests import support
+
+EXECUTION = f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:"
+FIRST = EXECUTION + "123-1234567-1234567-unexpectedProblem-1"
+SECOND = EXECUTION + "123-1234567-1234567-unexpectedProblem-2"
+SEND_URL = f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}/messages/unexpectedProblem"
+
+
+class Crash(BaseException):
+    """What a Lambda timeout or an out-of-memory kill does: the invocation stops, no handler code runs after."""
+
+
+def _send(execution_id: str = FIRST, **changes: Any) -> SendRequest:
+    event = support.load_event("send_message/unexpectedProblem-text-only.json")
+    event["executionId"] = execution_id
+    event["request"].update(changes)
+    return SendRequest.from_dict(event)
+
+
+def _register_send(http: responses.RequestsMock, status: int = 201, **kwargs: Any) -> Any:
+    return http.post(SEND_URL, status=status, headers={"x-amzn-RequestId": "req-send"}, **({"json": {}} | kwargs))
+
+
+def _records(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    """The idempotency records in the workflow table (every item there is one in these tests)."""
+    items: list[dict[str, Any]] = aws["dynamodb"].scan(TableName=support.TABLE, ConsistentRead=True)["Items"]
+    return items
+
+
+# --- once per execution ----------------------------------------------------------------------------------
+
+
+def test_the_same_execution_sends_once_and_gets_the_first_result_again(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    send = _register_send(http)
+
+    first = steps.send_message(_send(), lambda_context)
+    time.sleep(1.1)  # a later "sentAt" would show a second send
+    again = steps.send_message(_send(), lambda_context)
+
+    assert send.call_count == 1
+    assert again == first
+    assert first["status"] == "sent"
+    assert json.loads(send.calls[0].request.body) == {"text": _send().request.text}
+
+
+def test_a_third_attempt_is_answered_from_the_record_too(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    send = _register_send(http)
+    results = [steps.send_message(_send(), lambda_context) for _ in range(3)]
+    assert send.call_count == 1
+    assert results[0] == results[1] == results[2]
+
+
+def test_two_executions_send_two_messages(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    send = _register_send(http)
+    steps.send_message(_send(FIRST), lambda_context)
+    steps.send_message(_send(SECOND), lambda_context)
+    assert send.call_count == 2
+    assert len(_records(aws)) == 2
+
+
+def test_the_same_execution_with_another_text_is_refused_and_sends_nothing(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    send = _register_send(http)
+    first = steps.send_message(_send(), lambda_context)
+
+    with pytest.raises(InvalidRequest) as raised:
+        steps.send_message(_send(text="A different message"), lambda_context)
+
+    assert send.call_count == 1
+    assert FIRST in str(raised.value)
+    assert "Nothing was sent" in str(raised.value)
+    assert not raised.value.transient
+    # The record of the first send is untouched: the original attempt is still answered from it.
+    assert steps.send_message(_send(), lambda_context) == first
+    assert send.call_count == 1
+
+
+def test_the_same_execution_for_another_order_is_refused(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    _register_send(http)
+    other = http.post(f"{support.ENDPOINT}/messaging/v1/orders/902-0000000-9999999/messages/unexpectedProblem")
+    steps.send_message(_send(), lambda_context)
+    with pytest.raises(InvalidRequest):
+        steps.send_message(_send(amazonOrderId="902-0000000-9999999"), lambda_context)
+    assert other.call_count == 0
+
+
+# --- the record ------------------------------------------------------------------------------------------
+
+
+def test_the_record_holds_the_result_and_expires_after_a_week(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    _register_send(http)
+    before = time.time()
+    result = steps.send_message(_send(), lambda_context)
+
+    (record,) = _records(aws)
+    assert record["status"] == {"S": "COMPLETED"}
+    assert json.loads(record["data"]["S"]) == result
+    # TTL in epoch seconds, longer than any execution with its retries and a redrive.
+    expiration = int(record["expiration"]["N"])
+    assert before + idempotency.RECORD_SECONDS - 1 <= expiration <= time.time() + idempotency.RECORD_SECONDS + 1
+    assert idempotency.RECORD_SECONDS >= 7 * 24 * 3600
+    # The key stands for the execution; the message is only in the validation hash and the result.
+    assert not record["id"]["S"].startswith("destination#")
+    assert record["validation"]["S"]
+
+
+def test_the_in_progress_record_expires_with_the_invocation(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    """With the Lambda context registered, a crashed attempt blocks retries only until its timeout."""
+    http.add_callback("POST", SEND_URL, callback=_crash)
+    before_ms = time.time() * 1000
+    with pytest.raises(Crash):
+        steps.send_message(_send(), lambda_context)
+
+    (record,) = _records(aws)
+    assert record["status"] == {"S": "INPROGRESS"}
+    remaining = lambda_context.get_remaining_time_in_millis()
+    assert before_ms + remaining - 1000 <= int(record["in_progress_expiration"]["N"]) <= before_ms + remaining + 1000
+
+
+# --- failures do not block the retry ---------------------------------------------------------------------
+
+
+def test_a_failed_send_leaves_no_record_and_the_retry_sends(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    unavailable = {"errors": [{"code": "InternalFailure", "message": "We encountered an internal error."}]}
+    _register_send(http, status=503, json=unavailable)
+    _register_send(http)  # responses answers in the order registered: 503 first, then 201
+
+    with pytest.raises(SpApiUnavailable) as raised:
+        steps.send_message(_send(), lambda_context)
+    assert raised.value.transient
+    assert _records(aws) == []
+
+    result = steps.send_message(_send(), lambda_context)
+
+    assert result["status"] == "sent"
+    assert [call.response.status_code for call in http.calls if call.request.url.startswith(SEND_URL)] == [503, 201]
+    (record,) = _records(aws)
+    assert record["status"] == {"S": "COMPLETED"}
+
+
+def test_a_permanent_failure_leaves_no_record_either(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    _register_send(
+        http,
+        status=403,
+        json={"errors": [{"code": "Unauthorized", "message": "Invalid amazonOrderId and template combination."}]},
+    )
+    with pytest.raises(Exception) as raised:
+        steps.send_message(_send(), lambda_context)
+    assert type(raised.value).__name__ == "MessageTypeNotAvailable"
+    assert _records(aws) == []
+
+
+def test_a_crashed_attempt_still_in_time_is_in_progress(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    http.add_callback("POST", SEND_URL, callback=_crash)
+    with pytest.raises(Crash):
+        steps.send_message(_send(), lambda_context)
+    send = _register_send(http)
+
+    with pytest.raises(SendInProgress) as raised:
+        steps.send_message(_send(), lambda_context)
+
+    assert raised.value.transient
+    assert FIRST in str(raised.value)
+    assert send.call_count == 0
+
+
+def test_a_crashed_attempt_past_its_timeout_is_sent_by_the_retry(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    crash = http.add_callback("POST", SEND_URL, callback=_crash)
+    with pytest.raises(Crash):
+        steps.send_message(_send(), lambda_context)
+    _expire_in_progress(aws)
+    http.remove(crash)
+    send = _register_send(http)
+
+    result = steps.send_message(_send(), lambda_context)
+
+    assert result["status"] == "sent"
+    assert send.call_count == 1
+    (record,) = _records(aws)
+    assert record["status"] == {"S": "COMPLETED"}
+
+
+def _crash(request: Any) -> Any:
+    raise Crash
+
+
+def _expire_in_progress(aws: dict[str, Any]) -> None:
+    """Move the in-progress expiry of the only record into the past, as the clock would."""
+    (record,) = _records(aws)
+    aws["dynamodb"].update_item(
+        TableName=support.TABLE,
+        Key={"id": record["id"]},
+        UpdateExpression="SET in_progress_expiration = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time() * 1000) - 1000)}},
+    )
+
+
+# --- configuration and the table -------------------------------------------------------------------------
+
+
+def test_without_a_workflow_table_nothing_is_sent(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKFLOW_TABLE", "")
+    get_settings.cache_clear()
+    send = _register_send(http)
+    with pytest.raises(ConfigurationError, match="WORKFLOW_TABLE"):
+        steps.send_message(_send(), lambda_context)
+    assert send.call_count == 0
+
+
+def test_a_table_that_does_not_exist_sends_nothing(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKFLOW_TABLE", "no-such-table")
+    get_settings.cache_clear()
+    send = _register_send(http)
+    with pytest.raises((WorkflowTableUnavailable, ConfigurationError)):
+        steps.send_message(_send(), lambda_context)
+    assert send.call_count == 0
+
+
+def test_a_table_that_does_not_exist_is_a_configuration_error_like_for_destinations(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKFLOW_TABLE", "no-such-table")
+    get_settings.cache_clear()
+    _register_send(http)
+    with pytest.raises(ConfigurationError, match="no-such-table"):
+        steps.send_message(_send(), lambda_context)
+
+
+def test_an_empty_execution_id_is_an_invalid_request(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    send = _register_send(http)
+    with pytest.raises(InvalidRequest):
+        steps.send_message(_send(""), lambda_context)
+    assert send.call_count == 0
+
+
+def test_an_unreachable_table_is_transient_and_sends_nothing(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import DynamoDBPersistenceLayer
+
+    def unreachable(self: Any, data_record: Any) -> None:
+        raise ConnectionError("DynamoDB did not answer")
+
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "_put_record", unreachable)
+    send = _register_send(http)
+    with pytest.raises(WorkflowTableUnavailable) as raised:
+        steps.send_message(_send(), lambda_context)
+    assert raised.value.transient
+    assert send.call_count == 0
+
+
+def test_a_record_that_cannot_be_completed_after_the_send_does_not_send_again(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Amazon answered 201, then DynamoDB failed to mark the record COMPLETED: the step must report the
+    message as sent, not fail into a retry that would message the buyer a second time."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+    from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import DynamoDBPersistenceLayer
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise IdempotencyPersistenceLayerError("Failed to update success record to idempotency store")
+
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "save_success", fail)
+    send = _register_send(http)
+    output = steps.send_message(_send(), lambda_context)
+    assert output["status"] == "sent"
+    assert send.call_count == 1
