@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 
 RUN_PATH := PYTHONPATH=layers/shared:local
 
-.PHONY: help venv test lint typecheck format run serve emulator clean build
+.PHONY: help venv test lint typecheck format run serve emulator reliability clean build
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
 	@echo "make serve     a long-running local stack (moto server + SP-API emulator) for the AWS CLI"
 	@echo "make emulator  only the SP-API emulator, in the foreground"
+	@echo "make reliability  the bad-input matrix through the real state machine, as a table"
 	@echo "make test      lint, type-check and run the full test suite"
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint"
 	@echo "make format    apply ruff's formatting and safe fixes"
@@ -51,6 +52,9 @@ serve: $(STAMP)
 
 emulator: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m spapi_emulator $(ARGS)
+
+reliability: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m local_stack reliability $(ARGS)
 
 build:
 	sam build

@@ -1,4 +1,4 @@
-"""``python -m local_stack run`` (the demo behind `make run`) or ``python -m local_stack serve``."""
+"""``python -m local_stack run`` (the demo behind `make run`), ``serve``, or ``reliability`` (the bad-input matrix)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ def main() -> int:
         from local_stack import serve
 
         return serve.main(arguments)
-    print("usage: python -m local_stack [run [options] | serve [options]]", file=sys.stderr)
+    if command == "reliability":
+        from local_stack import reliability
+
+        return reliability.main(arguments)
+    print("usage: python -m local_stack [run [options] | serve [options] | reliability [options]]", file=sys.stderr)
     return 2
 
 

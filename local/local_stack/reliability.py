@@ -1,0 +1,1062 @@
+"""Bad-input matrix: every way a seller can get a message request wrong, run through the real workflow.
+
+Each :class:`BadInputCase` enters the way a seller's input would — a file dropped under ``outbox/``, a
+request document under ``requests/``, a StartExecution from the console, or a raw event handed to the S3
+trigger — on a fresh local stack (template.yaml on moto, the real handlers in-process, a fresh SP-API
+emulator). The runner records how it ended: the error name and its cause, how many messages the buyer
+received, and how many staged objects are gone. Bad input must end in a named error with a readable
+cause, send nothing and lose nothing; the positive controls (non-ASCII file names) must be delivered
+byte for byte.
+
+``python -m local_stack reliability`` prints the matrix as a Markdown table and exits non-zero when a
+case did not end as expected; ``tests/reliability`` runs the same cases through :func:`run_case`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from local_stack import samples
+
+Entry = Literal["outbox", "request", "console", "event"]
+DELIVERED = "delivered"  # the expected outcome of a positive control
+NOT_STARTED = "(nothing started)"  # the trigger was never invoked or returned without starting anything
+
+ORDER = "123-1234567-1234567"  # the seed's sandbox order: every message type, any number of times
+ONCE_PER_ORDER = "114-3941689-8772232"  # warranty and legalDisclosure once
+DE_ORDER = "305-1234567-7654321"  # DE marketplace; unexpectedProblem text at most 1000 characters
+ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"
+UNKNOWN_ORDER = "111-2222222-3333333"  # well-formed, not in the seed
+US = "ATVPDKIKX0DER"
+CA = "A2EUQ1WTGCTBG2"  # same SP-API region (na) as US, but not where the US orders were placed
+DE = "A1PA6795UKMFR9"
+JP = "A1VC38T7YXB528"
+
+PDF = samples.invoice_pdf(ORDER)
+PNG = samples.proof_png()
+
+# Retry waits run 200 times faster, quotas refill 50 times faster (as in tests/integration).
+RETRY_SPEEDUP = 200.0
+QUOTA_SPEEDUP = 50.0
+CAUSE_WIDTH = 150
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """``size`` bytes of ``fill``, made only when the case runs (big files cost no memory at import)."""
+
+    size: int
+    fill: bytes = b"\0"
+
+    def data(self) -> bytes:
+        return (self.fill * (self.size // len(self.fill) + 1))[: self.size]
+
+
+Content = bytes | Repeated
+
+
+def _bytes(content: Content) -> bytes:
+    return content.data() if isinstance(content, Repeated) else content
+
+
+@dataclass(frozen=True)
+class BadInputCase:
+    """One input and the outcome it must have.
+
+    - ``entry``: ``outbox`` puts ``content`` under the outbox ``key``; ``request`` puts the request document
+      (``document`` as JSON, or ``raw`` bytes) under ``key`` (default ``requests/{id}.json``); ``console``
+      starts the state machine with ``document``; ``event`` invokes the S3 trigger with ``document`` as the
+      raw event, or (``document`` None) with an S3 ObjectCreated record of ``key`` in the staging bucket.
+    - ``staged``: objects put in the staging bucket first (keys that start nothing: ``attachments/`` ...).
+    - ``before``: request documents sent (and delivered) through the console first, e.g. to use up a
+      once-per-order type; their messages do not count as sent by the bad input.
+    - ``expected``: the error name, or :data:`DELIVERED` for a positive control, whose ``delivered`` maps
+      each file name the buyer must see to the staged key whose bytes it must carry.
+    - ``cause_contains``: a piece of the cause a person needs to fix the input (case-insensitive).
+    - ``known_issue``: why the case does not end as it must yet. It still fails (the table shows it, the
+      command exits non-zero); the test marks it as a strict expected failure, so the fix is noticed.
+    """
+
+    id: str
+    description: str
+    entry: Entry
+    expected: str
+    cause_contains: str = ""
+    staged: Mapping[str, Content] = field(default_factory=dict)
+    document: Any = None
+    raw: Content | None = None
+    key: str = ""
+    content: Content = PDF
+    before: tuple[Mapping[str, Any], ...] = ()
+    delivered: Mapping[str, str] = field(default_factory=dict)
+    spapi_region: str = "na"
+    known_issue: str = ""
+
+    @property
+    def positive(self) -> bool:
+        return self.expected == DELIVERED
+
+    @property
+    def request_key(self) -> str:
+        return self.key or f"requests/{self.id}.json"
+
+
+@dataclass
+class CaseResult:
+    """How a case ended, and whether that is what it had to be (``problems`` empty)."""
+
+    case_id: str
+    entry: str
+    expected: str
+    actual: str
+    cause: str
+    messages_sent: int
+    staged_lost: int
+    uploads: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+# ---------------------------------------------------------------------------------------------- the cases
+
+
+def _doc(message_type: str, *, order: str = ORDER, marketplace: str = US, **fields: Any) -> dict[str, Any]:
+    return {"amazonOrderId": order, "marketplaceId": marketplace, "messageType": message_type, **fields}
+
+
+def _file(key: str, file_name: str | None = None) -> dict[str, str]:
+    return {"key": key, "fileName": file_name} if file_name is not None else {"key": key}
+
+
+INVOICE_KEY = "attachments/invoice.pdf"
+INVOICE = {INVOICE_KEY: PDF}
+WARRANTY_DATES = {"coverageStartDate": "2026-11-27T00:00:00Z", "coverageEndDate": "2028-11-27T00:00:00Z"}
+
+
+def _invoice_named(case_id: str, description: str, file_name: str, cause: str) -> BadInputCase:
+    return BadInputCase(
+        case_id,
+        description,
+        "request",
+        "InvalidAttachments",
+        cause,
+        staged=INVOICE,
+        document=_doc("invoice", attachments=[_file(INVOICE_KEY, file_name)]),
+    )
+
+
+CASES: tuple[BadInputCase, ...] = (
+    # --- the request document and the event ----------------------------------------------------------------
+    BadInputCase(
+        "malformed-json",
+        "request document that is not valid JSON",
+        "request",
+        "InvalidRequest",
+        "not a JSON request document",
+        raw=b'{"amazonOrderId": "123-1234567-1234567", "marketplaceId": ',
+    ),
+    BadInputCase(
+        "not-utf8",
+        "request document in Latin-1, not UTF-8",
+        "request",
+        "InvalidRequest",
+        "not a JSON request document",
+        raw='{"amazonOrderId": "123-1234567-1234567", "text": "Grüße"}'.encode("latin-1"),
+    ),
+    BadInputCase(
+        "document-too-big",
+        "request document over 256 KiB",
+        "request",
+        "InvalidRequest",
+        "at most 262,144",
+        raw=Repeated(300_000, b" "),
+    ),
+    BadInputCase(
+        "document-is-list",
+        "request document that is a JSON list, not an object",
+        "request",
+        "InvalidRequest",
+        "must be a JSON object",
+        document=[_doc("unexpectedProblem", text="Your parcel is delayed.")],
+    ),
+    BadInputCase(
+        "console-input-is-string",
+        "console input that is a JSON string, not an object",
+        "console",
+        "InvalidRequest",
+        "must be a JSON object",
+        document="123-1234567-1234567",
+    ),
+    BadInputCase(
+        "console-input-is-list",
+        "console input that is a JSON list, not an object",
+        "console",
+        "InvalidRequest",
+        "must be a JSON object",
+        document=[{"amazonOrderId": "123-1234567-1234567"}],
+    ),
+    BadInputCase(
+        "missing-order-id",
+        "request document without amazonOrderId",
+        "request",
+        "InvalidRequest",
+        "amazonOrderId is required",
+        document={"marketplaceId": US, "messageType": "unexpectedProblem", "text": "Your parcel is delayed."},
+    ),
+    BadInputCase(
+        "missing-marketplace-id",
+        "console input without marketplaceId",
+        "console",
+        "InvalidRequest",
+        "marketplaceId is required",
+        document={"amazonOrderId": ORDER, "messageType": "unexpectedProblem", "text": "Your parcel is delayed."},
+    ),
+    BadInputCase(
+        "missing-message-type",
+        "console input without messageType",
+        "console",
+        "InvalidRequest",
+        "messageType is required",
+        document={"amazonOrderId": ORDER, "marketplaceId": US, "text": "Your parcel is delayed."},
+    ),
+    BadInputCase(
+        "wrong-types",
+        "order id as a number, text as a list",
+        "request",
+        "InvalidRequest",
+        "must be a string",
+        document={"amazonOrderId": 1231234567, "marketplaceId": US, "messageType": "unexpectedProblem", "text": ["a"]},
+    ),
+    BadInputCase(
+        "attachments-not-a-list",
+        "attachments given as one object instead of a list",
+        "request",
+        "InvalidRequest",
+        "attachments must be a list",
+        staged=INVOICE,
+        document=_doc("invoice", attachments=_file(INVOICE_KEY, "Invoice.pdf")),
+    ),
+    BadInputCase(
+        "attachment-without-key",
+        "attachment entry without a key",
+        "console",
+        "InvalidRequest",
+        "attachments[0].key is required",
+        document=_doc("invoice", attachments=[{"fileName": "Invoice.pdf"}]),
+    ),
+    BadInputCase(
+        "unknown-field",
+        "misspelt field 'atachments'",
+        "request",
+        "InvalidRequest",
+        "atachments",
+        staged=INVOICE,
+        document=_doc("invoice", atachments=[_file(INVOICE_KEY, "Invoice.pdf")]),
+    ),
+    BadInputCase(
+        "bad-order-id",
+        "order id not in the 3-7-7 format",
+        "console",
+        "InvalidRequest",
+        "not an Amazon order id",
+        document=_doc("unexpectedProblem", order="123-4567", text="Your parcel is delayed."),
+    ),
+    BadInputCase(
+        "event-without-records",
+        "trigger invoked with an event that is not an S3 notification",
+        "event",
+        "InvalidRequest",
+        "not an S3 notification",
+        document={"detail-type": "Object Created", "detail": {"object": {"key": "outbox/x"}}},
+    ),
+    BadInputCase(
+        "event-record-without-key",
+        "S3 event record without s3.object.key",
+        "event",
+        "InvalidRequest",
+        "s3.object.key",
+        document={"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {}}}]},
+    ),
+    # --- message types ---------------------------------------------------------------------------------------
+    BadInputCase(
+        "unknown-message-type",
+        "message type that does not exist ('sendPostcard')",
+        "console",
+        "UnknownMessageType",
+        "sendPostcard",
+        document=_doc("sendPostcard", text="Hello"),
+    ),
+    BadInputCase(
+        "unknown-type-in-outbox",
+        "outbox key with an unknown message type segment",
+        "outbox",
+        "UnknownMessageType",
+        "not a message type",
+        key=f"outbox/{US}/{ORDER}/receipt/Receipt.pdf",
+    ),
+    BadInputCase(
+        "type-not-available",
+        "invoice for an order that allows only unexpectedProblem",
+        "request",
+        "MessageTypeNotAvailable",
+        "types allowed now: unexpectedProblem",
+        staged=INVOICE,
+        document=_doc("invoice", order=ONLY_UNEXPECTED_PROBLEM, attachments=[_file(INVOICE_KEY)]),
+    ),
+    BadInputCase(
+        "once-per-order-used",
+        "second legal disclosure for an order that allows it once",
+        "console",
+        "MessageTypeNotAvailable",
+        "legalDisclosure",
+        staged=INVOICE,
+        before=(_doc("legalDisclosure", order=ONCE_PER_ORDER, attachments=[_file(INVOICE_KEY, "Disclosure.pdf")]),),
+        document=_doc("legalDisclosure", order=ONCE_PER_ORDER, attachments=[_file(INVOICE_KEY, "Disclosure 2.pdf")]),
+    ),
+    # --- text ------------------------------------------------------------------------------------------------
+    BadInputCase(
+        "text-too-long",
+        "2001 characters for unexpectedProblem (at most 2000)",
+        "console",
+        "InvalidMessageText",
+        "at most 2000",
+        document=_doc("unexpectedProblem", text="x" * 2001),
+    ),
+    BadInputCase(
+        "de-order-in-na-deployment",
+        "DE order (EU marketplace) sent through the na deployment",
+        "console",
+        "InvalidRequest",
+        "SpApiRegion=eu",
+        document=_doc("unexpectedProblem", order=DE_ORDER, marketplace=DE, text="x" * 1001),
+    ),
+    BadInputCase(
+        "de-text-over-override",
+        "1001 characters for the DE order whose schema allows 1000 (eu deployment)",
+        "console",
+        "InvalidMessageText",
+        "at most 1000",
+        document=_doc("unexpectedProblem", order=DE_ORDER, marketplace=DE, text="x" * 1001),
+        spapi_region="eu",
+    ),
+    BadInputCase(
+        "text-missing",
+        "unexpectedProblem without text",
+        "console",
+        "InvalidMessageText",
+        "needs text",
+        document=_doc("unexpectedProblem"),
+    ),
+    BadInputCase(
+        "text-blank",
+        "text of spaces and a newline for a type that requires text",
+        "console",
+        "InvalidMessageText",
+        "needs text",
+        document=_doc("confirmOrderDetails", text="  \n "),
+    ),
+    BadInputCase(
+        "text-blank-optional",
+        "blank text on a type where text is optional",
+        "request",
+        "InvalidMessageText",
+        "blank",
+        staged={"attachments/proof.png": PNG},
+        document=_doc("confirmCustomizationDetails", text="   ", attachments=[_file("attachments/proof.png")]),
+    ),
+    BadInputCase(
+        "text-on-file-only-type",
+        "text on an invoice (a type without text)",
+        "request",
+        "InvalidMessageText",
+        "takes no text",
+        staged=INVOICE,
+        document=_doc("invoice", text="Here is your invoice.", attachments=[_file(INVOICE_KEY)]),
+    ),
+    BadInputCase(
+        "text-html",
+        "HTML in the text",
+        "console",
+        "InvalidMessageText",
+        "HTML",
+        document=_doc("unexpectedProblem", text='Sorry! <a href="https://example.com">track it</a>'),
+    ),
+    BadInputCase(
+        "text-email",
+        "an email address in the text",
+        "console",
+        "InvalidMessageText",
+        "email",
+        document=_doc("confirmDeliveryDetails", text="Write to seller@example.com for a new date."),
+    ),
+    # --- attachments -----------------------------------------------------------------------------------------
+    BadInputCase(
+        "six-attachments",
+        "6 files for an invoice (at most 5)",
+        "request",
+        "InvalidAttachments",
+        "at most 5",
+        staged={f"attachments/invoice-{index}.pdf": PDF for index in range(6)},
+        document=_doc("invoice", attachments=[_file(f"attachments/invoice-{index}.pdf") for index in range(6)]),
+    ),
+    BadInputCase(
+        "attachment-on-text-only-type",
+        "a file on unexpectedProblem (text only)",
+        "request",
+        "InvalidAttachments",
+        "takes no attachments",
+        staged=INVOICE,
+        document=_doc("unexpectedProblem", text="Your parcel is delayed.", attachments=[_file(INVOICE_KEY)]),
+    ),
+    BadInputCase(
+        "invoice-without-file",
+        "invoice without an attachment",
+        "console",
+        "InvalidAttachments",
+        "at least 1",
+        document=_doc("invoice"),
+    ),
+    BadInputCase(
+        "warranty-without-file",
+        "warranty with coverage dates but no file",
+        "console",
+        "InvalidAttachments",
+        "at least 1",
+        document=_doc("warranty", **WARRANTY_DATES),
+    ),
+    BadInputCase(
+        "exe-file",
+        "an .exe dropped in the outbox",
+        "outbox",
+        "InvalidAttachments",
+        "not an allowed file type",
+        key=f"outbox/{US}/{ORDER}/invoice/setup.exe",
+        content=b"MZ\x90\x00" + b"\0" * 60,
+    ),
+    _invoice_named("no-extension", "file name without an extension", "Invoice", "not an allowed file type"),
+    _invoice_named("traversal-dotdot", "file name '../../etc/passwd.pdf'", "../../etc/passwd.pdf", "plain file name"),
+    _invoice_named("traversal-subfolder", "file name 'a/b.pdf'", "a/b.pdf", "plain file name"),
+    BadInputCase(
+        "traversal-backslash-outbox",
+        "outbox file name '..\\x.pdf'",
+        "outbox",
+        "InvalidAttachments",
+        "plain file name",
+        key=f"outbox/{US}/{ORDER}/invoice/..\\x.pdf",
+    ),
+    _invoice_named("hidden-file-name", "file name '.pdf' (hidden, no name)", ".pdf", "must not start with '.'"),
+    _invoice_named("control-character", "file name with a newline", "Invoice\n2026.pdf", "control"),
+    _invoice_named(
+        "direction-override",
+        "file name 'Invoice<U+202E>exe.pdf' that a buyer would see as 'Invoicefdp.exe'",
+        "Invoice\u202eexe.pdf",
+        "direction-changing",
+    ),
+    _invoice_named("file-name-too-long", "file name of 300 characters", "a" * 296 + ".pdf", "longer than 255"),
+    BadInputCase(
+        "zero-byte-file",
+        "a 0-byte PDF",
+        "request",
+        "InvalidAttachments",
+        "empty (0 bytes)",
+        staged={"attachments/empty.pdf": b""},
+        document=_doc("invoice", attachments=[_file("attachments/empty.pdf", "Invoice.pdf")]),
+    ),
+    BadInputCase(
+        "zero-byte-outbox",
+        "a 0-byte file dropped in the outbox",
+        "outbox",
+        "InvalidAttachments",
+        "empty (0 bytes)",
+        key=f"outbox/{US}/{ORDER}/invoice/Invoice.pdf",
+        content=b"",
+    ),
+    BadInputCase(
+        "total-over-10mb",
+        "two files of 6,000,000 + 4,000,001 bytes (total must be under 10,000,000)",
+        "request",
+        "InvalidAttachments",
+        "must be under 10,000,000",
+        staged={"attachments/big-1.pdf": Repeated(6_000_000), "attachments/big-2.pdf": Repeated(4_000_001)},
+        document=_doc("invoice", attachments=[_file("attachments/big-1.pdf"), _file("attachments/big-2.pdf")]),
+    ),
+    BadInputCase(
+        "total-exactly-10mb",
+        "two files of exactly 10,000,000 bytes together (the limit is 'under')",
+        "console",
+        "InvalidAttachments",
+        "must be under 10,000,000",
+        staged={"attachments/half-1.pdf": Repeated(5_000_000), "attachments/half-2.pdf": Repeated(5_000_000)},
+        document=_doc("warranty", attachments=[_file("attachments/half-1.pdf"), _file("attachments/half-2.pdf")]),
+    ),
+    BadInputCase(
+        "missing-object",
+        "attachment key that was never staged",
+        "request",
+        "AttachmentNotFound",
+        "attachments/nope.pdf does not exist",
+        document=_doc("invoice", attachments=[_file("attachments/nope.pdf", "Invoice.pdf")]),
+    ),
+    BadInputCase(
+        "missing-bucket",
+        "attachment in a bucket that does not exist",
+        "console",
+        "AttachmentNotFound",
+        "does not exist",
+        document=_doc("invoice", attachments=[{"bucket": "no-such-bucket-4711", "key": INVOICE_KEY}]),
+    ),
+    # --- marketplace and order -------------------------------------------------------------------------------
+    BadInputCase(
+        "marketplace-malformed",
+        "marketplace given as 'US'",
+        "console",
+        "InvalidRequest",
+        "not an Amazon marketplace id",
+        document=_doc("unexpectedProblem", marketplace="US", text="Your parcel is delayed."),
+    ),
+    BadInputCase(
+        "marketplace-other-region",
+        "US order with the JP marketplace (region fe)",
+        "console",
+        "InvalidRequest",
+        "region",
+        document=_doc("unexpectedProblem", marketplace=JP, text="Your parcel is delayed."),
+    ),
+    BadInputCase(
+        "marketplace-not-the-orders",
+        "US order with the CA marketplace (same region, not the order's)",
+        "console",
+        "SpApiInvalidInput",
+        "marketplace",
+        document=_doc("unexpectedProblem", marketplace=CA, text="Your parcel is delayed."),
+    ),
+    BadInputCase(
+        "unknown-order",
+        "well-formed order id Amazon does not know",
+        "console",
+        "SpApiNotFound",
+        UNKNOWN_ORDER,
+        document=_doc("unexpectedProblem", order=UNKNOWN_ORDER, text="Your parcel is delayed."),
+    ),
+    BadInputCase(
+        "outbox-bad-order-id",
+        "outbox key with '..' as the order id",
+        "outbox",
+        "InvalidRequest",
+        "not an Amazon order id",
+        key=f"outbox/{US}/../invoice/Invoice.pdf",
+    ),
+    # --- warranty coverage dates -----------------------------------------------------------------------------
+    BadInputCase(
+        "coverage-on-invoice",
+        "coverage dates on an invoice",
+        "request",
+        "InvalidRequest",
+        "warranty messages only",
+        staged=INVOICE,
+        document=_doc("invoice", attachments=[_file(INVOICE_KEY)], **WARRANTY_DATES),
+    ),
+    BadInputCase(
+        "coverage-not-a-date",
+        "coverageEndDate 'in two years'",
+        "request",
+        "InvalidRequest",
+        "not an ISO 8601",
+        staged=INVOICE,
+        document=_doc(
+            "warranty",
+            attachments=[_file(INVOICE_KEY, "Warranty.pdf")],
+            coverageStartDate="2026-11-27T00:00:00Z",
+            coverageEndDate="in two years",
+        ),
+    ),
+    BadInputCase(
+        "coverage-no-time-zone",
+        "coverage dates without a time zone",
+        "console",
+        "InvalidRequest",
+        "time zone",
+        staged=INVOICE,
+        document=_doc(
+            "warranty",
+            attachments=[_file(INVOICE_KEY, "Warranty.pdf")],
+            coverageStartDate="2026-11-27T00:00:00",
+            coverageEndDate="2028-11-27T00:00:00",
+        ),
+    ),
+    BadInputCase(
+        "coverage-end-before-start",
+        "coverage that ends before it starts",
+        "console",
+        "InvalidRequest",
+        "before coverageStartDate",
+        staged=INVOICE,
+        document=_doc(
+            "warranty",
+            attachments=[_file(INVOICE_KEY, "Warranty.pdf")],
+            coverageStartDate="2028-11-27T00:00:00Z",
+            coverageEndDate="2026-11-27T00:00:00Z",
+        ),
+    ),
+    # --- S3 keys ---------------------------------------------------------------------------------------------
+    BadInputCase(
+        "outbox-too-few-parts",
+        "outbox key without a file name (outbox/{marketplace}/{order}/invoice)",
+        "outbox",
+        "UnsupportedS3Key",
+        "four non-empty parts",
+        key=f"outbox/{US}/{ORDER}/invoice",
+    ),
+    BadInputCase(
+        "outbox-empty-segment",
+        "outbox key with an empty order segment",
+        "outbox",
+        "UnsupportedS3Key",
+        "four non-empty parts",
+        key=f"outbox/{US}//invoice/x.pdf",
+    ),
+    BadInputCase(
+        "outbox-too-many-parts",
+        "outbox key with a folder in the file name",
+        "outbox",
+        "UnsupportedS3Key",
+        "four non-empty parts",
+        key=f"outbox/{US}/{ORDER}/invoice/2026/Invoice.pdf",
+    ),
+    BadInputCase(
+        "requests-nested",
+        "request document in a folder under requests/",
+        "request",
+        "UnsupportedS3Key",
+        "directly under requests/",
+        key="requests/2026/november.json",
+        document=_doc("unexpectedProblem", text="Your parcel is delayed."),
+    ),
+    BadInputCase(
+        "requests-not-json",
+        "requests/notes.txt handed to the trigger (S3's suffix filter never sends it)",
+        "event",
+        "UnsupportedS3Key",
+        "requests/{name}.json",
+        staged={"requests/notes.txt": b"call the buyer"},
+        key="requests/notes.txt",
+    ),
+    # --- positive controls: non-ASCII file names are fine ----------------------------------------------------
+    BadInputCase(
+        "umlaut-outbox",
+        "outbox file 'Rechnung Müller.pdf' (positive control)",
+        "outbox",
+        DELIVERED,
+        key=f"outbox/{US}/{ORDER}/invoice/Rechnung Müller.pdf",
+        delivered={"Rechnung Müller.pdf": f"outbox/{US}/{ORDER}/invoice/Rechnung Müller.pdf"},
+    ),
+    BadInputCase(
+        "cjk-request",
+        "request document with file name '請求書.pdf' (positive control)",
+        "request",
+        DELIVERED,
+        staged={"attachments/seikyusho.pdf": PDF},
+        document=_doc("invoice", attachments=[_file("attachments/seikyusho.pdf", "請求書.pdf")]),
+        delivered={"請求書.pdf": "attachments/seikyusho.pdf"},
+    ),
+)
+
+BAD_CASES = tuple(case for case in CASES if not case.positive)
+
+
+def case_by_id(case_id: str) -> BadInputCase:
+    for case in CASES:
+        if case.id == case_id:
+            return case
+    raise KeyError(case_id)
+
+
+# ---------------------------------------------------------------------------------------------- the runner
+
+
+@dataclass
+class _Run:
+    """One case's fresh stack."""
+
+    local: Any  # local_stack.stack.LocalStack
+    emulator: Any  # spapi_emulator.Emulator
+    bucket: str
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:  # a boto3 client costs tens of milliseconds to make
+            self._clients[service] = self.local.client(service)
+        return self._clients[service]
+
+    def put(self, key: str, body: bytes) -> None:
+        self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def current_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            keys.update(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def start(self, document: object, name: str, timeout_seconds: float) -> dict[str, Any]:
+        sfn = self.client("stepfunctions")
+        started = sfn.start_execution(
+            stateMachineArn=self.local.deployment.state_machine_arn, name=name, input=json.dumps(document)
+        )
+        described: dict[str, Any] = self.local.wait_for(started["executionArn"], timeout_seconds=timeout_seconds)
+        return described
+
+    def trigger_invocations(self) -> list[Any]:
+        name = self.local.deployment.functions["StartWorkflowFunction"]
+        return [i for i in self.local.lambdas.invocations if i.function_name == name]
+
+
+@contextmanager
+def _fresh_stack(spapi_region: str) -> Iterator[_Run]:
+    """A new emulator, a new moto and template.yaml deployed into it; everything undone on exit."""
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "BuyerMessaging")
+    from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
+    from spapi_emulator import Emulator, load_default_seed
+
+    seed = load_default_seed()
+    with ExitStack() as resources:
+        emulator = resources.enter_context(Emulator(seed, speedup=QUOTA_SPEEDUP))
+        resources.enter_context(in_process_aws())
+        target = SpApiTarget(
+            emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret(), spapi_region
+        )
+        local = LocalStack(target, retry_speedup=RETRY_SPEEDUP)
+        resources.callback(local.close)
+        deployment = local.deploy()
+        yield _Run(local, emulator, deployment.bucket)
+
+
+def run_case(case: BadInputCase, *, timeout_seconds: float = 60.0) -> CaseResult:
+    """Run one case on a fresh local stack and judge its outcome."""
+    began = time.monotonic()
+    with _quiet_moto(), _fresh_stack(case.spapi_region) as run:
+        staged_keys = set(case.staged)
+        for key, content in case.staged.items():
+            run.put(key, _bytes(content))
+        setup_problems = _send_before(run, case, timeout_seconds)
+        delivered_before = len(run.emulator.deliveries())
+        uploads_before = len(run.emulator.destinations())
+
+        actual, cause = _enter(run, case, staged_keys, timeout_seconds)
+
+        deliveries = run.emulator.deliveries()[delivered_before:]
+        present = run.current_keys()
+        result = CaseResult(
+            case_id=case.id,
+            entry=case.entry,
+            expected=case.expected,
+            actual=actual,
+            cause=one_line(cause),
+            messages_sent=len(deliveries),
+            staged_lost=len(staged_keys - present),
+            uploads=len(run.emulator.destinations()) - uploads_before,
+        )
+        result.problems = setup_problems + judge(case, result)
+        if case.positive:
+            result.problems += _check_delivery(run, case, deliveries)
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def _send_before(run: _Run, case: BadInputCase, timeout_seconds: float) -> list[str]:
+    problems = []
+    for index, document in enumerate(case.before):
+        described = run.start(document, f"before-{index}-{case.id}"[:80], timeout_seconds)
+        if described["status"] != "SUCCEEDED":
+            problems.append(f"setup message {index} did not go out: {described.get('error')}: {described.get('cause')}")
+    return problems
+
+
+def _enter(run: _Run, case: BadInputCase, staged_keys: set[str], timeout_seconds: float) -> tuple[str, str]:
+    """Let the input in the case's way; the outcome (error name or DELIVERED) and its cause."""
+    if case.entry == "console":
+        return _outcome(run.start(case.document, f"case-{case.id}"[:80], timeout_seconds))
+    if case.entry == "event":
+        event = case.document if case.document is not None else _s3_event(run.bucket, case.key)
+        run.client("lambda").invoke(
+            FunctionName=run.local.deployment.functions["StartWorkflowFunction"], Payload=json.dumps(event)
+        )
+    elif case.entry == "outbox":
+        staged_keys.add(case.key)
+        run.put(case.key, _bytes(case.content))
+    else:
+        raw = case.raw if case.raw is not None else json.dumps(case.document, ensure_ascii=False).encode()
+        staged_keys.add(case.request_key)
+        run.put(case.request_key, _bytes(raw))
+    # moto delivers the S3 notification synchronously: the trigger has run when put_object returns.
+    invocations = run.trigger_invocations()
+    failed = [i for i in invocations if i.error_type]
+    if failed:
+        return str(failed[0].error_type), str(failed[0].result.get("errorMessage", ""))
+    started = [
+        item["executionArn"]
+        for invocation in invocations
+        for item in (invocation.result or {}).get("executions", [])
+        if item.get("executionArn")
+    ]
+    if not started:
+        return NOT_STARTED, "the trigger started no execution"
+    return _outcome(run.local.wait_for(started[0], timeout_seconds=timeout_seconds))
+
+
+def _outcome(described: Mapping[str, Any]) -> tuple[str, str]:
+    if described["status"] == "SUCCEEDED":
+        return DELIVERED, "the message was sent"
+    return str(described.get("error") or described["status"]), str(described.get("cause") or "")
+
+
+def _s3_event(bucket: str, key: str) -> dict[str, Any]:
+    from urllib.parse import quote_plus
+
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key, safe="/"), "size": 0, "eTag": "0" * 32},
+                },
+            }
+        ]
+    }
+
+
+# What a cause written for a person never contains: a traceback, a Python exception's repr, an object dump.
+_NOT_FOR_A_PERSON = re.compile(r"Traceback|File \"|\b\w+(?:Error|Exception)\(|Exception=|object at 0x")
+
+
+def judge(case: BadInputCase, result: CaseResult) -> list[str]:
+    """What is wrong with a result (empty: the case ended as it must)."""
+    problems = []
+    if result.actual != case.expected:
+        problems.append(f"ended as {result.actual}, expected {case.expected}")
+    if not case.positive:
+        if not result.cause.strip():
+            problems.append("the cause is empty")
+        if _NOT_FOR_A_PERSON.search(result.cause):
+            problems.append("the cause is not written for a person (traceback, exception repr or object dump)")
+        if case.cause_contains and case.cause_contains.lower() not in result.cause.lower():
+            problems.append(f"the cause does not mention {case.cause_contains!r}")
+        if result.messages_sent:
+            problems.append(f"{result.messages_sent} message(s) sent to the buyer")
+        if result.uploads:
+            problems.append(f"{result.uploads} file(s) uploaded to Amazon before the input was refused")
+    if result.staged_lost:
+        problems.append(f"{result.staged_lost} staged object(s) lost")
+    return problems
+
+
+def _check_delivery(run: _Run, case: BadInputCase, deliveries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A positive control: exactly one message, each file under its name with the staged bytes' MD5."""
+    if len(deliveries) != 1:
+        return [f"{len(deliveries)} messages delivered, expected exactly 1"]
+    s3 = run.client("s3")
+    expected = {}
+    for file_name, key in case.delivered.items():
+        data = s3.get_object(Bucket=run.bucket, Key=key)["Body"].read()
+        expected[file_name] = hashlib.md5(data).hexdigest()  # noqa: S324  (a checksum, not security)
+    received = {attachment["fileName"]: attachment["md5"] for attachment in deliveries[0].get("attachments", [])}
+    if received != expected:
+        return [f"the buyer received {received}, expected {expected}"]
+    return []
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def run_bad_input_matrix(
+    cases: Sequence[BadInputCase] = CASES,
+    *,
+    timeout_seconds: float = 60.0,
+    jobs: int = 1,
+    progress: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
+    """Every case on a fresh stack of its own, in case order; ``jobs`` > 1 runs them in that many processes
+    (moto is process-wide, so one process runs one case at a time). ``progress(result)`` after each case."""
+    if jobs <= 1 or len(cases) <= 1:
+        results = []
+        for case in cases:
+            result = run_case(case, timeout_seconds=timeout_seconds)
+            if progress is not None:
+                progress(result)
+            results.append(result)
+        return results
+    context = multiprocessing.get_context("spawn")  # no fork of a process with moto's patches and threads
+    by_id: dict[str, CaseResult] = {}
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_setup) as pool:
+        futures = [pool.submit(_run_case_by_id, case.id, timeout_seconds) for case in cases]
+        for future in as_completed(futures):
+            result = future.result()
+            by_id[result.case_id] = result
+            if progress is not None:
+                progress(result)
+    return [by_id[case.id] for case in cases]
+
+
+_WORKER_QUIET: ExitStack | None = None
+
+
+def _worker_setup() -> None:
+    global _WORKER_QUIET  # noqa: PLW0603  (quiet for the worker process's whole life)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    _WORKER_QUIET = ExitStack()
+    _WORKER_QUIET.enter_context(_quiet())
+
+
+def _run_case_by_id(case_id: str, timeout_seconds: float) -> CaseResult:
+    return run_case(case_by_id(case_id), timeout_seconds=timeout_seconds)
+
+
+# ---------------------------------------------------------------------------------------------- reporting
+
+_STAGING_BUCKET_NAME = re.compile(r"buyer-messaging-[0-9]{12}-[a-z0-9-]+?-[0-9a-f]{8}")
+
+
+def _cell(text: str, width: int | None = None) -> str:
+    text = _STAGING_BUCKET_NAME.sub("<bucket>", one_line(text))
+    if width is not None and len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    return text.replace("|", "\\|")
+
+
+def render_table(rows: Sequence[CaseResult], cases: Sequence[BadInputCase] = CASES) -> str:
+    """The results as a Markdown table: one row per case, what it was, how it ended, what it cost."""
+    described = {case.id: case.description for case in cases}
+    known = {case.id for case in cases if case.known_issue}
+    lines = [
+        "| case | input | entry | expected | actual | cause | sent | uploaded | lost | ok |",
+        "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| `{row.case_id}` | {_cell(described.get(row.case_id, ''))} | {row.entry} | {row.expected} "
+            f"| {row.actual} | {_cell(row.cause, CAUSE_WIDTH)} "
+            f"| {row.messages_sent} | {row.uploads} | {row.staged_lost} "
+            f"| {_verdict(row, row.case_id in known)} |"
+        )
+    return "\n".join(lines)
+
+
+def _verdict(row: CaseResult, known_issue: bool) -> str:
+    if row.passed:
+        return "✓"
+    return ("✗ known issue: " if known_issue else "✗ ") + _cell("; ".join(row.problems))
+
+
+def summary(rows: Sequence[CaseResult], cases: Sequence[BadInputCase] = CASES) -> str:
+    positive = {case.id for case in cases if case.positive}
+    passed = sum(1 for row in rows if row.passed)
+    sent_by_bad = sum(row.messages_sent for row in rows if row.case_id not in positive)
+    lost = sum(row.staged_lost for row in rows)
+    controls = [row for row in rows if row.case_id in positive]
+    line = (
+        f"{passed}/{len(rows)} cases ended as expected; {sent_by_bad} messages sent by bad input; "
+        f"{lost} staged objects lost"
+    )
+    if controls:
+        delivered = sum(1 for row in controls if row.passed)
+        line += f" ({len(rows) - len(controls)} bad inputs, {delivered}/{len(controls)} positive controls delivered)"
+    known = {case.id for case in cases if case.known_issue}
+    open_issues = sum(1 for row in rows if not row.passed and row.case_id in known)
+    if open_issues:
+        line += f"; {open_issues} known issue{'s' if open_issues > 1 else ''} not fixed yet"
+    return line
+
+
+@contextmanager
+def _quiet_moto() -> Iterator[None]:
+    """moto logs every failed execution with a dump of its state objects: costly to format, and noise here
+    (the outcome is read from the execution itself)."""
+    moto_logger = logging.getLogger("moto")
+    saved_level = moto_logger.level
+    moto_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        moto_logger.setLevel(saved_level)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The functions' JSON logs and metrics would bury the table."""
+    from buyer_messaging.observability import logger
+
+    handler = logger.registered_handler
+    saved_metrics = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+    with open(os.devnull, "w", encoding="utf-8") as devnull, warnings.catch_warnings():
+        saved_stream = handler.setStream(devnull) if isinstance(handler, logging.StreamHandler) else None
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        try:
+            yield
+        finally:
+            if saved_metrics is None:
+                os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+            else:
+                os.environ["POWERTOOLS_METRICS_DISABLED"] = saved_metrics
+            if saved_stream is not None and isinstance(handler, logging.StreamHandler):
+                handler.setStream(saved_stream)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack reliability",
+        description="Run the bad-input matrix, a fresh local stack per case, and print it as a Markdown table. "
+        "Exits 1 when a case did not end as it must.",
+    )
+    parser.add_argument("--case", action="append", default=[], metavar="ID", help="run only this case (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4), help="cases run in parallel processes")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one case's execution")
+    args = parser.parse_args(argv)
+    if args.list:
+        for case in CASES:
+            print(f"{case.id:30} {case.entry:8} {case.expected:24} {case.description}")
+        return 0
+    unknown = [case_id for case_id in args.case if case_id not in {case.id for case in CASES}]
+    if unknown:
+        parser.error(f"no such case: {', '.join(unknown)} (see --list)")
+    cases = [case_by_id(case_id) for case_id in args.case] if args.case else list(CASES)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+    def progress(result: CaseResult) -> None:
+        verdict = "ok" if result.passed else "NOT AS EXPECTED"
+        print(f"  {result.case_id:30} {result.actual:24} {result.seconds:5.1f} s  {verdict}", file=sys.stderr)
+
+    print(f"Bad-input matrix: {len(cases)} cases, a fresh local stack each, {args.jobs} at a time", file=sys.stderr)
+    with _quiet():
+        rows = run_bad_input_matrix(cases, timeout_seconds=args.timeout, jobs=args.jobs, progress=progress)
+    print(render_table(rows, cases))
+    print()
+    print(summary(rows, cases))
+    return 0 if all(row.passed for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

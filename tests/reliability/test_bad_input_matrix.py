@@ -1,0 +1,98 @@
+"""The bad-input matrix: each case through the real state machine on a fresh local stack.
+
+Every case is run by the same :func:`local_stack.reliability.run_case` that ``python -m local_stack
+reliability`` prints, so the command and the tests cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from buyer_messaging import errors
+from local_stack import reliability
+from local_stack.reliability import DELIVERED, BadInputCase, CaseResult
+
+
+@pytest.fixture(autouse=True)
+def no_sp_api_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unit tests' fake SP-API endpoint is not the emulator each case starts."""
+    for name in ("SPAPI_ENDPOINT", "LWA_TOKEN_URL", "UPLOAD_URL_ALLOWED_HOSTS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _params() -> list[object]:
+    params: list[object] = []
+    for case in reliability.CASES:
+        marks = [pytest.mark.xfail(strict=True, reason=case.known_issue)] if case.known_issue else []
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    return params
+
+
+def _error_names() -> set[str]:
+    return {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value) and issubclass(value, errors.BuyerMessagingError)
+    }
+
+
+@pytest.mark.parametrize("case", _params())
+def test_case_ends_as_expected(case: BadInputCase) -> None:
+    result = reliability.run_case(case)
+
+    assert result.actual == case.expected, f"{case.description}: {result.cause}"
+    assert result.staged_lost == 0, "a staged object is gone"
+    if case.positive:
+        assert result.messages_sent == 1
+    else:
+        assert result.cause.strip(), "no cause"
+        assert "Traceback" not in result.cause
+        assert case.cause_contains.lower() in result.cause.lower(), result.cause
+        assert result.messages_sent == 0, "bad input reached the buyer"
+        assert result.uploads == 0, "a file was uploaded before the input was refused"
+    assert result.problems == []  # the runner's verdict (positive controls: each file's MD5 as staged)
+
+
+def test_the_matrix_has_at_least_30_bad_inputs_with_existing_error_names() -> None:
+    bad = reliability.BAD_CASES
+    assert len(bad) >= 30
+    assert len({case.id for case in reliability.CASES}) == len(reliability.CASES), "case ids must be unique"
+    unknown = {case.expected for case in bad} - _error_names()
+    assert not unknown, f"not errors of buyer_messaging.errors: {unknown}"
+    assert all(case.cause_contains for case in bad), "every bad case names what its cause must mention"
+    assert all(case.description for case in reliability.CASES)
+    assert {case.entry for case in reliability.CASES} == {"outbox", "request", "console", "event"}
+    assert [case.id for case in reliability.CASES if case.positive], "positive controls are part of the matrix"
+    assert all(case.delivered for case in reliability.CASES if case.positive)
+
+
+def test_the_table_and_summary_show_every_row() -> None:
+    rows = [
+        CaseResult("zero-byte-file", "request", "InvalidAttachments", "InvalidAttachments", "empty | 0 bytes", 0, 0),
+        CaseResult("umlaut-outbox", "outbox", DELIVERED, DELIVERED, "the message was sent", 1, 0),
+        CaseResult("text-html", "console", "InvalidMessageText", "InvalidRequest", "x", 1, 2, problems=["wrong"]),
+        CaseResult("known", "console", "InvalidRequest", "States.Runtime", "y", 0, 0, problems=["not yet"]),
+    ]
+    cases = [*reliability.CASES, BadInputCase("known", "a known issue", "console", "InvalidRequest", known_issue="x")]
+    table = reliability.render_table(rows, cases).splitlines()
+
+    assert len(table) == 2 + len(rows)
+    assert table[0].startswith("| case | input | entry | expected | actual | cause |")
+    assert "empty \\| 0 bytes" in table[2]  # a cell never breaks the Markdown table
+    assert table[4].endswith("✗ wrong |")
+    assert table[5].endswith("✗ known issue: not yet |")
+    line = reliability.summary(rows, cases)
+    assert line.startswith("2/4 cases ended as expected; 1 messages sent by bad input; 2 staged objects lost")
+    assert line.endswith("; 1 known issue not fixed yet")
+
+
+def test_the_command_prints_the_table_and_fails_on_a_failed_case(capsys: pytest.CaptureFixture[str]) -> None:
+    assert reliability.main(["--case", "outbox-too-few-parts", "--jobs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "| `outbox-too-few-parts` |" in printed
+    assert "1/1 cases ended as expected; 0 messages sent by bad input; 0 staged objects lost" in printed
+
+    with pytest.raises(SystemExit):
+        reliability.main(["--case", "no-such-case"])
