@@ -4,6 +4,10 @@ The key is the Step Functions execution (one execution sends one message). A Lam
 retry after a timeout, or a redrive of the execution finds the record Powertools saved the moment the
 SP-API answered 201, and returns that result instead of messaging the buyer again. A second invocation
 while the first is still sending gets :class:`SendInProgress` (retried by the state machine).
+
+What no client can close: a send whose answer never arrives (a read timeout) may or may not have reached
+Amazon, and the Messaging API takes no idempotency key. Such a send fails without a record and is retried,
+which is right when Amazon never got it and a duplicate when it did.
 """
 
 from __future__ import annotations
