@@ -248,23 +248,19 @@ class LocalStack:
         self._saved_environment.clear()
         reset_function_caches()
 
+    def _role(self, purpose: str, service: str) -> str:
+        """An IAM role the service may assume (moto wants one; the local stack enforces no policy)."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}],
+        }
+        created = self.client("iam").create_role(
+            RoleName=f"{self.stack_name}-{purpose}", AssumeRolePolicyDocument=json.dumps(trust)
+        )
+        return str(created["Role"]["Arn"])
+
     def _create_functions(self, resolver: Resolver) -> dict[str, str]:
-        iam = self.client("iam")
-        role = iam.create_role(
-            RoleName=f"{self.stack_name}-functions",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                        }
-                    ],
-                }
-            ),
-        )["Role"]["Arn"]
+        role = self._role("functions", "lambda.amazonaws.com")
         lambda_client = self.client("lambda")
         defaults = self.template.function_globals()
         functions = {}
@@ -296,22 +292,7 @@ class LocalStack:
         return {key: str(value) for key, value in {**shared, **own}.items()}
 
     def _create_state_machine(self, resolver: Resolver) -> str:
-        iam = self.client("iam")
-        role = iam.create_role(
-            RoleName=f"{self.stack_name}-states",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                        }
-                    ],
-                }
-            ),
-        )["Role"]["Arn"]
+        role = self._role("states", "states.amazonaws.com")
         sfn = self.client("stepfunctions")
         arn = ""
         for logical, spec in self.template.resources_of_type(*STATE_MACHINE_TYPES).items():
