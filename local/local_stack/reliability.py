@@ -729,8 +729,9 @@ class _Run:
 
 
 @contextmanager
-def _fresh_stack(spapi_region: str) -> Iterator[_Run]:
-    """A new emulator, a new moto and template.yaml deployed into it; everything undone on exit."""
+def _fresh_stack(spapi_region: str, credentials: Mapping[str, str] | None = None) -> Iterator[_Run]:
+    """A new emulator, a new moto and template.yaml deployed into it; everything undone on exit.
+    ``credentials``: what the credentials secret holds instead of the seed's (e.g. a wrong refresh token)."""
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "BuyerMessaging")
     from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
@@ -740,9 +741,8 @@ def _fresh_stack(spapi_region: str) -> Iterator[_Run]:
     with ExitStack() as resources:
         emulator = resources.enter_context(Emulator(seed, speedup=QUOTA_SPEEDUP))
         resources.enter_context(in_process_aws())
-        target = SpApiTarget(
-            emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret(), spapi_region
-        )
+        secret = dict(credentials) if credentials is not None else seed.credentials.as_secret()
+        target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, secret, spapi_region)
         local = LocalStack(target, retry_speedup=RETRY_SPEEDUP)
         resources.callback(local.close)
         deployment = local.deploy()
@@ -989,6 +989,414 @@ def summary(rows: Sequence[CaseResult], cases: Sequence[BadInputCase] = CASES) -
     return line
 
 
+# ---------------------------------------------------------------------------------------------- fault matrix
+#
+# Each fault kind runs a good invoice request (one staged PDF) on a fresh stack while something goes wrong:
+# SP-API throttling or outages, a timeout, LWA down or refusing the refresh token, the upload endpoint
+# rejecting the bytes, a destination expiring, the staged object vanishing mid-flight, a duplicate S3 event,
+# a crash after the send. Transient faults must end "delivered once"; permanent ones in their named error
+# with nothing sent. No kind may lose a staged object it did not remove itself.
+
+DELIVERED_ONCE = "delivered once"
+FAULT_KEY = "attachments/invoice.pdf"
+OTHER_KEY = "attachments/other.pdf"  # staged next to the invoice: no fault may take it with it
+FAULT_OUTBOX_KEY = f"outbox/{US}/{ORDER}/invoice/Invoice.pdf"
+FAULT_REQUEST = _doc("invoice", attachments=[_file(FAULT_KEY, "Invoice.pdf")])
+
+
+@dataclass(frozen=True)
+class FaultCase:
+    """One fault kind and the outcome it must have.
+
+    - ``faults``: ``(operation, inject_fault keyword arguments)`` put into the emulator before the start.
+    - ``arrange``: called with the run before the start, e.g. to wrap the in-process Lambda invocations.
+    - ``environment``: variables set for this case only (the functions read them; caches reset around).
+    - ``refresh_token``: what the credentials secret holds instead of the seed's refresh token.
+    - ``entry``: ``console`` starts the request directly; ``outbox-twice`` drops the invoice under outbox/
+      and hands the trigger the same S3 event again.
+    - ``removes``: staged keys the fault itself deletes (not counted as lost).
+    - ``destinations`` / ``send_calls``: how many upload destinations / sendInvoice calls there must be
+      (None: not checked).
+    """
+
+    id: str
+    injected: str
+    expected: str
+    faults: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    arrange: Callable[[_Run], None] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    refresh_token: str | None = None
+    entry: Literal["console", "outbox-twice"] = "console"
+    removes: tuple[str, ...] = ()
+    destinations: int | None = None
+    send_calls: int | None = None
+    executions: int = 1
+
+    @property
+    def transient(self) -> bool:
+        return self.expected == DELIVERED_ONCE
+
+
+@dataclass
+class FaultResult:
+    """How a fault kind ended, and whether that is what it had to be (``problems`` empty)."""
+
+    case_id: str
+    injected: str
+    expected: str
+    actual: str
+    cause: str
+    retries: int
+    messages_sent: int
+    destinations: int
+    staged_lost: int
+    send_calls: int = 0
+    executions: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def _wrap_invoke(
+    run: _Run, before: Callable[[str], None] | None = None, after: Callable[..., Any] | None = None
+) -> None:
+    """Wrap the in-process Lambda invocations of this run's stack (the stack is thrown away after the case)."""
+    invoke = run.local.lambdas.invoke
+
+    def wrapped(function: Any, event: Any) -> tuple[str, bool, str]:
+        if before is not None:
+            before(function.name)
+        result: tuple[str, bool, str] = invoke(function, event)
+        if after is not None:
+            return after(function.name, result)  # type: ignore[no-any-return]
+        return result
+
+    run.local.lambdas.invoke = wrapped
+
+
+def _expire_before_first_upload(run: _Run) -> None:
+    def before(name: str) -> None:
+        if name.endswith("UploadAttachmentFunction") and not run.emulator.calls("upload"):
+            run.emulator.advance_clock(901)  # the first presigned URL is past its X-Amz-Expires (900 s) now
+
+    _wrap_invoke(run, before=before)
+
+
+def _before_first_hash(run: _Run, change: Callable[[Any], None]) -> None:
+    done: list[bool] = []
+
+    def before(name: str) -> None:
+        if name.endswith("HashAttachmentFunction") and not done:
+            done.append(True)
+            change(run.client("s3"))
+
+    _wrap_invoke(run, before=before)
+
+
+def _delete_staged_version(run: _Run) -> None:
+    """After ValidateRequest: the staged invoice's version is deleted (for good, no delete marker)."""
+
+    def delete(s3: Any) -> None:
+        version = s3.head_object(Bucket=run.bucket, Key=FAULT_KEY)["VersionId"]
+        s3.delete_object(Bucket=run.bucket, Key=FAULT_KEY, VersionId=version)
+
+    _before_first_hash(run, delete)
+
+
+def _replace_staged_object(run: _Run) -> None:
+    """After ValidateRequest: the staged invoice is overwritten with other bytes (a new version)."""
+    _before_first_hash(run, lambda s3: s3.put_object(Bucket=run.bucket, Key=FAULT_KEY, Body=PDF + b"\n% v2\n"))
+
+
+def _crash_after_send(run: _Run) -> None:
+    crashes: list[str] = []
+
+    def after(name: str, result: tuple[str, bool, str]) -> tuple[str, bool, str]:
+        if name.endswith("SendMessageFunction") and not crashes:
+            crashes.append(name)
+            failure = {"errorType": "Lambda.ServiceException", "errorMessage": "the sandbox died after the send"}
+            return json.dumps(failure), True, ""
+        return result
+
+    _wrap_invoke(run, after=after)
+
+
+FAULT_CASES: tuple[FaultCase, ...] = (
+    FaultCase(
+        "throttled-actions",
+        "getMessagingActionsForOrder 429 x4",
+        DELIVERED_ONCE,
+        faults=(("getMessagingActionsForOrder", {"status": 429, "count": 4}),),
+        destinations=1,
+    ),
+    FaultCase(
+        "throttled-send",
+        "sendInvoice 429 x4",
+        DELIVERED_ONCE,
+        faults=(("sendInvoice", {"status": 429, "count": 4}),),
+        destinations=1,
+    ),
+    FaultCase(
+        "destination-5xx",
+        "createUploadDestinationForResource 500, then 503",
+        DELIVERED_ONCE,
+        faults=(
+            ("createUploadDestinationForResource", {"status": 500}),
+            ("createUploadDestinationForResource", {"status": 503}),
+        ),
+        destinations=1,
+    ),
+    FaultCase("upload-503", "upload PUT 503", DELIVERED_ONCE, faults=(("upload", {"status": 503}),)),
+    FaultCase(
+        "send-timeout",
+        "sendInvoice answers after 3 s; SPAPI_READ_TIMEOUT=1",
+        DELIVERED_ONCE,
+        faults=(("sendInvoice", {"delay_seconds": 3.0}),),
+        environment={"SPAPI_READ_TIMEOUT": "1"},
+    ),
+    FaultCase("lwa-down", "lwaToken 503 x2", DELIVERED_ONCE, faults=(("lwaToken", {"status": 503, "count": 2}),)),
+    FaultCase(
+        "lwa-invalid-grant",
+        "credentials secret with a wrong refresh token",
+        "LwaInvalidGrant",
+        refresh_token="Atzr|not-the-refresh-token-amazon-issued",  # noqa: S106  (deliberately wrong, not a secret)
+        destinations=0,
+        send_calls=0,
+    ),
+    FaultCase(
+        "upload-bad-digest",
+        "upload PUT 400 BadDigest",
+        "UploadRejected",
+        faults=(("upload", {"status": 400, "error_code": "BadDigest"}),),
+        send_calls=0,
+    ),
+    FaultCase(
+        "destination-expired",
+        "emulated clock +901 s before the first upload",
+        DELIVERED_ONCE,
+        arrange=_expire_before_first_upload,
+        destinations=2,
+    ),
+    FaultCase(
+        "object-deleted",
+        "staged invoice's version deleted after ValidateRequest",
+        "AttachmentNotFound",
+        arrange=_delete_staged_version,
+        removes=(FAULT_KEY,),
+        destinations=0,
+        send_calls=0,
+    ),
+    FaultCase(
+        "object-replaced",
+        "staged invoice overwritten after ValidateRequest",
+        "AttachmentChanged",
+        arrange=_replace_staged_object,
+        destinations=0,
+        send_calls=0,
+    ),
+    FaultCase(
+        "duplicate-s3-event",
+        "outbox S3 event handed to the trigger twice",
+        DELIVERED_ONCE,
+        entry="outbox-twice",
+        destinations=1,
+    ),
+    FaultCase(
+        "crash-after-send",
+        "SendMessage Lambda fails after sendInvoice returned",
+        DELIVERED_ONCE,
+        arrange=_crash_after_send,
+        send_calls=1,
+    ),
+)
+
+
+def fault_case_by_id(case_id: str) -> FaultCase:
+    for case in FAULT_CASES:
+        if case.id == case_id:
+            return case
+    raise KeyError(case_id)
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in os.environ for the block (the functions' cached settings are reset on both sides)."""
+    if not values:
+        yield
+        return
+    from local_stack.stack import reset_function_caches
+
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    reset_function_caches()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_function_caches()
+
+
+def run_fault_case(case: FaultCase, *, timeout_seconds: float = 60.0) -> FaultResult:
+    """Run one fault kind on a fresh local stack and judge its outcome."""
+    from spapi_emulator import load_default_seed
+
+    began = time.monotonic()
+    credentials = None
+    if case.refresh_token is not None:
+        credentials = {**load_default_seed().credentials.as_secret(), "refreshToken": case.refresh_token}
+    with _quiet_moto(), _environment(case.environment), _fresh_stack("na", credentials) as run:
+        staged = {FAULT_KEY: PDF, OTHER_KEY: PDF + b"\n% another invoice\n"}
+        for key, content in staged.items():
+            run.put(key, content)
+        for operation, arguments in case.faults:
+            run.emulator.inject_fault(operation, **arguments)
+        if case.arrange is not None:
+            case.arrange(run)
+
+        executions = _enter_fault(run, case, timeout_seconds)
+
+        actual, cause = _outcome(executions[0]) if executions else (NOT_STARTED, "no execution started")
+        if actual == DELIVERED:
+            actual = DELIVERED_ONCE if len(run.emulator.deliveries()) == 1 else DELIVERED
+        kept = set(staged) | ({FAULT_OUTBOX_KEY} if case.entry == "outbox-twice" else set())
+        result = FaultResult(
+            case_id=case.id,
+            injected=case.injected,
+            expected=case.expected,
+            actual=actual,
+            cause=one_line(cause),
+            retries=sum(_retries(run, execution) for execution in executions),
+            messages_sent=len(run.emulator.deliveries()),
+            destinations=len(run.emulator.destinations()),
+            staged_lost=len(kept - set(case.removes) - run.current_keys()),
+            send_calls=len(run.emulator.calls("sendInvoice")),
+            executions=len(executions),
+        )
+        result.problems = judge_fault(case, result)
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def _enter_fault(run: _Run, case: FaultCase, timeout_seconds: float) -> list[dict[str, Any]]:
+    """Start the good request the case's way; every execution it led to, finished, oldest first."""
+    if case.entry == "console":
+        return [run.start(FAULT_REQUEST, f"fault-{case.id}"[:80], timeout_seconds)]
+    run.put(FAULT_OUTBOX_KEY, PDF)  # moto runs the trigger synchronously
+    first_event = run.trigger_invocations()[0].event
+    run.client("lambda").invoke(
+        FunctionName=run.local.deployment.functions["StartWorkflowFunction"], Payload=json.dumps(first_event)
+    )
+    sfn = run.client("stepfunctions")
+    listed = sfn.list_executions(stateMachineArn=run.local.deployment.state_machine_arn)["executions"]
+    arns = [item["executionArn"] for item in sorted(listed, key=lambda item: item["startDate"])]
+    return [run.local.wait_for(arn, timeout_seconds=timeout_seconds) for arn in arns]
+
+
+def _retries(run: _Run, execution: Mapping[str, Any]) -> int:
+    """Failed attempts over the execution's state runs (each one retried, or the last one that ended it)."""
+    from local_stack import timeline
+
+    events = run.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"], maxResults=1000)[
+        "events"
+    ]
+    return sum(len(state.failures) for state in timeline.build(execution, events).states)
+
+
+def judge_fault(case: FaultCase, result: FaultResult) -> list[str]:
+    """What is wrong with a fault result (empty: it ended as it must)."""
+    problems = []
+    if result.actual != case.expected:
+        problems.append(f"ended as {result.actual}, expected {case.expected}")
+    expected_sent = 1 if case.transient else 0
+    if result.messages_sent != expected_sent:
+        problems.append(f"{result.messages_sent} message(s) delivered, expected {expected_sent}")
+    if result.executions != case.executions:
+        problems.append(f"{result.executions} executions, expected {case.executions}")
+    if case.transient and case.faults and result.retries == 0:
+        problems.append("no retry seen: the fault was not hit")
+    if case.destinations is not None and result.destinations != case.destinations:
+        problems.append(f"{result.destinations} upload destination(s) created, expected {case.destinations}")
+    if case.send_calls is not None and result.send_calls != case.send_calls:
+        problems.append(f"sendInvoice called {result.send_calls} time(s), expected {case.send_calls}")
+    if not case.transient and not result.cause.strip():
+        problems.append("the cause is empty")
+    if _NOT_FOR_A_PERSON.search(result.cause):
+        problems.append("the cause is not written for a person (traceback, exception repr or object dump)")
+    if result.staged_lost:
+        problems.append(f"{result.staged_lost} staged object(s) lost")
+    return problems
+
+
+def run_fault_matrix(
+    cases: Sequence[FaultCase] = FAULT_CASES,
+    *,
+    timeout_seconds: float = 60.0,
+    jobs: int = 1,
+    progress: Callable[[FaultResult], None] | None = None,
+) -> list[FaultResult]:
+    """Every fault kind on a fresh stack of its own, in case order (``jobs`` as for the bad-input matrix)."""
+    if jobs <= 1 or len(cases) <= 1:
+        results = []
+        for case in cases:
+            result = run_fault_case(case, timeout_seconds=timeout_seconds)
+            if progress is not None:
+                progress(result)
+            results.append(result)
+        return results
+    context = multiprocessing.get_context("spawn")
+    by_id: dict[str, FaultResult] = {}
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_setup) as pool:
+        futures = [pool.submit(_run_fault_by_id, case.id, timeout_seconds) for case in cases]
+        for future in as_completed(futures):
+            result = future.result()
+            by_id[result.case_id] = result
+            if progress is not None:
+                progress(result)
+    return [by_id[case.id] for case in cases]
+
+
+def _run_fault_by_id(case_id: str, timeout_seconds: float) -> FaultResult:
+    return run_fault_case(fault_case_by_id(case_id), timeout_seconds=timeout_seconds)
+
+
+def render_fault_table(rows: Sequence[FaultResult]) -> str:
+    """The fault results as a Markdown table: what was injected, how it ended, what it cost."""
+    lines = [
+        "| kind | injected | expected | actual | cause | retries | delivered | destinations | lost | ok |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+        verdict = "✓" if row.passed else "✗ " + _cell("; ".join(row.problems))
+        lines.append(
+            f"| `{row.case_id}` | {_cell(row.injected)} | {row.expected} | {row.actual} "
+            f"| {_cell(row.cause, CAUSE_WIDTH)} | {row.retries} | {row.messages_sent} | {row.destinations} "
+            f"| {row.staged_lost} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def fault_summary(rows: Sequence[FaultResult], cases: Sequence[FaultCase] = FAULT_CASES) -> str:
+    transient = {case.id for case in cases if case.transient}
+    passed = sum(1 for row in rows if row.passed)
+    once = sum(1 for row in rows if row.case_id in transient and row.messages_sent == 1)
+    sent_by_permanent = sum(row.messages_sent for row in rows if row.case_id not in transient)
+    lost = sum(row.staged_lost for row in rows)
+    retries = sum(row.retries for row in rows)
+    return (
+        f"{passed}/{len(rows)} fault kinds ended as expected; "
+        f"{once}/{sum(1 for row in rows if row.case_id in transient)} transient faults delivered once; "
+        f"{sent_by_permanent} messages sent despite a permanent fault; {retries} retries; "
+        f"{lost} staged objects lost"
+    )
+
+
 @contextmanager
 def _quiet_moto() -> Iterator[None]:
     """moto logs every failed execution with a dump of its state objects: costly to format, and noise here
@@ -1031,31 +1439,71 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Exits 1 when a case did not end as it must.",
     )
     parser.add_argument("--case", action="append", default=[], metavar="ID", help="run only this case (repeatable)")
-    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="ID", help="run only this fault kind (repeatable)"
+    )
+    parser.add_argument("--list", action="store_true", help="list the cases and fault kinds and exit")
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4), help="cases run in parallel processes")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one case's execution")
     args = parser.parse_args(argv)
     if args.list:
         for case in CASES:
             print(f"{case.id:30} {case.entry:8} {case.expected:24} {case.description}")
+        for fault in FAULT_CASES:
+            print(f"{fault.id:30} {'fault':8} {fault.expected:24} {fault.injected}")
         return 0
     unknown = [case_id for case_id in args.case if case_id not in {case.id for case in CASES}]
+    unknown += [fault_id for fault_id in args.fault if fault_id not in {fault.id for fault in FAULT_CASES}]
     if unknown:
         parser.error(f"no such case: {', '.join(unknown)} (see --list)")
-    cases = [case_by_id(case_id) for case_id in args.case] if args.case else list(CASES)
+    # No selection: both matrices. --case only: those cases; --fault only: those fault kinds.
+    everything = not args.case and not args.fault
+    cases = [case_by_id(case_id) for case_id in args.case] if args.case else list(CASES) if everything else []
+    faults = (
+        [fault_case_by_id(fault_id) for fault_id in args.fault]
+        if args.fault
+        else list(FAULT_CASES)
+        if everything
+        else []
+    )
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    ok = True
+    if cases:
+        ok = _print_bad_input_matrix(cases, args.jobs, args.timeout) and ok
+    if faults:
+        if cases:
+            print()
+        ok = _print_fault_matrix(faults, args.jobs, args.timeout) and ok
+    return 0 if ok else 1
+
+
+def _print_bad_input_matrix(cases: Sequence[BadInputCase], jobs: int, timeout: float) -> bool:
 
     def progress(result: CaseResult) -> None:
         verdict = "ok" if result.passed else "NOT AS EXPECTED"
         print(f"  {result.case_id:30} {result.actual:24} {result.seconds:5.1f} s  {verdict}", file=sys.stderr)
 
-    print(f"Bad-input matrix: {len(cases)} cases, a fresh local stack each, {args.jobs} at a time", file=sys.stderr)
+    print(f"Bad-input matrix: {len(cases)} cases, a fresh local stack each, {jobs} at a time", file=sys.stderr)
     with _quiet():
-        rows = run_bad_input_matrix(cases, timeout_seconds=args.timeout, jobs=args.jobs, progress=progress)
+        rows = run_bad_input_matrix(cases, timeout_seconds=timeout, jobs=jobs, progress=progress)
     print(render_table(rows, cases))
     print()
     print(summary(rows, cases))
-    return 0 if all(row.passed for row in rows) else 1
+    return all(row.passed for row in rows)
+
+
+def _print_fault_matrix(faults: Sequence[FaultCase], jobs: int, timeout: float) -> bool:
+    def progress(result: FaultResult) -> None:
+        verdict = "ok" if result.passed else "NOT AS EXPECTED"
+        print(f"  {result.case_id:30} {result.actual:24} {result.seconds:5.1f} s  {verdict}", file=sys.stderr)
+
+    print(f"Fault matrix: {len(faults)} kinds, a fresh local stack each, {jobs} at a time", file=sys.stderr)
+    with _quiet():
+        rows = run_fault_matrix(faults, timeout_seconds=timeout, jobs=jobs, progress=progress)
+    print(render_fault_table(rows))
+    print()
+    print(fault_summary(rows, faults))
+    return all(row.passed for row in rows)
 
 
 if __name__ == "__main__":
