@@ -12,7 +12,7 @@ help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
 	@echo "make serve     a long-running local stack (moto server + SP-API emulator) for the AWS CLI"
 	@echo "make emulator  only the SP-API emulator, in the foreground"
-	@echo "make reliability  the bad-input matrix through the real state machine, as a table"
+	@echo "make reliability  the bad-input and fault matrices through the real state machine, as tables"
 	@echo "make test      lint, type-check and run the full test suite"
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint"
 	@echo "make format    apply ruff's formatting and safe fixes"
