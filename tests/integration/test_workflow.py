@@ -317,12 +317,42 @@ def test_an_upload_destination_that_expires_before_the_upload_is_recreated(
     assert attachment["uploadDestinationId"] == second != first
 
 
-def test_no_presigned_url_or_credential_enters_the_execution_history(stack: Stack) -> None:
+def test_no_presigned_url_or_credential_in_anything_a_run_writes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Everything a full run writes: the functions' logs, the execution's input, output and history, the
+    idempotency records. Only the destination records hold a presigned URL, by design (TTL, never logged)."""
+    import io
+    import logging
+
+    from buyer_messaging.observability import logger
+
+    captured = io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    monkeypatch.setattr(handler, "stream", captured)
+    level = logger.log_level
+    logger.setLevel(logging.DEBUG)  # every line a function could write, not only INFO and up
+    request.addfinalizer(lambda: logger.setLevel(level))
+    stack.emulator.inject_fault("sendInvoice", status=503, count=1)  # an error cause is written too
     entries, _ = _stage(stack, 2)
     execution = stack.start(_document("invoice", attachments=entries))
     assert execution["status"] == "SUCCEEDED", execution.get("cause")
 
-    history = json.dumps(stack.history(execution), default=str) + json.dumps(execution, default=str)
+    assert stack.local.deployment is not None
+    table = stack.local.deployment.tables["WorkflowTable"]
+    items = stack.local.client("dynamodb").scan(TableName=table)["Items"]
+    records = [item for item in items if not item["id"]["S"].startswith("destination#")]
+    assert records, "no idempotency record was written"
+    written = "\n".join(
+        [
+            captured.getvalue(),
+            json.dumps(stack.history(execution), default=str),
+            json.dumps(execution, default=str),
+            json.dumps(records),
+        ]
+    )
+    assert "Message sent" in captured.getvalue()  # the logs were captured
     secret = stack.emulator.seed.credentials
     for forbidden in ("X-Amz-Signature", "/upload/", secret.client_secret, secret.refresh_token, "Atza|"):
-        assert forbidden not in history
+        assert forbidden not in written, forbidden
