@@ -17,7 +17,7 @@ import pytest
 import responses
 from moto import mock_aws
 
-from buyer_messaging import config, destinations, executions, idempotency, spapi, storage
+from local_stack.stack import reset_function_caches
 from tests import support
 
 
@@ -44,21 +44,9 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    _clear_caches()
+    reset_function_caches()
     yield
-    _clear_caches()
-
-
-def _clear_caches() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    config.get_settings.cache_clear()
-    destinations.reset_client()
-    idempotency.reset()
-    spapi.default_client.cache_clear()
-    storage.reset_client()
-    executions.reset_client()
-    parameters.clear_caches()
+    reset_function_caches()
 
 
 @pytest.fixture
