@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from buyer_messaging import destinations
+from buyer_messaging import destinations, table
 from buyer_messaging.config import get_settings
 from buyer_messaging.destinations import RENEW_MARGIN_SECONDS, URL_LIFETIME_SECONDS, StoredDestination
 from buyer_messaging.errors import ConfigurationError, WorkflowTableUnavailable
@@ -184,7 +184,7 @@ def test_dynamodb_failures_are_transient(monkeypatch: pytest.MonkeyPatch, operat
     def fail(**_: Any) -> Any:
         raise error
 
-    client = destinations._client()  # the cached client the module uses; its calls fail
+    client = table.client()  # the cached client the module uses; its calls fail
     monkeypatch.setattr(client, "put_item", fail)
     monkeypatch.setattr(client, "get_item", fail)
     with pytest.raises(WorkflowTableUnavailable) as raised:

@@ -9,14 +9,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
-from buyer_messaging.errors import ConfigurationError, WorkflowTableUnavailable
 from buyer_messaging.models import UploadDestination
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from buyer_messaging.table import call
 
 # Amazon's presigned upload URLs expire 900 s after creation.
 URL_LIFETIME_SECONDS = 900
@@ -34,17 +29,6 @@ class StoredDestination:
         return now < self.created_at + URL_LIFETIME_SECONDS - RENEW_MARGIN_SECONDS
 
 
-@lru_cache(maxsize=1)
-def _client() -> DynamoDBClient:
-    import boto3
-
-    return boto3.client("dynamodb")
-
-
-def reset_client() -> None:
-    _client.cache_clear()
-
-
 def save(table: str, destination: UploadDestination, created_at: float | None = None) -> StoredDestination:
     created = time.time() if created_at is None else created_at
     item = {
@@ -55,14 +39,14 @@ def save(table: str, destination: UploadDestination, created_at: float | None = 
         # TTL (epoch seconds): the record outlives the URL a little, then DynamoDB deletes it.
         "expiration": {"N": str(int(created + URL_LIFETIME_SECONDS + 3600))},
     }
-    _call(table, lambda client: client.put_item(TableName=table, Item=item))
+    call(table, lambda client: client.put_item(TableName=table, Item=item))
     return StoredDestination(destination, created)
 
 
 def load(table: str, upload_destination_id: str) -> StoredDestination | None:
     """The stored destination, or None when it is gone (expired and removed, or never stored)."""
     key = {"id": {"S": _KEY_PREFIX + upload_destination_id}}
-    response = _call(table, lambda client: client.get_item(TableName=table, Key=key, ConsistentRead=True))
+    response = call(table, lambda client: client.get_item(TableName=table, Key=key, ConsistentRead=True))
     item = response.get("Item")
     if not item:
         return None
@@ -74,19 +58,3 @@ def load(table: str, upload_destination_id: str) -> StoredDestination | None:
         ),
         float(item["createdAt"]["N"]),
     )
-
-
-def _call(table: str, operation: Any) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if not table:
-        raise ConfigurationError("WORKFLOW_TABLE is not set; the function cannot work without it.")
-    try:
-        return operation(_client())
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code == "ResourceNotFoundException":
-            raise ConfigurationError(f"WORKFLOW_TABLE={table!r} does not name a DynamoDB table.") from None
-        raise WorkflowTableUnavailable(f"DynamoDB failed on the workflow table ({code}); will retry.") from None
-    except BotoCoreError as error:
-        raise WorkflowTableUnavailable(f"DynamoDB could not be reached ({type(error).__name__}); will retry.") from None
