@@ -61,8 +61,7 @@ def aws() -> Iterator[dict[str, Any]]:
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(
             TableName=support.TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            **support.workflow_table_definition(),
             BillingMode="PAY_PER_REQUEST",
         )
         yield {"s3": s3, "secretsmanager": secrets, "dynamodb": dynamodb}

@@ -30,6 +30,15 @@ CREDENTIALS = {
 }
 
 
+def workflow_table_definition() -> dict[str, Any]:
+    """KeySchema, AttributeDefinitions and GlobalSecondaryIndexes of the template's WorkflowTable, so the
+    unit tests' table is the deployed one."""
+    from local_stack.template import Template
+
+    properties = Template.load(ROOT / "template.yaml").resources["WorkflowTable"]["Properties"]
+    return {name: properties[name] for name in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")}
+
+
 def load_event(relative: str) -> Any:
     """A sample from events/, as the function would receive it (a fresh copy each call)."""
     return copy.deepcopy(json.loads((EVENTS / relative).read_text(encoding="utf-8")))

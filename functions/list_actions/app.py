@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from buyer_messaging import steps
 from buyer_messaging.config import get_settings
-from buyer_messaging.models import MessageRequest
+from buyer_messaging.models import ValidationTask
 from buyer_messaging.observability import log_failures, logger, metrics, tracer
 
 
@@ -15,5 +15,5 @@ from buyer_messaging.observability import log_failures, logger, metrics, tracer
 @metrics.log_metrics
 @log_failures
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = MessageRequest.from_dict(event, default_bucket=get_settings().staging_bucket)
-    return steps.validate_request(request)
+    task = ValidationTask.from_dict(event, default_bucket=get_settings().staging_bucket)
+    return steps.validate_request(task)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from buyer_messaging import status
 from local_stack import samples, timeline
 from local_stack.stack import ROOT, LocalStack, SpApiTarget, in_process_aws
 
@@ -65,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         resources.callback(stack.close)
         _quiet_functions()
         deployment = stack.deploy()
+        tap = stack.tap_events()
         print(
             f"Local stack: bucket {deployment.bucket}, state machine {deployment.state_machine_arn.rsplit(':', 1)[-1]}"
         )
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except TimeoutError as error:
             print(f"\n{error}", file=sys.stderr)
             return 1
-        return _report(stack, messages, described, emulator)
+        return _report(stack, messages, described, emulator, tap.drain())
     return 1  # pragma: no cover  (ExitStack does not swallow exceptions)
 
 
@@ -189,20 +191,27 @@ def _custom_message(stack: LocalStack, args: argparse.Namespace) -> DemoMessage:
     return message
 
 
-def _report(stack: LocalStack, messages: list[DemoMessage], described: list[dict[str, Any]], emulator: Any) -> int:
+def _report(
+    stack: LocalStack,
+    messages: list[DemoMessage],
+    described: list[dict[str, Any]],
+    emulator: Any,
+    events: list[dict[str, Any]],
+) -> int:
     sfn = stack.client("stepfunctions")
     ok = True
     for execution in sorted(described, key=lambda d: d["startDate"]):
         document = json.loads(execution["input"])
         keys = {attachment["key"] for attachment in document.get("attachments", [])}
         message = next((m for m in messages if set(m.staged) == keys and m.message_type in _aliases(document)), None)
-        events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
         print(
             f"\n── {message.label if message else document.get('messageType')} "
             f"(order {document.get('amazonOrderId')}, {document.get('messageType')})"
         )
-        for line in timeline.render(timeline.build(execution, events)):
+        for line in timeline.render(timeline.build(execution, history)):
             print("  " + line)
+        _print_outcome(stack, execution, events)
         if execution["status"] != "SUCCEEDED":
             ok = False
             continue
@@ -213,6 +222,19 @@ def _report(stack: LocalStack, messages: list[DemoMessage], described: list[dict
             print(f"  Amazon accepted the message (201) at {output.get('sentAt')}.")
     print("\nAll messages delivered." if ok else "\nSome messages were not delivered (see above).")
     return 0 if ok else 1
+
+
+def _print_outcome(stack: LocalStack, execution: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    """What a seller's back office sees of the request: its status record and its EventBridge event."""
+    assert stack.deployment is not None
+    record = status.get(stack.deployment.tables["WorkflowTable"], execution["name"])
+    if record is None:
+        print("  Status record: none")
+        return
+    path = " → ".join(entry["status"] for entry in record.get("history", []))
+    print(f"  Status record request#{record['requestId']}: {path}")
+    announced = [e["detail-type"] for e in events if e.get("detail", {}).get("requestId") == record["requestId"]]
+    print(f"  EventBridge: {', '.join(announced) or 'no event'}; staged files tagged outcome={record['status']}")
 
 
 def _aliases(document: dict[str, Any]) -> set[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 
+from buyer_messaging.eventbus import EVENT_SOURCE
 from local_stack.lambdas import InProcessLambdas, LocalFunction
 from local_stack.template import ACCOUNT_ID, Resolver, Template
 
@@ -367,6 +368,19 @@ class LocalStack:
 
         self._restore_sleep = restore
 
+    def tap_events(self) -> EventTap:
+        """Subscribe to the workflow's EventBridge events the way a seller's integration would: a rule on
+        the bus the functions publish to, delivering to an SQS queue that :meth:`EventTap.drain` reads."""
+        bus = self._parameters.get("EventBusName") or "default"
+        sqs = self.client("sqs")
+        queue_url = sqs.create_queue(QueueName=f"{self.stack_name}-event-tap")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events = self.client("events")
+        rule = f"{self.stack_name}-event-tap"
+        events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+        events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "tap", "Arn": queue_arn}])
+        return EventTap(sqs, queue_url)
+
     # ------------------------------------------------------------------ running
 
     def executions(self) -> list[dict[str, Any]]:
@@ -402,14 +416,34 @@ class LocalStack:
             time.sleep(0.05)
 
 
+class EventTap:
+    """The workflow's events as delivered by an EventBridge rule to an SQS queue."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self.received: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Every event delivered so far (kept in :attr:`received`, oldest first)."""
+        while True:
+            batch = self._sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return list(self.received)
+            for message in batch:
+                self.received.append(json.loads(message["Body"]))
+                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
 def reset_function_caches() -> None:
     """Forget per-container state (settings, clients, cached secrets) after the environment changed."""
     from aws_lambda_powertools.utilities import parameters
 
-    from buyer_messaging import config, destinations, executions, idempotency, spapi, storage
+    from buyer_messaging import config, eventbus, executions, idempotency, spapi, storage, table
 
     config.get_settings.cache_clear()
-    destinations.reset_client()
+    table.reset_client()
+    eventbus.reset_client()
     idempotency.reset()
     spapi.default_client.cache_clear()
     storage.reset_client()

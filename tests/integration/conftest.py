@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
+from buyer_messaging import status
+from local_stack.stack import EventTap, LocalStack, SpApiTarget, in_process_aws
 from spapi_emulator import Emulator, load_default_seed
 
 # Retry waits (2 s, 4 s, ... with full jitter) run 200 times faster; quotas refill 50 times faster.
@@ -23,6 +24,7 @@ class Stack:
     local: LocalStack
     emulator: Emulator
     bucket: str
+    events: EventTap
 
     @property
     def s3(self) -> Any:
@@ -58,6 +60,17 @@ class Stack:
         )["events"]
         return events
 
+    def record(self, execution: dict[str, Any]) -> dict[str, Any]:
+        """The status record of the request an execution ran."""
+        assert self.local.deployment is not None
+        found = status.get(self.local.deployment.tables["WorkflowTable"], execution["name"])
+        assert found is not None, f"no status record for {execution['name']}"
+        return found
+
+    def tags(self, key: str, version_id: str | None = None) -> dict[str, str]:
+        where = {"Bucket": self.bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+        return {tag["Key"]: tag["Value"] for tag in self.s3.get_object_tagging(**where)["TagSet"]}
+
     def staged_keys(self) -> set[str]:
         listed = self.s3.list_object_versions(Bucket=self.bucket)
         return {version["Key"] for version in listed.get("Versions", [])}
@@ -78,6 +91,6 @@ def stack() -> Iterator[Stack]:
         local = LocalStack(target, retry_speedup=RETRY_SPEEDUP)
         deployment = local.deploy()
         try:
-            yield Stack(local, emulator, deployment.bucket)
+            yield Stack(local, emulator, deployment.bucket, local.tap_events())
         finally:
             local.close()

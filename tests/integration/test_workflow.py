@@ -320,8 +320,9 @@ def test_an_upload_destination_that_expires_before_the_upload_is_recreated(
 def test_no_presigned_url_or_credential_in_anything_a_run_writes(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    """Everything a full run writes: the functions' logs, the execution's input, output and history, the
-    idempotency records. Only the destination records hold a presigned URL, by design (TTL, never logged)."""
+    """Everything a sent and a failed run write: the functions' logs, the executions' input, output and history,
+    the status and idempotency records, the EventBridge events, the staged objects' tags. Only the destination
+    records hold a presigned URL, by design (TTL, never logged)."""
     import io
     import logging
 
@@ -338,18 +339,28 @@ def test_no_presigned_url_or_credential_in_anything_a_run_writes(
     entries, _ = _stage(stack, 2)
     execution = stack.start(_document("invoice", attachments=entries))
     assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    # A failure after the upload: its cause, record, tags and event are written too.
+    stack.emulator.inject_fault("sendInvoice", status=400, count=1, error_code="InvalidInput")
+    failed = stack.start(_document("invoice", attachments=entries[:1]))
+    assert failed["status"] == "FAILED"
 
     assert stack.local.deployment is not None
     table = stack.local.deployment.tables["WorkflowTable"]
     items = stack.local.client("dynamodb").scan(TableName=table)["Items"]
     records = [item for item in items if not item["id"]["S"].startswith("destination#")]
-    assert records, "no idempotency record was written"
+    assert sum(item["id"]["S"].startswith("request#") for item in records) == 2, "no status records"
+    assert any(not item["id"]["S"].startswith("request#") for item in records), "no idempotency record"
+    events = stack.events.drain()
+    assert sorted(event["detail-type"] for event in events) == ["MessageFailed", "MessageSent"]
+    tags = [stack.tags(entry["key"]) for entry in entries]
     written = "\n".join(
         [
             captured.getvalue(),
-            json.dumps(stack.history(execution), default=str),
-            json.dumps(execution, default=str),
+            *(json.dumps(stack.history(run), default=str) for run in (execution, failed)),
+            json.dumps([execution, failed], default=str),
             json.dumps(records),
+            json.dumps(events),
+            json.dumps(tags),
         ]
     )
     assert "Message sent" in captured.getvalue()  # the logs were captured

@@ -36,6 +36,7 @@ FUNCTION_FOLDERS = {
     "CreateDestinationFunction": "create_destination",
     "UploadAttachmentFunction": "upload_attachment",
     "SendMessageFunction": "send_message",
+    "RecordOutcomeFunction": "record_outcome",
 }
 
 # DefinitionSubstitutions key -> the function whose ARN it carries
@@ -45,6 +46,7 @@ SUBSTITUTIONS = {
     "CreateDestinationFunctionArn": "CreateDestinationFunction",
     "UploadAttachmentFunctionArn": "UploadAttachmentFunction",
     "SendMessageFunctionArn": "SendMessageFunction",
+    "RecordOutcomeFunctionArn": "RecordOutcomeFunction",
 }
 
 ENVIRONMENT_VARIABLES = {
@@ -55,6 +57,7 @@ ENVIRONMENT_VARIABLES = {
     "UPLOAD_URL_ALLOWED_HOSTS",
     "WORKFLOW_TABLE",
     "STAGING_BUCKET",
+    "STATUS_RETENTION_DAYS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -104,18 +107,27 @@ TOP_LEVEL_STATES = {
     "HasAttachments",
     "UploadAttachments",
     "SendMessage",
+    "RecordSent",
     "MessageSent",
     "KeepOnlyTheError",
     "DescribeFailure",
     "ReadFailureCause",
-    "MessageFailed",
+    "DescribeFunctionFailure",
     "DescribeWorkflowError",
     "NameWorkflowError",
-    "MessageFailedInWorkflow",
-    "MessageFailedUnexplained",
-    "MessageFailedWithoutCause",
+    "KeepTheCause",
+    "GiveACause",
+    "RecordFailure",
+    "MessageFailed",
 }
-FAIL_STATES = ("MessageFailed", "MessageFailedInWorkflow", "MessageFailedUnexplained", "MessageFailedWithoutCause")
+# Pass states of the failure path: each turns one kind of caught error into {error, cause}.
+DESCRIBING_STATES = (
+    "DescribeFunctionFailure",
+    "DescribeWorkflowError",
+    "NameWorkflowError",
+    "KeepTheCause",
+    "GiveACause",
+)
 UPLOAD_STATES = {"HashAttachment", "CreateUploadDestination", "UploadAttachment"}
 # Task state -> the function it invokes
 TASK_FUNCTIONS = {
@@ -124,6 +136,19 @@ TASK_FUNCTIONS = {
     "CreateUploadDestination": "CreateDestinationFunction",
     "UploadAttachment": "UploadAttachmentFunction",
     "SendMessage": "SendMessageFunction",
+    "RecordSent": "RecordOutcomeFunction",
+    "RecordFailure": "RecordOutcomeFunction",
+}
+# Every step that knows the request says which one it is: the execution id names its status record.
+EXECUTION_ID = {"executionId.$": "$$.Execution.Id"}
+TASK_PAYLOADS = {
+    "ValidateRequest": {**EXECUTION_ID, "request.$": "$"},
+    "HashAttachment": {"Payload.$": "$"},
+    "CreateUploadDestination": {"Payload.$": "$"},
+    "UploadAttachment": {"Payload.$": "$"},
+    "SendMessage": {**EXECUTION_ID, "request.$": "$"},
+    "RecordSent": {**EXECUTION_ID, "outcome": "sent"},
+    "RecordFailure": {**EXECUTION_ID, "outcome": "failed", "failure.$": "$", "input.$": "$$.Execution.Input"},
 }
 
 # Actions allowed with Resource "*" because the service offers no resource-level permissions for them:
@@ -329,6 +354,8 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     assert upload["MaxConcurrency"] == 5
     assert upload["ResultPath"] == "$.uploaded"
     assert upload["ItemSelector"] == {
+        **EXECUTION_ID,
+        "index.$": "$$.Map.Item.Index",
         "amazonOrderId.$": "$.amazonOrderId",
         "marketplaceId.$": "$.marketplaceId",
         "messageType.$": "$.messageType",
@@ -349,7 +376,13 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     assert inner["UploadAttachment"]["End"] is True
 
     assert states["SendMessage"]["OutputPath"] == "$.Payload"
-    assert states["SendMessage"]["Next"] == "MessageSent"
+    assert states["SendMessage"]["Next"] == "RecordSent"
+    # The output stays what SendMessage returned; a failure to record the outcome cannot unsend it.
+    assert states["RecordSent"]["ResultPath"] is None
+    assert states["RecordSent"]["Next"] == "MessageSent"
+    assert states["RecordSent"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.outcomeNotRecorded", "Next": "MessageSent"}
+    ]
     assert states["MessageSent"]["Type"] == "Succeed"
 
 
@@ -359,12 +392,9 @@ def test_tasks_invoke_their_function_with_the_whole_state(asl: dict[str, Any], t
     for name, state in tasks.items():
         function = TASK_FUNCTIONS[name]
         assert state["Resource"] == "arn:aws:states:::lambda:invoke", name
-        if name == "SendMessage":
-            # The execution id rides along as the send step's idempotency key.
-            payload = {"Payload": {"executionId.$": "$$.Execution.Id", "request.$": "$"}}
-        else:
-            payload = {"Payload.$": "$"}
-        assert state["Parameters"] == {"FunctionName": f"${{{function}Arn}}", **payload}, name
+        payload = TASK_PAYLOADS[name]
+        expected = payload if "Payload.$" in payload else {"Payload": payload}
+        assert state["Parameters"] == {"FunctionName": f"${{{function}Arn}}", **expected}, name
         # The task must outlive the function's own timeout, or the state gives up while Lambda still runs.
         timeout = function_setting(template, function, "Timeout")
         assert state["TimeoutSeconds"] > timeout, f"{name}: TimeoutSeconds must exceed {function} Timeout"
@@ -380,6 +410,8 @@ def test_every_task_and_the_map_catch_into_the_failure_path(asl: dict[str, Any])
             # A Catch cannot leave the Map's item processor: an iteration's error must fail the
             # iteration so that the Map's own Catch sends it to the failure path.
             assert "Catch" not in state, f"{name} would swallow errors inside the Map"
+        elif name in {"RecordSent", "RecordFailure"}:
+            continue  # the end of their paths: see test_data_flow_between_states and test_failure_path
         elif name == "ValidateRequest":
             # The first state's input may not be an object: the error replaces it, then joins the path.
             assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": "KeepOnlyTheError"}]
@@ -420,28 +452,37 @@ def test_failure_path(asl: dict[str, Any]) -> None:
         "ReadFailureCause",
         "DescribeWorkflowError",
         "NameWorkflowError",
-        "MessageFailedUnexplained",
+        "KeepTheCause",
     ]
-    assert describe["Default"] == "MessageFailedWithoutCause"
+    assert describe["Default"] == "GiveACause"
     # A function's error: its JSON cause is read so the execution ends with the function's own message.
     read = states["ReadFailureCause"]
-    assert read["Parameters"] == {"error.$": "$.error.Error", "cause.$": "States.StringToJson($.error.Cause)"}
-    assert (states["MessageFailed"]["ErrorPath"], states["MessageFailed"]["CausePath"]) == (
-        "$.error",
-        "$.cause.errorMessage",
-    )
+    assert read["Parameters"] == {"error.$": "$.error.Error", "parsed.$": "States.StringToJson($.error.Cause)"}
+    assert read["Next"] == "DescribeFunctionFailure"
+    assert states["DescribeFunctionFailure"]["Parameters"] == {"error.$": "$.error", "cause.$": "$.parsed.errorMessage"}
+    # Every kind of error becomes {error, cause}, is recorded, and ends in the one Fail state.
+    for name in DESCRIBING_STATES:
+        assert states[name]["Type"] == "Pass", name
+        assert set(states[name]["Parameters"]) in ({"error", "cause.$"}, {"error.$", "cause.$"}, {"error.$", "cause"})
+        assert states[name]["Next"] == "RecordFailure", name
     # Step Functions' own errors (States.*) are reserved names a Fail state cannot raise: WorkflowError.
     for name in ("DescribeWorkflowError", "NameWorkflowError"):
-        assert states[name]["Type"] == "Pass"
-        assert states[name]["Next"] == "MessageFailedInWorkflow"
-    assert states["MessageFailedInWorkflow"]["Error"] == "WorkflowError"
+        assert states[name]["Parameters"]["error"] == "WorkflowError"
+    record = states["RecordFailure"]
+    assert record["ResultPath"] is None
+    assert record["Next"] == "MessageFailed"
+    # Even when recording fails, the execution fails with the original error and cause.
+    assert record["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.outcomeNotRecorded", "Next": "MessageFailed"}
+    ]
+    assert (states["MessageFailed"]["ErrorPath"], states["MessageFailed"]["CausePath"]) == ("$.error", "$.cause")
     # ErrorPath is only used where the name cannot be a States.* name.
     for choice in describe["Choices"][1:3]:
         conditions = choice.get("And", [choice])
         assert {"Variable": "$.error.Error", "StringMatches": "States.*"} in [
             {key: value for key, value in condition.items() if key != "Next"} for condition in conditions
         ]
-    assert all(states[name]["Type"] == "Fail" for name in FAIL_STATES)
+    assert [name for name, state in states.items() if state["Type"] == "Fail"] == ["MessageFailed"]
 
 
 def test_jsonpath_only_and_moto_compatible(asl: dict[str, Any], asl_text: str) -> None:
@@ -488,8 +529,8 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
     assert variables["SPAPI_CREDENTIALS_SECRET"] == {"Ref": "CredentialsSecret"}
     for logical_id, resource in functions(template["Resources"]).items():
         own = resource["Properties"].get("Environment", {}).get("Variables", {})
-        expected = {"STATE_MACHINE_ARN"} if logical_id == "StartWorkflowFunction" else set()
-        assert set(own) == expected, logical_id
+        expected = {"StartWorkflowFunction": {"STATE_MACHINE_ARN"}, "RecordOutcomeFunction": {"EVENT_BUS_NAME"}}
+        assert set(own) == expected.get(logical_id, set()), logical_id
     assert template["Resources"]["StartWorkflowFunction"]["Properties"]["Environment"]["Variables"] == {
         "STATE_MACHINE_ARN": {"Ref": STATE_MACHINE_ID}
     }
@@ -687,4 +728,6 @@ def test_sam_transform_has_no_cycles_and_least_privilege_roles(
     for logical_id, resource in transformed.items():
         if resource["Type"] == "AWS::IAM::Role":
             for arn in resource["Properties"].get("ManagedPolicyArns", []):
-                assert arn == {"Ref": "StagingBucketReadPolicy"} or arn in allowed_managed, (logical_id, arn)
+                assert arn in ({"Ref": "StagingBucketReadPolicy"}, {"Ref": "RequestRecordsPolicy"}) or (
+                    arn in allowed_managed
+                ), (logical_id, arn)

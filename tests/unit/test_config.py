@@ -23,6 +23,8 @@ def test_defaults_of_an_empty_environment() -> None:
         staging_bucket="",
         state_machine_arn="",
         workflow_table="",
+        event_bus_name="default",
+        status_retention_days=90,
         connect_timeout_seconds=5.0,
         read_timeout_seconds=30.0,
     )
@@ -185,3 +187,14 @@ def test_get_settings_raises_for_a_bad_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SPAPI_REGION", "mars")
     with pytest.raises(ConfigurationError, match="mars"):
         config.get_settings()
+
+
+def test_status_retention_and_event_bus_from_the_environment() -> None:
+    settings = Settings.from_env({"STATUS_RETENTION_DAYS": "400", "EVENT_BUS_NAME": "seller-bus"})
+    assert (settings.status_retention_days, settings.event_bus_name) == (400, "seller-bus")
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "ninety", "1.5"])
+def test_a_bad_status_retention_is_named(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="STATUS_RETENTION_DAYS"):
+        Settings.from_env({"STATUS_RETENTION_DAYS": value})

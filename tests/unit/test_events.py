@@ -12,7 +12,7 @@ import pytest
 
 from buyer_messaging import catalog, trigger, validation
 from buyer_messaging.messaging import AvailableAction
-from buyer_messaging.models import AttachmentTask, MessageRequest, SendRequest
+from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from tests import support
 
 SAMPLES = sorted(path.relative_to(support.EVENTS).as_posix() for path in support.EVENTS.rglob("*.json"))
@@ -22,6 +22,22 @@ STATE_MACHINE_INPUTS = [sample for sample in SAMPLES if sample.startswith("state
 def _message_request(event: Any) -> None:
     request = MessageRequest.from_dict(event, default_bucket=support.BUCKET)
     catalog.message_type(request.message_type)
+
+
+def _validation_task(event: Any) -> None:
+    task = ValidationTask.from_dict(event, default_bucket=support.BUCKET)
+    assert task.execution_id == event["executionId"]
+    catalog.message_type(task.request.message_type)
+
+
+def _outcome_task(event: Any) -> None:
+    task = OutcomeTask.from_dict(event)
+    assert task.execution_id == event["executionId"]
+    if task.outcome == "failed":
+        assert task.failure is not None
+        assert task.failure.error and task.failure.cause
+        # The execution's input rides along: it is a state machine input sample.
+        _message_request(task.execution_input)
 
 
 def _bare_task(event: Any) -> None:
@@ -59,7 +75,8 @@ def _s3_event(event: Any) -> None:
 
 
 PARSERS: dict[str, Callable[[Any], None]] = {
-    "list_actions": _message_request,
+    "list_actions": _validation_task,
+    "record_outcome": _outcome_task,
     "statemachine": _message_request,
     "hash_attachment": _bare_task,
     "create_destination": _hashed_task,

@@ -32,6 +32,7 @@ RENEWED_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 ACTIONS_URL = f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}"
 ALL_TYPES = [m.operation for m in catalog.MESSAGE_TYPES]
+EXECUTION_ARN = support.load_event("list_actions/invoice-request.json")["executionId"]
 
 # Handlers that fail before adding a metric flush an empty set; powertools warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -81,6 +82,7 @@ def test_every_function_has_a_handler_and_they_are_distinct() -> None:
         "create_destination",
         "hash_attachment",
         "list_actions",
+        "record_outcome",
         "send_message",
         "start_workflow",
         "upload_attachment",
@@ -96,7 +98,8 @@ def test_list_actions_validates_the_sample(
     aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
 ) -> None:
     event = support.load_event("list_actions/invoice-request.json")
-    put = _put(aws, event["attachments"][0]["key"])
+    request = event["request"]
+    put = _put(aws, request["attachments"][0]["key"])
     actions = _register_actions(http, ["sendInvoice", "unexpectedProblem"])
 
     output = _handler("list_actions")(event, lambda_context)
@@ -113,8 +116,8 @@ def test_list_actions_validates_the_sample(
         "attachments": [
             {
                 "bucket": support.BUCKET,
-                "key": event["attachments"][0]["key"],
-                "fileName": event["attachments"][0]["fileName"],
+                "key": request["attachments"][0]["key"],
+                "fileName": request["attachments"][0]["fileName"],
                 "size": len(PDF),
                 "etag": put["ETag"],
                 "contentType": "application/pdf",
@@ -134,7 +137,7 @@ def test_list_actions_validates_every_state_machine_input(
         _put(aws, attachment["key"])
     _register_actions(http, ALL_TYPES)
 
-    output = _handler("list_actions")(event, lambda_context)
+    output = _handler("list_actions")({"executionId": EXECUTION_ARN, "request": event}, lambda_context)
 
     message_type = catalog.message_type(event["messageType"])
     assert output["messageType"] == message_type.path
@@ -161,9 +164,9 @@ def test_list_actions_bad_input_raises_the_named_error(
     aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, change: Any, error_name: str
 ) -> None:
     event = support.load_event("list_actions/invoice-request.json")
-    _put(aws, event["attachments"][0]["key"])
+    _put(aws, event["request"]["attachments"][0]["key"])
     _register_actions(http, ["sendInvoice", "unexpectedProblem"])
-    change(event)
+    change(event["request"])
     assert type(_error("list_actions", event, lambda_context)).__name__ == error_name
 
 
@@ -646,6 +649,7 @@ def test_send_message_sends_the_invoice(aws: dict[str, Any], http: responses.Req
     assert sent_at.endswith("+00:00")
     assert output == {
         "status": "sent",
+        "amazonRequestId": "req-send",
         "amazonOrderId": support.ORDER_ID,
         "marketplaceId": support.MARKETPLACE_ID,
         "messageType": "invoice",

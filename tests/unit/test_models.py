@@ -345,6 +345,8 @@ def test_validated_request_with_bad_attachment_names_the_fields() -> None:
 )
 def test_attachment_task_round_trip(content_md5: str | None, destination_id: str | None) -> None:
     task = AttachmentTask(
+        execution_id=EXECUTION_ID,
+        index=2,
         amazon_order_id=support.ORDER_ID,
         marketplace_id=support.MARKETPLACE_ID,
         message_type="invoice",
@@ -363,6 +365,8 @@ def test_attachment_task_round_trip(content_md5: str | None, destination_id: str
 def test_attachment_task_reads_the_map_items_shape() -> None:
     task = AttachmentTask.from_dict(
         {
+            "executionId": EXECUTION_ID,
+            "index": 1,
             "amazonOrderId": support.ORDER_ID,
             "marketplaceId": support.MARKETPLACE_ID,
             "messageType": "invoice",
@@ -379,6 +383,8 @@ def test_attachment_task_reads_the_map_items_shape() -> None:
 def test_attachment_task_without_hash_or_destination_refuses_to_use_them() -> None:
     task = AttachmentTask.from_dict(
         {
+            "executionId": EXECUTION_ID,
+            "index": 1,
             "amazonOrderId": support.ORDER_ID,
             "marketplaceId": support.MARKETPLACE_ID,
             "messageType": "invoice",
@@ -393,7 +399,9 @@ def test_attachment_task_without_hash_or_destination_refuses_to_use_them() -> No
 
 
 def test_attachment_task_with_an_empty_destination_id_refuses_to_use_it() -> None:
-    data = AttachmentTask(support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED, "abc==", "x").to_dict()
+    data = AttachmentTask(
+        EXECUTION_ID, 0, support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED, "abc==", "x"
+    ).to_dict()
     data["destination"]["uploadDestinationId"] = ""
     with pytest.raises(InvalidRequest, match="destination"):
         AttachmentTask.from_dict(data).require_destination_id()
@@ -410,11 +418,21 @@ def test_attachment_task_with_an_empty_destination_id_refuses_to_use_it() -> Non
         (lambda d: d.update(destination="abc"), ["destination", "destination.uploadDestinationId"]),
         (lambda d: d["destination"].update(uploadDestinationId=7), ["destination.uploadDestinationId"]),
         (lambda d: d.pop("amazonOrderId"), ["amazonOrderId"]),
+        (lambda d: d.pop("executionId"), ["executionId"]),
+        (lambda d: d.update(index=-1), ["index"]),
+        (lambda d: d.update(index="0"), ["index"]),
     ],
 )
 def test_attachment_task_problems_name_the_field(mutate: Any, paths: list[str]) -> None:
     data = AttachmentTask(
-        support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED, "abc==", DESTINATION.upload_destination_id
+        EXECUTION_ID,
+        0,
+        support.ORDER_ID,
+        support.MARKETPLACE_ID,
+        "invoice",
+        STAGED,
+        "abc==",
+        DESTINATION.upload_destination_id,
     ).to_dict()
     mutate(data)
     with pytest.raises(InvalidRequest) as raised:
@@ -436,7 +454,14 @@ def test_attachment_task_problems_name_the_field(mutate: Any, paths: list[str]) 
 def test_attachment_task_refuses_a_presigned_url_in_the_state(secrets: dict[str, Any], paths: list[str]) -> None:
     """The old shape (url and signed headers in the Map item) would put a credential into execution history."""
     data = AttachmentTask(
-        support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED, "abc==", DESTINATION.upload_destination_id
+        EXECUTION_ID,
+        0,
+        support.ORDER_ID,
+        support.MARKETPLACE_ID,
+        "invoice",
+        STAGED,
+        "abc==",
+        DESTINATION.upload_destination_id,
     ).to_dict()
     data["destination"].update(secrets)
     with pytest.raises(InvalidRequest) as raised:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from buyer_messaging import destinations, steps
+from buyer_messaging import destinations, status, steps
 from buyer_messaging.errors import (
     AttachmentNotFound,
     InvalidAttachments,
@@ -19,13 +19,14 @@ from buyer_messaging.errors import (
     MessageTypeNotAvailable,
     UnknownMessageType,
 )
-from buyer_messaging.models import AttachmentTask, MessageRequest, SendRequest
+from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from tests import support
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 DESTINATION_ID = "6a2e41d6-8a0b-4b11-9bdf-2f0f5a5e8c11"
 UPLOAD_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{DESTINATION_ID}?X-Amz-Signature=abc"
 EXECUTION_ID = f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:steps-by-hand"
+REQUEST_ID = "steps-by-hand"
 
 
 def _register_spapi(http: responses.RequestsMock, names: list[str]) -> None:
@@ -50,6 +51,8 @@ def _assert_no_credential(state: Any) -> None:
 def _run_attachment(validated: dict[str, Any], http: responses.RequestsMock) -> dict[str, Any]:
     """The Map item as the state machine builds it: ResultSelector keeps contentMd5 and uploadDestinationId."""
     item = {
+        "executionId": EXECUTION_ID,
+        "index": 0,
         "amazonOrderId": validated["amazonOrderId"],
         "marketplaceId": validated["marketplaceId"],
         "messageType": validated["messageType"],
@@ -98,7 +101,7 @@ def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
         },
         default_bucket=support.BUCKET,
     )
-    validated = steps.validate_request(request)
+    validated = steps.validate_request(ValidationTask(EXECUTION_ID, request))
     assert validated["messageType"] == "invoice"
     assert validated["operation"] == "sendInvoice"
     assert validated["attachments"][0]["size"] == len(PDF)
@@ -148,6 +151,38 @@ def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
     assert sent["status"] == "sent"
     assert sent["attachments"][0]["contentMd5"] == _md5(PDF)
 
+    # The request's record went through every status, and holds what was sent (never a URL).
+    record = status.get(support.TABLE, REQUEST_ID)
+    assert record is not None
+    _assert_no_credential(record)
+    assert [entry["status"] for entry in record["history"]] == ["received", "validated", "uploading", "sent"]
+    assert record["status"] == "sent"
+    assert record["executionArn"] == EXECUTION_ID
+    assert (record["amazonOrderId"], record["marketplaceId"], record["messageType"]) == (
+        support.ORDER_ID,
+        support.MARKETPLACE_ID,
+        "invoice",
+    )
+    assert record["amazonRequestId"] == "req-send"
+    (attachment,) = record["attachments"]
+    assert attachment["fileName"] == "Invoice-1.pdf"
+    assert attachment["size"] == len(PDF)
+    assert attachment["contentMd5"] == _md5(PDF)
+    assert attachment["uploadDestinationId"] == DESTINATION_ID
+    assert record["receivedAt"] <= record["validatedAt"] <= record["uploadingAt"] <= attachment["uploadedAt"]
+    assert attachment["uploadedAt"] <= record["sentAt"]
+
+    # The last step tags the staged file with the outcome.
+    recorded = steps.record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent"}))
+    assert recorded["status"] == "sent"
+    assert recorded["objectsTagged"] == 1
+    assert recorded["eventId"]
+    tags = aws["s3"].get_object_tagging(Bucket=support.BUCKET, Key="attachments/inv-1.pdf")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {
+        "buyer-messaging:outcome": "sent",
+        "buyer-messaging:request-id": REQUEST_ID,
+    }
+
 
 def test_text_message_needs_no_upload(aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any) -> None:
     _register_spapi(http, ["unexpectedProblem"])
@@ -157,16 +192,20 @@ def test_text_message_needs_no_upload(aws: dict[str, Any], http: responses.Reque
     request = MessageRequest.from_dict(
         support.load_event("statemachine/unexpectedProblem-text-only.json"), default_bucket=support.BUCKET
     )
-    validated = steps.validate_request(request)
+    validated = steps.validate_request(ValidationTask(EXECUTION_ID, request))
     assert validated["attachments"] == []
     sent = steps.send_message(
         SendRequest.from_dict({"executionId": EXECUTION_ID, "request": validated}), lambda_context
     )
     assert json.loads(send.calls[0].request.body) == {"text": request.text}
     assert sent["attachments"] == []
-    # No destination was created, so the table holds only the send step's record.
-    (record,) = aws["dynamodb"].scan(TableName=support.TABLE)["Items"]
-    assert record["status"] == {"S": "COMPLETED"}
+    # No destination was created, so the table holds only the request's status and the send step's record.
+    items = aws["dynamodb"].scan(TableName=support.TABLE)["Items"]
+    by_kind = {item["id"]["S"].split("#", 1)[0]: item for item in items}
+    assert len(items) == 2
+    assert by_kind["request"]["status"] == {"S": "sent"}
+    (idempotency_record,) = [item for key, item in by_kind.items() if key != "request"]
+    assert idempotency_record["status"] == {"S": "COMPLETED"}
 
 
 @pytest.mark.parametrize(
@@ -197,8 +236,35 @@ def test_bad_requests_fail_before_any_upload_or_send(
         **document,
     }
     with pytest.raises(error) as raised:
-        steps.validate_request(MessageRequest.from_dict(full, default_bucket=support.BUCKET))
+        steps.validate_request(
+            ValidationTask(EXECUTION_ID, MessageRequest.from_dict(full, default_bucket=support.BUCKET))
+        )
     assert str(raised.value)
+    record = status.get(support.TABLE, REQUEST_ID)
+    assert record is not None
+    assert record["status"] == "received"
+
+    # The failure path records it: the record says why, the staged files are tagged and kept.
+    failure = {"error": type(raised.value).__name__, "cause": str(raised.value)}
+    task = OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "failed", "failure": failure, "input": full})
+    recorded = steps.record_outcome(task)
+    assert recorded["status"] == "failed"
+    record = status.get(support.TABLE, REQUEST_ID)
+    assert record is not None
+    assert (record["status"], record["error"], record["cause"]) == ("failed", failure["error"], failure["cause"])
+    assert [entry["status"] for entry in record["history"]] == ["received", "failed"]
+    staged_in_request = {a["key"] for a in full.get("attachments", [])} & {
+        "attachments/inv-1.pdf",
+        "attachments/empty.pdf",
+    }
+    assert recorded["objectsTagged"] == len(staged_in_request)
+    for key in staged_in_request:
+        tags = aws["s3"].get_object_tagging(Bucket=support.BUCKET, Key=key)["TagSet"]
+        assert {t["Key"]: t["Value"] for t in tags} == {
+            "buyer-messaging:outcome": "failed",
+            "buyer-messaging:request-id": REQUEST_ID,
+            "buyer-messaging:error": failure["error"],
+        }
     sent_or_uploaded = [
         c
         for c in http.calls

@@ -34,6 +34,9 @@ class Settings:
     staging_bucket: str
     state_machine_arn: str
     workflow_table: str
+    # EventBridge bus for MessageSent / MessageFailed; the account's default bus unless set.
+    event_bus_name: str
+    status_retention_days: int
     connect_timeout_seconds: float
     read_timeout_seconds: float
 
@@ -61,6 +64,8 @@ class Settings:
             staging_bucket=env.get("STAGING_BUCKET", "").strip(),
             state_machine_arn=env.get("STATE_MACHINE_ARN", "").strip(),
             workflow_table=env.get("WORKFLOW_TABLE", "").strip(),
+            event_bus_name=env.get("EVENT_BUS_NAME", "").strip() or "default",
+            status_retention_days=_positive_int(env, "STATUS_RETENTION_DAYS", 90),
             connect_timeout_seconds=_positive_float(env, "SPAPI_CONNECT_TIMEOUT", 5.0),
             read_timeout_seconds=_positive_float(env, "SPAPI_READ_TIMEOUT", 30.0),
         )
@@ -98,6 +103,15 @@ def _positive_float(env: Mapping[str, str], variable: str, default: float) -> fl
     if not math.isfinite(value) or value <= 0:
         raise ConfigurationError(f"{variable} must be a positive number of seconds, not {raw}.")
     return value
+
+
+def _positive_int(env: Mapping[str, str], variable: str, default: int) -> int:
+    raw = env.get(variable, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigurationError(f"{variable} must be a positive whole number, not {raw!r}.")
+    return int(raw)
 
 
 @lru_cache(maxsize=1)

@@ -166,6 +166,10 @@ class WorkflowTableUnavailable(TransientError):
     """DynamoDB (the workflow table) throttled or failed; retried."""
 
 
+class EventBusUnavailable(TransientError):
+    """EventBridge did not take the MessageSent / MessageFailed event (throttled, failed); retried."""
+
+
 class UploadEndpointUnavailable(TransientError):
     """The upload endpoint could not be reached or answered 5xx; retried."""
 

@@ -194,6 +194,31 @@ class MessageRequest:
         )
 
 
+def _execution_id(reader: _Reader) -> str:
+    execution_id = reader.required_string("executionId").strip()
+    if isinstance(reader.data.get("executionId"), str) and not execution_id:
+        reader.problem("executionId", "must not be empty (it names the request)")
+    return execution_id
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationTask:
+    """The first step's input: ``{"executionId": ..., "request": {...request document...}}``."""
+
+    execution_id: str
+    request: MessageRequest
+
+    @classmethod
+    def from_dict(cls, data: object, *, default_bucket: str = "") -> ValidationTask:
+        reader = _Reader(data, "")
+        execution_id = _execution_id(reader)
+        reader.raise_if_problems("validation step input")
+        return cls(execution_id, MessageRequest.from_dict(reader.data.get("request"), default_bucket=default_bucket))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"executionId": self.execution_id, "request": self.request.to_dict()}
+
+
 @dataclass(frozen=True, slots=True)
 class StagedAttachment:
     """An attachment whose staged object was found: its size and ETag pin the exact bytes to send."""
@@ -293,8 +318,11 @@ class AttachmentTask:
     """One item of the Map over attachments; ``content_md5`` and ``destination_id`` fill in step by step.
 
     Only the destination's id travels in the state: its presigned URL stays in the workflow table.
+    ``execution_id`` and ``index`` (the attachment's position) say where its status is recorded.
     """
 
+    execution_id: str
+    index: int
     amazon_order_id: str
     marketplace_id: str
     message_type: str
@@ -316,7 +344,12 @@ class AttachmentTask:
             for secret in ("url", "headers"):
                 if secret in destination.data:
                     destination.problem(secret, "must not travel in the state (the presigned URL is a credential)")
+        index = reader.integer("index")
+        if index < 0:
+            reader.problem("index", "must not be negative")
         task = cls(
+            execution_id=_execution_id(reader),
+            index=index,
             amazon_order_id=reader.required_string("amazonOrderId"),
             marketplace_id=reader.required_string("marketplaceId"),
             message_type=reader.required_string("messageType"),
@@ -330,6 +363,8 @@ class AttachmentTask:
     def to_dict(self) -> dict[str, Any]:
         """The Map item as the state machine builds it: ``hash`` and ``destination`` once they exist."""
         data: dict[str, Any] = {
+            "executionId": self.execution_id,
+            "index": self.index,
             "amazonOrderId": self.amazon_order_id,
             "marketplaceId": self.marketplace_id,
             "messageType": self.message_type,
@@ -394,9 +429,7 @@ class SendRequest:
     @classmethod
     def from_dict(cls, data: object) -> SendRequest:
         reader = _Reader(data, "")
-        execution_id = reader.required_string("executionId").strip()
-        if "executionId" in reader.data and isinstance(reader.data["executionId"], str) and not execution_id:
-            reader.problem("executionId", "must not be empty (it is the send step's idempotency key)")
+        execution_id = _execution_id(reader)
         state = reader.mapping("request")
         request = ValidatedRequest.read(state)
         uploaded = tuple(
@@ -421,10 +454,12 @@ class SentMessage:
     operation: str
     attachments: tuple[UploadedAttachment, ...]
     sent_at: str
+    amazon_request_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": "sent",
+            "amazonRequestId": self.amazon_request_id,
             "amazonOrderId": self.amazon_order_id,
             "marketplaceId": self.marketplace_id,
             "messageType": self.message_type,
@@ -440,3 +475,52 @@ class SentMessage:
             ],
             "sentAt": self.sent_at,
         }
+
+
+OUTCOMES = ("sent", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a request failed: the error's name and a cause written for a person."""
+
+    error: str
+    cause: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.error, "cause": self.cause}
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeTask:
+    """The last step of either path: ``{"executionId", "outcome": "sent" | "failed", "failure"?: {...},
+    "input"?: <the execution's input, whatever it was>}``."""
+
+    execution_id: str
+    outcome: str
+    failure: Failure | None = None
+    execution_input: object = None
+
+    @classmethod
+    def from_dict(cls, data: object) -> OutcomeTask:
+        reader = _Reader(data, "")
+        execution_id = _execution_id(reader)
+        outcome = reader.required_string("outcome")
+        if outcome and outcome not in OUTCOMES:
+            reader.problem("outcome", f"must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        failure = None
+        if outcome == "failed":
+            described = reader.mapping("failure")
+            failure = Failure(described.required_string("error"), described.string("cause", required=False) or "")
+        elif "failure" in reader.data:
+            reader.problem("failure", "is only for the failed outcome")
+        reader.raise_if_problems("outcome step input")
+        return cls(execution_id, outcome, failure, reader.data.get("input"))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"executionId": self.execution_id, "outcome": self.outcome}
+        if self.failure is not None:
+            data["failure"] = self.failure.to_dict()
+        if self.execution_input is not None:
+            data["input"] = self.execution_input
+        return data

@@ -15,28 +15,59 @@ from buyer_messaging import (
     executions,
     idempotency,
     messaging,
+    outcome,
+    status,
     storage,
     trigger,
     uploads,
     validation,
 )
-from buyer_messaging.config import get_settings
-from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, UploadDestinationExpired, error_name
+from buyer_messaging.config import Settings, get_settings
+from buyer_messaging.errors import (
+    BuyerMessagingError,
+    ConfigurationError,
+    InvalidRequest,
+    UploadDestinationExpired,
+    WorkflowTableUnavailable,
+    error_name,
+)
 from buyer_messaging.models import (
     AttachmentTask,
     MessageRequest,
+    OutcomeTask,
     SendRequest,
     SentMessage,
     UploadDestination,
     UploadedAttachment,
+    ValidationTask,
 )
 from buyer_messaging.observability import logger, metrics
 from buyer_messaging.spapi import default_client
 
 
-def validate_request(request: MessageRequest) -> dict[str, Any]:
+def _retention(settings: Settings) -> status.Retention:
+    return status.Retention(settings.status_retention_days)
+
+
+def _summary(request: MessageRequest) -> dict[str, str]:
+    return {
+        "amazonOrderId": request.amazon_order_id,
+        "marketplaceId": request.marketplace_id,
+        "messageType": request.message_type,
+    }
+
+
+def validate_request(task: ValidationTask) -> dict[str, Any]:
     """getMessagingActionsForOrder, then the request checked against the order's schema and staged files."""
     settings = get_settings()
+    table = settings.require("workflow_table")
+    request = task.request
+    status.received(
+        table,
+        task.execution_id,
+        _retention(settings),
+        summary=_summary(request),
+    )
     message_type = catalog.message_type(request.message_type)
     validation.check_marketplace(request.marketplace_id, settings.spapi_region)
     staged = [
@@ -46,6 +77,21 @@ def validate_request(request: MessageRequest) -> dict[str, Any]:
     actions = messaging.get_messaging_actions(default_client(), request.amazon_order_id, request.marketplace_id)
     action = validation.resolve_action(message_type, actions, request.amazon_order_id)
     validated = validation.validate(request, action, staged)
+    status.validated(
+        table,
+        task.execution_id,
+        {"messageType": validated.message_type, "operation": validated.operation},
+        [
+            {
+                "fileName": attachment.file_name,
+                "bucket": attachment.bucket,
+                "key": attachment.key,
+                "size": attachment.size,
+                "contentType": attachment.content_type,
+            }
+            for attachment in validated.attachments
+        ],
+    )
     metrics.add_metric(name="RequestsValidated", unit=MetricUnit.Count, value=1)
     logger.info(
         "Request validated",
@@ -67,6 +113,7 @@ def hash_attachment(task: AttachmentTask) -> dict[str, Any]:
 
 def create_destination(task: AttachmentTask) -> dict[str, Any]:
     """A new upload destination; its URL goes to the workflow table, only its id into the state."""
+    status.uploading(get_settings().require("workflow_table"), task.execution_id)
     destination = _new_destination(task)
     logger.info("Upload destination created", extra={"upload_destination_id": destination.upload_destination_id})
     metrics.add_metric(name="UploadDestinationsCreated", unit=MetricUnit.Count, value=1)
@@ -102,6 +149,12 @@ def upload_attachment(task: AttachmentTask) -> dict[str, Any]:
         destination = _renewed(task, "expired during the upload")
         _put(task, destination)
     staged = task.attachment
+    status.attachment_uploaded(
+        table,
+        task.execution_id,
+        task.index,
+        {"contentMd5": task.require_content_md5(), "uploadDestinationId": destination.upload_destination_id},
+    )
     metrics.add_metric(name="AttachmentBytesUploaded", unit=MetricUnit.Bytes, value=staged.size)
     return UploadedAttachment(
         upload_destination_id=destination.upload_destination_id,
@@ -175,11 +228,33 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
             operation=message_type.operation,
             attachments=send.uploaded,
             sent_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            amazon_request_id=amazon_request_id,
         ).to_dict()
 
     digest = idempotency.fingerprint(request.amazon_order_id, request.marketplace_id, message_type.path, body)
     table = get_settings().require("workflow_table")
-    return idempotency.once(table, send.execution_id, digest, deliver, lambda_context)
+    result = idempotency.once(table, send.execution_id, digest, deliver, lambda_context)
+    # After the idempotent call, so a retry that is answered from the idempotency record marks it too.
+    status.sent(table, send.execution_id, {"amazonRequestId": result.get("amazonRequestId")})
+    return result
+
+
+def record_outcome(task: OutcomeTask) -> dict[str, Any]:
+    """The status record, the staged objects' tags and the EventBridge event of a finished request."""
+    settings = get_settings()
+    where = outcome.Destinations(
+        table=settings.require("workflow_table"),
+        staging_bucket=settings.staging_bucket,
+        event_bus=settings.event_bus_name,
+        retention=_retention(settings),
+    )
+    if task.failure is None:
+        recorded = outcome.record_sent(where, task.execution_id)
+    else:
+        recorded = outcome.record_failed(where, task.execution_id, task.failure, task.execution_input)
+    metrics.add_metric(name="OutcomesRecorded", unit=MetricUnit.Count, value=1)
+    logger.info("Outcome recorded", extra=recorded.to_dict())
+    return recorded.to_dict()
 
 
 def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +282,7 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
             "Execution started" if not started.already_existed else "Execution already started for this version",
             extra={"object": where, "execution": started.name, **trigger.describe(request)},
         )
+        _record_received_from_s3(settings, started.execution_arn, request, staged)
         results.append({"object": where, "started": not started.already_existed, "executionArn": started.execution_arn})
     if first_error is not None:
         raise first_error
@@ -214,3 +290,21 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
         name="ExecutionsStarted", unit=MetricUnit.Count, value=sum(1 for r in results if r.get("started"))
     )
     return {"executions": results}
+
+
+def _record_received_from_s3(
+    settings: Settings, execution_arn: str, request: MessageRequest, staged: trigger.StagedObjectEvent
+) -> None:
+    """The request's record with the object that started it. The execution has started either way, so a
+    failure here is only logged: the first step creates the record anyway, without the source."""
+    try:
+        status.received(
+            settings.require("workflow_table"),
+            execution_arn,
+            _retention(settings),
+            summary=_summary(request),
+            origin="s3",
+            source=status.SourceObject(staged.bucket, staged.key, staged.version_id),
+        )
+    except (WorkflowTableUnavailable, ConfigurationError) as error:
+        logger.warning("Request record not written", extra={"error": error_name(error), "cause": str(error)})

@@ -120,3 +120,31 @@ def _translate(error: Exception, bucket: str, key: str) -> Exception:
     if isinstance(error, BotoCoreError):
         return StagingUnavailable(f"S3 could not be reached for {where} ({type(error).__name__}); will retry.")
     return error
+
+
+# S3 keeps at most 10 tags per object; the seller's own tags are kept, ours replaced.
+MAX_TAGS_PER_OBJECT = 10
+
+
+def tag_object(
+    bucket: str, key: str, version_id: str | None, tags: dict[str, str], remove: tuple[str, ...] = ()
+) -> None:
+    """Merge ``tags`` into the object's tag set (S3 replaces whole sets), dropping the keys in ``remove``."""
+    where: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        where["VersionId"] = version_id
+    try:
+        current = _client().get_object_tagging(**where)["TagSet"]
+        merged = {tag["Key"]: tag["Value"] for tag in current if tag["Key"] not in tags and tag["Key"] not in remove}
+        if len(merged) + len(tags) > MAX_TAGS_PER_OBJECT:
+            raise InvalidRequest(
+                f"s3://{bucket}/{key} already has {len(merged)} tags of its own; S3 allows "
+                f"{MAX_TAGS_PER_OBJECT}, so the workflow's {len(tags)} do not fit."
+            )
+        merged.update(tags)
+        tag_set = [{"Key": name, "Value": value} for name, value in merged.items()]
+        _client().put_object_tagging(**where, Tagging={"TagSet": tag_set})  # type: ignore[typeddict-item]
+    except InvalidRequest:
+        raise
+    except Exception as error:
+        raise _translate(error, bucket, key) from None

@@ -1,0 +1,151 @@
+"""How a request ended, told three ways: its status record, tags on its staged objects, an EventBridge event.
+
+Staged objects are tagged, never deleted: a failed request's files stay for a person to fix and send again
+(the bucket's lifecycle rule expires them later). S3 tags:
+
+- ``buyer-messaging:outcome`` = ``sent`` | ``failed``
+- ``buyer-messaging:request-id`` = the request id (the execution's name)
+- ``buyer-messaging:error`` = the error's name (failed only)
+
+An attachment shared by several requests carries the outcome of the latest one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from buyer_messaging import eventbus, status, storage
+from buyer_messaging.errors import BuyerMessagingError, error_name
+from buyer_messaging.models import Failure
+from buyer_messaging.observability import logger
+
+TAG_OUTCOME = "buyer-messaging:outcome"
+TAG_REQUEST = "buyer-messaging:request-id"
+TAG_ERROR = "buyer-messaging:error"
+_SUMMARY_FIELDS = ("amazonOrderId", "marketplaceId", "messageType")
+
+
+@dataclass(frozen=True, slots=True)
+class Destinations:
+    """Where outcomes go: the workflow table, the staging bucket (only its objects are tagged), the bus."""
+
+    table: str
+    staging_bucket: str
+    event_bus: str
+    retention: status.Retention
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    request_id: str
+    status: str
+    objects_tagged: int
+    event_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requestId": self.request_id,
+            "status": self.status,
+            "objectsTagged": self.objects_tagged,
+            "eventId": self.event_id,
+        }
+
+
+def record_sent(where: Destinations, execution_arn: str) -> Recorded:
+    """Tag and announce a sent message (its record was marked sent the moment Amazon answered)."""
+    record = status.get(where.table, status.request_id_of(execution_arn))
+    if record is None or record.get("status") != status.Status.SENT:
+        # Only the send step marks a record sent; anything else here is a bug worth a loud log line.
+        logger.error("Outcome 'sent' without a sent record", extra={"status": (record or {}).get("status")})
+        record = record or {"requestId": status.request_id_of(execution_arn), "executionArn": execution_arn}
+    tagged = _tag_all(where, record, None, {TAG_OUTCOME: "sent", TAG_REQUEST: record["requestId"]}, (TAG_ERROR,))
+    event_id = eventbus.publish(where.event_bus, eventbus.MESSAGE_SENT, event_detail(record), [execution_arn])
+    return Recorded(record["requestId"], "sent", tagged, event_id)
+
+
+def record_failed(where: Destinations, execution_arn: str, failure: Failure, execution_input: object) -> Recorded:
+    """Mark the record failed (unless the message was sent after all), tag the staged objects, announce it."""
+    request_id = status.request_id_of(execution_arn)
+    status.failed(where.table, execution_arn, where.retention, failure.error, failure.cause, _summary(execution_input))
+    record = status.get(where.table, request_id) or {}
+    if record.get("status") == status.Status.SENT:
+        # The buyer got the message; a failure after that (a step that timed out after sending) must not say
+        # otherwise. The execution still fails, so someone looks at it.
+        logger.error("Execution failed after the message was sent", extra={"error": failure.error})
+        return Recorded(request_id, "sent", 0, None)
+    tags = {TAG_OUTCOME: "failed", TAG_REQUEST: request_id, TAG_ERROR: _tag_value(failure.error)}
+    tagged = _tag_all(where, record, execution_input, tags, ())
+    event_id = eventbus.publish(where.event_bus, eventbus.MESSAGE_FAILED, event_detail(record), [execution_arn])
+    return Recorded(request_id, "failed", tagged, event_id)
+
+
+def event_detail(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What integrations get: the record without its history, attachments without their bucket."""
+    detail = {name: value for name, value in record.items() if name not in {"history", "attachments"}}
+    detail["attachments"] = [
+        {name: value for name, value in attachment.items() if name != "bucket"}
+        for attachment in record.get("attachments") or []
+        if isinstance(attachment, Mapping)
+    ]
+    return detail
+
+
+def _summary(execution_input: object) -> dict[str, str]:
+    if not isinstance(execution_input, Mapping):
+        return {}
+    return {name: value for name in _SUMMARY_FIELDS if isinstance(value := execution_input.get(name), str)}
+
+
+def _staged_objects(
+    where: Destinations, record: Mapping[str, Any], execution_input: object
+) -> Iterator[tuple[str, str | None]]:
+    """(key, version id) of every object of this request in the staging bucket, each once.
+
+    The source object (an outbox file, a request document) by its version; attachments as validation
+    recorded them, else as the raw input names them (a request that failed validation)."""
+    seen: set[str] = set()
+    source = record.get("source")
+    if isinstance(source, Mapping) and source.get("bucket") == where.staging_bucket:
+        seen.add(source["key"])
+        yield source["key"], source.get("versionId")
+    attachments = record.get("attachments")
+    if not attachments and isinstance(execution_input, Mapping):
+        attachments = execution_input.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else []:
+        if not isinstance(attachment, Mapping) or not isinstance(attachment.get("key"), str):
+            continue
+        bucket = attachment.get("bucket") or where.staging_bucket
+        if bucket == where.staging_bucket and attachment["key"] not in seen:
+            seen.add(attachment["key"])
+            yield attachment["key"], None
+
+
+def _tag_all(
+    where: Destinations,
+    record: Mapping[str, Any],
+    execution_input: object,
+    tags: dict[str, str],
+    remove: tuple[str, ...],
+) -> int:
+    """Tag what can be tagged. A missing object or one that cannot take more tags is logged, not fatal:
+    the record and the event still tell the outcome. S3 being unavailable is raised (and retried)."""
+    tagged = 0
+    for key, version_id in _staged_objects(where, record, execution_input):
+        try:
+            storage.tag_object(where.staging_bucket, key, version_id, tags, remove)
+        except BuyerMessagingError as error:
+            if error.transient:
+                raise
+            logger.warning(
+                "Staged object not tagged", extra={"key": key, "error": error_name(error), "cause": str(error)}
+            )
+            continue
+        tagged += 1
+    return tagged
+
+
+def _tag_value(value: str) -> str:
+    """S3 tag values allow letters, digits, spaces and + - = . _ : / @, up to 256 characters."""
+    return "".join(char if char.isalnum() or char in " +-=._:/@" else "_" for char in value)[:256]

@@ -1,0 +1,258 @@
+"""The status record of every request: received → validated → uploading → sent / failed.
+
+One item per request in the workflow table (``request#{requestId}``; the request id is the execution's
+name). Each step moves the record forward with a conditional write, so a retried step, a redelivered event
+or a late step of a failed execution can never move it back, and ``sent`` is final: no failure recorded
+after it can hide that the buyer got the message. ``history`` keeps each transition with its time.
+
+What the record holds is safe to show: order, type, file names, sizes, MD5s, upload destination ids, the
+error name and a readable cause. Never the message text, a presigned URL or a credential.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from buyer_messaging.table import ConditionNotMet, call, from_attribute, to_attribute
+
+KEY_PREFIX = "request#"
+# Sparse index of request records by order, newest first (only request records carry amazonOrderId).
+ORDER_INDEX = "ByOrder"
+ORDER_INDEX_PARTITION = "amazonOrderId"
+ORDER_INDEX_SORT = "receivedAt"
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    VALIDATED = "validated"
+    UPLOADING = "uploading"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# Which status each transition may start from; anything else means a later step already moved on.
+_MAY_FOLLOW: Mapping[Status, tuple[Status, ...]] = {
+    Status.VALIDATED: (Status.RECEIVED,),
+    Status.UPLOADING: (Status.VALIDATED,),
+    Status.SENT: (Status.VALIDATED, Status.UPLOADING),
+    Status.FAILED: (Status.RECEIVED, Status.VALIDATED, Status.UPLOADING),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceObject:
+    """The staged object whose upload started the request (an outbox file or a request document)."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "key": self.key, "versionId": self.version_id}
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long request records are kept (DynamoDB TTL removes them after that)."""
+
+    days: int
+
+    def expiration(self, now: float) -> int:
+        return int(now) + self.days * 86_400
+
+
+def request_id_of(execution_arn: str) -> str:
+    """The request id: the execution's name, the last part of its ARN."""
+    return execution_arn.rsplit(":", 1)[-1]
+
+
+def now_iso(now: float | None = None) -> str:
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _key(request_id: str) -> dict[str, Any]:
+    return {"id": {"S": KEY_PREFIX + request_id}}
+
+
+def received(
+    table: str,
+    execution_arn: str,
+    retention: Retention,
+    *,
+    summary: Mapping[str, str] | None = None,
+    origin: str | None = None,
+    source: SourceObject | None = None,
+    now: float | None = None,
+) -> bool:
+    """Create the record if this request has none yet. ``summary`` holds amazonOrderId, marketplaceId and
+    messageType when the input has them. A record that already exists only gains ``origin`` and ``source``.
+    Returns whether the record was created here."""
+    moment = time.time() if now is None else now
+    at = now_iso(moment)
+    fields: dict[str, Any] = {
+        "requestId": request_id_of(execution_arn),
+        "executionArn": execution_arn,
+        "status": Status.RECEIVED.value,
+        "receivedAt": at,
+        "updatedAt": at,
+        "history": [{"status": Status.RECEIVED.value, "at": at}],
+        "expiration": retention.expiration(moment),
+        **{name: value for name, value in (summary or {}).items() if isinstance(value, str) and value},
+    }
+    extra = {name: value for name, value in (("origin", origin), ("source", source)) if value is not None}
+    fields.update(
+        {name: value.to_dict() if isinstance(value, SourceObject) else value for name, value in extra.items()}
+    )
+    names, values, assignments = _assignments(fields)
+    request_id = request_id_of(execution_arn)
+    if _update(table, request_id, names, values, assignments, "attribute_not_exists(id)"):
+        return True
+    if extra:
+        _update(table, request_id, *_assignments({name: fields[name] for name in extra}), "attribute_exists(id)")
+    return False
+
+
+def validated(
+    table: str, execution_arn: str, summary: Mapping[str, str], attachments: Sequence[Mapping[str, Any]]
+) -> bool:
+    """The request passed validation: its type in canonical form and one entry per attachment."""
+    return advance(
+        table,
+        execution_arn,
+        Status.VALIDATED,
+        {**summary, "attachments": [dict(attachment) for attachment in attachments]},
+    )
+
+
+def uploading(table: str, execution_arn: str) -> bool:
+    """The first attachment's upload began (its destination is being created)."""
+    return advance(table, execution_arn, Status.UPLOADING, {})
+
+
+def attachment_uploaded(table: str, execution_arn: str, index: int, facts: Mapping[str, Any]) -> bool:
+    """Amazon holds attachment ``index``: its MD5, uploadDestinationId and when. Only while uploading."""
+    if index < 0:
+        raise ValueError("attachment index must not be negative")
+    at = now_iso()
+    names: dict[str, str] = {"#status": "status", "#attachments": "attachments"}
+    values: dict[str, Any] = {
+        ":uploading": {"S": Status.UPLOADING.value},
+        ":at": {"S": at},
+        ":index": {"N": str(index)},
+    }
+    assignments = ["updatedAt = :at"]
+    for position, (name, value) in enumerate({**facts, "uploadedAt": at}.items()):
+        names[f"#a{position}"] = name
+        values[f":a{position}"] = to_attribute(value)
+        assignments.append(f"#attachments[{index}].#a{position} = :a{position}")
+    condition = "#status = :uploading AND size(#attachments) > :index"
+    return _update(table, request_id_of(execution_arn), names, values, assignments, condition)
+
+
+def sent(table: str, execution_arn: str, facts: Mapping[str, Any]) -> bool:
+    """Amazon accepted the message. Final."""
+    return advance(table, execution_arn, Status.SENT, facts)
+
+
+def failed(
+    table: str,
+    execution_arn: str,
+    retention: Retention,
+    error: str,
+    cause: str,
+    summary: Mapping[str, str] | None = None,
+) -> bool:
+    """The request failed with ``error`` (a name) and ``cause`` (for a person). A request that failed before
+    any record existed (its input was not even a request) gets one now. Never overrides ``sent``."""
+    if get(table, request_id_of(execution_arn)) is None:
+        received(table, execution_arn, retention, summary=summary)
+    return advance(table, execution_arn, Status.FAILED, {"error": error, "cause": cause})
+
+
+def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, Any]) -> bool:
+    """Move the record to ``status`` (with ``facts``) if it is in a status that may lead there.
+    False when it is not: a later step already moved on, or this transition already happened."""
+    at = now_iso()
+    fields = {**facts, "status": status.value, f"{status.value}At": at, "updatedAt": at}
+    names, values, assignments = _assignments(fields)
+    names["#status"] = "status"
+    names["#history"] = "history"
+    values[":transition"] = to_attribute([{"status": status.value, "at": at}])
+    assignments.append("#history = list_append(#history, :transition)")
+    allowed = _MAY_FOLLOW[status]
+    for position, previous in enumerate(allowed):
+        values[f":from{position}"] = {"S": previous.value}
+    condition = "#status IN (" + ", ".join(f":from{position}" for position in range(len(allowed))) + ")"
+    return _update(table, request_id_of(execution_arn), names, values, assignments, condition)
+
+
+def get(table: str, request_id: str) -> dict[str, Any] | None:
+    """The record as plain JSON (camelCase fields, without the table's own ``id`` and ``expiration``)."""
+    response = call(table, lambda client: client.get_item(TableName=table, Key=_key(request_id), ConsistentRead=True))
+    item = response.get("Item")
+    return _plain(item) if item else None
+
+
+def for_order(table: str, amazon_order_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The order's requests, newest first."""
+    response = call(
+        table,
+        lambda client: client.query(
+            TableName=table,
+            IndexName=ORDER_INDEX,
+            KeyConditionExpression="#order = :order",
+            ExpressionAttributeNames={"#order": ORDER_INDEX_PARTITION},
+            ExpressionAttributeValues={":order": {"S": amazon_order_id}},
+            ScanIndexForward=False,
+            Limit=limit,
+        ),
+    )
+    return [_plain(item) for item in response.get("Items", [])]
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: from_attribute(value) for name, value in item.items() if name not in {"id", "expiration"}}
+
+
+def _update(
+    table: str,
+    request_id: str,
+    names: dict[str, str],
+    values: dict[str, Any],
+    assignments: list[str],
+    condition: str,
+) -> bool:
+    """One conditional UpdateItem of the record; False when the condition did not hold."""
+    try:
+        call(
+            table,
+            lambda client: client.update_item(
+                TableName=table,
+                Key=_key(request_id),
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            ),
+        )
+    except ConditionNotMet:
+        return False
+    return True
+
+
+def _assignments(fields: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """Placeholders for every field: attribute names like ``status`` are reserved words in DynamoDB."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    assignments = []
+    for position, (name, value) in enumerate(fields.items()):
+        names[f"#f{position}"] = name
+        values[f":f{position}"] = to_attribute(value)
+        assignments.append(f"#f{position} = :f{position}")
+    return names, values, assignments

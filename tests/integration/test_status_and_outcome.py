@@ -1,0 +1,168 @@
+"""Every request's status record, the outcome tags on its staged objects and its EventBridge event, through
+the real state machine on the local stack."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from buyer_messaging import status
+from local_stack import samples
+from tests.integration.conftest import Stack
+
+ORDER = "123-1234567-1234567"
+ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"
+MARKETPLACE = "ATVPDKIKX0DER"
+PDF = samples.invoice_pdf(ORDER)
+
+
+def _content_md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def _statuses(record: dict[str, Any]) -> list[str]:
+    return [entry["status"] for entry in record["history"]]
+
+
+def _events(stack: Stack, request_id: str) -> list[dict[str, Any]]:
+    return [event for event in stack.events.drain() if event["detail"].get("requestId") == request_id]
+
+
+def test_a_sent_outbox_file_is_recorded_tagged_and_announced(stack: Stack) -> None:
+    key = f"outbox/{MARKETPLACE}/{ORDER}/invoice/Invoice 2026-001.pdf"
+    put = stack.put(key, PDF)
+    (execution,) = stack.finished(1)
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries(ORDER)
+
+    record = stack.record(execution)
+    assert record["requestId"] == execution["name"]
+    assert record["executionArn"] == execution["executionArn"]
+    assert _statuses(record) == ["received", "validated", "uploading", "sent"]
+    assert (record["status"], record["amazonOrderId"], record["messageType"]) == ("sent", ORDER, "invoice")
+    assert record["origin"] == "s3"
+    # The object version as the S3 event named it (moto's events carry no versionId; S3's do).
+    (start,) = [i.event for i in stack.local.lambdas.invocations if i.function_name.endswith("StartWorkflowFunction")]
+    notified_version = start["Records"][0]["s3"]["object"].get("versionId")
+    assert notified_version in (None, put["VersionId"])
+    assert record["source"] == {"bucket": stack.bucket, "key": key, "versionId": notified_version}
+    (attachment,) = record["attachments"]
+    assert attachment["fileName"] == "Invoice 2026-001.pdf"
+    assert attachment["size"] == len(PDF)
+    assert attachment["contentMd5"] == _content_md5(PDF)
+    # The destination the buyer's message references is the one recorded.
+    assert attachment["uploadDestinationId"] == delivery["attachments"][0]["uploadDestinationId"]
+    assert record["amazonRequestId"]
+    assert "error" not in record
+
+    assert stack.tags(key, put["VersionId"]) == {
+        "buyer-messaging:outcome": "sent",
+        "buyer-messaging:request-id": execution["name"],
+    }
+    (event,) = _events(stack, execution["name"])
+    assert (event["source"], event["detail-type"]) == ("buyer-messaging", "MessageSent")
+    assert event["resources"] == [execution["executionArn"]]
+    assert event["detail"]["status"] == "sent"
+    assert event["detail"]["attachments"][0]["contentMd5"] == _content_md5(PDF)
+    assert "history" not in event["detail"]
+
+
+def test_a_failed_request_is_recorded_tagged_kept_and_announced(stack: Stack) -> None:
+    key = f"outbox/{MARKETPLACE}/{ONLY_UNEXPECTED_PROBLEM}/invoice/Invoice.pdf"
+    put = stack.put(key, PDF)
+    (execution,) = stack.finished(1)
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "MessageTypeNotAvailable"
+
+    record = stack.record(execution)
+    assert _statuses(record) == ["received", "failed"]
+    assert (record["status"], record["error"], record["cause"]) == ("failed", execution["error"], execution["cause"])
+    assert record["failedAt"] >= record["receivedAt"]
+    assert stack.tags(key, put["VersionId"]) == {
+        "buyer-messaging:outcome": "failed",
+        "buyer-messaging:request-id": execution["name"],
+        "buyer-messaging:error": "MessageTypeNotAvailable",
+    }
+    assert key in stack.staged_keys()
+    (event,) = _events(stack, execution["name"])
+    assert event["detail-type"] == "MessageFailed"
+    assert (event["detail"]["error"], event["detail"]["cause"]) == (execution["error"], execution["cause"])
+    assert stack.emulator.deliveries() == []
+
+
+def test_a_failure_after_the_upload_keeps_what_was_uploaded_in_the_record(stack: Stack) -> None:
+    stack.put("attachments/a.pdf", PDF)
+    stack.emulator.inject_fault("sendInvoice", status=400, count=10, error_code="InvalidInput")
+    execution = stack.start(
+        {
+            "amazonOrderId": ORDER,
+            "marketplaceId": MARKETPLACE,
+            "messageType": "invoice",
+            "attachments": [{"key": "attachments/a.pdf", "fileName": "A.pdf"}],
+        }
+    )
+    assert (execution["status"], execution["error"]) == ("FAILED", "SpApiInvalidInput")
+
+    record = stack.record(execution)
+    assert _statuses(record) == ["received", "validated", "uploading", "failed"]
+    (attachment,) = record["attachments"]
+    assert attachment["contentMd5"] == _content_md5(PDF)
+    assert attachment["uploadDestinationId"]
+    assert "origin" not in record  # started from the console, not by an S3 object
+    assert stack.tags("attachments/a.pdf")["buyer-messaging:outcome"] == "failed"
+
+
+def test_input_that_is_not_even_a_request_gets_a_failed_record(stack: Stack) -> None:
+    assert stack.local.deployment is not None
+    sfn = stack.sfn
+    started = sfn.start_execution(
+        stateMachineArn=stack.local.deployment.state_machine_arn, name="pasted-a-string", input='"invoice please"'
+    )
+    execution = stack.local.wait_for(started["executionArn"], timeout_seconds=60)
+    assert (execution["status"], execution["error"]) == ("FAILED", "InvalidRequest")
+
+    record = stack.record(execution)
+    assert _statuses(record) == ["received", "failed"]
+    assert record["error"] == "InvalidRequest"
+    assert "amazonOrderId" not in record
+    (event,) = _events(stack, "pasted-a-string")
+    assert event["detail-type"] == "MessageFailed"
+
+
+def test_a_request_documents_objects_are_all_tagged(stack: Stack) -> None:
+    stack.put("attachments/one.pdf", PDF)
+    stack.put("attachments/two.pdf", PDF + b"\n% two\n")
+    document = {
+        "amazonOrderId": ORDER,
+        "marketplaceId": MARKETPLACE,
+        "messageType": "invoice",
+        "attachments": [{"key": "attachments/one.pdf"}, {"key": "attachments/two.pdf"}],
+    }
+    put = stack.put_request("two-invoices", document)
+    (execution,) = stack.finished(1)
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+
+    record = stack.record(execution)
+    assert [a["fileName"] for a in record["attachments"]] == ["one.pdf", "two.pdf"]
+    assert all(a["contentMd5"] and a["uploadDestinationId"] for a in record["attachments"])
+    for key, version in (("requests/two-invoices.json", put["VersionId"]), ("attachments/one.pdf", None)):
+        assert stack.tags(key, version)["buyer-messaging:outcome"] == "sent", key
+    assert stack.tags("attachments/two.pdf")["buyer-messaging:request-id"] == execution["name"]
+
+
+def test_an_orders_requests_are_listed_newest_first(stack: Stack) -> None:
+    first = stack.start({"amazonOrderId": ORDER, "marketplaceId": MARKETPLACE, "messageType": "sendPostcard"})
+    second = stack.start(
+        {"amazonOrderId": ORDER, "marketplaceId": MARKETPLACE, "messageType": "unexpectedProblem", "text": "Sorry!"}
+    )
+    assert (first["status"], second["status"]) == ("FAILED", "SUCCEEDED")
+    assert stack.local.deployment is not None
+    listed = status.for_order(stack.local.deployment.tables["WorkflowTable"], ORDER)
+    assert [(item["requestId"], item["status"]) for item in listed] == [
+        (second["name"], "sent"),
+        (first["name"], "failed"),
+    ]
+    # The record never holds the message text.
+    assert "Sorry!" not in json.dumps(listed)

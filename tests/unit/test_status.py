@@ -1,0 +1,167 @@
+"""The status record: forward-only transitions, sent is final, and nothing secret in it (moto DynamoDB)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from buyer_messaging import status, table
+from buyer_messaging.errors import ConfigurationError, WorkflowTableUnavailable
+from tests import support
+
+ARN = f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:order-invoice-0123"
+RETENTION = status.Retention(days=90)
+SUMMARY = {"amazonOrderId": support.ORDER_ID, "marketplaceId": support.MARKETPLACE_ID, "messageType": "sendInvoice"}
+ATTACHMENTS = [
+    {
+        "fileName": "A.pdf",
+        "bucket": support.BUCKET,
+        "key": "attachments/a.pdf",
+        "size": 10,
+        "contentType": "application/pdf",
+    },
+    {
+        "fileName": "B.pdf",
+        "bucket": support.BUCKET,
+        "key": "attachments/b.pdf",
+        "size": 20,
+        "contentType": "application/pdf",
+    },
+]
+
+
+def _record() -> dict[str, Any]:
+    record = status.get(support.TABLE, "order-invoice-0123")
+    assert record is not None
+    return record
+
+
+def _statuses() -> list[str]:
+    return [entry["status"] for entry in _record()["history"]]
+
+
+def test_the_request_id_is_the_execution_name() -> None:
+    assert status.request_id_of(ARN) == "order-invoice-0123"
+
+
+def test_a_request_goes_through_every_status_in_order(aws: dict[str, Any]) -> None:
+    before = time.time()
+    assert status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)
+    assert status.validated(support.TABLE, ARN, {"messageType": "invoice", "operation": "sendInvoice"}, ATTACHMENTS)
+    assert status.uploading(support.TABLE, ARN)
+    assert status.attachment_uploaded(support.TABLE, ARN, 1, {"contentMd5": "md5-b", "uploadDestinationId": "d-b"})
+    assert status.attachment_uploaded(support.TABLE, ARN, 0, {"contentMd5": "md5-a", "uploadDestinationId": "d-a"})
+    assert status.sent(support.TABLE, ARN, {"amazonRequestId": "req-1"})
+
+    record = _record()
+    assert _statuses() == ["received", "validated", "uploading", "sent"]
+    assert record["status"] == "sent"
+    assert record["messageType"] == "invoice"  # canonical once validated
+    assert record["amazonRequestId"] == "req-1"
+    assert [(a["fileName"], a["contentMd5"], a["uploadDestinationId"]) for a in record["attachments"]] == [
+        ("A.pdf", "md5-a", "d-a"),
+        ("B.pdf", "md5-b", "d-b"),
+    ]
+    assert record["receivedAt"] <= record["validatedAt"] <= record["uploadingAt"] <= record["sentAt"]
+    assert record["updatedAt"] == record["sentAt"]
+    # TTL: the raw item expires after the retention period.
+    item = aws["dynamodb"].get_item(TableName=support.TABLE, Key={"id": {"S": "request#order-invoice-0123"}})["Item"]
+    expiration = int(item["expiration"]["N"])
+    assert before + 90 * 86_400 - 1 <= expiration <= time.time() + 90 * 86_400 + 1
+
+
+def test_repeated_steps_do_not_move_the_record_or_repeat_history(aws: dict[str, Any]) -> None:
+    status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)
+    assert not status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)
+    status.validated(support.TABLE, ARN, {}, ATTACHMENTS)
+    assert not status.validated(support.TABLE, ARN, {}, ATTACHMENTS)  # a retried validation
+    status.uploading(support.TABLE, ARN)
+    assert not status.uploading(support.TABLE, ARN)  # the second attachment's destination
+    assert _statuses() == ["received", "validated", "uploading"]
+
+
+def test_sent_is_final(aws: dict[str, Any]) -> None:
+    status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)
+    status.validated(support.TABLE, ARN, {}, [])
+    status.sent(support.TABLE, ARN, {})
+    assert not status.failed(support.TABLE, ARN, RETENTION, "States.Timeout", "late")
+    assert not status.sent(support.TABLE, ARN, {})
+    assert not status.attachment_uploaded(support.TABLE, ARN, 0, {"contentMd5": "x"})
+    assert not status.validated(support.TABLE, ARN, {}, [])
+    record = _record()
+    assert record["status"] == "sent"
+    assert "error" not in record
+    assert _statuses() == ["received", "validated", "sent"]
+
+
+def test_failed_is_final_too(aws: dict[str, Any]) -> None:
+    status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)
+    assert status.failed(support.TABLE, ARN, RETENTION, "MessageTypeNotAvailable", "Amazon does not allow it.")
+    assert not status.validated(support.TABLE, ARN, {}, [])
+    assert not status.sent(support.TABLE, ARN, {})
+    assert not status.failed(support.TABLE, ARN, RETENTION, "Other", "second failure")
+    record = _record()
+    assert (record["status"], record["error"], record["cause"]) == (
+        "failed",
+        "MessageTypeNotAvailable",
+        "Amazon does not allow it.",
+    )
+
+
+def test_a_failure_before_any_record_creates_one(aws: dict[str, Any]) -> None:
+    assert status.failed(support.TABLE, ARN, RETENTION, "InvalidRequest", "not a request", summary={})
+    record = _record()
+    assert _statuses() == ["received", "failed"]
+    assert "amazonOrderId" not in record  # absent, not empty: the order index skips it
+
+
+def test_an_attachment_outside_the_list_or_before_uploading_is_not_recorded(aws: dict[str, Any]) -> None:
+    status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)
+    status.validated(support.TABLE, ARN, {}, ATTACHMENTS)
+    assert not status.attachment_uploaded(support.TABLE, ARN, 0, {"contentMd5": "x"})  # not uploading yet
+    status.uploading(support.TABLE, ARN)
+    assert not status.attachment_uploaded(support.TABLE, ARN, 2, {"contentMd5": "x"})  # only two attachments
+    with pytest.raises(ValueError, match="negative"):
+        status.attachment_uploaded(support.TABLE, ARN, -1, {"contentMd5": "x"})
+    assert all("contentMd5" not in a for a in _record()["attachments"])
+
+
+def test_the_source_object_is_added_to_a_record_the_first_step_already_created(aws: dict[str, Any]) -> None:
+    status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)  # the first step was quicker
+    source = status.SourceObject(support.BUCKET, "outbox/a/b/invoice/A.pdf", "v1")
+    assert not status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY, origin="s3", source=source)
+    record = _record()
+    assert record["origin"] == "s3"
+    assert record["source"] == {"bucket": support.BUCKET, "key": "outbox/a/b/invoice/A.pdf", "versionId": "v1"}
+    assert _statuses() == ["received"]
+
+
+def test_an_orders_requests_newest_first(aws: dict[str, Any]) -> None:
+    now = time.time()
+    for offset, name in enumerate(["first", "second", "third"]):
+        arn = ARN.rsplit(":", 1)[0] + ":" + name
+        status.received(support.TABLE, arn, RETENTION, summary=SUMMARY, now=now + offset)
+    other = {**SUMMARY, "amazonOrderId": "114-3941689-8772232"}
+    status.received(support.TABLE, ARN.rsplit(":", 1)[0] + ":other", RETENTION, summary=other)
+    assert [r["requestId"] for r in status.for_order(support.TABLE, support.ORDER_ID)] == ["third", "second", "first"]
+    assert [r["requestId"] for r in status.for_order(support.TABLE, support.ORDER_ID, limit=1)] == ["third"]
+
+
+def test_an_unknown_request_has_no_record(aws: dict[str, Any]) -> None:
+    assert status.get(support.TABLE, "never-started") is None
+
+
+def test_dynamodb_failures_are_named(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def throttled(**_: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "UpdateItem"
+        )
+
+    monkeypatch.setattr(table.client(), "update_item", throttled)
+    with pytest.raises(WorkflowTableUnavailable):
+        status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)
+    with pytest.raises(ConfigurationError, match="WORKFLOW_TABLE"):
+        status.get("", "x")
