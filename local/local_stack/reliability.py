@@ -35,6 +35,8 @@ from local_stack import samples
 Entry = Literal["outbox", "request", "console", "event"]
 DELIVERED = "delivered"  # the expected outcome of a positive control
 NOT_STARTED = "(nothing started)"  # the trigger was never invoked or returned without starting anything
+NO_EXECUTION = "—"  # no execution, so no status record is due
+NO_RECORD = "(no record)"  # an execution that left no status record: a request that vanished
 
 ORDER = "123-1234567-1234567"  # the seed's sandbox order: every message type, any number of times
 ONCE_PER_ORDER = "114-3941689-8772232"  # warranty and legalDisclosure once
@@ -127,6 +129,8 @@ class CaseResult:
     messages_sent: int
     staged_lost: int
     uploads: int = 0
+    # The request's status record: "<status>" or "<status> <error>", NO_RECORD, or NO_EXECUTION.
+    record: str = ""
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -723,6 +727,17 @@ class _Run:
         described: dict[str, Any] = self.local.wait_for(started["executionArn"], timeout_seconds=timeout_seconds)
         return described
 
+    def record(self, execution_name: str | None) -> str:
+        """The request's status record in short: "sent", "failed <error>", NO_RECORD or NO_EXECUTION."""
+        from buyer_messaging import status
+
+        if execution_name is None:
+            return NO_EXECUTION
+        found = status.get(self.local.deployment.tables["WorkflowTable"], execution_name)
+        if found is None:
+            return NO_RECORD
+        return " ".join(str(part) for part in (found.get("status"), found.get("error")) if part)
+
     def trigger_invocations(self) -> list[Any]:
         name = self.local.deployment.functions["StartWorkflowFunction"]
         return [i for i in self.local.lambdas.invocations if i.function_name == name]
@@ -760,7 +775,7 @@ def run_case(case: BadInputCase, *, timeout_seconds: float = 60.0) -> CaseResult
         delivered_before = len(run.emulator.deliveries())
         uploads_before = len(run.emulator.destinations())
 
-        actual, cause = _enter(run, case, staged_keys, timeout_seconds)
+        actual, cause, execution_name = _enter(run, case, staged_keys, timeout_seconds)
 
         deliveries = run.emulator.deliveries()[delivered_before:]
         present = run.current_keys()
@@ -773,6 +788,7 @@ def run_case(case: BadInputCase, *, timeout_seconds: float = 60.0) -> CaseResult
             messages_sent=len(deliveries),
             staged_lost=len(staged_keys - present),
             uploads=len(run.emulator.destinations()) - uploads_before,
+            record=run.record(execution_name),
         )
         result.problems = setup_problems + judge(case, result)
         if case.positive:
@@ -790,10 +806,12 @@ def _send_before(run: _Run, case: BadInputCase, timeout_seconds: float) -> list[
     return problems
 
 
-def _enter(run: _Run, case: BadInputCase, staged_keys: set[str], timeout_seconds: float) -> tuple[str, str]:
-    """Let the input in the case's way; the outcome (error name or DELIVERED) and its cause."""
+def _enter(run: _Run, case: BadInputCase, staged_keys: set[str], timeout_seconds: float) -> tuple[str, str, str | None]:
+    """Let the input in the case's way; the outcome (error name or DELIVERED), its cause and the execution's
+    name (None when none started)."""
     if case.entry == "console":
-        return _outcome(run.start(case.document, f"case-{case.id}"[:80], timeout_seconds))
+        described = run.start(case.document, f"case-{case.id}"[:80], timeout_seconds)
+        return (*_outcome(described), described["name"])
     if case.entry == "event":
         event = case.document if case.document is not None else _s3_event(run.bucket, case.key)
         run.client("lambda").invoke(
@@ -810,7 +828,7 @@ def _enter(run: _Run, case: BadInputCase, staged_keys: set[str], timeout_seconds
     invocations = run.trigger_invocations()
     failed = [i for i in invocations if i.error_type]
     if failed:
-        return str(failed[0].error_type), str(failed[0].result.get("errorMessage", ""))
+        return str(failed[0].error_type), str(failed[0].result.get("errorMessage", "")), None
     started = [
         item["executionArn"]
         for invocation in invocations
@@ -818,8 +836,9 @@ def _enter(run: _Run, case: BadInputCase, staged_keys: set[str], timeout_seconds
         if item.get("executionArn")
     ]
     if not started:
-        return NOT_STARTED, "the trigger started no execution"
-    return _outcome(run.local.wait_for(started[0], timeout_seconds=timeout_seconds))
+        return NOT_STARTED, "the trigger started no execution", None
+    described = run.local.wait_for(started[0], timeout_seconds=timeout_seconds)
+    return (*_outcome(described), described["name"])
 
 
 def _outcome(described: Mapping[str, Any]) -> tuple[str, str]:
@@ -868,7 +887,16 @@ def judge(case: BadInputCase, result: CaseResult) -> list[str]:
             problems.append(f"{result.uploads} file(s) uploaded to Amazon before the input was refused")
     if result.staged_lost:
         problems.append(f"{result.staged_lost} staged object(s) lost")
+    problems += _judge_record(result.record, result.actual, case.positive)
     return problems
+
+
+def _judge_record(record: str, actual: str, delivered: bool) -> list[str]:
+    """Every execution leaves a status record that says how it ended, under the error it ended with."""
+    if record == NO_EXECUTION:
+        return []  # nothing started: the S3 event itself is kept (failed-starts queue) and named
+    expected = "sent" if delivered else f"failed {'WorkflowError' if actual.startswith('States.') else actual}"
+    return [] if record == expected else [f"status record says {record!r}, expected {expected!r}"]
 
 
 def _check_delivery(run: _Run, case: BadInputCase, deliveries: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -950,13 +978,13 @@ def render_table(rows: Sequence[CaseResult], cases: Sequence[BadInputCase] = CAS
     described = {case.id: case.description for case in cases}
     known = {case.id for case in cases if case.known_issue}
     lines = [
-        "| case | input | entry | expected | actual | cause | sent | uploaded | lost | ok |",
-        "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |",
+        "| case | input | entry | expected | actual | cause | record | sent | uploaded | lost | ok |",
+        "| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |",
     ]
     for row in rows:
         lines.append(
             f"| `{row.case_id}` | {_cell(described.get(row.case_id, ''))} | {row.entry} | {row.expected} "
-            f"| {row.actual} | {_cell(row.cause, CAUSE_WIDTH)} "
+            f"| {row.actual} | {_cell(row.cause, CAUSE_WIDTH)} | {row.record} "
             f"| {row.messages_sent} | {row.uploads} | {row.staged_lost} "
             f"| {_verdict(row, row.case_id in known)} |"
         )
@@ -1052,6 +1080,7 @@ class FaultResult:
     staged_lost: int
     send_calls: int = 0
     executions: int = 0
+    record: str = ""
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -1261,6 +1290,7 @@ def run_fault_case(case: FaultCase, *, timeout_seconds: float = 60.0) -> FaultRe
             case.arrange(run)
 
         executions = _enter_fault(run, case, timeout_seconds)
+        record = run.record(executions[0]["name"]) if executions else NO_EXECUTION
 
         actual, cause = _outcome(executions[0]) if executions else (NOT_STARTED, "no execution started")
         if actual == DELIVERED:
@@ -1278,6 +1308,7 @@ def run_fault_case(case: FaultCase, *, timeout_seconds: float = 60.0) -> FaultRe
             staged_lost=len(kept - set(case.removes) - run.current_keys()),
             send_calls=len(run.emulator.calls("sendInvoice")),
             executions=len(executions),
+            record=record,
         )
         result.problems = judge_fault(case, result)
     result.seconds = time.monotonic() - began
@@ -1331,6 +1362,7 @@ def judge_fault(case: FaultCase, result: FaultResult) -> list[str]:
         problems.append("the cause is not written for a person (traceback, exception repr or object dump)")
     if result.staged_lost:
         problems.append(f"{result.staged_lost} staged object(s) lost")
+    problems += _judge_record(result.record, result.actual, case.transient)
     return problems
 
 
@@ -1369,14 +1401,15 @@ def _run_fault_by_id(case_id: str, timeout_seconds: float) -> FaultResult:
 def render_fault_table(rows: Sequence[FaultResult]) -> str:
     """The fault results as a Markdown table: what was injected, how it ended, what it cost."""
     lines = [
-        "| kind | injected | expected | actual | cause | retries | delivered | destinations | lost | ok |",
-        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+        "| kind | injected | expected | actual | cause | record | retries | delivered | destinations | lost | ok |",
+        "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in rows:
         verdict = "✓" if row.passed else "✗ " + _cell("; ".join(row.problems))
         lines.append(
             f"| `{row.case_id}` | {_cell(row.injected)} | {row.expected} | {row.actual} "
-            f"| {_cell(row.cause, CAUSE_WIDTH)} | {row.retries} | {row.messages_sent} | {row.destinations} "
+            f"| {_cell(row.cause, CAUSE_WIDTH)} | {row.record} | {row.retries} | {row.messages_sent} "
+            f"| {row.destinations} "
             f"| {row.staged_lost} | {verdict} |"
         )
     return "\n".join(lines)

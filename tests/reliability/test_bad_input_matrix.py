@@ -96,3 +96,18 @@ def test_the_command_prints_the_table_and_fails_on_a_failed_case(capsys: pytest.
 
     with pytest.raises(SystemExit):
         reliability.main(["--case", "no-such-case"])
+
+
+def test_an_execution_without_a_record_that_says_how_it_ended_fails_its_case() -> None:
+    case = next(case for case in reliability.CASES if case.expected == "InvalidAttachments")
+    result = CaseResult(case.id, case.entry, case.expected, case.expected, case.cause_contains, 0, 0)
+    for record, ok in [
+        ("failed InvalidAttachments", True),
+        (reliability.NO_RECORD, False),
+        ("received", False),
+        ("failed InvalidRequest", False),
+        ("sent", False),
+        (reliability.NO_EXECUTION, True),  # nothing started: nothing to record
+    ]:
+        result.record = record
+        assert (reliability.judge(case, result) == []) is ok, record

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from buyer_messaging import trigger
+from buyer_messaging import naming, trigger
 from buyer_messaging.errors import InvalidRequest, UnsupportedS3Key
 from buyer_messaging.models import AttachmentRef
 from buyer_messaging.trigger import StagedObjectEvent
@@ -347,7 +347,7 @@ def test_execution_name_hint_does_not_change_the_identity_part() -> None:
 )
 def test_execution_name_is_a_valid_step_functions_name(hint: str) -> None:
     name = trigger.execution_name(_staged(OUTBOX_KEY), hint)
-    assert 1 <= len(name) <= trigger.EXECUTION_NAME_MAX_LENGTH == 80
+    assert 1 <= len(name) <= naming.EXECUTION_NAME_MAX_LENGTH == 80
     assert NAME_CHARACTERS.match(name), name
     assert not name.startswith("-")
 

@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +15,10 @@ from urllib.parse import unquote_plus
 
 from buyer_messaging.errors import InvalidRequest, UnsupportedS3Key
 from buyer_messaging.models import AttachmentRef, MessageRequest
+from buyer_messaging.naming import deterministic_name
 
 OUTBOX_PREFIX = "outbox/"
 REQUESTS_PREFIX = "requests/"
-EXECUTION_NAME_MAX_LENGTH = 80
-_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +108,7 @@ def _outbox_request(staged: StagedObjectEvent) -> MessageRequest:
 
 def execution_name(staged: StagedObjectEvent, hint: str = "") -> str:
     """A Step Functions execution name unique to this object version and the same on every delivery."""
-    identity = "\0".join((staged.bucket, staged.key, staged.version))
-    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
-    readable = _UNSAFE_NAME_CHARACTERS.sub("-", hint).strip("-")
-    room = EXECUTION_NAME_MAX_LENGTH - len(digest) - 1
-    return f"{readable[:room]}-{digest}" if readable else digest
+    return deterministic_name((staged.bucket, staged.key, staged.version), hint)
 
 
 def describe(request: MessageRequest) -> dict[str, Any]:

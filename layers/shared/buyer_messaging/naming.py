@@ -1,0 +1,56 @@
+"""Execution names that make a repeated start a no-op.
+
+Step Functions refuses a second execution of a name (for 90 days after the first one closed), so a name derived
+from what identifies a request turns every repeat into "already started" instead of a second message:
+
+- S3 starts: the bucket, key and version of the staged object (:func:`buyer_messaging.trigger.execution_name`);
+- API starts: the caller's ``Idempotency-Key``, or else the request's content, scoped to the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+
+from buyer_messaging import catalog
+from buyer_messaging.errors import UnknownMessageType
+from buyer_messaging.models import MessageRequest
+
+EXECUTION_NAME_MAX_LENGTH = 80
+_DIGEST_LENGTH = 32  # 128 bits of SHA-256: no two requests share a name by chance
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def deterministic_name(identity: Sequence[str], hint: str = "") -> str:
+    """``{hint}-{digest of identity}``, at most 80 characters of ``[A-Za-z0-9_-]`` (the hint shortened)."""
+    digest = hashlib.sha256("\0".join(identity).encode("utf-8")).hexdigest()[:_DIGEST_LENGTH]
+    readable = _UNSAFE_NAME_CHARACTERS.sub("-", hint).strip("-")
+    room = EXECUTION_NAME_MAX_LENGTH - len(digest) - 1
+    return f"{readable[:room]}-{digest}" if readable else digest
+
+
+def request_execution_name(request: MessageRequest, *, caller: str, idempotency_key: str | None = None) -> str:
+    """The name of an API start. With an ``Idempotency-Key`` the key alone identifies the request (a repeat
+    with another body is then the caller's mistake to report, see the API); without one, its content does:
+    the same message for the same order is sent once. ``caller`` keeps two callers' keys apart."""
+    if idempotency_key:
+        identity = ("api-key", caller, idempotency_key)
+    else:
+        identity = ("api-content", caller, canonical_content(request))
+    return deterministic_name(identity, f"{request.amazon_order_id}-{_canonical_type(request.message_type)}")
+
+
+def canonical_content(request: MessageRequest) -> str:
+    """The request as one string that is the same however it was spelled (type alias, key order)."""
+    document = request.to_dict()
+    document["messageType"] = _canonical_type(request.message_type)
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _canonical_type(message_type: str) -> str:
+    try:
+        return catalog.message_type(message_type).path
+    except UnknownMessageType:
+        return message_type
