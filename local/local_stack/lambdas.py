@@ -90,6 +90,10 @@ class InProcessLambdas:
     def register(self, function: LocalFunction) -> None:
         self._functions[function.name] = function
 
+    def function(self, name: str) -> LocalFunction:
+        """A registered function (its handler runs in this process: ``function(name).load()(event, context)``)."""
+        return self._functions[name]
+
     def install(self) -> None:
         if self._original is not None:
             return

@@ -29,6 +29,8 @@ STACK_UUID = "1a2b3c4d-0000-4000-8000-000000000000"
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+# Deployed to AWS, not to the local stack: their Ref is empty, so the console runs without sign-in.
+NOT_LOCAL_TYPES = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient")
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ class LocalStack:
                 name = resolver.resolve(spec.get("Properties", {}).get("BucketName", f"{self.stack_name}-{logical}"))
                 resolver.refs[logical] = name.lower()
                 resolver.attributes[(logical, "Arn")] = f"arn:aws:s3:::{name.lower()}"
+            elif kind in NOT_LOCAL_TYPES:
+                resolver.refs[logical] = ""
             else:
                 resolver.refs.setdefault(logical, f"{self.stack_name}-{logical}")
 

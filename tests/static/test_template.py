@@ -37,6 +37,7 @@ FUNCTION_FOLDERS = {
     "UploadAttachmentFunction": "upload_attachment",
     "SendMessageFunction": "send_message",
     "RecordOutcomeFunction": "record_outcome",
+    "ApiFunction": "api",
 }
 
 # DefinitionSubstitutions key -> the function whose ARN it carries
@@ -529,7 +530,11 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
     assert variables["SPAPI_CREDENTIALS_SECRET"] == {"Ref": "CredentialsSecret"}
     for logical_id, resource in functions(template["Resources"]).items():
         own = resource["Properties"].get("Environment", {}).get("Variables", {})
-        expected = {"StartWorkflowFunction": {"STATE_MACHINE_ARN"}, "RecordOutcomeFunction": {"EVENT_BUS_NAME"}}
+        expected = {
+            "StartWorkflowFunction": {"STATE_MACHINE_ARN"},
+            "RecordOutcomeFunction": {"EVENT_BUS_NAME"},
+            "ApiFunction": {"STATE_MACHINE_ARN", "CONSOLE_USER_POOL_ID", "CONSOLE_CLIENT_ID"},
+        }
         assert set(own) == expected.get(logical_id, set()), logical_id
     assert template["Resources"]["StartWorkflowFunction"]["Properties"]["Environment"]["Variables"] == {
         "STATE_MACHINE_ARN": {"Ref": STATE_MACHINE_ID}

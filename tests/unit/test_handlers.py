@@ -79,6 +79,7 @@ def _error(function: str, event: Any, lambda_context: Any) -> BaseException:
 def test_every_function_has_a_handler_and_they_are_distinct() -> None:
     functions = sorted(path.name for path in FUNCTIONS.iterdir() if (path / "app.py").exists())
     assert functions == [
+        "api",
         "create_destination",
         "hash_attachment",
         "list_actions",

@@ -63,6 +63,14 @@ class UnsupportedS3Key(BuyerMessagingError):
     """An S3 object key fits neither ``outbox/...`` nor ``requests/{name}.json``."""
 
 
+class IdempotencyKeyReused(BuyerMessagingError):
+    """An Idempotency-Key that already started a request was sent again with another message."""
+
+
+class RequestNotFound(BuyerMessagingError):
+    """No request has this id (never started, or its record expired)."""
+
+
 class StagingUnavailable(TransientError):
     """S3 (the staging bucket) throttled or failed; retried."""
 

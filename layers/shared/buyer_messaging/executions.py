@@ -37,6 +37,26 @@ def reset_client() -> None:
     _client.cache_clear()
 
 
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
+
+
+def execution_input(arn: str) -> Any | None:
+    """The input an execution was started with, or None when there is no such execution."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = _client()
+    try:
+        described = client.describe_execution(executionArn=arn)
+    except client.exceptions.ExecutionDoesNotExist:
+        return None
+    except (ClientError, BotoCoreError) as error:
+        raise ExecutionStartFailed(
+            f"Step Functions could not be asked about {arn.rsplit(':', 1)[-1]}: {error}"
+        ) from None
+    return json.loads(described.get("input") or "null")
+
+
 def start_execution(state_machine_arn: str, name: str, document: dict[str, Any]) -> StartedExecution:
     """Start ``name``; an execution of that name that already exists means this start already happened."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -48,8 +68,7 @@ def start_execution(state_machine_arn: str, name: str, document: dict[str, Any])
             stateMachineArn=state_machine_arn, name=name, input=json.dumps(document, ensure_ascii=False)
         )
     except client.exceptions.ExecutionAlreadyExists:
-        arn = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
-        return StartedExecution(name=name, execution_arn=arn, already_existed=True)
+        return StartedExecution(name=name, execution_arn=execution_arn(state_machine_arn, name), already_existed=True)
     except (client.exceptions.StateMachineDoesNotExist, client.exceptions.InvalidArn) as error:
         raise ConfigurationError(f"STATE_MACHINE_ARN does not name a state machine: {error}") from None
     except (ClientError, BotoCoreError) as error:

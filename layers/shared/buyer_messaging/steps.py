@@ -39,6 +39,7 @@ from buyer_messaging.models import (
     SentMessage,
     UploadDestination,
     UploadedAttachment,
+    ValidatedRequest,
     ValidationTask,
 )
 from buyer_messaging.observability import logger, metrics
@@ -49,12 +50,26 @@ def _retention(settings: Settings) -> status.Retention:
     return status.Retention(settings.status_retention_days)
 
 
-def _summary(request: MessageRequest) -> dict[str, str]:
+def request_summary(request: MessageRequest) -> dict[str, str]:
     return {
         "amazonOrderId": request.amazon_order_id,
         "marketplaceId": request.marketplace_id,
         "messageType": request.message_type,
     }
+
+
+def check_request(request: MessageRequest) -> ValidatedRequest:
+    """The request checked against what Amazon allows for the order now and against the staged files:
+    the one check both the first state and the HTTP API make."""
+    message_type = catalog.message_type(request.message_type)
+    validation.check_marketplace(request.marketplace_id, get_settings().spapi_region)
+    staged = [
+        validation.StagedObject(size=info.size, etag=info.etag)
+        for info in (storage.head_object(ref.bucket, ref.key) for ref in request.attachments)
+    ]
+    actions = messaging.get_messaging_actions(default_client(), request.amazon_order_id, request.marketplace_id)
+    action = validation.resolve_action(message_type, actions, request.amazon_order_id)
+    return validation.validate(request, action, staged)
 
 
 def validate_request(task: ValidationTask) -> dict[str, Any]:
@@ -66,17 +81,9 @@ def validate_request(task: ValidationTask) -> dict[str, Any]:
         table,
         task.execution_id,
         _retention(settings),
-        summary=_summary(request),
+        summary=request_summary(request),
     )
-    message_type = catalog.message_type(request.message_type)
-    validation.check_marketplace(request.marketplace_id, settings.spapi_region)
-    staged = [
-        validation.StagedObject(size=info.size, etag=info.etag)
-        for info in (storage.head_object(ref.bucket, ref.key) for ref in request.attachments)
-    ]
-    actions = messaging.get_messaging_actions(default_client(), request.amazon_order_id, request.marketplace_id)
-    action = validation.resolve_action(message_type, actions, request.amazon_order_id)
-    validated = validation.validate(request, action, staged)
+    validated = check_request(request)
     status.validated(
         table,
         task.execution_id,
@@ -302,7 +309,7 @@ def _record_received_from_s3(
             settings.require("workflow_table"),
             execution_arn,
             _retention(settings),
-            summary=_summary(request),
+            summary=request_summary(request),
             origin="s3",
             source=status.SourceObject(staged.bucket, staged.key, staged.version_id),
         )

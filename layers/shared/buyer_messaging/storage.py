@@ -148,3 +148,33 @@ def tag_object(
         raise
     except Exception as error:
         raise _translate(error, bucket, key) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+def presigned_post(bucket: str, key: str, content_type: str, size: int, expires_in: int) -> PresignedPost:
+    """A browser form upload of exactly ``size`` bytes of ``content_type`` to ``key``: S3 checks the policy."""
+    import boto3
+    from botocore.config import Config
+
+    # SigV4 and the bucket's own regional host: the default (SigV2, global endpoint) redirects, and a browser
+    # cannot follow a redirected form POST.
+    client = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "auto"}))
+    try:
+        form = client.generate_presigned_post(
+            Bucket=bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", size, size],
+            ],
+            ExpiresIn=expires_in,
+        )
+    except Exception as error:
+        raise _translate(error, bucket, key) from None
+    return PresignedPost(url=str(form["url"]), fields={name: str(value) for name, value in form["fields"].items()})

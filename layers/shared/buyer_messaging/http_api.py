@@ -1,0 +1,254 @@
+"""What the HTTP API does (see docs/api.md): the routes of functions/api call these, one each.
+
+Nothing here knows HTTP: errors are the package's named errors, which the API function maps to status codes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from buyer_messaging import catalog, executions, messaging, naming, status, steps, storage, validation
+from buyer_messaging.config import get_settings
+from buyer_messaging.errors import (
+    AttachmentChanged,
+    AttachmentNotFound,
+    BuyerMessagingError,
+    IdempotencyKeyReused,
+    InvalidAttachments,
+    InvalidMessageText,
+    InvalidRequest,
+    MessageTypeNotAvailable,
+    RequestNotFound,
+    SpApiInvalidInput,
+    SpApiNotFound,
+    StagingAccessDenied,
+    UnknownMessageType,
+    WorkflowTableUnavailable,
+    error_name,
+)
+from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN, MessageRequest
+from buyer_messaging.observability import logger
+from buyer_messaging.spapi import default_client
+
+ATTACHMENTS_PREFIX = "attachments/"
+STAGING_URL_SECONDS = 900
+ORDER_HISTORY_LIMIT = 50
+DONE = frozenset({status.Status.SENT.value, status.Status.FAILED.value})
+NOT_OFFERED = "Amazon does not offer this message type for this order now."
+
+
+# What the caller has to change, by error; everything else is not the caller's doing.
+_CALLER_ERRORS: dict[type[BuyerMessagingError], tuple[int, str | None]] = {
+    InvalidRequest: (400, None),
+    UnknownMessageType: (400, "messageType"),
+    MessageTypeNotAvailable: (400, "messageType"),
+    InvalidMessageText: (400, "text"),
+    InvalidAttachments: (400, "attachments"),
+    AttachmentNotFound: (400, "attachments"),
+    AttachmentChanged: (400, "attachments"),
+    StagingAccessDenied: (400, "attachments"),
+    SpApiInvalidInput: (400, None),
+    SpApiNotFound: (404, "amazonOrderId"),
+    RequestNotFound: (404, "requestId"),
+    IdempotencyKeyReused: (409, "Idempotency-Key"),
+}
+TRANSIENT_STATUS = 503
+# Amazon refused the app itself (credentials, authorization): the seller has to act, not the caller.
+UPSTREAM_STATUS = 502
+RETRY_AFTER_SECONDS = 5
+
+
+def error_response(error: BuyerMessagingError) -> tuple[int, dict[str, Any]]:
+    """The status code and body (docs/api.md) of a named error."""
+    if error.transient:
+        code, field = TRANSIENT_STATUS, None
+    else:
+        code, field = next(
+            (mapped for kind, mapped in _CALLER_ERRORS.items() if isinstance(error, kind)), (UPSTREAM_STATUS, None)
+        )
+        if error_name(error) == "ConfigurationError":
+            code = 500
+    problems = list(error.problems) or ([(field, str(error))] if field else [])
+    return code, {
+        "error": error_name(error),
+        "message": str(error),
+        "errors": [{"field": name, "message": message} for name, message in problems],
+    }
+
+
+def check_order_id(amazon_order_id: str) -> None:
+    if not AMAZON_ORDER_ID_PATTERN.match(amazon_order_id):
+        raise InvalidRequest(
+            f"{amazon_order_id!r} is not an Amazon order id (like 123-1234567-1234567).",
+            problems=(("amazonOrderId", "is not an Amazon order id (like 123-1234567-1234567)"),),
+        )
+
+
+def message_types(amazon_order_id: str, marketplace_id: str) -> dict[str, Any]:
+    """Every message type with whether Amazon allows it for the order now, and its limits for this order."""
+    check_order_id(amazon_order_id)
+    validation.check_marketplace(marketplace_id, get_settings().spapi_region)
+    client = default_client()
+    actions = messaging.get_messaging_actions(client, amazon_order_id, marketplace_id)
+    locale = messaging.get_buyer_locale(client, amazon_order_id, marketplace_id)
+    offered = {action.message_type.path: action for action in actions if action.message_type is not None}
+    described = []
+    for message_type in catalog.iter_message_types():
+        action = offered.get(message_type.path)
+        schema = action.schema if action is not None else {}
+        text = validation.text_rule(message_type, schema)
+        files = validation.attachment_rule(message_type, schema)
+        reason = NOT_OFFERED if action is None else (action.disabled_reason if action.disabled else None)
+        if action is not None and action.disabled and reason is None:
+            reason = "Amazon disabled this message type for this order."
+        described.append(
+            {
+                "messageType": message_type.path,
+                "operation": message_type.operation,
+                "title": (action.title if action is not None and action.title else message_type.title),
+                "description": str(schema.get("description") or message_type.description),
+                "available": reason is None,
+                "disabledReason": reason,
+                "text": None
+                if text is None
+                else {"required": text.required, "minLength": text.min_length, "maxLength": text.max_length},
+                "attachments": None
+                if files is None
+                else {
+                    "minCount": files.min_count,
+                    "maxCount": files.max_count,
+                    "extensions": sorted(catalog.ATTACHMENT_CONTENT_TYPES),
+                    "contentTypes": sorted(set(catalog.ATTACHMENT_CONTENT_TYPES.values())),
+                    "maxTotalBytes": catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT,
+                },
+                "coverageDates": message_type.takes_coverage_dates,
+            }
+        )
+    order = [action.message_type.path for action in actions if action.message_type is not None]
+    described.sort(key=lambda item: (not item["available"], _position(order, str(item["messageType"]))))
+    return {
+        "amazonOrderId": amazon_order_id,
+        "marketplaceId": marketplace_id,
+        "buyerLocale": locale,
+        "messageTypes": described,
+    }
+
+
+def _position(order: list[str], path: str) -> int:
+    return order.index(path) if path in order else len(order)
+
+
+def stage_attachment(file_name: str, content_type: str, size: int) -> dict[str, Any]:
+    """A presigned POST for one file under attachments/: S3 itself refuses another size or content type."""
+    problems = []
+    name_problem = validation.file_name_problem(file_name)
+    if name_problem:
+        problems.append(("fileName", name_problem))
+    expected_type = catalog.content_type_for(file_name)
+    if expected_type is None:
+        problems.append(("fileName", f"must end in one of {', '.join(sorted(catalog.ATTACHMENT_CONTENT_TYPES))}"))
+    elif content_type != expected_type:
+        problems.append(("contentType", f"must be {expected_type} for a {file_name.rsplit('.', 1)[-1]} file"))
+    if size <= 0:
+        problems.append(("size", "must be at least 1 byte (Amazon refuses empty files)"))
+    elif size > catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT:
+        problems.append(("size", f"must be at most {catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT:,} bytes"))
+    if problems:
+        details = "; ".join(f"{field} {message}" for field, message in problems)
+        raise InvalidAttachments(f"The file cannot be staged: {details}.", problems=tuple(problems))
+    # A folder of its own per upload: two files of the same name never overwrite each other.
+    key = f"{ATTACHMENTS_PREFIX}{uuid.uuid4()}/{file_name}"
+    form = storage.presigned_post(
+        get_settings().require("staging_bucket"), key, content_type, size, STAGING_URL_SECONDS
+    )
+    return {"key": key, "url": form.url, "fields": form.fields, "maxBytes": size, "expiresIn": STAGING_URL_SECONDS}
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    request_id: str
+    repeat: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"requestId": self.request_id, "statusUrl": f"/messages/{self.request_id}", "repeat": self.repeat}
+
+
+def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempotency_key: str | None) -> Submitted:
+    """Validate with the state machine's own check, then start it under a name that makes a repeat a no-op."""
+    check_order_id(amazon_order_id)
+    settings = get_settings()
+    for attachment in body.get("attachments") or []:
+        if isinstance(attachment, dict) and "bucket" in attachment:
+            raise InvalidRequest(
+                "Attachments sent through the API are staged files (POST /attachments); they name no bucket.",
+                problems=(("attachments.bucket", "is not accepted: stage the file with POST /attachments"),),
+            )
+    document = {**body, "amazonOrderId": amazon_order_id}
+    request = MessageRequest.from_dict(document, default_bucket=settings.require("staging_bucket"))
+    if catalog.find_message_type(request.message_type) is None:
+        raise UnknownMessageType(
+            f"{request.message_type!r} is not a message type of the Messaging API.",
+            problems=(("messageType", "is not a message type of the Messaging API"),),
+        )
+    name = naming.request_execution_name(request, caller=caller, idempotency_key=idempotency_key)
+    state_machine_arn = settings.require("state_machine_arn")
+    # A repeat is answered with the first request, before validation: a once-per-order type that the first
+    # request used up must not turn the repeat into an error.
+    first = executions.execution_input(executions.execution_arn(state_machine_arn, name))
+    if first is not None:
+        if naming.canonical_content(MessageRequest.from_dict(first)) != naming.canonical_content(request):
+            raise IdempotencyKeyReused(
+                f"The Idempotency-Key {idempotency_key!r} already sent another message (request {name}); use a new "
+                "key for a new message.",
+                problems=(("Idempotency-Key", "was already used for another message"),),
+            )
+        return Submitted(name, repeat=True)
+    steps.check_request(request)
+    started = executions.start_execution(state_machine_arn, name, request.to_dict())
+    _record_received(started.execution_arn, request)
+    logger.info("Request accepted", extra={"request_id": name, "repeat": started.already_existed})
+    return Submitted(name, repeat=started.already_existed)
+
+
+def _record_received(execution_arn: str, request: MessageRequest) -> None:
+    """The record, marked as an API request. The execution runs either way: a failure here is only logged,
+    since the first state creates the record too."""
+    settings = get_settings()
+    try:
+        status.received(
+            settings.require("workflow_table"),
+            execution_arn,
+            status.Retention(settings.status_retention_days),
+            summary=steps.request_summary(request),
+            origin="api",
+        )
+    except WorkflowTableUnavailable as error:
+        logger.warning("Request record not written", extra={"cause": str(error)})
+
+
+def request_status(request_id: str) -> dict[str, Any]:
+    record = status.get(get_settings().require("workflow_table"), request_id)
+    if record is None:
+        raise RequestNotFound(
+            f"No request has the id {request_id!r}: it was never started, or its record expired.",
+            problems=(("requestId", "names no request"),),
+        )
+    return _shown(record)
+
+
+def order_history(amazon_order_id: str) -> dict[str, Any]:
+    check_order_id(amazon_order_id)
+    records = status.for_order(get_settings().require("workflow_table"), amazon_order_id, ORDER_HISTORY_LIMIT)
+    return {"amazonOrderId": amazon_order_id, "messages": [_shown(record) for record in records]}
+
+
+def _shown(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as the API shows it: where the files are staged is the seller's business, not the page's."""
+    shown = {**record, "done": record.get("status") in DONE}
+    shown["attachments"] = [
+        {name: value for name, value in attachment.items() if name != "bucket"}
+        for attachment in record.get("attachments") or []
+    ]
+    return shown

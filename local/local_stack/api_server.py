@@ -1,0 +1,201 @@
+"""The HTTP API and the seller console on 127.0.0.1, without authentication.
+
+Each HTTP request becomes the event API Gateway (HTTP API, payload format 2.0, ``$default`` stage) hands the
+function, and the deployed ApiFunction's handler runs in this process, like every other function of the local
+stack. :func:`serve_console` starts everything a browser needs: moto in server mode (the page uploads to its
+S3), the SP-API emulator, the template deployed, and this server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local_stack.lambdas import LambdaContext
+
+Handler = Callable[[dict[str, Any], Any], Any]
+_TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-www-form")
+
+
+def to_event(method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+    """The HTTP API payload 2.0 event of one request (headers lower-cased, repeated values comma-joined)."""
+    url = urlsplit(target)
+    lowered: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers.items():
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(url.query, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    is_text = not body or lowered.get("content-type", "").startswith(_TEXT_TYPES)
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": url.path,
+        "rawQueryString": url.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": url.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": not is_text,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if body:
+        event["body"] = body.decode("utf-8") if is_text else base64.b64encode(body).decode("ascii")
+    return event
+
+
+def from_result(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body bytes of a payload 2.0 result (a dict with statusCode, or any JSON value)."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return 200, [("Content-Type", "application/json")], json.dumps(result).encode()
+    headers = [(name, str(value)) for name, value in (result.get("headers") or {}).items()]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(value)) for value in values)
+    headers.extend(("Set-Cookie", cookie) for cookie in result.get("cookies") or [])
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+    return int(result["statusCode"]), headers, payload
+
+
+class LocalApi:
+    """``with LocalApi(handler) as api: requests.get(api.url + "/openapi.json")``"""
+
+    def __init__(self, handler: Handler, *, port: int = 0, context: Callable[[], Any] = lambda: None) -> None:
+        self.errors: list[BaseException] = []  # what the handler raised (API Gateway answers those with a 500)
+        outer = self
+
+        class _Request(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                event = to_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+                try:
+                    result = handler(event, context())
+                except Exception as error:
+                    outer.errors.append(error)
+                    result = {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}
+                status, headers, payload = from_result(result)
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the function logs each request itself."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Request)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
+
+    def start(self) -> LocalApi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LocalApi:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+@dataclass
+class ConsoleServer:
+    """Everything the console runs on: ``url`` is the page; ``emulator`` tells what buyers received."""
+
+    url: str
+    api: LocalApi
+    emulator: Any  # spapi_emulator.Emulator
+    s3: Any  # boto3 S3 client of the moto server
+    bucket: str
+    served: Any  # local_stack.serve.ServedStack
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve_console(
+    *, api_port: int = 0, moto_port: int = 0, emulator_port: int = 0, retry_speedup: float = 1.0
+) -> Iterator[ConsoleServer]:
+    """moto server + emulator + template + the API and console on 127.0.0.1; all stopped on exit."""
+    from local_stack import serve
+
+    served = serve.start(moto_port or free_port(), emulator_port, retry_speedup=retry_speedup)
+    try:
+        function = served.stack.lambdas.function(served.deployment.functions["ApiFunction"])
+        handler = function.load()
+        api = LocalApi(
+            handler,
+            port=api_port,
+            context=lambda: LambdaContext(function.name, function.memory_mb, function.timeout_seconds),
+        ).start()
+        try:
+            s3 = served.stack.client("s3")
+            # What the template's CorsConfiguration grants the deployed console, granted to this one.
+            s3.put_bucket_cors(
+                Bucket=served.deployment.bucket,
+                CORSConfiguration={
+                    "CORSRules": [
+                        {
+                            "AllowedMethods": ["POST"],
+                            "AllowedOrigins": [api.url],
+                            "AllowedHeaders": ["*"],
+                            "MaxAgeSeconds": 600,
+                        }
+                    ]
+                },
+            )
+            yield ConsoleServer(api.url + "/", api, served.emulator, s3, served.deployment.bucket, served)
+        finally:
+            api.stop()
+    finally:
+        served.close()
