@@ -6,7 +6,15 @@ STAMP := $(VENV)/.installed
 
 RUN_PATH := PYTHONPATH=layers/shared:local
 
-.PHONY: help venv test lint typecheck format run serve emulator reliability clean build
+# checkov pins boto3 and other packages that clash with requirements-dev.txt: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# Offline: .checkov.yaml sets --skip-download; the PyPI update check is off; no API key can come from the
+# environment or ~/.bridgecrew/credentials (HOME points into the venv), so nothing is uploaded either.
+CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
+
+.PHONY: help venv test lint checkov typecheck format run serve emulator reliability clean build
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
@@ -14,7 +22,8 @@ help:
 	@echo "make emulator  only the SP-API emulator, in the foreground"
 	@echo "make reliability  the bad-input and fault matrices through the real state machine, as tables"
 	@echo "make test      lint, type-check and run the full test suite"
-	@echo "make lint      ruff (lint + format check), cfn-lint, statelint"
+	@echo "make lint      ruff (lint + format check), cfn-lint, statelint, checkov"
+	@echo "make checkov   checkov's security scan of template.yaml (docs/checkov.md)"
 	@echo "make format    apply ruff's formatting and safe fixes"
 	@echo "make build     sam build (needs the AWS SAM CLI)"
 
@@ -27,11 +36,22 @@ $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 
 venv: $(STAMP)
 
-lint: $(STAMP)
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/statelint --ignore URI statemachine/send_message.asl.json
+	$(CHECKOV) --quiet --compact
+
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV) --compact
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,7 +60,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(STAMP)
+# tests/static/test_checkov.py runs checkov from $(CHECKOV_VENV).
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto
 
@@ -60,4 +81,4 @@ build:
 	sam build
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .local
