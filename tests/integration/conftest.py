@@ -84,6 +84,22 @@ def no_sp_api_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def api(stack: Stack) -> Iterator[str]:
+    """The HTTP API of the stack on 127.0.0.1 (no authentication, as locally): its base URL."""
+    from local_stack.api_server import LocalApi
+    from local_stack.lambdas import LambdaContext
+
+    assert stack.local.deployment is not None
+    function = stack.local.lambdas.function(stack.local.deployment.functions["ApiFunction"])
+    server = LocalApi(
+        function.load(), context=lambda: LambdaContext(function.name, function.memory_mb, function.timeout_seconds)
+    )
+    with server:
+        yield server.url
+    assert server.errors == [], f"the API function raised: {server.errors}"
+
+
+@pytest.fixture
 def stack() -> Iterator[Stack]:
     seed = load_default_seed()
     with Emulator(seed, speedup=QUOTA_SPEEDUP) as emulator, in_process_aws():
