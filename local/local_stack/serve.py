@@ -7,6 +7,7 @@ run the real handlers in this process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import threading
@@ -76,31 +77,33 @@ def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from local_stack.api_server import serve_console
+
     parser = argparse.ArgumentParser(prog="make serve")
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--emulator-port", type=int, default=8777)
+    parser.add_argument("--api-port", type=int, default=8080, help="the HTTP API and the seller console")
     args = parser.parse_args(argv)
-    served = start(args.moto_port, args.emulator_port)
-    deployment = served.deployment
-    print(
-        f"""Local stack is up.
-  AWS (moto):    export AWS_ENDPOINT_URL={served.endpoint_url} AWS_ACCESS_KEY_ID=testing \\
-                        AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
-  SP-API:        {served.emulator.base_url}   (what buyers received: {served.emulator.base_url}/_emulator/messages)
-  bucket:        {deployment.bucket}
-  state machine: {deployment.state_machine_arn}
+    with serve_console(api_port=args.api_port, moto_port=args.moto_port, emulator_port=args.emulator_port) as console:
+        served = console.served
+        deployment = served.deployment
+        print(
+            f"""Local stack is up.
+  Seller console: {console.url}   (no sign-in locally; try order 123-1234567-1234567, United States)
+  HTTP API:       {console.api.url}/openapi.json   (docs/api.md)
+  AWS (moto):     export AWS_ENDPOINT_URL={served.endpoint_url} AWS_ACCESS_KEY_ID=testing \\
+                         AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+  SP-API:         {served.emulator.base_url}   (what buyers received: {served.emulator.base_url}/_emulator/messages)
+  bucket:         {deployment.bucket}
+  state machine:  {deployment.state_machine_arn}
 Try:
   aws s3 cp invoice.pdf s3://{deployment.bucket}/outbox/ATVPDKIKX0DER/123-1234567-1234567/invoice/Invoice.pdf
   aws stepfunctions list-executions --state-machine-arn {deployment.state_machine_arn}
 Ctrl-C stops it.""",
-        flush=True,
-    )
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        served.close()
+            flush=True,
+        )
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stopped.wait()
     return 0
