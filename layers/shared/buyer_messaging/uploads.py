@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from buyer_messaging import catalog
 from buyer_messaging.catalog import MessageType
@@ -25,7 +26,10 @@ from buyer_messaging.errors import (
 from buyer_messaging.models import UploadDestination
 from buyer_messaging.spapi import SpApiClient
 from buyer_messaging.storage import Readable
+from buyer_messaging.streams import ReadAhead
 
+# The fixed buffer of the copy from S3 to the presigned URL: reads from S3 and writes to the socket of this
+# size; a few of them in flight, whatever the file's size.
 STREAM_CHUNK_BYTES = 1024 * 1024
 
 # Amazon's presigned URLs point at S3: bucket.s3.amazonaws.com, bucket.s3.us-east-1.amazonaws.com,
@@ -118,11 +122,18 @@ def _is_loopback(host: str) -> bool:
 
 class _SizedStream:
     """Hands requests a stream with a known length: a Content-Length and no chunked encoding,
-    which S3 answers with 501. Counts the bytes so a file that changed size cannot go out silently."""
+    which S3 answers with 501. Counts the bytes so a file that changed size cannot go out silently.
+
+    The staged bytes are read ahead on a thread of their own (:class:`~buyer_messaging.streams.ReadAhead`),
+    so S3 keeps sending while the previous chunk goes out to the upload endpoint; memory stays at a few
+    chunks whatever the file's size.
+    """
 
     def __init__(self, body: Readable, size: int) -> None:
-        self._body = body
         self._size = size
+        self._reader = ReadAhead(body, STREAM_CHUNK_BYTES, limit=size)
+        self._chunks: Iterator[bytes] | None = None
+        self._pending = memoryview(b"")
         self.sent = 0
 
     def __len__(self) -> int:
@@ -133,31 +144,64 @@ class _SizedStream:
         if remaining <= 0:
             return b""
         want = remaining if amount is None or amount < 0 else min(amount, remaining)
-        chunks = []
+        parts: list[bytes | memoryview] = []
         got = 0
         # Fill the request: a source may hand out fewer bytes than asked (a raw socket, a network stream).
         while got < want:
-            chunk = self._body.read(want - got)
-            if not chunk:
-                # Stop the upload now: the endpoint would wait for the missing bytes until the read timeout.
-                raise AttachmentChanged(
-                    f"The staged file ended after {self.sent + got:,} of {self._size:,} bytes; the upload was stopped."
-                )
-            chunks.append(chunk)
-            got += len(chunk)
+            if not self._pending:
+                chunk = self._next_chunk()
+                if not chunk:
+                    # Stop the upload now: the endpoint would wait for the missing bytes until the read timeout.
+                    raise AttachmentChanged(
+                        f"The staged file ended after {self.sent + got:,} of {self._size:,} bytes; "
+                        "the upload was stopped."
+                    )
+                if len(chunk) <= want - got:
+                    parts.append(chunk)  # the usual case: a whole chunk, handed on without a copy
+                    got += len(chunk)
+                    continue
+                self._pending = memoryview(chunk)
+            piece = self._pending[: want - got]
+            self._pending = self._pending[len(piece) :]
+            parts.append(piece)
+            got += len(piece)
         self.sent += got
-        return b"".join(chunks)
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            return parts[0]
+        return b"".join(parts)
+
+    def _next_chunk(self) -> bytes:
+        if self._chunks is None:
+            self._chunks = iter(self._reader)
+        return next(self._chunks, b"")
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(STREAM_CHUNK_BYTES):
             yield chunk
 
+    def close(self) -> None:
+        self._reader.close()
+
+
+class _LargeBlockAdapter(HTTPAdapter):
+    """Sends a request body in blocks of STREAM_CHUNK_BYTES instead of urllib3's 16 KiB: a 10 MB file is
+    ten reads and ten sendall calls rather than six hundred of each."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["blocksize"] = STREAM_CHUNK_BYTES
+        super().init_poolmanager(*args, **kwargs)
+
 
 @lru_cache(maxsize=1)
 def _upload_session() -> requests.Session:
+    # One session per container: the connection to the upload host is kept alive between invocations
+    # (and between the attachments of a message when a container handles several).
     session = requests.Session()
     # Only the signed headers Amazon returned (plus Content-Length) go to the presigned URL.
     session.headers.clear()
+    adapter = _LargeBlockAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
 
 
@@ -184,10 +228,14 @@ def put_file(
         raise UploadEndpointUnavailable(
             f"The upload endpoint could not be reached or the upload broke off ({type(error).__name__}); will retry."
         ) from None
-    if stream.sent != size:
-        raise AttachmentChanged(f"The staged file ended after {stream.sent:,} of {size:,} bytes.")
+    finally:
+        stream.close()
     if 200 <= response.status_code < 300:
+        if stream.sent != size:
+            raise AttachmentChanged(f"The staged file ended after {stream.sent:,} of {size:,} bytes.")
         return
+    # A refusal may come before the whole body was sent (S3 answers a bad signature or an expired URL
+    # without reading a large body): its reason counts, not the bytes that were left unsent.
     code, message = _s3_error(response)
     described = f"{code}: {message}" if message else code
     if response.status_code >= 500 and response.status_code != 501:
