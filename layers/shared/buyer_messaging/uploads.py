@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
-from xml.etree import ElementTree
-
-import requests
-from requests.adapters import HTTPAdapter
 
 from buyer_messaging import catalog
 from buyer_messaging.catalog import MessageType
@@ -24,9 +19,13 @@ from buyer_messaging.errors import (
     UploadUrlNotAllowed,
 )
 from buyer_messaging.models import UploadDestination
+from buyer_messaging.sessions import new_session
 from buyer_messaging.spapi import SpApiClient
 from buyer_messaging.storage import Readable
 from buyer_messaging.streams import ReadAhead
+
+if TYPE_CHECKING:
+    import requests
 
 # The fixed buffer of the copy from S3 to the presigned URL: reads from S3 and writes to the socket of this
 # size; a few of them in flight, whatever the file's size.
@@ -112,6 +111,8 @@ def host_allowed(host: str, patterns: Sequence[str]) -> bool:
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -183,23 +184,24 @@ class _SizedStream:
         self._reader.close()
 
 
-class _LargeBlockAdapter(HTTPAdapter):
-    """Sends a request body in blocks of STREAM_CHUNK_BYTES instead of urllib3's 16 KiB: a 10 MB file is
-    ten reads and ten sendall calls rather than six hundred of each."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["blocksize"] = STREAM_CHUNK_BYTES
-        super().init_poolmanager(*args, **kwargs)
-
-
 @lru_cache(maxsize=1)
 def _upload_session() -> requests.Session:
+    from requests.adapters import HTTPAdapter
+
+    class LargeBlockAdapter(HTTPAdapter):
+        """Sends a request body in blocks of STREAM_CHUNK_BYTES instead of urllib3's 16 KiB: a 10 MB file is
+        ten reads and ten sendall calls rather than six hundred of each."""
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["blocksize"] = STREAM_CHUNK_BYTES
+            super().init_poolmanager(*args, **kwargs)
+
     # One session per container: the connection to the upload host is kept alive between invocations
     # (and between the attachments of a message when a container handles several).
-    session = requests.Session()
+    session = new_session()
     # Only the signed headers Amazon returned (plus Content-Length) go to the presigned URL.
     session.headers.clear()
-    adapter = _LargeBlockAdapter()
+    adapter = LargeBlockAdapter()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -215,6 +217,8 @@ def put_file(
     session: requests.Session | None = None,
 ) -> None:
     """PUT ``size`` bytes from ``body`` to the presigned URL with exactly the returned headers."""
+    import requests
+
     check_upload_url(destination.url, allowed_hosts)
     stream = _SizedStream(body, size)
     headers = dict(destination.headers)
@@ -255,6 +259,8 @@ def put_file(
 
 def _s3_error(response: requests.Response) -> tuple[str, str]:
     """S3's XML error (Code, Message); the status line when the body is not S3's XML."""
+    from xml.etree import ElementTree
+
     text = response.text[:4096]
     try:
         root = ElementTree.fromstring(text)  # noqa: S314  (a short error body from S3, not untrusted XML at scale)
