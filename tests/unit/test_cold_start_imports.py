@@ -23,6 +23,8 @@ HANDLERS = (
 )
 # The functions that never call over HTTP (only AWS through botocore).
 WITHOUT_HTTP = ("start_workflow", "hash_attachment")
+# What every handler loads of our package when it starts; the rest comes with its step.
+STEP_BASICS = ("", ".steps", ".config", ".errors", ".models", ".observability")
 WATCHED = ("requests", "boto3", "botocore.client", "aws_xray_sdk", "wrapt", "asyncio", "sqlite3", "pydantic")
 TRACE_HEADER = "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 
@@ -54,6 +56,7 @@ spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 loaded = {name: name in sys.modules for name in json.loads(sys.argv[2])}
+ours = sorted(name for name in sys.modules if name.startswith("buyer_messaging"))
 from buyer_messaging import observability
 tracer = type(observability.tracer).__name__
 botocore_traced = False
@@ -67,7 +70,7 @@ if len(sys.argv) > 3:
     import requests
     requests_traced = hasattr(requests.Session.request, "__wrapped__")
 print(json.dumps({"loaded": loaded, "tracer": tracer, "botocore_traced": botocore_traced,
-                  "requests_traced": requests_traced}))
+                  "requests_traced": requests_traced, "ours": ours}))
 """
 
 
@@ -101,6 +104,8 @@ def test_a_handler_loads_traced_botocore_and_nothing_it_does_not_use(handler: st
     # Only botocore and requests are traced: nothing else the X-Ray SDK could patch is imported for it.
     assert not loaded["sqlite3"]
     assert not loaded["pydantic"]
+    # The adapters (S3, SP-API, DynamoDB, Step Functions, validation, ...) come with the step that uses them.
+    assert set(found["ours"]) <= {f"buyer_messaging{name}" for name in STEP_BASICS}
 
 
 @pytest.mark.parametrize("handler", WITHOUT_HTTP)

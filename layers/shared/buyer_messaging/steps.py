@@ -8,18 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import (
-    attachments,
-    catalog,
-    destinations,
-    executions,
-    idempotency,
-    messaging,
-    storage,
-    trigger,
-    uploads,
-    validation,
-)
+# The adapters are imported by the steps that use them: each handler loads only its own step's modules.
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, UploadDestinationExpired, error_name
 from buyer_messaging.models import (
@@ -31,11 +20,13 @@ from buyer_messaging.models import (
     UploadedAttachment,
 )
 from buyer_messaging.observability import logger, metrics
-from buyer_messaging.spapi import default_client
 
 
 def validate_request(request: MessageRequest) -> dict[str, Any]:
     """getMessagingActionsForOrder, then the request checked against the order's schema and staged files."""
+    from buyer_messaging import catalog, messaging, storage, validation
+    from buyer_messaging.spapi import default_client
+
     settings = get_settings()
     message_type = catalog.message_type(request.message_type)
     validation.check_marketplace(request.marketplace_id, settings.spapi_region)
@@ -59,6 +50,8 @@ def validate_request(request: MessageRequest) -> dict[str, Any]:
 
 
 def hash_attachment(task: AttachmentTask) -> dict[str, Any]:
+    from buyer_messaging import attachments
+
     staged = task.attachment
     digest = attachments.digest_of_staged(staged.bucket, staged.key, staged.etag, staged.size)
     metrics.add_metric(name="AttachmentBytesHashed", unit=MetricUnit.Bytes, value=digest.size)
@@ -74,6 +67,9 @@ def create_destination(task: AttachmentTask) -> dict[str, Any]:
 
 
 def _new_destination(task: AttachmentTask) -> UploadDestination:
+    from buyer_messaging import catalog, destinations, uploads
+    from buyer_messaging.spapi import default_client
+
     table = get_settings().require("workflow_table")  # before Amazon creates anything
     destination = uploads.create_upload_destination(
         default_client(),
@@ -89,6 +85,8 @@ def _new_destination(task: AttachmentTask) -> UploadDestination:
 
 def upload_attachment(task: AttachmentTask) -> dict[str, Any]:
     """Stream the staged bytes to the destination; an expired destination is re-created, not failed."""
+    from buyer_messaging import destinations
+
     settings = get_settings()
     table = settings.require("workflow_table")
     stored = destinations.load(table, task.require_destination_id())
@@ -127,6 +125,8 @@ def _renewed(task: AttachmentTask, why: str) -> UploadDestination:
 
 
 def _put(task: AttachmentTask, destination: UploadDestination) -> None:
+    from buyer_messaging import storage, uploads
+
     settings = get_settings()
     staged = task.attachment
     # Checked before S3 is even read: no byte may leave for a host that is not allowed.
@@ -147,6 +147,9 @@ def _put(task: AttachmentTask, destination: UploadDestination) -> None:
 
 def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[str, Any]:
     """The message type's operation, at most once per execution (see buyer_messaging.idempotency)."""
+    from buyer_messaging import catalog, idempotency, messaging
+    from buyer_messaging.spapi import default_client
+
     request = send.request
     message_type = catalog.message_type(request.message_type)
     expected = sorted(a.key for a in request.attachments)
@@ -185,6 +188,8 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
 def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
     """One execution per staged object version. Bad objects are reported, never deleted; the first
     error is raised after every record was tried so the event lands in the failed-starts queue."""
+    from buyer_messaging import executions, storage, trigger
+
     settings = get_settings()
     state_machine_arn = settings.require("state_machine_arn")
     results: list[dict[str, Any]] = []
