@@ -316,3 +316,16 @@ def test_reading_everything_asks_the_raw_stream_for_everything() -> None:
         with pytest.raises(StagingUnavailable):
             body.read(amount)
     assert raw.asked == [None, 5]
+
+
+def test_reads_from_s3_are_not_checksummed_a_second_time(aws: dict[str, Any]) -> None:
+    """The upload endpoint's Content-MD5 check covers every byte; botocore's CRC of each read would only add
+    CPU to the hash and copy steps (see storage._client)."""
+    data = _data(1000)
+    put = _put(aws, KEY, data, ChecksumAlgorithm="CRC32")
+    body, _ = storage.open_object(support.BUCKET, KEY, put["ETag"])
+    try:
+        assert type(body._raw).__name__ == "StreamingBody"  # not botocore's StreamingChecksumBody
+        assert body.read() == data
+    finally:
+        body.close()
