@@ -14,13 +14,14 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv test lint checkov typecheck format run serve emulator reliability clean build
+.PHONY: help venv test lint checkov typecheck format run serve emulator reliability bench clean build
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
 	@echo "make serve     a long-running local stack (moto server + SP-API emulator) for the AWS CLI"
 	@echo "make emulator  only the SP-API emulator, in the foreground"
 	@echo "make reliability  the bad-input and fault matrices through the real state machine, as tables"
+	@echo "make bench     hash, copy, cold start and end-to-end benchmarks as tables (ARGS='--help')"
 	@echo "make test      lint, type-check and run the full test suite"
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint, checkov"
 	@echo "make checkov   checkov's security scan of template.yaml (docs/checkov.md)"
@@ -76,6 +77,9 @@ emulator: $(STAMP)
 
 reliability: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m local_stack reliability $(ARGS)
+
+bench: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m bench $(ARGS)
 
 build:
 	sam build

@@ -171,42 +171,46 @@ def test_content_md5_is_base64_of_the_binary_digest() -> None:
     [0, 1, attachments.READ_CHUNK_BYTES - 1, attachments.READ_CHUNK_BYTES, attachments.READ_CHUNK_BYTES + 3],
     ids=["0B", "1B", "chunk-1", "chunk", "1MiB+3B"],
 )
-def test_digest_of_staged_streams_and_hashes_every_byte(aws: dict[str, Any], size: int) -> None:
+def test_streamed_digest_hashes_every_byte(aws: dict[str, Any], size: int) -> None:
     data = bytes((i * 7 + 3) % 256 for i in range(size))
     put = _put(aws, KEY, data)
-    digest = attachments.digest_of_staged(support.BUCKET, KEY, put["ETag"], size)
-    assert digest == attachments.Digest(content_md5=_md5_b64(data), size=size)
+    digest = attachments.streamed_digest(support.BUCKET, KEY, put["ETag"], size)
+    assert digest == attachments.Digest(content_md5=_md5_b64(data), size=size, source=attachments.STREAM_SOURCE)
     assert digest.content_md5 == attachments.content_md5(data)
     assert digest.content_md5 != hashlib.md5(data).hexdigest()
     assert len(base64.b64decode(digest.content_md5)) == 16
 
 
-def test_digest_of_an_empty_object(aws: dict[str, Any]) -> None:
+@pytest.mark.parametrize("digest_of", [attachments.digest_of_staged, attachments.streamed_digest])
+def test_digest_of_an_empty_object(aws: dict[str, Any], digest_of: Any) -> None:
     put = _put(aws, KEY, b"")
-    assert attachments.digest_of_staged(support.BUCKET, KEY, put["ETag"], 0).content_md5 == "1B2M2Y8AsgTpgAmY7PhCfg=="
+    assert digest_of(support.BUCKET, KEY, put["ETag"], 0).content_md5 == "1B2M2Y8AsgTpgAmY7PhCfg=="
 
 
+@pytest.mark.parametrize("digest_of", [attachments.digest_of_staged, attachments.streamed_digest])
 @pytest.mark.parametrize("expected_size", [len(PDF) - 1, len(PDF) + 1, 0])
-def test_digest_of_staged_refuses_another_size(aws: dict[str, Any], expected_size: int) -> None:
+def test_digest_of_staged_refuses_another_size(aws: dict[str, Any], expected_size: int, digest_of: Any) -> None:
     put = _put(aws, KEY, PDF)
     with pytest.raises(AttachmentChanged) as raised:
-        attachments.digest_of_staged(support.BUCKET, KEY, put["ETag"], expected_size)
+        digest_of(support.BUCKET, KEY, put["ETag"], expected_size)
     assert f"{len(PDF):,}" in str(raised.value)
 
 
-def test_digest_of_staged_refuses_a_replaced_object(aws: dict[str, Any]) -> None:
+@pytest.mark.parametrize("digest_of", [attachments.digest_of_staged, attachments.streamed_digest])
+def test_digest_of_staged_refuses_a_replaced_object(aws: dict[str, Any], digest_of: Any) -> None:
     first = _put(aws, KEY, PDF)
     _put(aws, KEY, PDF[::-1])
     with pytest.raises(AttachmentChanged):
-        attachments.digest_of_staged(support.BUCKET, KEY, first["ETag"], len(PDF))
+        digest_of(support.BUCKET, KEY, first["ETag"], len(PDF))
 
 
-def test_digest_of_staged_of_a_deleted_object(aws: dict[str, Any]) -> None:
+@pytest.mark.parametrize("digest_of", [attachments.digest_of_staged, attachments.streamed_digest])
+def test_digest_of_staged_of_a_deleted_object(aws: dict[str, Any], digest_of: Any) -> None:
     with pytest.raises(AttachmentNotFound):
-        attachments.digest_of_staged(support.BUCKET, "attachments/gone.pdf", '"abc"', 3)
+        digest_of(support.BUCKET, "attachments/gone.pdf", '"0cc175b9c0f1b6a831c399e269772661"', 3)
 
 
-def test_digest_of_staged_reads_in_chunks_and_closes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_streamed_digest_reads_in_chunks_and_closes(monkeypatch: pytest.MonkeyPatch) -> None:
     data = b"x" * 10
 
     class Body:
@@ -226,7 +230,7 @@ def test_digest_of_staged_reads_in_chunks_and_closes(monkeypatch: pytest.MonkeyP
 
     body = Body()
     monkeypatch.setattr(storage, "open_object", lambda bucket, key, etag: (body, len(data)))
-    assert attachments.digest_of_staged("b", "k", '"e"', len(data)).content_md5 == _md5_b64(data)
+    assert attachments.streamed_digest("b", "k", '"e"', len(data)).content_md5 == _md5_b64(data)
     assert body.closed
     assert set(body.reads) == {attachments.READ_CHUNK_BYTES}
     assert len(body.reads) == 4  # 4 + 4 + 2 bytes, then the empty read that ends the stream

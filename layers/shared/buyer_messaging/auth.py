@@ -11,9 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from buyer_messaging.errors import (
     CredentialsNotConfigured,
@@ -21,6 +19,10 @@ from buyer_messaging.errors import (
     LwaRejected,
     LwaUnavailable,
 )
+from buyer_messaging.sessions import new_session
+
+if TYPE_CHECKING:
+    import requests
 
 # Refresh this long before the token's announced expiry, so a token never expires mid-call.
 REFRESH_MARGIN_SECONDS = 120.0
@@ -97,7 +99,7 @@ class AccessTokenProvider:
     ) -> None:
         self._token_url = token_url
         self._credentials = credentials
-        self._session = session or requests.Session()
+        self._session = session or new_session()
         self._timeout = timeout
         self._clock = clock
         self._cached: _CachedToken | None = None
@@ -116,6 +118,8 @@ class AccessTokenProvider:
             self._cached = None
 
     def _request_token(self) -> _CachedToken:
+        import requests
+
         credentials = self._credentials()
         requested_at = self._clock()
         try:

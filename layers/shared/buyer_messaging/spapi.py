@@ -6,9 +6,7 @@ import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from buyer_messaging import __version__
 from buyer_messaging.auth import AccessTokenProvider, load_credentials
@@ -22,6 +20,10 @@ from buyer_messaging.errors import (
     SpApiUnauthorized,
     SpApiUnavailable,
 )
+from buyer_messaging.sessions import new_session
+
+if TYPE_CHECKING:
+    import requests
 
 # Amazon asks for "AppName/Version (Language=LanguageName/Version)".
 USER_AGENT = f"BuyerMessagingWorkflow/{__version__} (Language=Python/{platform.python_version()})"
@@ -49,7 +51,7 @@ class SpApiClient:
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._tokens = tokens
-        self._session = session or requests.Session()
+        self._session = session or new_session()
         self._timeout = timeout
 
     def call(
@@ -76,6 +78,8 @@ class SpApiClient:
         params: Mapping[str, str] | None,
         json_body: Mapping[str, Any] | None,
     ) -> requests.Response:
+        import requests
+
         headers = {
             "x-amz-access-token": self._tokens.access_token(),
             "User-Agent": USER_AGENT,
@@ -172,7 +176,7 @@ def default_client() -> SpApiClient:
 
 def client_for(settings: Settings) -> SpApiClient:
     secret_id = settings.require("credentials_secret_id")
-    session = requests.Session()
+    session = new_session()
     tokens = AccessTokenProvider(
         settings.lwa_token_url,
         lambda: load_credentials(secret_id),

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import (
-    attachments,
-    catalog,
-    destinations,
-    executions,
-    idempotency,
-    messaging,
-    outcome,
-    status,
-    storage,
-    trigger,
-    uploads,
-    validation,
-)
+# The adapters are imported by the steps that use them: each handler loads only its own step's modules.
+from buyer_messaging import status
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.errors import (
     BuyerMessagingError,
@@ -43,7 +31,9 @@ from buyer_messaging.models import (
     ValidationTask,
 )
 from buyer_messaging.observability import logger, metrics
-from buyer_messaging.spapi import default_client
+
+if TYPE_CHECKING:
+    from buyer_messaging.trigger import StagedObjectEvent
 
 
 def _retention(settings: Settings) -> status.Retention:
@@ -61,6 +51,9 @@ def request_summary(request: MessageRequest) -> dict[str, str]:
 def check_request(request: MessageRequest) -> ValidatedRequest:
     """The request checked against what Amazon allows for the order now and against the staged files:
     the one check both the first state and the HTTP API make."""
+    from buyer_messaging import catalog, messaging, storage, validation
+    from buyer_messaging.spapi import default_client
+
     message_type = catalog.message_type(request.message_type)
     validation.check_marketplace(request.marketplace_id, get_settings().spapi_region)
     staged = [
@@ -112,6 +105,8 @@ def validate_request(task: ValidationTask) -> dict[str, Any]:
 
 
 def hash_attachment(task: AttachmentTask) -> dict[str, Any]:
+    from buyer_messaging import attachments
+
     staged = task.attachment
     digest = attachments.digest_of_staged(staged.bucket, staged.key, staged.etag, staged.size)
     metrics.add_metric(name="AttachmentBytesHashed", unit=MetricUnit.Bytes, value=digest.size)
@@ -128,6 +123,9 @@ def create_destination(task: AttachmentTask) -> dict[str, Any]:
 
 
 def _new_destination(task: AttachmentTask) -> UploadDestination:
+    from buyer_messaging import catalog, destinations, uploads
+    from buyer_messaging.spapi import default_client
+
     table = get_settings().require("workflow_table")  # before Amazon creates anything
     destination = uploads.create_upload_destination(
         default_client(),
@@ -143,6 +141,8 @@ def _new_destination(task: AttachmentTask) -> UploadDestination:
 
 def upload_attachment(task: AttachmentTask) -> dict[str, Any]:
     """Stream the staged bytes to the destination; an expired destination is re-created, not failed."""
+    from buyer_messaging import destinations
+
     settings = get_settings()
     table = settings.require("workflow_table")
     stored = destinations.load(table, task.require_destination_id())
@@ -187,6 +187,8 @@ def _renewed(task: AttachmentTask, why: str) -> UploadDestination:
 
 
 def _put(task: AttachmentTask, destination: UploadDestination) -> None:
+    from buyer_messaging import storage, uploads
+
     settings = get_settings()
     staged = task.attachment
     # Checked before S3 is even read: no byte may leave for a host that is not allowed.
@@ -207,6 +209,9 @@ def _put(task: AttachmentTask, destination: UploadDestination) -> None:
 
 def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[str, Any]:
     """The message type's operation, at most once per execution (see buyer_messaging.idempotency)."""
+    from buyer_messaging import catalog, idempotency, messaging
+    from buyer_messaging.spapi import default_client
+
     request = send.request
     message_type = catalog.message_type(request.message_type)
     expected = sorted(a.key for a in request.attachments)
@@ -248,6 +253,8 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
 
 def record_outcome(task: OutcomeTask) -> dict[str, Any]:
     """The status record, the staged objects' tags and the EventBridge event of a finished request."""
+    from buyer_messaging import outcome
+
     settings = get_settings()
     where = outcome.Destinations(
         table=settings.require("workflow_table"),
@@ -267,6 +274,8 @@ def record_outcome(task: OutcomeTask) -> dict[str, Any]:
 def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
     """One execution per staged object version. Bad objects are reported, never deleted; the first
     error is raised after every record was tried so the event lands in the failed-starts queue."""
+    from buyer_messaging import executions, storage, trigger
+
     settings = get_settings()
     state_machine_arn = settings.require("state_machine_arn")
     results: list[dict[str, Any]] = []
@@ -300,7 +309,7 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record_received_from_s3(
-    settings: Settings, execution_arn: str, request: MessageRequest, staged: trigger.StagedObjectEvent
+    settings: Settings, execution_arn: str, request: MessageRequest, staged: StagedObjectEvent
 ) -> None:
     """The request's record with the object that started it. The execution has started either way, so a
     failure here is only logged: the first step creates the record anyway, without the source."""

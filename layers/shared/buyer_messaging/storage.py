@@ -36,6 +36,10 @@ class ObjectInfo:
     etag: str
     version_id: str | None
     content_type: str | None
+    # How S3 stores the object ("AES256", "aws:kms", "aws:kms:dsse"; None when unencrypted) and the algorithm
+    # of a customer-provided key (SSE-C): they decide whether the ETag is the MD5 of the bytes.
+    server_side_encryption: str | None = None
+    sse_customer_algorithm: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -43,7 +47,17 @@ def _client() -> S3Client:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return boto3.client(
+        "s3",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            # botocore would otherwise compute a CRC of every object it reads (when S3 stored one), about a
+            # third more CPU on top of MD5 for the hash and copy steps (bench/). It adds no protection here:
+            # the upload endpoint checks the Content-MD5 (S3's own MD5, or the hash step's) against every
+            # byte it receives, so bytes damaged on either read fail with BadDigest, never reach a buyer.
+            response_checksum_validation="when_required",
+        ),
+    )
 
 
 def reset_client() -> None:
@@ -51,9 +65,13 @@ def reset_client() -> None:
     _client.cache_clear()
 
 
-def head_object(bucket: str, key: str) -> ObjectInfo:
+def head_object(bucket: str, key: str, etag: str | None = None) -> ObjectInfo:
+    """The object's metadata; with ``etag``, only if the object still has it (else AttachmentChanged)."""
+    arguments: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if etag:
+        arguments["IfMatch"] = etag
     try:
-        response = _client().head_object(Bucket=bucket, Key=key)
+        response = _client().head_object(**arguments)
     except Exception as error:
         raise _translate(error, bucket, key) from None
     return ObjectInfo(
@@ -61,6 +79,8 @@ def head_object(bucket: str, key: str) -> ObjectInfo:
         etag=str(response["ETag"]),
         version_id=response.get("VersionId"),
         content_type=response.get("ContentType"),
+        server_side_encryption=response.get("ServerSideEncryption"),
+        sse_customer_algorithm=response.get("SSECustomerAlgorithm"),
     )
 
 
@@ -73,7 +93,28 @@ def open_object(bucket: str, key: str, etag: str | None = None) -> tuple[Readabl
         response = _client().get_object(**arguments)
     except Exception as error:
         raise _translate(error, bucket, key) from None
-    return response["Body"], int(response["ContentLength"])
+    return _Body(response["Body"], bucket, key), int(response["ContentLength"])
+
+
+class _Body:
+    """The object's bytes as S3 streams them. A stream that breaks off (reset, read timeout, fewer bytes than
+    announced) is StagingUnavailable, retried like a failed GET, instead of an error name the state machine
+    does not know (which would fail the execution)."""
+
+    def __init__(self, raw: Any, bucket: str, key: str) -> None:
+        self._raw = raw
+        self._bucket = bucket
+        self._key = key
+
+    def read(self, amt: int = -1, /) -> bytes:
+        try:
+            data: bytes = self._raw.read(None if amt < 0 else amt)
+        except Exception as error:
+            raise _translate(error, self._bucket, self._key, reading=True) from None
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 def read_json_object(bucket: str, key: str, version_id: str | None = None) -> object:
@@ -100,10 +141,12 @@ def read_json_object(bucket: str, key: str, version_id: str | None = None) -> ob
         raise InvalidRequest(f"s3://{bucket}/{key} is not a JSON request document: {error}.") from None
 
 
-def _translate(error: Exception, bucket: str, key: str) -> Exception:
+def _translate(error: Exception, bucket: str, key: str, *, reading: bool = False) -> Exception:
     from botocore.exceptions import BotoCoreError, ClientError
 
     where = f"s3://{bucket}/{key}"
+    if reading and isinstance(error, BotoCoreError | OSError):
+        return StagingUnavailable(f"S3 broke off while sending {where} ({type(error).__name__}); will retry.")
     if isinstance(error, ClientError):
         code = str(error.response.get("Error", {}).get("Code", ""))
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
-from xml.etree import ElementTree
-
-import requests
 
 from buyer_messaging import catalog
 from buyer_messaging.catalog import MessageType
@@ -23,9 +19,16 @@ from buyer_messaging.errors import (
     UploadUrlNotAllowed,
 )
 from buyer_messaging.models import UploadDestination
+from buyer_messaging.sessions import new_session
 from buyer_messaging.spapi import SpApiClient
 from buyer_messaging.storage import Readable
+from buyer_messaging.streams import ReadAhead
 
+if TYPE_CHECKING:
+    import requests
+
+# The fixed buffer of the copy from S3 to the presigned URL: reads from S3 and writes to the socket of this
+# size; a few of them in flight, whatever the file's size.
 STREAM_CHUNK_BYTES = 1024 * 1024
 
 # Amazon's presigned URLs point at S3: bucket.s3.amazonaws.com, bucket.s3.us-east-1.amazonaws.com,
@@ -108,6 +111,8 @@ def host_allowed(host: str, patterns: Sequence[str]) -> bool:
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -118,11 +123,18 @@ def _is_loopback(host: str) -> bool:
 
 class _SizedStream:
     """Hands requests a stream with a known length: a Content-Length and no chunked encoding,
-    which S3 answers with 501. Counts the bytes so a file that changed size cannot go out silently."""
+    which S3 answers with 501. Counts the bytes so a file that changed size cannot go out silently.
+
+    The staged bytes are read ahead on a thread of their own (:class:`~buyer_messaging.streams.ReadAhead`),
+    so S3 keeps sending while the previous chunk goes out to the upload endpoint; memory stays at a few
+    chunks whatever the file's size.
+    """
 
     def __init__(self, body: Readable, size: int) -> None:
-        self._body = body
         self._size = size
+        self._reader = ReadAhead(body, STREAM_CHUNK_BYTES, limit=size)
+        self._chunks: Iterator[bytes] | None = None
+        self._pending = memoryview(b"")
         self.sent = 0
 
     def __len__(self) -> int:
@@ -133,31 +145,65 @@ class _SizedStream:
         if remaining <= 0:
             return b""
         want = remaining if amount is None or amount < 0 else min(amount, remaining)
-        chunks = []
+        parts: list[bytes | memoryview] = []
         got = 0
         # Fill the request: a source may hand out fewer bytes than asked (a raw socket, a network stream).
         while got < want:
-            chunk = self._body.read(want - got)
-            if not chunk:
-                # Stop the upload now: the endpoint would wait for the missing bytes until the read timeout.
-                raise AttachmentChanged(
-                    f"The staged file ended after {self.sent + got:,} of {self._size:,} bytes; the upload was stopped."
-                )
-            chunks.append(chunk)
-            got += len(chunk)
+            if not self._pending:
+                chunk = self._next_chunk()
+                if not chunk:
+                    # Stop the upload now: the endpoint would wait for the missing bytes until the read timeout.
+                    raise AttachmentChanged(
+                        f"The staged file ended after {self.sent + got:,} of {self._size:,} bytes; "
+                        "the upload was stopped."
+                    )
+                if len(chunk) <= want - got:
+                    parts.append(chunk)  # the usual case: a whole chunk, handed on without a copy
+                    got += len(chunk)
+                    continue
+                self._pending = memoryview(chunk)
+            piece = self._pending[: want - got]
+            self._pending = self._pending[len(piece) :]
+            parts.append(piece)
+            got += len(piece)
         self.sent += got
-        return b"".join(chunks)
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            return parts[0]
+        return b"".join(parts)
+
+    def _next_chunk(self) -> bytes:
+        if self._chunks is None:
+            self._chunks = iter(self._reader)
+        return next(self._chunks, b"")
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(STREAM_CHUNK_BYTES):
             yield chunk
 
+    def close(self) -> None:
+        self._reader.close()
+
 
 @lru_cache(maxsize=1)
 def _upload_session() -> requests.Session:
-    session = requests.Session()
+    from requests.adapters import HTTPAdapter
+
+    class LargeBlockAdapter(HTTPAdapter):
+        """Sends a request body in blocks of STREAM_CHUNK_BYTES instead of urllib3's 16 KiB: a 10 MB file is
+        ten reads and ten sendall calls rather than six hundred of each."""
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["blocksize"] = STREAM_CHUNK_BYTES
+            super().init_poolmanager(*args, **kwargs)
+
+    # One session per container: the connection to the upload host is kept alive between invocations
+    # (and between the attachments of a message when a container handles several).
+    session = new_session()
     # Only the signed headers Amazon returned (plus Content-Length) go to the presigned URL.
     session.headers.clear()
+    adapter = LargeBlockAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
 
 
@@ -171,6 +217,8 @@ def put_file(
     session: requests.Session | None = None,
 ) -> None:
     """PUT ``size`` bytes from ``body`` to the presigned URL with exactly the returned headers."""
+    import requests
+
     check_upload_url(destination.url, allowed_hosts)
     stream = _SizedStream(body, size)
     headers = dict(destination.headers)
@@ -184,10 +232,14 @@ def put_file(
         raise UploadEndpointUnavailable(
             f"The upload endpoint could not be reached or the upload broke off ({type(error).__name__}); will retry."
         ) from None
-    if stream.sent != size:
-        raise AttachmentChanged(f"The staged file ended after {stream.sent:,} of {size:,} bytes.")
+    finally:
+        stream.close()
     if 200 <= response.status_code < 300:
+        if stream.sent != size:
+            raise AttachmentChanged(f"The staged file ended after {stream.sent:,} of {size:,} bytes.")
         return
+    # A refusal may come before the whole body was sent (S3 answers a bad signature or an expired URL
+    # without reading a large body): its reason counts, not the bytes that were left unsent.
     code, message = _s3_error(response)
     described = f"{code}: {message}" if message else code
     if response.status_code >= 500 and response.status_code != 501:
@@ -207,6 +259,8 @@ def put_file(
 
 def _s3_error(response: requests.Response) -> tuple[str, str]:
     """S3's XML error (Code, Message); the status line when the body is not S3's XML."""
+    from xml.etree import ElementTree
+
     text = response.text[:4096]
     try:
         root = ElementTree.fromstring(text)  # noqa: S314  (a short error body from S3, not untrusted XML at scale)

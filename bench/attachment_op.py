@@ -1,0 +1,149 @@
+"""``python -m bench.attachment_op RESULT ARGS``: one hash or copy of a staged object, in a fresh process.
+
+Everything a warm Lambda would already have (imports, clients, the LWA token, the upload destination) is
+set up first; then the peak RSS is reset and only the operation is timed. The result: seconds, the RSS
+before, the peak during, and for the hash the Content-MD5 (checked by the parent against the real MD5).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import reset_peak_rss, status_bytes, write_result
+
+HASH_OPS = ("hash-etag", "hash-stream", "hash-naive", "md5-in-memory", "get-only")
+COPY_OPS = ("copy-stream", "copy-naive", "put-from-memory")
+
+
+def main(result_path: str, arguments: dict[str, Any]) -> None:
+    op = arguments["op"]
+    operation = _hash(op, arguments) if op in HASH_OPS else _copy(op, arguments)
+    rss_before = status_bytes("VmRSS")
+    peak_reset = reset_peak_rss()
+    started = time.perf_counter()
+    outcome = operation()
+    seconds = time.perf_counter() - started
+    write_result(
+        result_path,
+        {
+            "op": op,
+            "seconds": seconds,
+            "rss_before": rss_before,
+            "peak_rss": status_bytes("VmHWM"),
+            "peak_reset": peak_reset,
+            "content_md5": outcome,
+        },
+    )
+
+
+def _hash(op: str, arguments: dict[str, Any]) -> Callable[[], str | None]:
+    from buyer_messaging import attachments, storage
+
+    bucket, key, etag, size = arguments["bucket"], arguments["key"], arguments["etag"], arguments["size"]
+    storage.head_object(bucket, key)  # the client and its connection exist, as in a warm container
+
+    if op == "hash-etag":
+
+        def from_etag() -> str | None:
+            digest = attachments.digest_of_staged(bucket, key, etag, size)
+            if digest.source != attachments.ETAG_SOURCE:
+                raise RuntimeError(f"expected the ETag path, got {digest.source}")
+            return digest.content_md5
+
+        return from_etag
+    if op == "hash-stream":
+        return lambda: attachments.streamed_digest(bucket, key, etag, size).content_md5
+    if op == "hash-naive":
+
+        def naive() -> str | None:
+            # Amazon's sample: the whole object in memory, then one digest.
+            body, _ = storage.open_object(bucket, key, etag)
+            data = body.read()
+            body.close()
+            return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+        return naive
+    if op == "get-only":
+
+        def get_only() -> str | None:
+            # The other limit: how fast the local S3 hands out the object at all (bytes read and dropped).
+            body, _ = storage.open_object(bucket, key, etag)
+            while body.read(attachments.READ_CHUNK_BYTES):
+                pass
+            body.close()
+            return None
+
+        return get_only
+    # md5-in-memory: the limit, hashlib over the same bytes already in memory (read before the clock starts).
+    body, _ = storage.open_object(bucket, key, etag)
+    data = body.read()
+    body.close()
+    return lambda: base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def _copy(op: str, arguments: dict[str, Any]) -> Callable[[], str | None]:
+    import requests
+
+    from buyer_messaging import catalog, storage, uploads
+    from buyer_messaging.auth import AccessTokenProvider, LwaCredentials
+    from buyer_messaging.spapi import SpApiClient
+
+    bucket, key, etag, size = arguments["bucket"], arguments["key"], arguments["etag"], arguments["size"]
+    emulator = arguments["emulator"]
+    credentials = LwaCredentials.from_secret(emulator["credentials"])
+    client = SpApiClient(emulator["url"], AccessTokenProvider(emulator["token_url"], lambda: credentials))
+    content_md5 = base64.b64encode(bytes.fromhex(etag.strip('"'))).decode()
+    destination = uploads.create_upload_destination(
+        client, catalog.message_type("invoice"), arguments["order"], arguments["marketplace"], content_md5, None
+    )
+    allowed = (emulator["upload_host"],)
+    storage.head_object(bucket, key)
+
+    if op == "copy-stream":
+
+        def streamed() -> str | None:
+            # What the upload step does (steps._put): the pinned GET streamed into the PUT.
+            body, _ = storage.open_object(bucket, key, etag)
+            try:
+                uploads.put_file(destination, body, size, allowed, timeout=(5.0, 600.0))
+            finally:
+                body.close()
+            return None
+
+        return streamed
+
+    def put(data: bytes) -> None:
+        response = requests.put(destination.url, data=data, headers=dict(destination.headers), timeout=600)
+        if response.status_code != 200:
+            raise RuntimeError(f"upload refused: {response.status_code} {response.text[:300]}")
+
+    if op == "copy-naive":
+
+        def naive() -> str | None:
+            body, _ = storage.open_object(bucket, key, etag)
+            data = body.read()
+            body.close()
+            put(data)
+            return None
+
+        return naive
+    # put-from-memory: the limit, the bytes already in memory sent with one PUT (the endpoint's pace).
+    body, _ = storage.open_object(bucket, key, etag)
+    data = body.read()
+    body.close()
+
+    def from_memory() -> str | None:
+        put(data)
+        return None
+
+    return from_memory
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], json.loads(sys.argv[2]))

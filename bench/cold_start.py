@@ -1,0 +1,354 @@
+"""Cold start: the import time of every handler against ``import boto3, requests``, and a first invocation.
+
+Every measurement is a fresh process with the environment Lambda gives a function (``LAMBDA_TASK_ROOT``,
+``AWS_LAMBDA_FUNCTION_NAME``, a trace header, the template's POWERTOOLS_* variables): Powertools Tracer and
+the X-Ray SDK then behave as on Lambda (outside Lambda the X-Ray recorder builds a sampling client, which
+Lambda never does, and would distort the numbers).
+
+Two layouts of the code: "as deployed" is what ``sam build`` ships, source without bytecode (Lambda's file
+system is read-only, so every cold start compiles the package); "precompiled" adds ``.pyc`` files, to show
+what shipping bytecode would save. ``boto3`` and ``requests`` come precompiled in both, as pip installs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    ROOT,
+    MiB,
+    Stack,
+    aws_client,
+    child_environment,
+    median,
+    run_child,
+    running_stack,
+    table,
+)
+
+HANDLERS = (
+    "start_workflow",
+    "list_actions",
+    "hash_attachment",
+    "create_destination",
+    "upload_attachment",
+    "send_message",
+)
+BASELINE = "baseline"
+TARGET_RATIO = 1.25
+TRACE_HEADER = "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+GROUPS = {
+    "boto3/botocore": ("boto3", "botocore", "s3transfer", "jmespath", "dateutil"),
+    "requests/urllib3": ("requests", "urllib3", "charset_normalizer", "idna", "certifi"),
+    "Powertools": ("aws_lambda_powertools",),
+    "X-Ray SDK + wrapt": ("aws_xray_sdk", "wrapt"),
+    "our code": ("buyer_messaging", "app"),
+}
+
+
+# --- the code, laid out like a Lambda function with its layer ------------------------------------------------
+
+
+@contextmanager
+def code_layouts() -> Iterator[dict[str, Path]]:
+    with tempfile.TemporaryDirectory(prefix="bench-code-") as scratch:
+        layouts = {}
+        for variant in ("as deployed", "precompiled"):
+            target = Path(scratch) / variant.replace(" ", "-")
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+            shutil.copytree(ROOT / "layers/shared/buyer_messaging", target / "layer/buyer_messaging", ignore=ignore)
+            shutil.copytree(ROOT / "functions", target / "functions", ignore=ignore)
+            if variant == "precompiled":
+                compileall.compile_dir(target, quiet=1)
+            layouts[variant] = target
+        yield layouts
+
+
+def lambda_environment(handler: str, code: Path, functions: Mapping[str, str] | None = None) -> dict[str, str]:
+    environment = child_environment(
+        {
+            "PYTHONPATH": str(ROOT),  # only for `bench` itself; the code under test is on sys.path by the child
+            # Lambda's /opt and /var/task are read-only: nothing gets compiled to disk between cold starts.
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LAMBDA_TASK_ROOT": str(code / "functions" / handler),
+            "AWS_LAMBDA_FUNCTION_NAME": handler,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_REGION": "us-east-1",
+            "_X_AMZN_TRACE_ID": TRACE_HEADER,
+            "POWERTOOLS_SERVICE_NAME": "buyer-messaging",
+            "POWERTOOLS_METRICS_NAMESPACE": "BuyerMessaging",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            **(functions or {}),
+        }
+    )
+    for name in ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_DEV", "AWS_SAM_LOCAL"):
+        environment.pop(name, None)
+    return environment
+
+
+# --- import times -----------------------------------------------------------------------------------------------
+
+
+def measure_imports(layouts: Mapping[str, Path], repeats: int) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for _ in range(repeats):
+        # Round robin, so that a busy moment of the machine does not fall on one handler only.
+        for variant, code in layouts.items():
+            for handler in (BASELINE, *HANDLERS):
+                arguments = {"handler": handler, "code": str(code)}
+                run, _ = run_child("bench.handler_child", arguments, environment=lambda_environment(handler, code))
+                runs[(variant, handler)].append(run)
+    return runs
+
+
+def import_breakdown(code: Path, repeats: int = 3) -> dict[str, dict[str, float]]:
+    """Self time per group of modules (ms) from ``python -X importtime``: the median of a few runs each."""
+    breakdown: dict[str, dict[str, float]] = {}
+    for handler in (BASELINE, *HANDLERS):
+        samples: dict[str, list[float]] = defaultdict(list)
+        for _ in range(repeats):
+            _, stderr = run_child(
+                "bench.handler_child",
+                {"handler": handler, "code": str(code)},
+                environment=lambda_environment(handler, code),
+                python_flags=("-X", "importtime"),
+            )
+            groups: dict[str, float] = dict.fromkeys([*GROUPS, "stdlib and other"], 0.0)
+            for line in stderr.splitlines():
+                found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s+(\S+)", line)
+                if not found:
+                    continue
+                top = found.group(2).split(".")[0]
+                if top == "bench":
+                    continue  # the measuring harness, the same for every row
+                group = next((name for name, tops in GROUPS.items() if top in tops), "stdlib and other")
+                groups[group] += int(found.group(1)) / 1000
+            for group, ms in groups.items():
+                samples[group].append(ms)
+        breakdown[handler] = {group: median(values) for group, values in samples.items()}
+    return breakdown
+
+
+def import_table(runs: dict[tuple[str, str], list[dict[str, Any]]], variants: Sequence[str]) -> str:
+    headers = ["handler module"]
+    for variant in variants:
+        headers += [f"import ms ({variant})", "x baseline", "CPU ms", "x baseline"]
+    headers += ["modules", "heavy packages loaded"]
+    rows = []
+    for handler in (BASELINE, *HANDLERS):
+        row: list[object] = [_label(handler)]
+        for variant in variants:
+            for field in ("import_seconds", "import_cpu_seconds"):
+                ms = _median_ms(runs[(variant, handler)], field)
+                row += [ms, f"{ms / _median_ms(runs[(variant, BASELINE)], field):.2f}x"]
+        last = runs[(variants[0], handler)][-1]
+        row += [last["modules"], ", ".join(last["loaded"])]
+        rows.append(row)
+    return table(headers, rows)
+
+
+def _median_ms(runs: Sequence[dict[str, Any]], field: str) -> float:
+    return median([run[field] for run in runs]) * 1000
+
+
+def breakdown_table(breakdown: dict[str, dict[str, float]]) -> str:
+    groups = [*GROUPS, "stdlib and other"]
+    rows = []
+    for handler, found in breakdown.items():
+        rows.append([_label(handler), *(found.get(group, 0.0) for group in groups), sum(found.values())])
+    return table(["self time, ms (-X importtime, median of 3)", *groups, "sum"], rows)
+
+
+def _label(handler: str) -> str:
+    return "`import boto3, requests` (baseline)" if handler == BASELINE else f"`functions/{handler}/app.py`"
+
+
+# --- first invocations through the local stack ----------------------------------------------------------------
+
+
+def measure_invocations(stack: Stack, code: Path, repeats: int) -> dict[str, list[dict[str, Any]]]:
+    import json
+
+    runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    s3 = stack.s3()
+    data = b"%PDF-1.7\n" + os.urandom(MiB - 9)
+    key = "attachments/bench-cold-start.pdf"
+    s3.put_object(Bucket=stack.bucket, Key=key, Body=data)
+    for repeat in range(repeats):
+
+        def invoke(handler: str, event: dict[str, Any]) -> dict[str, Any]:
+            environment = lambda_environment(handler, code, stack.environment)
+            arguments = {"handler": handler, "code": str(code), "event": event}
+            run, _ = run_child("bench.handler_child", arguments, environment=environment)
+            runs[handler].append(run)
+            output: dict[str, Any] = run["output"]
+            return output
+
+        request = {
+            "amazonOrderId": "123-1234567-1234567",
+            "marketplaceId": "ATVPDKIKX0DER",
+            "messageType": "invoice",
+            "attachments": [{"key": key, "fileName": "Invoice.pdf"}],
+        }
+        validated = invoke("list_actions", request)
+        task = {
+            "amazonOrderId": validated["amazonOrderId"],
+            "marketplaceId": validated["marketplaceId"],
+            "messageType": validated["messageType"],
+            "attachment": validated["attachments"][0],
+        }
+        task["hash"] = {"contentMd5": invoke("hash_attachment", task)["contentMd5"]}
+        task["destination"] = {"uploadDestinationId": invoke("create_destination", task)["uploadDestinationId"]}
+        uploaded = invoke("upload_attachment", task)
+        execution_id = f"arn:aws:states:us-east-1:123456789012:execution:bench:cold-{repeat}-{time.time_ns()}"
+        invoke("send_message", {"executionId": execution_id, "request": {**validated, "uploaded": [uploaded]}})
+        # An S3 event for a request document; putting it starts the workflow in the server (moto delivers the
+        # notification), so wait for that run to end before the measured start, which then finds it started.
+        document_key = f"requests/bench-cold-start-{repeat}.json"
+        put = s3.put_object(Bucket=stack.bucket, Key=document_key, Body=json.dumps(request).encode())
+        _wait_for_executions(stack)
+        invoke("start_workflow", _s3_event(stack.bucket, document_key, put))
+    return runs
+
+
+def _s3_event(bucket: str, key: str, put: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": key, "eTag": put["ETag"].strip('"'), "versionId": put.get("VersionId")},
+                },
+            }
+        ]
+    }
+
+
+def _wait_for_executions(stack: Stack, timeout: float = 120) -> None:
+    sfn = aws_client("stepfunctions", stack.endpoint_url)
+    deadline = time.monotonic() + timeout
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        while any(
+            item["status"] == "RUNNING"
+            for item in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError("an execution started by the bench did not finish")
+            time.sleep(0.1)
+
+
+def invocation_table(runs: dict[str, list[dict[str, Any]]]) -> str:
+    rows = []
+    for handler in HANDLERS:
+        found = runs[handler]
+
+        def mid(field: str, found: list[dict[str, Any]] = found) -> float:
+            return median([run[field] for run in found])
+
+        cold = mid("import_seconds") + mid("first_seconds")
+        rows.append(
+            [
+                _label(handler),
+                mid("import_seconds") * 1000,
+                mid("first_seconds") * 1000,
+                mid("warm_seconds") * 1000,
+                (cold - mid("warm_seconds")) * 1000,
+                mid("first_cpu_seconds") * 1000,
+                mid("peak_rss") / MiB,
+            ]
+        )
+    return table(
+        [
+            "handler (1 MiB invoice)",
+            "import ms",
+            "1st invocation ms",
+            "warm invocation ms",
+            "cold-start penalty ms",
+            "CPU ms to 1st answer",
+            "peak RSS MiB",
+        ],
+        rows,
+    )
+
+
+# Lambda gives a function CPU in proportion to its memory: one full vCPU at 1,769 MB (AWS Lambda docs,
+# "Configuring Lambda function memory").
+FULL_VCPU_MB = 1769
+MEMORY_SIZES_MB = (256, 512, 1024, 1769)
+
+
+def memory_table(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """The CPU a cold container spends until its first answer, spread over the share of a vCPU each memory
+    size buys: a lower bound of the cold start at that size (network waits come on top)."""
+    rows = []
+    for handler in HANDLERS:
+        cpu_ms = median([run["first_cpu_seconds"] for run in runs[handler]]) * 1000
+        rss = median([run["peak_rss"] for run in runs[handler]]) / MiB
+        estimates = [cpu_ms * FULL_VCPU_MB / size for size in MEMORY_SIZES_MB]
+        rows.append([_label(handler), rss, cpu_ms, *estimates])
+    return table(
+        [
+            "handler",
+            "peak RSS MiB",
+            "CPU ms to 1st answer",
+            *(f"≥ ms at {size} MB" for size in MEMORY_SIZES_MB),
+        ],
+        rows,
+    )
+
+
+def targets(runs: dict[tuple[str, str], list[dict[str, Any]]], variants: Sequence[str]) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for variant in variants:
+        for field, what in (("import_seconds", "wall time"), ("import_cpu_seconds", "CPU time")):
+            base = _median_ms(runs[(variant, BASELINE)], field)
+            worst = max(HANDLERS, key=lambda handler: _median_ms(runs[(variant, handler)], field))
+            ratio = _median_ms(runs[(variant, worst)], field) / base
+            rows.append(
+                [
+                    f"every handler's import ≤ {TARGET_RATIO}x `import boto3, requests` ({variant}, {what})",
+                    f"worst {ratio:.2f}x ({worst})",
+                    "met" if ratio <= TARGET_RATIO else "NOT met",
+                ]
+            )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cold_start")
+    parser.add_argument("--repeats", type=int, default=9, help="fresh processes per handler and layout (median)")
+    parser.add_argument("--invocations", type=int, default=3, help="cold invocation chains through the stack")
+    args = parser.parse_args(argv)
+    with code_layouts() as layouts:
+        variants = list(layouts)
+        runs = measure_imports(layouts, args.repeats)
+        breakdown = import_breakdown(layouts["as deployed"])
+        invocations = {}
+        if args.invocations:
+            with running_stack() as stack:
+                invocations = measure_invocations(stack, layouts["as deployed"], args.invocations)
+    print(import_table(runs, variants), "", breakdown_table(breakdown), sep="\n")
+    if invocations:
+        print("", invocation_table(invocations), "", memory_table(invocations), sep="\n")
+    print("", table(["target", "measured", ""], targets(runs, variants)), sep="\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
