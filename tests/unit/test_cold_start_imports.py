@@ -25,7 +25,7 @@ HANDLERS = (
 WITHOUT_HTTP = ("start_workflow", "hash_attachment")
 # What every handler loads of our package when it starts; the rest comes with its step. The status record
 # (status, table) is written by almost every step, and neither loads an SDK before its first call.
-STEP_BASICS = ("", ".steps", ".config", ".errors", ".models", ".observability", ".status", ".table")
+STEP_BASICS = ("", ".steps", ".config", ".errors", ".models", ".observability", ".status", ".table", ".aws_clients")
 WATCHED = ("requests", "boto3", "botocore.client", "aws_xray_sdk", "wrapt", "asyncio", "sqlite3", "pydantic")
 TRACE_HEADER = "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 

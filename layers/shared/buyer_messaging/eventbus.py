@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from buyer_messaging.aws_clients import CLIENT_LOCK
 from buyer_messaging.errors import ConfigurationError, EventBusUnavailable
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ MESSAGE_FAILED = "MessageFailed"
 def _client() -> EventBridgeClient:
     import boto3
 
-    return boto3.client("events")
+    with CLIENT_LOCK:
+        return boto3.client("events")
 
 
 def reset_client() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from buyer_messaging.aws_clients import CLIENT_LOCK
 from buyer_messaging.errors import ConfigurationError, ExecutionStartFailed
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ class StartedExecution:
 def _client() -> SFNClient:
     import boto3
 
-    return boto3.client("stepfunctions")
+    with CLIENT_LOCK:
+        return boto3.client("stepfunctions")
 
 
 def reset_client() -> None:

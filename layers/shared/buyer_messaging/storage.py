@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+from buyer_messaging.aws_clients import CLIENT_LOCK
 from buyer_messaging.errors import (
     AttachmentChanged,
     AttachmentNotFound,
@@ -47,17 +48,18 @@ def _client() -> S3Client:
     import boto3
     from botocore.config import Config
 
-    return boto3.client(
-        "s3",
-        config=Config(
-            retries={"mode": "standard", "max_attempts": 3},
-            # botocore would otherwise compute a CRC of every object it reads (when S3 stored one), about a
-            # third more CPU on top of MD5 for the hash and copy steps (bench/). It adds no protection here:
-            # the upload endpoint checks the Content-MD5 (S3's own MD5, or the hash step's) against every
-            # byte it receives, so bytes damaged on either read fail with BadDigest, never reach a buyer.
-            response_checksum_validation="when_required",
-        ),
-    )
+    with CLIENT_LOCK:
+        return boto3.client(
+            "s3",
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                # botocore would otherwise compute a CRC of every object it reads (when S3 stored one), about a
+                # third more CPU on top of MD5 for the hash and copy steps (bench/). It adds no protection here:
+                # the upload endpoint checks the Content-MD5 (S3's own MD5, or the hash step's) against every
+                # byte it receives, so bytes damaged on either read fail with BadDigest, never reach a buyer.
+                response_checksum_validation="when_required",
+            ),
+        )
 
 
 def reset_client() -> None:
@@ -206,7 +208,8 @@ def presigned_post(bucket: str, key: str, content_type: str, size: int, expires_
 
     # SigV4 and the bucket's own regional host: the default (SigV2, global endpoint) redirects, and a browser
     # cannot follow a redirected form POST.
-    client = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "auto"}))
+    with CLIENT_LOCK:
+        client = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "auto"}))
     try:
         form = client.generate_presigned_post(
             Bucket=bucket,

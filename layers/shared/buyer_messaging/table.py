@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from buyer_messaging.aws_clients import CLIENT_LOCK
 from buyer_messaging.errors import ConfigurationError, WorkflowTableUnavailable
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ class ConditionNotMet(Exception):
 def client() -> DynamoDBClient:
     import boto3
 
-    return boto3.client("dynamodb")
+    with CLIENT_LOCK:
+        return boto3.client("dynamodb")
 
 
 def reset_client() -> None:
