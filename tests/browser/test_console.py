@@ -4,20 +4,26 @@ tests/browser/artifacts/ (kept by CI as test artifacts)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.pages import Screens, Tab
 
 ORDER = "123-1234567-1234567"  # Amazon's sandbox order: the emulator allows every type, any number of times
 ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"  # the emulator's order that allows only unexpectedProblem
 US = "ATVPDKIKX0DER"
-WORKFLOW_TIMEOUT_MS = 90_000  # the whole workflow on the local stack takes a few seconds; retries take more
+WORKFLOW_TIMEOUT_MS = 90_000
+# An unsigned JWT whose claims name the user; the page reads the email for display only.
+ID_TOKEN = (
+    "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(b'{"email":"seller@example.com"}').decode().rstrip("=") + ".x"
+)  # the whole workflow on the local stack takes a few seconds; retries take more
 
 
 def tiny_pdf(line: str) -> bytes:
@@ -46,8 +52,10 @@ def tiny_pdf(line: str) -> bytes:
 # ------------------------------------------------------------------------------------------------ steps
 
 
-def open_order(page: Page, url: str, order: str = ORDER, marketplace: str = US) -> None:
-    page.goto(url)
+def open_order(page: Page, url: str | None, order: str = ORDER, marketplace: str = US) -> None:
+    """Order id and marketplace, then the message types (``url=None``: on the page already open)."""
+    if url is not None:
+        page.goto(url)
     page.get_by_label("Amazon order id").fill(order)
     page.get_by_label("Marketplace").select_option(marketplace)
     page.get_by_role("button", name="Show message types").click()
@@ -144,7 +152,7 @@ def test_a_text_message_reaches_the_buyer_and_the_timeline_follows_it(
     expect(page.locator("#text-count")).to_have_text(re.compile(rf"^{len(text)} / [\d,]+ characters$"))
     screens(page, "text-ready")
 
-    send_button(page).click()
+    send_button(page).dblclick()  # an impatient double click sends once
     expect(page.get_by_role("heading", name=re.compile("Progress"))).to_be_focused()
     expect(page.locator("#request-id")).to_contain_text(f"{ORDER}-")
     expect_sent(page)
@@ -154,6 +162,47 @@ def test_a_text_message_reaches_the_buyer_and_the_timeline_follows_it(
     assert delivered["messageType"] == "unexpectedProblem"
     assert delivered["text"] == text
     assert not delivered.get("attachments")
+    assert len(desktop.watch.posts_to(r"/orders/[^/]+/messages$")) == 1
+
+
+def test_retrying_after_a_503_and_a_lost_answer_repeats_the_key_and_sends_once(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    keys: list[str | None] = []
+
+    def flaky_network(route: Route) -> None:
+        keys.append(route.request.header_value("idempotency-key"))
+        if len(keys) == 1:  # Amazon busy: the API answers 503 before starting anything
+            route.fulfill(
+                status=503,
+                headers={"retry-after": "3", "content-type": "application/json"},
+                body='{"error": "SpApiThrottled", "message": "Over quota.", "errors": []}',
+            )
+        elif len(keys) == 2:  # the API starts the workflow, but its answer never reaches the page
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/orders/[^/?]+/messages$"), flaky_network)
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Your order is late; sorry.")
+
+    send_button(page).click()
+    expect(page.locator("#send-error")).to_have_text("Amazon is busy, try again in 3 seconds.")
+    expect(send_button(page)).to_be_focused()  # ready to try again
+    screens(page, "amazon-busy-on-send")
+    send_button(page).click()
+    expect(page.locator("#send-error")).to_contain_text("could not reach the server")
+    send_button(page).click()
+    expect_sent(page)
+    screens(page, "sent-once-after-retries")
+
+    assert len(keys) == 3
+    assert keys[0] and keys[0] == keys[1] == keys[2], keys  # one attempt, one key: the retries are no-ops
+    assert len(console_server.emulator.deliveries(ORDER)) == 1
 
 
 def test_a_warranty_carries_its_coverage_dates_as_iso_8601_with_a_time_zone(
@@ -367,3 +416,74 @@ def test_readable_on_a_phone_with_unavailable_types_explained(console_url: str, 
     assert page.get_by_label("Message to the buyer").evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 16
     assert page.evaluate(no_sideways_scroll)
     screens(page, "phone-form")
+
+
+def test_sign_in_with_cognito_when_the_deployment_has_a_user_pool(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    """Deployed, config.json names a user pool and the page signs in with InitiateAuth. Cognito is played here
+    by the browser's request interception; the local API ignores the token, so only the page's part is tested."""
+    page = desktop.page
+    cognito_calls: list[dict[str, Any]] = []
+    answers = [
+        (400, {"__type": "NotAuthorizedException", "message": "Incorrect username or password."}),
+        (200, {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s", "ChallengeParameters": {}}),
+        (200, {"AuthenticationResult": {"IdToken": ID_TOKEN, "AccessToken": "a", "ExpiresIn": 3600}}),
+    ]
+
+    def cognito(route: Route) -> None:
+        request = route.request
+        cognito_calls.append({"headers": request.headers, "body": json.loads(request.post_data or "{}")})
+        status, body = answers[len(cognito_calls) - 1]
+        cors = {"access-control-allow-origin": "*", "content-type": "application/x-amz-json-1.1"}
+        route.fulfill(status=status, headers=cors, body=json.dumps(body))
+
+    page.route(
+        "**/console/config.json",
+        lambda route: route.fulfill(
+            json={"auth": {"region": "eu-west-1", "userPoolId": "eu-west-1_Example1", "clientId": "client123"}}
+        ),
+    )
+    page.route("https://cognito-idp.eu-west-1.amazonaws.com/", cognito)
+    page.goto(console_url)
+    expect(page.get_by_label("Amazon order id")).to_be_hidden()  # nothing but the sign-in form before signing in
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.get_by_label("Email").fill("seller@example.com")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert").filter(has_text="Wrong email or password.")).to_be_visible()
+
+    page.get_by_label("Password").fill("Temporary-Passw0rd")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#signin-error")).to_contain_text("Ask an administrator to set a permanent password")
+    screens(page, "new-password-required")
+
+    page.get_by_label("Password").fill("Permanent-Passw0rd")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as seller@example.com")).to_be_visible()
+    expect(page.get_by_label("Password")).to_be_hidden()
+    page.reload()  # the tab keeps its session: no new sign-in
+    expect(page.get_by_text("Signed in as seller@example.com")).to_be_visible()
+    with page.expect_request(re.compile(r"/message-types\?")) as listed:
+        open_order(page, None)
+    assert listed.value.headers["authorization"] == f"Bearer {ID_TOKEN}"
+    screens(page, "signed-in")
+
+    call = cognito_calls[-1]
+    assert call["headers"]["x-amz-target"] == "AWSCognitoIdentityProviderService.InitiateAuth"
+    assert call["headers"]["content-type"] == "application/x-amz-json-1.1"
+    assert call["body"] == {
+        "AuthFlow": "USER_PASSWORD_AUTH",
+        "ClientId": "client123",
+        "AuthParameters": {"USERNAME": "seller@example.com", "PASSWORD": "Permanent-Passw0rd"},
+    }
+    # The password is gone from the page; only the ID token is kept, for this tab.
+    assert page.get_by_label("Password").input_value() == ""
+    stored = page.evaluate("JSON.stringify(sessionStorage)")
+    assert "Passw0rd" not in stored and ID_TOKEN in stored
+    assert page.evaluate("JSON.stringify(localStorage)") == "{}"
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Email")).to_be_visible()
+    expect(page.get_by_label("Amazon order id")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
