@@ -286,7 +286,8 @@ function restoreSession() {
 function userOf(idToken) {
   try {
     const payload = idToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const claims = JSON.parse(atob(payload.padEnd(payload.length + ((4 - (payload.length % 4)) % 4), "=")));
+    const binary = atob(payload.padEnd(payload.length + ((4 - (payload.length % 4)) % 4), "="));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
     return String(claims.email || claims["cognito:username"] || "");
   } catch {
     return "";
@@ -389,6 +390,8 @@ function readOrder() {
 async function findMessageTypes(event) {
   event.preventDefault();
   setError("order-error", "");
+  setError("marketplace-error", "");
+  markInvalid($("marketplace"), false);
   const order = readOrder();
   if (!order) {
     $("order-id").focus();
@@ -412,12 +415,9 @@ async function findMessageTypes(event) {
     focusHeading("type-title");
   } catch (error) {
     announce("");
-    const fields = error instanceof ApiError ? error.fieldErrors : [];
-    for (const { field, message } of fields) {
-      if (field === "amazonOrderId") setError("order-id-error", `Order id ${message}`);
-      if (field === "marketplaceId") setError("marketplace-error", `Marketplace ${message}`);
-    }
+    const { first } = showFieldErrors(error instanceof ApiError ? error.fieldErrors : []);
     setError("order-error", describeApiError(error));
+    if (first) first.focus();
   } finally {
     button.disabled = false;
   }
@@ -434,7 +434,9 @@ function orderEdited() {
     state.pollingFor = null;
   }
   markInvalid($("order-id"), false);
+  markInvalid($("marketplace"), false);
   setError("order-id-error", "");
+  setError("marketplace-error", "");
 }
 
 // ------------------------------------------------------------------------------------------------ 2. type
@@ -881,11 +883,29 @@ function uploadToS3(entry, post) {
       );
     });
     xhr.addEventListener("error", () =>
-      reject(new UploadError(`${entry.name} could not be uploaded: the connection to the file storage failed.`)),
+      reject(
+        new UploadError(
+          `${entry.name} could not be uploaded: the connection to the file storage failed ` +
+            "(or the bucket's CORS rules do not allow this page).",
+        ),
+      ),
     );
     xhr.addEventListener("abort", () => reject(new UploadError(`The upload of ${entry.name} was stopped.`)));
     xhr.send(form);
   });
+}
+
+/** A presigned POST for one file. Its 400 names fields of this call (fileName, size), said about the file. */
+async function stageFile(entry) {
+  try {
+    return await api("POST", "attachments", {
+      body: { fileName: entry.name, contentType: CONTENT_TYPES[extensionOf(entry.name)], size: entry.file.size },
+    });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 400) throw error;
+    const details = error.fieldErrors.map(({ field, message }) => `${field} ${message}`).join("; ");
+    throw new UploadError(`${entry.name} was not accepted: ${details || error.body.message || "no reason given"}.`);
+  }
 }
 
 /** Each API field error next to its field (docs/api.md: `errors[].field`). Returns the first field shown. */
@@ -943,9 +963,7 @@ async function sendMessage(event) {
     for (const [index, entry] of state.files.entries()) {
       if (entry.staged) continue; // uploaded by an earlier attempt: same key, same request body
       announce(`Uploading ${entry.name} (${index + 1} of ${state.files.length})…`);
-      const post = await api("POST", "attachments", {
-        body: { fileName: entry.name, contentType: CONTENT_TYPES[extensionOf(entry.name)], size: entry.file.size },
-      });
+      const post = await stageFile(entry);
       await uploadToS3(entry, post);
       entry.staged = post.key;
     }
@@ -998,6 +1016,7 @@ function startProgress(accepted) {
   outcome.replaceChildren(el("p", {}, "Working on it… this page follows the workflow by itself."));
   outcome.hidden = false;
   show("new-message", false);
+  show("edit-again", false);
   show("progress-section");
   focusHeading("progress-title");
   state.pollingFor = requestId;
@@ -1041,13 +1060,30 @@ function renderOutcome(record) {
     outcome.className = "outcome failed";
     const friendly = FRIENDLY_ERRORS[record.error] || "";
     outcome.append(
-      el("p", { className: "headline" }, "Not sent. Nothing reached the buyer."),
+      el("p", { className: "headline" }, "Not sent."),
       el("p", {}, friendly || record.cause || "The workflow ended without saying why."),
       friendly && record.cause ? el("p", {}, `Details: ${record.cause}`) : null,
       record.error ? el("p", {}, "Error: ", el("code", {}, record.error)) : null,
     );
   }
   outcome.hidden = false;
+}
+
+/** The request is over for this page: the message stays on screen as it went, read-only. */
+function stopFollowing({ failed = false } = {}) {
+  state.pollingFor = null;
+  state.finished = true;
+  setSending(false);
+  $("message-fieldset").disabled = true;
+  $("send").disabled = true;
+  $("change-type").hidden = true;
+  show("new-message");
+  show("edit-again", failed);
+}
+
+function outcomeNote(message) {
+  $("outcome").className = "outcome waiting";
+  $("outcome").replaceChildren(el("p", {}, message));
 }
 
 async function follow(requestId, statusUrl) {
@@ -1061,37 +1097,25 @@ async function follow(requestId, statusUrl) {
       renderTimeline(record);
       if (record.done) {
         renderOutcome(record);
-        state.pollingFor = null;
-        state.finished = true;
-        setSending(false);
-        // The message stays on screen as it went, read-only; "Send another message" starts a new one.
-        $("message-fieldset").disabled = true;
-        $("send").disabled = true;
-        $("change-type").hidden = true;
-        show("new-message");
+        stopFollowing({ failed: record.status === "failed" });
         return;
       }
       delay = POLL_INTERVAL_MS;
     } catch (error) {
+      if (state.pollingFor !== requestId) return;
       const notYet = error instanceof ApiError && error.status === 404 && Date.now() - started < NOT_RECORDED_YET_MS;
       const passing = error instanceof ApiError && (error.status === 0 || error.status === 503);
       if (!notYet && !passing) {
-        $("outcome").className = "outcome failed";
-        $("outcome").replaceChildren(el("p", {}, `The progress could not be read: ${describeApiError(error)}`));
-        state.pollingFor = null;
-        setSending(false);
-        show("new-message");
+        // The request may still be running: the form stays locked so a new key cannot send it twice.
+        outcomeNote(`The progress could not be read (${describeApiError(error)}). Request id: ${requestId}.`);
+        stopFollowing();
         return;
       }
       if (passing) delay = Math.min(delay * 2, 10_000); // back off while the API is busy or unreachable
     }
     if (Date.now() - started > POLL_GIVE_UP_MS) {
-      $("outcome").replaceChildren(
-        el("p", {}, `Still running after ${POLL_GIVE_UP_MS / 60000} minutes. Request id: ${requestId}.`),
-      );
-      state.pollingFor = null;
-      setSending(false);
-      show("new-message");
+      outcomeNote(`Still running after ${POLL_GIVE_UP_MS / 60000} minutes. Request id: ${requestId}.`);
+      stopFollowing();
       return;
     }
     await sleep(delay);
@@ -1104,6 +1128,21 @@ function showAllTypes() {
   show("message-section", false);
   show("progress-section", false);
   focusHeading("type-title");
+}
+
+/** After a failure: the same message back in the form, to fix and send as a new request. */
+function editAgain() {
+  state.finished = false;
+  // The failed request owns the old key (repeating it would only show that failure again), and its files may
+  // be what failed (replaced, expired): a new attempt uploads them again under a new key.
+  state.idempotencyKey = null;
+  for (const entry of state.files) entry.staged = null;
+  $("message-fieldset").disabled = false;
+  $("change-type").hidden = false;
+  show("progress-section", false);
+  renderFiles();
+  check();
+  focusHeading("message-title");
 }
 
 function newMessage() {
@@ -1148,6 +1187,7 @@ function wire() {
   $("file-list").addEventListener("input", fileRenamed);
   $("change-type").addEventListener("click", showAllTypes);
   $("new-message").addEventListener("click", newMessage);
+  $("edit-again").addEventListener("click", editAgain);
 }
 
 function startConsole() {
