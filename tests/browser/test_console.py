@@ -165,6 +165,37 @@ def test_a_text_message_reaches_the_buyer_and_the_timeline_follows_it(
     assert len(desktop.watch.posts_to(r"/orders/[^/]+/messages$")) == 1
 
 
+def test_a_failed_workflow_is_explained_in_plain_words_and_can_be_sent_again(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    # Amazon refuses the send itself (403): a permanent error, the workflow ends failed with its name and cause.
+    console_server.emulator.inject_fault("createUnexpectedProblem", status=403, count=1)
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Your order is delayed.")
+    send_button(page).click()
+
+    timeline = page.get_by_role("list", name="What happened so far")
+    expect(timeline.get_by_role("listitem").last).to_contain_text("Not sent", timeout=WORKFLOW_TIMEOUT_MS)
+    outcome = page.locator("#outcome")
+    expect(outcome).to_contain_text("Amazon refused the request")  # the error name in words
+    expect(outcome).to_contain_text("Details: ")  # the workflow's cause
+    expect(outcome.locator("code")).to_have_text("SpApiUnauthorized")
+    expect(send_button(page)).to_be_disabled()  # the failed message stays as it went
+    screens(page, "failed")
+
+    page.get_by_role("button", name="Edit and send again").click()
+    expect(page.locator("#message-title")).to_be_focused()
+    expect(page.get_by_label("Message to the buyer")).to_have_value("Your order is delayed.")
+    send_button(page).click()
+    expect_sent(page)
+    screens(page, "sent-after-editing-again")
+
+    [delivered] = console_server.emulator.deliveries(ORDER)
+    assert delivered["text"] == "Your order is delayed."
+
+
 def test_retrying_after_a_503_and_a_lost_answer_repeats_the_key_and_sends_once(
     console_server: Any, console_url: str, desktop: Tab, screens: Screens
 ) -> None:
