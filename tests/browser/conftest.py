@@ -25,6 +25,14 @@ INSTALL_HINT = (
     "(as root: apt-get install -y --no-install-recommends chromium fonts-dejavu-core). Playwright's own browser "
     "download does not work here; never run `playwright install`."
 )
+# What the page shows and has loaded, for the failure log.
+PAGE_STATE = """() => ({
+  readyState: document.readyState,
+  visibleSections: [...document.querySelectorAll("section")].filter((s) => !s.hidden).map((s) => s.id),
+  pageStatus: document.getElementById("page-status")?.textContent,
+  marketplaces: document.getElementById("marketplace")?.options.length,
+  resources: performance.getEntriesByType("resource").map((r) => `${r.name} ${r.responseStatus}`),
+})"""
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-15 sized screen in CSS pixels
 
@@ -35,6 +43,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test, so fixtures can tell at teardown whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture(autouse=True)
@@ -48,10 +64,17 @@ def no_sp_api_override(monkeypatch: pytest.MonkeyPatch) -> None:
 def console_server() -> Iterator[Any]:
     """The local stack with the API function served on 127.0.0.1: ``.url``, ``.emulator``, ``.s3``, ``.bucket``.
     One per test: each test starts from a fresh emulator (deliveries, quotas) and an empty bucket."""
+    import requests
+
     from local_stack.api_server import serve_console
 
     with serve_console() as server:
-        yield server
+        try:
+            yield server
+        finally:
+            # moto keeps its accounts in this process, not in the server: without a reset, the next test's
+            # stack would find this one's bucket, secret and table and fail to deploy.
+            requests.post(f"{server.s3.meta.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
 
 
 @pytest.fixture
@@ -89,7 +112,9 @@ def screens(request: pytest.FixtureRequest) -> Screens:
 
 
 @contextmanager
-def _tab(browser: Any, viewport: dict[str, int], *, mobile: bool = False) -> Iterator[Tab]:
+def _tab(
+    browser: Any, viewport: dict[str, int], request: pytest.FixtureRequest, *, mobile: bool = False
+) -> Iterator[Tab]:
     context = browser.new_context(
         viewport=viewport,
         locale="en-US",  # the counter's digit grouping ("2,001") in assertions
@@ -103,18 +128,25 @@ def _tab(browser: Any, viewport: dict[str, int], *, mobile: bool = False) -> Ite
     watch = PageWatch(page)
     try:
         yield Tab(page, watch)
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            # How the page looked when the test failed, and what it asked the network, beside the step screenshots.
+            screens = Screens(request.node.name)
+            screens(page, "FAILED")
+            state = page.evaluate(PAGE_STATE)
+            screens.text("FAILED-log", "\n".join([*watch.log, f"page state: {state}"]) + "\n")
     finally:
         context.close()
     assert watch.errors == [], watch.errors
 
 
 @pytest.fixture
-def desktop(browser: Any) -> Iterator[Tab]:
-    with _tab(browser, DESKTOP) as tab:
+def desktop(browser: Any, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    with _tab(browser, DESKTOP, request) as tab:
         yield tab
 
 
 @pytest.fixture
-def phone(browser: Any) -> Iterator[Tab]:
-    with _tab(browser, PHONE, mobile=True) as tab:
+def phone(browser: Any, request: pytest.FixtureRequest) -> Iterator[Tab]:
+    with _tab(browser, PHONE, request, mobile=True) as tab:
         yield tab

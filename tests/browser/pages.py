@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,11 @@ class Screens:
         self.saved: list[Path] = []
         ARTIFACTS.mkdir(exist_ok=True)
 
+    def text(self, step: str, content: str) -> Path:
+        path = ARTIFACTS / f"{self.prefix}-{step}.txt"
+        path.write_text(content, encoding="utf-8")
+        return path
+
     def __call__(self, page: Any, step: str) -> Path:
         self.count += 1
         path = ARTIFACTS / f"{self.prefix}-{self.count:02d}-{step}.png"
@@ -33,11 +39,28 @@ class PageWatch:
     def __init__(self, page: Any) -> None:
         self.errors: list[str] = []
         self.requests: list[tuple[str, str]] = []
-        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        self.log: list[str] = []  # every request and how it ended, console messages: written out on failure
+        page.on("pageerror", self._page_error)
         page.on("console", self._console)
-        page.on("request", lambda request: self.requests.append((request.method, request.url)))
+        page.on("request", self._request)
+        page.on("requestfinished", lambda request: self._ended(request, "finished"))
+        page.on("requestfailed", lambda request: self._ended(request, f"failed: {request.failure}"))
+
+    def _page_error(self, error: Any) -> None:
+        self.errors.append(f"uncaught: {error}")
+        self.log.append(f"{time.monotonic():.3f} uncaught: {error}")
+
+    def _request(self, request: Any) -> None:
+        self.requests.append((request.method, request.url))
+        self.log.append(f"{time.monotonic():.3f} -> {request.method} {request.url}")
+
+    def _ended(self, request: Any, how: str) -> None:
+        response = request.response() if how == "finished" else None
+        status = f" {response.status}" if response is not None else ""
+        self.log.append(f"{time.monotonic():.3f} <- {request.method} {request.url}{status} {how}")
 
     def _console(self, message: Any) -> None:
+        self.log.append(f"{time.monotonic():.3f} console.{message.type}: {message.text}")
         if message.type == "error" and "Content Security Policy" in message.text:
             self.errors.append(f"CSP: {message.text}")
 
