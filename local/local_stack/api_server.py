@@ -97,6 +97,7 @@ class LocalApi:
     def __init__(self, handler: Handler, *, port: int = 0, context: Callable[[], Any] = lambda: None) -> None:
         self.errors: list[BaseException] = []  # what the handler raised (API Gateway answers those with a 500)
         outer = self
+        one_at_a_time = threading.Lock()
 
         class _Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -106,7 +107,10 @@ class LocalApi:
                 body = self.rfile.read(length) if length else b""
                 event = to_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
                 try:
-                    result = handler(event, context())
+                    # One request at a time, like one Lambda container: the resolver keeps the current request
+                    # on the shared app, so two threads at once would answer each other's requests.
+                    with one_at_a_time:
+                        result = handler(event, context())
                 except Exception as error:
                     outer.errors.append(error)
                     result = {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}

@@ -30,8 +30,13 @@ class ServedStack:
     _restore: Any
 
     def close(self) -> None:
+        import requests
+
         self.stack.close()
         self.emulator.stop()
+        # moto keeps its data in this process, not in the server: without a reset the next stack started in
+        # this process would find this one's secret, bucket and functions.
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
         self._server.stop()
         self._restore()
 

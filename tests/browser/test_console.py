@@ -1,0 +1,520 @@
+"""The seller console end to end in Chromium: the page, the API function, S3 uploads through CORS, the real state
+machine and the SP-API emulator that plays the buyer's inbox. Screenshots of every step land in
+tests/browser/artifacts/ (kept by CI as test artifacts)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from tests.browser.pages import Screens, Tab
+
+ORDER = "123-1234567-1234567"  # Amazon's sandbox order: the emulator allows every type, any number of times
+ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"  # the emulator's order that allows only unexpectedProblem
+US = "ATVPDKIKX0DER"
+WORKFLOW_TIMEOUT_MS = 90_000
+# An unsigned JWT whose claims name the user; the page reads the email for display only.
+ID_TOKEN = (
+    "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(b'{"email":"seller@example.com"}').decode().rstrip("=") + ".x"
+)  # the whole workflow on the local stack takes a few seconds; retries take more
+
+
+def tiny_pdf(line: str) -> bytes:
+    """A valid one-page PDF showing ``line`` (header, four objects, a cross-reference table with real offsets)."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({line}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+# ------------------------------------------------------------------------------------------------ steps
+
+
+def open_order(page: Page, url: str | None, order: str = ORDER, marketplace: str = US) -> None:
+    """Order id and marketplace, then the message types (``url=None``: on the page already open)."""
+    if url is not None:
+        page.goto(url)
+    page.get_by_label("Amazon order id").fill(order)
+    page.get_by_label("Marketplace").select_option(marketplace)
+    page.get_by_role("button", name="Show message types").click()
+    # Focus follows the flow: the next section's heading, so keyboard and screen-reader users land there.
+    expect(page.get_by_role("heading", name=re.compile("Message type"))).to_be_focused()
+
+
+def type_button(page: Page, title: str) -> Any:
+    """A message type's button by its title as the API gives it (Amazon's titles vary in wording and case)."""
+    return page.locator("#type-list").get_by_role("button", name=re.compile(title, re.IGNORECASE))
+
+
+def choose(page: Page, title: str) -> None:
+    type_button(page, title).click()
+    expect(page.locator("#message-title")).to_be_focused()
+
+
+def send_button(page: Page) -> Any:
+    return page.get_by_role("button", name="Send to the buyer")
+
+
+def expect_sent(page: Page) -> None:
+    timeline = page.get_by_role("list", name="What happened so far")
+    expect(timeline.get_by_role("listitem").last).to_contain_text("Sent", timeout=WORKFLOW_TIMEOUT_MS)
+    expect(timeline.get_by_role("listitem").first).to_contain_text("Request received")
+    expect(page.locator("#outcome")).to_contain_text("Sent. Amazon accepted the message")
+    expect(page.get_by_role("button", name="Send another message")).to_be_visible()
+
+
+def staged_attachments(server: Any) -> list[dict[str, Any]]:
+    listed = server.s3.list_objects_v2(Bucket=server.bucket, Prefix="attachments/")
+    return [
+        {**server.s3.head_object(Bucket=server.bucket, Key=item["Key"]), "Key": item["Key"]}
+        for item in listed.get("Contents", [])
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ tests
+
+
+def test_an_invoice_pdf_reaches_the_buyer_under_the_name_typed_in_the_page(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens, tmp_path: Path
+) -> None:
+    page = desktop.page
+    pdf = tmp_path / "scan-0001.pdf"
+    pdf.write_bytes(tiny_pdf(f"Invoice for order {ORDER}"))
+    buyer_sees = f"Invoice {ORDER}.pdf"
+
+    open_order(page, console_url)
+    expect(page.locator("#buyer-locale")).to_contain_text("en-US")
+    expect(page.locator("#buyer-locale")).to_contain_text("write in their language")
+    screens(page, "message-types")
+
+    choose(page, "invoice")
+    expect(page.get_by_label("Message to the buyer")).to_be_hidden()  # invoices take no text
+    files = page.get_by_label("Files")
+    expect(files).to_have_attribute("accept", re.compile(r"\.pdf"))
+    files.set_input_files(str(pdf))
+    name = page.get_by_label("Name shown to the buyer")
+    expect(name).to_have_value("scan-0001.pdf")
+    name.fill(buyer_sees)
+    expect(send_button(page)).to_be_enabled()
+    screens(page, "invoice-ready")
+
+    send_button(page).click()
+    expect(page.get_by_role("progressbar", name=f"Upload of {buyer_sees}")).to_have_attribute("value", "100")
+    expect_sent(page)
+    expect(page.locator("#outcome")).to_contain_text(buyer_sees)
+    screens(page, "invoice-sent")
+
+    [delivered] = console_server.emulator.deliveries(ORDER)
+    assert delivered["messageType"] == "invoice"
+    [attachment] = delivered["attachments"]
+    assert attachment["fileName"] == buyer_sees
+    assert attachment["size"] == len(pdf.read_bytes())
+    assert attachment["md5"] == hashlib.md5(pdf.read_bytes()).hexdigest()  # the exact bytes picked in the page
+    # The browser put the file straight into the staging bucket (presigned POST through CORS), as a PDF.
+    [staged] = staged_attachments(console_server)
+    assert staged["ContentType"] == "application/pdf"
+    assert staged["ContentLength"] == len(pdf.read_bytes())
+
+
+def test_a_text_message_reaches_the_buyer_and_the_timeline_follows_it(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    text = "Hello! Your parcel is delayed by two days; we are sorry. Ünïcödé and 😀 survive the trip."
+
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    expect(page.get_by_label("Files")).to_be_hidden()  # this type takes no files
+    page.get_by_label("Message to the buyer").fill(text)
+    # Characters as the API counts them: the emoji is one, not two UTF-16 units.
+    expect(page.locator("#text-count")).to_have_text(re.compile(rf"^{len(text)} / [\d,]+ characters$"))
+    screens(page, "text-ready")
+
+    send_button(page).dblclick()  # an impatient double click sends once
+    expect(page.get_by_role("heading", name=re.compile("Progress"))).to_be_focused()
+    expect(page.locator("#request-id")).to_contain_text(f"{ORDER}-")
+    expect_sent(page)
+    screens(page, "text-sent")
+
+    [delivered] = console_server.emulator.deliveries(ORDER)
+    assert delivered["messageType"] == "unexpectedProblem"
+    assert delivered["text"] == text
+    assert not delivered.get("attachments")
+    assert len(desktop.watch.posts_to(r"/orders/[^/]+/messages$")) == 1
+
+
+def test_a_failed_workflow_is_explained_in_plain_words_and_can_be_sent_again(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    # Amazon refuses the send itself (403): a permanent error, the workflow ends failed with its name and cause.
+    console_server.emulator.inject_fault("createUnexpectedProblem", status=403, count=1)
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Your order is delayed.")
+    send_button(page).click()
+
+    timeline = page.get_by_role("list", name="What happened so far")
+    expect(timeline.get_by_role("listitem").last).to_contain_text("Not sent", timeout=WORKFLOW_TIMEOUT_MS)
+    outcome = page.locator("#outcome")
+    expect(outcome).to_contain_text("Amazon refused the request")  # the error name in words
+    expect(outcome).to_contain_text("Details: ")  # the workflow's cause
+    expect(outcome.locator("code")).to_have_text("SpApiUnauthorized")
+    expect(send_button(page)).to_be_disabled()  # the failed message stays as it went
+    screens(page, "failed")
+
+    page.get_by_role("button", name="Edit and send again").click()
+    expect(page.locator("#message-title")).to_be_focused()
+    expect(page.get_by_label("Message to the buyer")).to_have_value("Your order is delayed.")
+    send_button(page).click()
+    expect_sent(page)
+    screens(page, "sent-after-editing-again")
+
+    [delivered] = console_server.emulator.deliveries(ORDER)
+    assert delivered["text"] == "Your order is delayed."
+
+
+def test_retrying_after_a_503_and_a_lost_answer_repeats_the_key_and_sends_once(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    keys: list[str | None] = []
+
+    def flaky_network(route: Route) -> None:
+        keys.append(route.request.header_value("idempotency-key"))
+        if len(keys) == 1:  # Amazon busy: the API answers 503 before starting anything
+            route.fulfill(
+                status=503,
+                headers={"retry-after": "3", "content-type": "application/json"},
+                body='{"error": "SpApiThrottled", "message": "Over quota.", "errors": []}',
+            )
+        elif len(keys) == 2:  # the API starts the workflow, but its answer never reaches the page
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/orders/[^/?]+/messages$"), flaky_network)
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Your order is late; sorry.")
+
+    send_button(page).click()
+    expect(page.locator("#send-error")).to_have_text("Amazon is busy, try again in 3 seconds.")
+    expect(send_button(page)).to_be_focused()  # ready to try again
+    screens(page, "amazon-busy-on-send")
+    send_button(page).click()
+    expect(page.locator("#send-error")).to_contain_text("could not reach the server")
+    send_button(page).click()
+    expect_sent(page)
+    screens(page, "sent-once-after-retries")
+
+    assert len(keys) == 3
+    assert keys[0] and keys[0] == keys[1] == keys[2], keys  # one attempt, one key: the retries are no-ops
+    assert len(console_server.emulator.deliveries(ORDER)) == 1
+
+
+def test_a_warranty_carries_its_coverage_dates_as_iso_8601_with_a_time_zone(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    open_order(page, console_url)
+    choose(page, "warranty")
+    page.get_by_label("Files").set_input_files(
+        [{"name": "Warranty.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf("Two years")}]
+    )
+    start, end = page.get_by_label("Warranty starts"), page.get_by_label("Warranty ends")
+    start.fill("2026-11-27")
+    end.fill("2026-11-26")
+    expect(page.locator("#coverage-end-error")).to_have_text("The warranty cannot end before it starts.")
+    expect(send_button(page)).to_be_disabled()
+    end.fill("2028-11-27")
+    expect(send_button(page)).to_be_enabled()
+    screens(page, "warranty-ready")
+    send_button(page).click()
+    expect_sent(page)
+
+    [delivered] = console_server.emulator.deliveries(ORDER)
+    assert delivered["messageType"] == "warranty"
+    assert delivered["coverageStartDate"] == "2026-11-27T00:00:00Z"
+    assert delivered["coverageEndDate"] == "2028-11-27T00:00:00Z"
+    assert [attachment["fileName"] for attachment in delivered["attachments"]] == ["Warranty.pdf"]
+
+
+def test_an_over_limit_text_is_blocked_in_the_page(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    counter = page.locator("#text-count")
+    expect(counter).to_have_text(re.compile(r"^0 / [\d,]+ characters$"))
+    limit = int(counter.inner_text().split("/")[1].split()[0].replace(",", ""))
+    text = page.get_by_label("Message to the buyer")
+
+    # Required and empty: Send is disabled and the page says why.
+    expect(send_button(page)).to_be_disabled()
+    expect(page.locator("#send-blocked")).to_contain_text("needs text")
+
+    text.fill("x" * (limit + 1))
+    expect(counter).to_have_text(f"{limit + 1:,} / {limit:,} characters")
+    expect(counter).to_have_class(re.compile(r"\bover\b"))
+    expect(text).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#text-error")).to_have_text(
+        f"Too long by 1 character: this message type takes at most {limit:,}."
+    )
+    expect(send_button(page)).to_be_disabled()
+    expect(page.locator("#send-blocked")).to_contain_text("Send is disabled")
+    screens(page, "over-limit")
+
+    # Even a submit the disabled button cannot make (a script, a stuck Enter key) is refused in the page.
+    page.locator("#message-form").evaluate("form => form.requestSubmit()")
+    expect(page.get_by_role("heading", name=re.compile("Progress"))).to_be_hidden()
+
+    # The limit itself is fine; one emoji more is one character over, as the API counts.
+    text.fill("x" * limit)
+    expect(counter).to_have_text(f"{limit:,} / {limit:,} characters")
+    expect(send_button(page)).to_be_enabled()
+    text.fill("x" * limit + "😀")
+    expect(counter).to_have_text(f"{limit + 1:,} / {limit:,} characters")
+    expect(send_button(page)).to_be_disabled()
+
+    page.wait_for_timeout(500)  # anything the page might have sent has had time to arrive
+    assert desktop.watch.posts_to(r"/orders/[^/]+/messages$") == []
+    assert desktop.watch.posts_to(r"/attachments$") == []
+    assert console_server.emulator.deliveries(ORDER) == []
+
+
+def test_keyboard_only_from_the_order_to_a_sent_message(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    keyboard = page.keyboard
+    page.goto(console_url)
+    expect(page.get_by_label("Amazon order id")).to_be_focused()  # the page starts where the work starts
+    keyboard.type(ORDER)
+    keyboard.press("Tab")
+    expect(page.get_by_label("Marketplace")).to_be_focused()  # United States is the first choice
+    keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Show message types")).to_be_focused()
+    keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile("Message type"))).to_be_focused()
+
+    wanted = type_button(page, "unexpected problem")
+    for _ in range(30):
+        keyboard.press("Tab")
+        if wanted.evaluate("button => button === document.activeElement"):
+            break
+    else:
+        pytest.fail("Tab never reached the Unexpected problem button")
+    # A focus ring a sighted keyboard user can see.
+    assert wanted.evaluate("button => getComputedStyle(button).outlineStyle") == "solid"
+    screens(page, "keyboard-focus-on-type")
+
+    keyboard.press("Enter")
+    expect(page.locator("#message-title")).to_be_focused()
+    expect(wanted).to_have_attribute("aria-pressed", "true")
+    keyboard.press("Tab")
+    expect(page.get_by_label("Message to the buyer")).to_be_focused()
+    keyboard.type("Typed with the keyboard only.")
+    keyboard.press("Tab")
+    expect(send_button(page)).to_be_focused()
+    keyboard.press("Enter")
+    expect_sent(page)
+    screens(page, "keyboard-sent")
+
+    [delivered] = console_server.emulator.deliveries(ORDER)
+    assert delivered["text"] == "Typed with the keyboard only."
+
+
+def test_the_file_picker_enforces_type_count_size_and_names(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens, tmp_path: Path
+) -> None:
+    page = desktop.page
+    open_order(page, console_url)
+    choose(page, "invoice")
+    files = page.get_by_label("Files")
+    errors = page.locator("#files-error")
+    names = page.get_by_label("Name shown to the buyer")
+
+    files.set_input_files([{"name": "setup.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"}])
+    expect(errors).to_contain_text("setup.exe was not added: Amazon takes only")
+    expect(names).to_have_count(0)
+    files.set_input_files([{"name": "blank.pdf", "mimeType": "application/pdf", "buffer": b""}])
+    expect(errors).to_contain_text("blank.pdf was not added: it is empty.")
+
+    six = [{"name": f"page-{n}.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf(f"page {n}")} for n in range(6)]
+    files.set_input_files(six)
+    expect(names).to_have_count(5)
+    expect(errors).to_contain_text("page-5.pdf was not added: at most 5 files.")
+    expect(send_button(page)).to_be_enabled()
+
+    # The buyer's computer opens a file by its ending: a rename may not change the type.
+    names.nth(1).fill("page-1.exe")
+    expect(page.locator("#file-list .error").nth(1)).to_contain_text("Keep the .pdf ending")
+    expect(names.nth(1)).to_have_attribute("aria-invalid", "true")
+    expect(send_button(page)).to_be_disabled()
+    names.nth(1).fill("Seite 1.pdf")
+    expect(send_button(page)).to_be_enabled()
+
+    page.get_by_role("button", name="Remove page-4.pdf").click()
+    expect(names).to_have_count(4)
+    expect(names.nth(3)).to_be_focused()  # focus stays in the list
+
+    # Amazon takes under 10,000,000 bytes in total: a file that reaches it is refused at the picker.
+    big = tmp_path / "catalogue.pdf"
+    with big.open("wb") as out:
+        out.truncate(10_000_000)
+    files.set_input_files(str(big))
+    expect(errors).to_contain_text("catalogue.pdf was not added: the files would total")
+    expect(names).to_have_count(4)
+    screens(page, "file-rules")
+    assert console_server.emulator.deliveries(ORDER) == []
+
+
+def test_the_apis_field_errors_show_next_to_the_field(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    text = page.get_by_label("Message to the buyer")
+    # Amazon forbids email addresses in message text; the API's validation says so for the field "text".
+    text.fill("Please write to me at seller@example.com about the delay.")
+    send_button(page).click()
+    expect(page.locator("#text-error")).to_contain_text("email")
+    expect(text).to_have_attribute("aria-invalid", "true")
+    expect(text).to_be_focused()
+    expect(page.get_by_role("alert").filter(has_text="breaks Amazon's rules")).to_be_visible()
+    screens(page, "field-error")
+    assert console_server.emulator.deliveries(ORDER) == []
+
+
+def test_amazon_busy_is_explained_with_try_again(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    page = desktop.page
+    console_server.emulator.inject_fault("getMessagingActionsForOrder", status=503, count=100)
+    page.goto(console_url)
+    page.get_by_label("Amazon order id").fill(ORDER)
+    page.get_by_role("button", name="Show message types").click()
+    expect(page.locator("#order-error")).to_contain_text("Amazon is busy, try again", timeout=30_000)
+    expect(page.get_by_role("heading", name=re.compile("Message type"))).to_be_hidden()
+    screens(page, "amazon-busy")
+
+
+def test_readable_on_a_phone_with_unavailable_types_explained(console_url: str, phone: Tab, screens: Screens) -> None:
+    page = phone.page
+    open_order(page, console_url, order=ONLY_UNEXPECTED_PROBLEM)
+    no_sideways_scroll = "document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(no_sideways_scroll)
+
+    invoice = type_button(page, "invoice")
+    expect(invoice).to_have_attribute("aria-disabled", "true")
+    expect(invoice).to_contain_text("Not available")
+    screens(page, "phone-message-types")
+    invoice.focus()  # aria-disabled, not disabled: still reachable with the keyboard, so is its reason
+    page.keyboard.press("Enter")  # ... and it opens nothing
+    expect(page.locator("#type-error")).to_contain_text("invoice", ignore_case=True)
+    expect(page.locator("#message-title")).to_be_hidden()
+
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Sorry, your order ships tomorrow.")
+    expect(send_button(page)).to_be_enabled()
+    # 16 px or more: phones do not zoom into the field on focus, and it stays readable.
+    assert page.get_by_label("Message to the buyer").evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 16
+    assert page.evaluate(no_sideways_scroll)
+    screens(page, "phone-form")
+
+
+def test_sign_in_with_cognito_when_the_deployment_has_a_user_pool(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    """Deployed, config.json names a user pool and the page signs in with InitiateAuth. Cognito is played here
+    by the browser's request interception; the local API ignores the token, so only the page's part is tested."""
+    page = desktop.page
+    cognito_calls: list[dict[str, Any]] = []
+    answers = [
+        (400, {"__type": "NotAuthorizedException", "message": "Incorrect username or password."}),
+        (200, {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s", "ChallengeParameters": {}}),
+        (200, {"AuthenticationResult": {"IdToken": ID_TOKEN, "AccessToken": "a", "ExpiresIn": 3600}}),
+    ]
+
+    def cognito(route: Route) -> None:
+        request = route.request
+        cognito_calls.append({"headers": request.headers, "body": json.loads(request.post_data or "{}")})
+        status, body = answers[len(cognito_calls) - 1]
+        cors = {"access-control-allow-origin": "*", "content-type": "application/x-amz-json-1.1"}
+        route.fulfill(status=status, headers=cors, body=json.dumps(body))
+
+    page.route(
+        "**/console/config.json",
+        lambda route: route.fulfill(
+            json={"auth": {"region": "eu-west-1", "userPoolId": "eu-west-1_Example1", "clientId": "client123"}}
+        ),
+    )
+    page.route("https://cognito-idp.eu-west-1.amazonaws.com/", cognito)
+    page.goto(console_url)
+    expect(page.get_by_label("Amazon order id")).to_be_hidden()  # nothing but the sign-in form before signing in
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.get_by_label("Email").fill("seller@example.com")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert").filter(has_text="Wrong email or password.")).to_be_visible()
+
+    page.get_by_label("Password").fill("Temporary-Passw0rd")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#signin-error")).to_contain_text("Ask an administrator to set a permanent password")
+    screens(page, "new-password-required")
+
+    page.get_by_label("Password").fill("Permanent-Passw0rd")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as seller@example.com")).to_be_visible()
+    expect(page.get_by_label("Password")).to_be_hidden()
+    page.reload()  # the tab keeps its session: no new sign-in
+    expect(page.get_by_text("Signed in as seller@example.com")).to_be_visible()
+    with page.expect_request(re.compile(r"/message-types\?")) as listed:
+        open_order(page, None)
+    assert listed.value.headers["authorization"] == f"Bearer {ID_TOKEN}"
+    screens(page, "signed-in")
+
+    call = cognito_calls[-1]
+    assert call["headers"]["x-amz-target"] == "AWSCognitoIdentityProviderService.InitiateAuth"
+    assert call["headers"]["content-type"] == "application/x-amz-json-1.1"
+    assert call["body"] == {
+        "AuthFlow": "USER_PASSWORD_AUTH",
+        "ClientId": "client123",
+        "AuthParameters": {"USERNAME": "seller@example.com", "PASSWORD": "Permanent-Passw0rd"},
+    }
+    # The password is gone from the page; only the ID token is kept, for this tab.
+    assert page.get_by_label("Password").input_value() == ""
+    stored = page.evaluate("JSON.stringify(sessionStorage)")
+    assert "Passw0rd" not in stored and ID_TOKEN in stored
+    assert page.evaluate("JSON.stringify(localStorage)") == "{}"
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Email")).to_be_visible()
+    expect(page.get_by_label("Amazon order id")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
