@@ -34,14 +34,21 @@ CONSOLE_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-# The console talks to its own origin and uploads straight to S3; nothing else may run or load.
-CONSOLE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self' https://*.amazonaws.com http://127.0.0.1:*; "
-    "img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+
+
+# The console talks to its own origin and uploads straight to S3; nothing else may run or load. Without a
+# user pool (the local stack) its S3 is moto on 127.0.0.1.
+def _console_headers() -> dict[str, str]:
+    uploads = "https://*.amazonaws.com" + ("" if os.environ.get("CONSOLE_USER_POOL_ID") else " http://127.0.0.1:*")
+    return {
+        "Content-Security-Policy": f"default-src 'self'; connect-src 'self' {uploads}; img-src 'self' data:; "
+        "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-cache",
+    }
+
+
 ERRORS = {
     400: {"description": "Invalid input: field-level errors", "content": {"application/json": {"model": ErrorOut}}},
     503: {"description": "Transient failure; retry after Retry-After seconds"},
@@ -170,7 +177,7 @@ def _static(name: str) -> Response[Any]:
     # One segment, a known type, a file of the console folder: nothing else of the package is served.
     if path.parent != CONSOLE or path.suffix not in CONSOLE_TYPES or not path.is_file():
         return _json(404, {"error": "NotFound", "message": f"No console file {name!r}.", "errors": []})
-    return Response(200, CONSOLE_TYPES[path.suffix], path.read_text(encoding="utf-8"), headers=CONSOLE_HEADERS)
+    return Response(200, CONSOLE_TYPES[path.suffix], path.read_text(encoding="utf-8"), headers=_console_headers())
 
 
 def _console_config() -> dict[str, Any]:
