@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "### Hash (Content-MD5)\n\n" + hashing,
                 "### Copy to the presigned URL\n\n" + copying,
                 "### Cold start: import of each handler module\n\n" + import_times,
-                "Where the import time goes (as deployed, one `-X importtime` run each):\n\n" + where,
+                "Where the import time goes (as deployed; self time of the modules, by package):\n\n" + where,
                 "### Cold start: first invocation through the local stack\n\n" + first_calls,
                 "### Lambda memory: the CPU of a cold start at each size\n\n" + memory,
                 "### End to end\n\n" + workflow,

@@ -162,10 +162,11 @@ def targets(results: Results) -> list[list[object]]:
     for size in results.sizes:
         ratio = results.rate(size, "hash-stream") / results.rate(size, "md5-in-memory")
         cpu_ratio = results.cpu_rate(size, "hash-stream") / results.cpu_rate(size, "md5-in-memory")
+        get_ratio = results.rate(size, "get-only") / results.rate(size, "md5-in-memory")
         rows.append(
             [
                 f"streamed hash ≥ {HASH_TARGET_RATIO}x in-memory md5 ({_size_label(size)})",
-                f"{ratio:.2f}x wall time ({cpu_ratio:.2f}x per CPU second)",
+                f"{ratio:.2f}x wall time, {cpu_ratio:.2f}x per CPU second (the S3 GET alone: {get_ratio:.2f}x)",
                 "met" if ratio >= HASH_TARGET_RATIO else "NOT met",
             ]
         )
