@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--import-repeats", type=int, default=9, help="fresh processes per handler import")
     parser.add_argument("--invocations", type=int, default=3, help="cold first-invocation chains")
     parser.add_argument("--executions", type=int, default=6, help="end-to-end executions (first is cold)")
+    parser.add_argument("--against", metavar="REV", help="also import the handlers of this git revision (before/after)")
     parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
     args = parser.parse_args(argv)
 
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say("\n" + hashing + "\n\n" + copying)
 
     say("\nCold start ...")
-    with cold_start.code_layouts() as layouts:
+    with cold_start.code_layouts(args.against) as layouts:
         variants = list(layouts)
         imports = cold_start.measure_imports(layouts, args.import_repeats)
         breakdown = cold_start.import_breakdown(layouts["as deployed"])
