@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--import-repeats", type=int, default=9, help="fresh processes per handler import")
     parser.add_argument("--invocations", type=int, default=3, help="cold first-invocation chains")
     parser.add_argument("--executions", type=int, default=6, help="end-to-end executions (first is cold)")
+    parser.add_argument("--against", metavar="REV", help="also import the handlers of this git revision (before/after)")
     parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
     args = parser.parse_args(argv)
 
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say("\n" + hashing + "\n\n" + copying)
 
     say("\nCold start ...")
-    with cold_start.code_layouts() as layouts:
+    with cold_start.code_layouts(args.against) as layouts:
         variants = list(layouts)
         imports = cold_start.measure_imports(layouts, args.import_repeats)
         breakdown = cold_start.import_breakdown(layouts["as deployed"])
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "### Hash (Content-MD5)\n\n" + hashing,
                 "### Copy to the presigned URL\n\n" + copying,
                 "### Cold start: import of each handler module\n\n" + import_times,
-                "Where the import time goes (as deployed, one `-X importtime` run each):\n\n" + where,
+                "Where the import time goes (as deployed; self time of the modules, by package):\n\n" + where,
                 "### Cold start: first invocation through the local stack\n\n" + first_calls,
                 "### Lambda memory: the CPU of a cold start at each size\n\n" + memory,
                 "### End to end\n\n" + workflow,

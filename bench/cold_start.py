@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import io
 import os
 import re
 import shutil
+import subprocess
+import tarfile
 import tempfile
 import time
 from collections import defaultdict
@@ -61,18 +64,37 @@ GROUPS = {
 
 
 @contextmanager
-def code_layouts() -> Iterator[dict[str, Path]]:
+def code_layouts(against: str | None = None) -> Iterator[dict[str, Path]]:
+    """The package and the handlers laid out like a function and its layer: as ``sam build`` ships them,
+    precompiled, and, with ``against`` (a git revision), as deployed at that revision, for a before/after."""
     with tempfile.TemporaryDirectory(prefix="bench-code-") as scratch:
+        sources = {"as deployed": ROOT, "precompiled": ROOT}
+        if against:
+            sources[f"as deployed at {against}"] = _checkout(against, Path(scratch) / "checkout")
         layouts = {}
-        for variant in ("as deployed", "precompiled"):
-            target = Path(scratch) / variant.replace(" ", "-")
+        for variant, source in sources.items():
+            target = Path(scratch) / re.sub(r"\W+", "-", variant)
             ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-            shutil.copytree(ROOT / "layers/shared/buyer_messaging", target / "layer/buyer_messaging", ignore=ignore)
-            shutil.copytree(ROOT / "functions", target / "functions", ignore=ignore)
+            shutil.copytree(source / "layers/shared/buyer_messaging", target / "layer/buyer_messaging", ignore=ignore)
+            shutil.copytree(source / "functions", target / "functions", ignore=ignore)
             if variant == "precompiled":
                 compileall.compile_dir(target, quiet=1)
             layouts[variant] = target
         yield layouts
+
+
+def _checkout(revision: str, target: Path) -> Path:
+    """The tree of ``revision`` (``git archive``), without touching the working tree."""
+    target.mkdir(parents=True)
+    archive = subprocess.run(  # noqa: S603  (git, with a revision the user gave)
+        ["git", "archive", "--format=tar", revision, "layers/shared/buyer_messaging", "functions"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter="data")
+    return target
 
 
 def lambda_environment(handler: str, code: Path, functions: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -144,19 +166,25 @@ def import_breakdown(code: Path, repeats: int = 3) -> dict[str, dict[str, float]
 def import_table(runs: dict[tuple[str, str], list[dict[str, Any]]], variants: Sequence[str]) -> str:
     headers = ["handler module"]
     for variant in variants:
-        headers += [f"import ms ({variant})", "x baseline", "CPU ms", "x baseline"]
+        headers += [f"import ms ({variant})", "x baseline", "CPU ms (min)", "x baseline"]
     headers += ["modules", "heavy packages loaded"]
     rows = []
     for handler in (BASELINE, *HANDLERS):
         row: list[object] = [_label(handler)]
         for variant in variants:
-            for field in ("import_seconds", "import_cpu_seconds"):
-                ms = _median_ms(runs[(variant, handler)], field)
-                row += [ms, f"{ms / _median_ms(runs[(variant, BASELINE)], field):.2f}x"]
+            ms = _median_ms(runs[(variant, handler)], "import_seconds")
+            cpu = _min_ms(runs[(variant, handler)], "import_cpu_seconds")
+            row += [ms, f"{ms / _median_ms(runs[(variant, BASELINE)], 'import_seconds'):.2f}x"]
+            row += [cpu, f"{cpu / _min_ms(runs[(variant, BASELINE)], 'import_cpu_seconds'):.2f}x"]
         last = runs[(variants[0], handler)][-1]
         row += [last["modules"], ", ".join(last["loaded"])]
         rows.append(row)
     return table(headers, rows)
+
+
+def _min_ms(runs: Sequence[dict[str, Any]], field: str) -> float:
+    """The least CPU a run needed: other processes only ever add to it, so the minimum is the code's cost."""
+    return float(min(run[field] for run in runs)) * 1000
 
 
 def _median_ms(runs: Sequence[dict[str, Any]], field: str) -> float:
@@ -316,10 +344,13 @@ def memory_table(runs: dict[str, list[dict[str, Any]]]) -> str:
 def targets(runs: dict[tuple[str, str], list[dict[str, Any]]], variants: Sequence[str]) -> list[list[object]]:
     rows: list[list[object]] = []
     for variant in variants:
-        for field, what in (("import_seconds", "wall time"), ("import_cpu_seconds", "CPU time")):
-            base = _median_ms(runs[(variant, BASELINE)], field)
-            worst = max(HANDLERS, key=lambda handler: _median_ms(runs[(variant, handler)], field))
-            ratio = _median_ms(runs[(variant, worst)], field) / base
+        for what, measure, field in (
+            ("median wall time", _median_ms, "import_seconds"),
+            ("least CPU time", _min_ms, "import_cpu_seconds"),
+        ):
+            base = measure(runs[(variant, BASELINE)], field)
+            worst = max(HANDLERS, key=lambda handler: measure(runs[(variant, handler)], field))
+            ratio = measure(runs[(variant, worst)], field) / base
             rows.append(
                 [
                     f"every handler's import ≤ {TARGET_RATIO}x `import boto3, requests` ({variant}, {what})",
@@ -334,8 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cold_start")
     parser.add_argument("--repeats", type=int, default=9, help="fresh processes per handler and layout (median)")
     parser.add_argument("--invocations", type=int, default=3, help="cold invocation chains through the stack")
+    parser.add_argument("--against", metavar="REV", help="also import the handlers of this git revision")
     args = parser.parse_args(argv)
-    with code_layouts() as layouts:
+    with code_layouts(args.against) as layouts:
         variants = list(layouts)
         runs = measure_imports(layouts, args.repeats)
         breakdown = import_breakdown(layouts["as deployed"])

@@ -51,6 +51,13 @@ class Results:
     def rate(self, size: int, op: str) -> float:
         return size / self.seconds(size, op) / MB
 
+    def cpu_seconds(self, size: int, op: str) -> float:
+        return median([run["cpu_seconds"] for run in self.runs[(size, op)]])
+
+    def cpu_rate(self, size: int, op: str) -> float:
+        """MB per CPU second of this process: what the code costs, whatever else the machine is doing."""
+        return size / max(self.cpu_seconds(size, op), 1e-9) / MB
+
     def peak(self, size: int, op: str) -> int:
         return int(median([run["peak_rss"] for run in self.runs[(size, op)]]))
 
@@ -82,6 +89,10 @@ def measure(stack: Stack, sizes: Sequence[int], repeats: int, log: Any = print) 
             },
         }
         environment = child_environment({"AWS_ENDPOINT_URL": stack.endpoint_url})
+        if size == sizes[0]:
+            # One untimed round first: the servers' own first requests (imports, caches) are not measured.
+            for op in (*HASH_OPS, *COPY_OPS):
+                run_child("bench.attachment_op", {**arguments, "op": op}, environment=environment)
         for repeat in range(repeats):
             for op in (*HASH_OPS, *COPY_OPS):
                 run, _ = run_child("bench.attachment_op", {**arguments, "op": op}, environment=environment)
@@ -110,12 +121,13 @@ def hash_table(results: Results) -> str:
                     results.seconds(size, op) * 1000,
                     results.rate(size, op),
                     f"{results.rate(size, op) / limit:.2f}x",
+                    results.cpu_seconds(size, op) * 1000,
                     None if in_memory else results.peak(size, op) / MiB,
                     None if in_memory else results.growth(size, op) / MiB,
                 ]
             )
     return table(
-        ["object", "Content-MD5", "ms", "MB/s", "x limit", "peak RSS MiB", "RSS growth MiB"],
+        ["object", "Content-MD5", "ms", "MB/s", "x limit", "CPU ms", "peak RSS MiB", "RSS growth MiB"],
         rows,
     )
 
@@ -133,12 +145,13 @@ def copy_table(results: Results) -> str:
                     results.seconds(size, op) * 1000,
                     results.rate(size, op),
                     f"{results.rate(size, op) / limit:.2f}x",
+                    results.cpu_seconds(size, op) * 1000,
                     None if in_memory else results.peak(size, op) / MiB,
                     None if in_memory else results.growth(size, op) / MiB,
                 ]
             )
     return table(
-        ["object", "copy S3 → presigned URL", "ms", "MB/s", "x limit", "peak RSS MiB", "RSS growth MiB"],
+        ["object", "copy S3 → presigned URL", "ms", "MB/s", "x limit", "CPU ms", "peak RSS MiB", "RSS growth MiB"],
         rows,
     )
 
@@ -148,10 +161,12 @@ def targets(results: Results) -> list[list[object]]:
     rows: list[list[object]] = []
     for size in results.sizes:
         ratio = results.rate(size, "hash-stream") / results.rate(size, "md5-in-memory")
+        cpu_ratio = results.cpu_rate(size, "hash-stream") / results.cpu_rate(size, "md5-in-memory")
+        get_ratio = results.rate(size, "get-only") / results.rate(size, "md5-in-memory")
         rows.append(
             [
                 f"streamed hash ≥ {HASH_TARGET_RATIO}x in-memory md5 ({_size_label(size)})",
-                f"{ratio:.2f}x",
+                f"{ratio:.2f}x wall time, {cpu_ratio:.2f}x per CPU second (the S3 GET alone: {get_ratio:.2f}x)",
                 "met" if ratio >= HASH_TARGET_RATIO else "NOT met",
             ]
         )

@@ -552,7 +552,7 @@ def test_no_credentials_in_environment_or_state_machine(template: dict[str, Any]
 
 def test_long_running_functions_have_room(template: dict[str, Any]) -> None:
     assert function_setting(template, "UploadAttachmentFunction", "Timeout") == 300
-    assert function_setting(template, "UploadAttachmentFunction", "MemorySize") == 512
+    assert function_setting(template, "UploadAttachmentFunction", "MemorySize") == 1024
     assert function_setting(template, "HashAttachmentFunction", "Timeout") == 300
 
 
