@@ -179,12 +179,14 @@ def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, 
     """Move the record to ``status`` (with ``facts``) if it is in a status that may lead there.
     False when it is not: a later step already moved on, or this transition already happened."""
     at = now_iso()
-    fields = {**facts, "status": status.value, f"{status.value}At": at, "updatedAt": at}
+    # History first, status last: DynamoDB applies the update atomically, but the local stack's moto applies it
+    # clause by clause, and a reader in between must never see the new status without its history entry.
+    fields = {**facts, f"{status.value}At": at, "updatedAt": at, "status": status.value}
     names, values, assignments = _assignments(fields)
     names["#status"] = "status"
     names["#history"] = "history"
     values[":transition"] = to_attribute([{"status": status.value, "at": at}])
-    assignments.append("#history = list_append(#history, :transition)")
+    assignments.insert(0, "#history = list_append(#history, :transition)")
     allowed = _MAY_FOLLOW[status]
     for position, previous in enumerate(allowed):
         values[f":from{position}"] = {"S": previous.value}
