@@ -20,9 +20,11 @@ class _Source:
         self.asked: list[int] = []
         self.consumed = 0  # chunks the consumer has taken, set by the test
         self.most_ahead = 0
+        self.reader_threads: set[threading.Thread] = set()
 
     def read(self, amount: int = -1) -> bytes:
         self.asked.append(amount)
+        self.reader_threads.add(threading.current_thread())
         self.most_ahead = max(self.most_ahead, len(self.asked) - self.consumed)
         return self._data.read(min(amount, self._step) if self._step else amount)
 
@@ -142,3 +144,70 @@ def test_a_read_ahead_is_iterated_once() -> None:
 def test_chunk_size_and_depth_must_be_positive(chunk_bytes: int, depth: int) -> None:
     with pytest.raises(ValueError, match="positive"):
         ReadAhead(_Source(b""), chunk_bytes, depth=depth)
+
+
+@pytest.mark.parametrize(("expected", "limit"), [(10, None), (1, None), (0, None), (None, 10), (None, 4)])
+def test_a_stream_expected_to_fit_in_one_chunk_is_read_on_the_consumers_thread(
+    expected: int | None, limit: int | None
+) -> None:
+    source = _Source(bytes(range(10)))
+    reader = ReadAhead(source, 10, expected_bytes=expected, limit=limit)
+
+    chunks = list(reader)
+
+    assert not reader.reads_ahead
+    assert reader._thread is None
+    assert source.reader_threads == {threading.current_thread()}
+    assert b"".join(chunks) == bytes(range(10))[:limit]
+
+
+@pytest.mark.parametrize(("expected", "limit"), [(11, None), (None, 11), (None, None), (11, 100)])
+def test_a_stream_longer_than_one_chunk_or_of_unknown_length_is_read_ahead_on_a_thread(
+    expected: int | None, limit: int | None
+) -> None:
+    data = bytes(range(30))
+    source = _Source(data)
+    reader = ReadAhead(source, 10, expected_bytes=expected, limit=limit)
+
+    chunks = list(reader)
+
+    assert reader.reads_ahead
+    assert reader._thread is not None
+    assert threading.current_thread() not in source.reader_threads
+    assert b"".join(chunks) == data[:limit]
+
+
+def test_a_stream_read_inline_that_turns_out_longer_than_expected_is_still_read_to_its_end() -> None:
+    # The hash step expects the validated size; a file that grew must be hashed whole (and then refused).
+    data = bytes(range(35))
+
+    assert b"".join(ReadAhead(_Source(data), 10, expected_bytes=5)) == data
+
+
+def test_an_error_of_a_stream_read_inline_reaches_the_consumer_after_the_good_chunks() -> None:
+    class Failing:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def read(self, amount: int = -1) -> bytes:
+            self.reads += 1
+            if self.reads == 2:
+                raise ConnectionResetError("reset by peer")
+            return b"x" * amount
+
+    received = []
+    with pytest.raises(ConnectionResetError, match="reset by peer"):
+        for chunk in ReadAhead(Failing(), 5, expected_bytes=5):
+            received.append(chunk)
+    assert received == [b"xxxxx"]
+
+
+@pytest.mark.parametrize("expected", [5, 500])
+def test_a_read_ahead_closed_before_it_is_read_yields_nothing_and_reads_nothing(expected: int) -> None:
+    source = _Source(bytes(100))
+    reader = ReadAhead(source, 10, expected_bytes=expected)
+
+    reader.close()
+
+    assert list(reader) == []
+    assert source.asked == []

@@ -100,7 +100,7 @@ def streamed_digest(bucket: str, key: str, etag: str, expected_size: int) -> Dig
     try:
         # Refused before a byte is read: a changed length means a changed file, however large.
         _check_size(bucket, key, length, expected_size)
-        for chunk in ReadAhead(body, READ_CHUNK_BYTES):
+        for chunk in ReadAhead(body, READ_CHUNK_BYTES, expected_bytes=expected_size):
             md5.update(chunk)
             size += len(chunk)
     finally:

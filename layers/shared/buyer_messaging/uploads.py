@@ -125,9 +125,9 @@ class _SizedStream:
     """Hands requests a stream with a known length: a Content-Length and no chunked encoding,
     which S3 answers with 501. Counts the bytes so a file that changed size cannot go out silently.
 
-    The staged bytes are read ahead on a thread of their own (:class:`~buyer_messaging.streams.ReadAhead`),
+    A file of more than one chunk is read ahead on a thread of its own (:class:`~buyer_messaging.streams.ReadAhead`),
     so S3 keeps sending while the previous chunk goes out to the upload endpoint; memory stays at a few
-    chunks whatever the file's size.
+    chunks whatever the file's size. A file of one chunk is read on the sending thread.
     """
 
     def __init__(self, body: Readable, size: int) -> None:
