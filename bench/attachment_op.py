@@ -2,7 +2,8 @@
 
 Everything a warm Lambda would already have (imports, clients, the LWA token, the upload destination) is
 set up first; then the peak RSS is reset and only the operation is timed. The result: seconds, CPU
-seconds, the RSS before, the peak during, and for the hash the Content-MD5 (checked by the parent against
+seconds, the seconds until S3's answer began (its headers and first bytes: the store's latency, not the
+code's), the RSS before, the peak during, and for the hash the Content-MD5 (checked by the parent against
 the real MD5).
 """
 
@@ -27,29 +28,52 @@ ETAG_REPEATS = 9
 def main(result_path: str, arguments: dict[str, Any]) -> None:
     op = arguments["op"]
     operation = _hash(op, arguments) if op in HASH_OPS else _copy(op, arguments)
+    answered = _time_s3_answers()
     rss_before = status_bytes("VmRSS")
     peak_reset = reset_peak_rss()
     # A HEAD takes milliseconds, where one busy moment of the machine shows: the ETag path is timed several
     # times in its process and the median kept. Everything else runs once per process.
     timings = []
     for _ in range(ETAG_REPEATS if op == "hash-etag" else 1):
+        answered.clear()
         cpu_started = _cpu_seconds()
         started = time.perf_counter()
         outcome = operation()
-        timings.append((time.perf_counter() - started, _cpu_seconds() - cpu_started))
-    seconds, cpu_seconds = sorted(timings)[len(timings) // 2]
+        first_answer = (answered[0] - started) if answered else None
+        timings.append((time.perf_counter() - started, _cpu_seconds() - cpu_started, first_answer))
+    seconds, cpu_seconds, first_byte_seconds = sorted(timings, key=lambda timing: timing[0])[len(timings) // 2]
     write_result(
         result_path,
         {
             "op": op,
             "seconds": seconds,
             "cpu_seconds": cpu_seconds,
+            "first_byte_seconds": first_byte_seconds,
             "rss_before": rss_before,
             "peak_rss": status_bytes("VmHWM"),
             "peak_reset": peak_reset,
             "content_md5": outcome,
         },
     )
+
+
+def _time_s3_answers() -> list[float]:
+    """Note when each GET of the staged object returns: botocore returns once S3's headers are in, the body
+    still to be read. Everything before is the request and the store's time to first byte (moto builds the
+    whole answer before sending any of it, so locally that grows with the size; S3 streams from the start);
+    everything after is reading and hashing or sending, what the code controls."""
+    from buyer_messaging import storage
+
+    answered: list[float] = []
+    open_object = storage.open_object
+
+    def timed_open_object(*args: Any, **kwargs: Any) -> Any:
+        opened = open_object(*args, **kwargs)
+        answered.append(time.perf_counter())
+        return opened
+
+    storage.open_object = timed_open_object
+    return answered
 
 
 def _cpu_seconds() -> float:
