@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import requests
+from pydantic import BaseModel
 
+from buyer_messaging import api_models
 from local_stack import samples
 from tests.integration.conftest import Stack
 
@@ -20,13 +22,25 @@ MARKETPLACE = "ATVPDKIKX0DER"
 PDF = samples.invoice_pdf(ORDER)
 
 
+def _documented(model: type[BaseModel], answer: requests.Response) -> dict[str, Any]:
+    """The answer's body, checked against its documented model (GET /openapi.json): every field it must
+    have, of its type, and no field the document does not name (unless the model says more may come)."""
+    body: dict[str, Any] = answer.json()
+    model.model_validate(body)
+    if model.model_config.get("extra") != "allow":
+        assert set(body) <= set(model.model_fields), (
+            f"{model.__name__} does not document {set(body) - set(model.model_fields)}"
+        )
+    return body
+
+
 def _stage(api: str, name: str, data: bytes, content_type: str = "application/pdf") -> str:
     """POST /attachments, then the browser's multipart POST to S3; the staged key."""
     staged = requests.post(
         f"{api}/attachments", json={"fileName": name, "contentType": content_type, "size": len(data)}
     )
     assert staged.status_code == 201, staged.text
-    form = staged.json()
+    form = _documented(api_models.StagedUpload, staged)
     assert form["key"].startswith("attachments/") and form["key"].endswith("/" + name)
     assert (form["maxBytes"], form["expiresIn"]) == (len(data), 900)
     upload = requests.post(form["url"], data=form["fields"], files={"file": (name, data, content_type)}, timeout=30)
@@ -44,7 +58,7 @@ def _until_done(api: str, request_id: str) -> dict[str, Any]:
     while True:
         answer = requests.get(f"{api}/messages/{request_id}")
         assert answer.status_code == 200, answer.text
-        record: dict[str, Any] = answer.json()
+        record = _documented(api_models.RequestStatus, answer)
         if record["done"]:
             return record
         assert time.monotonic() < deadline, record
@@ -52,7 +66,7 @@ def _until_done(api: str, request_id: str) -> dict[str, Any]:
 
 
 def _field_errors(answer: requests.Response) -> dict[str, str]:
-    body = answer.json()
+    body = _documented(api_models.ErrorOut, answer)
     assert set(body) == {"error", "message", "errors"}
     assert body["message"]
     return {problem["field"]: problem["message"] for problem in body["errors"]}
@@ -61,7 +75,7 @@ def _field_errors(answer: requests.Response) -> dict[str, str]:
 def test_message_types_list_what_the_order_allows_with_its_limits_and_the_buyers_locale(api: str) -> None:
     answer = requests.get(f"{api}/orders/{ORDER}/message-types", params={"marketplaceId": MARKETPLACE})
     assert answer.status_code == 200, answer.text
-    body = answer.json()
+    body = _documented(api_models.MessageTypesOut, answer)
     assert (body["amazonOrderId"], body["marketplaceId"], body["buyerLocale"]) == (ORDER, MARKETPLACE, "en-US")
     by_type = {item["messageType"]: item for item in body["messageTypes"]}
     assert len(by_type) == 9  # every type of the catalog
@@ -111,7 +125,7 @@ def test_an_invoice_with_a_staged_pdf_is_sent_and_its_status_and_history_tell_it
     key = _stage(api, "Invoice 1.pdf", PDF)
     answer = _send(api, {"messageType": "sendInvoice", "attachments": [{"key": key, "fileName": "Invoice.pdf"}]})
     assert answer.status_code == 202, answer.text
-    accepted = answer.json()
+    accepted = _documented(api_models.Accepted, answer)
     assert accepted["repeat"] is False
     assert answer.headers["Location"] == accepted["statusUrl"] == f"/messages/{accepted['requestId']}"
 
@@ -128,7 +142,9 @@ def test_an_invoice_with_a_staged_pdf_is_sent_and_its_status_and_history_tell_it
 
     history = requests.get(f"{api}/orders/{ORDER}/messages")
     assert history.status_code == 200
-    assert [item["requestId"] for item in history.json()["messages"]] == [accepted["requestId"]]
+    assert [item["requestId"] for item in _documented(api_models.OrderHistory, history)["messages"]] == [
+        accepted["requestId"]
+    ]
 
 
 def test_a_repeat_is_answered_with_the_first_request_and_sends_nothing_more(api: str, stack: Stack) -> None:
@@ -259,7 +275,7 @@ def test_the_openapi_document_describes_every_route(api: str) -> None:
     answer = requests.get(f"{api}/openapi.json")
     assert answer.status_code == 200
     document = answer.json()
-    assert document["openapi"].startswith("3.")
+    assert document == api_models.openapi_document()
     assert set(document["paths"]) == {
         "/orders/{amazonOrderId}/message-types",
         "/attachments",
@@ -268,8 +284,34 @@ def test_the_openapi_document_describes_every_route(api: str) -> None:
     }
     send = document["paths"]["/orders/{amazonOrderId}/messages"]
     assert {"get", "post"} <= set(send)
-    assert "422" not in send["post"]["responses"]
+    assert {"202", "400", "409", "503"} <= set(send["post"]["responses"])
     assert "SendMessageIn" in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "headers", "fields"),
+    [
+        (f"/orders/{ORDER}/messages", None, {}, {"body"}),
+        (f"/orders/{ORDER}/messages", [1], {}, {"body"}),
+        (
+            f"/orders/{ORDER}/messages",
+            {"marketplaceId": MARKETPLACE, "messageType": "invoice"},
+            {"Idempotency-Key": "k" * 65},
+            {"Idempotency-Key"},
+        ),
+        ("/attachments", {"fileName": "a.pdf", "contentType": "application/pdf", "size": "1"}, {}, {"size"}),
+        ("/attachments", {"fileName": "a.pdf", "contentType": "application/pdf", "size": 1, "acl": "x"}, {}, {"acl"}),
+    ],
+)
+def test_bodies_and_headers_of_the_wrong_shape_are_400_with_the_field(
+    api: str, stack: Stack, path: str, body: Any, headers: dict[str, str], fields: set[str]
+) -> None:
+    answer = requests.post(api + path, json=body, headers=headers)
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "InvalidRequest"
+    assert set(_field_errors(answer)) == fields
+    assert stack.local.executions() == []
 
 
 def test_the_console_config_says_no_sign_in_locally(api: str) -> None:

@@ -20,9 +20,10 @@ HANDLERS = (
     "create_destination",
     "upload_attachment",
     "send_message",
+    "record_outcome",
 )
 # The functions that never call over HTTP (only AWS through botocore).
-WITHOUT_HTTP = ("start_workflow", "hash_attachment")
+WITHOUT_HTTP = ("start_workflow", "hash_attachment", "record_outcome")
 # What every handler loads of our package when it starts; the rest comes with its step. The status record
 # (status, table) is written by almost every step, and neither loads an SDK before its first call.
 STEP_BASICS = ("", ".steps", ".config", ".errors", ".models", ".observability", ".status", ".table", ".aws_clients")
@@ -107,6 +108,19 @@ def test_a_handler_loads_traced_botocore_and_nothing_it_does_not_use(handler: st
     assert not loaded["pydantic"]
     # The adapters (S3, SP-API, DynamoDB, Step Functions, validation, ...) come with the step that uses them.
     assert set(found["ours"]) <= {f"buyer_messaging{name}" for name in STEP_BASICS}
+
+
+def test_the_api_function_loads_neither_pydantic_nor_an_adapter_before_a_route_needs_it() -> None:
+    found = _load("api")
+
+    assert found["botocore_traced"]
+    loaded = found["loaded"]
+    # Requests are read with the package's own readers; pydantic only makes GET /openapi.json.
+    assert not loaded["pydantic"]
+    assert not loaded["requests"]
+    assert not loaded["sqlite3"]
+    api_basics = ("", ".http_api", ".config", ".errors", ".models", ".observability")
+    assert set(found["ours"]) == {f"buyer_messaging{name}" for name in api_basics}
 
 
 @pytest.mark.parametrize("handler", WITHOUT_HTTP)

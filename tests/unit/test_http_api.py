@@ -100,3 +100,83 @@ def test_order_ids_are_checked_before_any_call(order_id: str) -> None:
     with pytest.raises(errors.InvalidRequest) as raised:
         http_api.check_order_id(order_id)
     assert raised.value.problems[0][0] == "amazonOrderId"
+
+
+def _fields(raised: pytest.ExceptionInfo[errors.InvalidRequest]) -> set[str]:
+    return {name for name, _ in raised.value.problems}
+
+
+def test_the_sample_message_body_reads_as_it_is() -> None:
+    event = support.load_event("api/post-message.json")
+
+    assert http_api.read_send_message(event["body"]) == json.loads(event["body"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "fields"),
+    [
+        (None, {"body"}),
+        ("  ", {"body"}),
+        ("{not json", {"body"}),
+        ("[1, 2]", {"body"}),
+        ('{"messageType": "invoice"}', {"marketplaceId"}),
+        ('{"marketplaceId": 7, "messageType": "invoice"}', {"marketplaceId"}),
+        ('{"marketplaceId": "M", "messageType": "invoice", "colour": "red"}', {"colour"}),
+        ('{"marketplaceId": "M", "messageType": "invoice", "amazonOrderId": "1"}', {"amazonOrderId"}),
+        ('{"marketplaceId": "M", "messageType": "invoice", "attachments": {}}', {"attachments"}),
+        ('{"marketplaceId": "M", "messageType": "invoice", "attachments": [{"key": 7}]}', {"attachments[0].key"}),
+        ('{"marketplaceId": "M", "messageType": "invoice", "attachments": [{}]}', {"attachments[0].key"}),
+        (
+            '{"marketplaceId": "M", "messageType": "invoice", "attachments": [{"key": "k", "bucket": "b"}]}',
+            {"attachments[0].bucket"},
+        ),
+        ('{"marketplaceId": "M", "messageType": "x", "text": 5, "coverageEndDate": []}', {"text", "coverageEndDate"}),
+    ],
+)
+def test_a_message_body_of_the_wrong_shape_names_every_bad_field(raw: str | None, fields: set[str]) -> None:
+    with pytest.raises(errors.InvalidRequest) as raised:
+        http_api.read_send_message(raw)
+
+    assert _fields(raised) == fields
+
+
+def test_a_staging_body_reads_into_its_three_fields() -> None:
+    staging = http_api.read_stage_attachment(support.load_event("api/post-attachment.json")["body"])
+
+    assert staging == http_api.StagingRequest("Invoice-123-1234567-1234567.pdf", "application/pdf", 1234)
+
+
+@pytest.mark.parametrize(
+    ("raw", "fields"),
+    [
+        ('{"fileName": "a.pdf", "contentType": "application/pdf"}', {"size"}),
+        ('{"fileName": "a.pdf", "contentType": "application/pdf", "size": "10"}', {"size"}),
+        ('{"fileName": "a.pdf", "contentType": "application/pdf", "size": true}', {"size"}),
+        ('{"contentType": "application/pdf", "size": 1}', {"fileName"}),
+        ('{"fileName": "a.pdf", "contentType": "application/pdf", "size": 1, "acl": "public-read"}', {"acl"}),
+        ("null", {"body"}),
+    ],
+)
+def test_a_staging_body_of_the_wrong_shape_names_every_bad_field(raw: str, fields: set[str]) -> None:
+    with pytest.raises(errors.InvalidRequest) as raised:
+        http_api.read_stage_attachment(raw)
+
+    assert _fields(raised) == fields
+
+
+@pytest.mark.parametrize("value", ["", "k" * 65])
+def test_an_idempotency_key_has_1_to_64_characters(value: str) -> None:
+    with pytest.raises(errors.InvalidRequest) as raised:
+        http_api.read_idempotency_key(value)
+
+    assert _fields(raised) == {"Idempotency-Key"}
+    assert http_api.read_idempotency_key("k" * 64) == "k" * 64
+    assert http_api.read_idempotency_key(None) is None
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_the_marketplace_is_required(value: str | None) -> None:
+    with pytest.raises(errors.InvalidRequest) as raised:
+        http_api.read_marketplace_id(value)
+
+    assert _fields(raised) == {"marketplaceId"}

@@ -1,14 +1,19 @@
-"""The HTTP API's request and response models: the OpenAPI document is generated from these (pydantic).
+"""The HTTP API's documented contract: its request and response models (pydantic) and its operations, from
+which ``openapi_document`` makes the OpenAPI document that ``GET /openapi.json`` serves.
 
-Field names are the JSON names (camelCase), as in docs/api.md. Request models check only the shape; the
-rules (order id, marketplace, text and attachment limits) are the package's, shared with the state machine.
+Only that route and the tests import this module: the API reads requests with the package's own field
+readers (http_api), so its cold start does without pydantic. The tests hold the two together: the request
+models' fields are the fields http_api reads, every route of the API function is an operation here, and real
+answers validate against the response models. Field names are the JSON names (camelCase), as in docs/api.md.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 
 class _Strict(BaseModel):
@@ -115,3 +120,173 @@ class RequestStatus(BaseModel):
 class OrderHistory(BaseModel):
     amazonOrderId: str
     messages: list[RequestStatus]
+
+
+# --- the operations -------------------------------------------------------------------------------------------
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    location: str  # path, query or header
+    description: str
+    required: bool = True
+    schema: tuple[tuple[str, Any], ...] = (("type", "string"),)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    path: str  # OpenAPI's form: /messages/{requestId}
+    summary: str
+    status: int
+    response: type[BaseModel]
+    errors: tuple[int, ...]
+    parameters: tuple[Parameter, ...] = ()
+    request: type[BaseModel] | None = None
+    response_headers: tuple[tuple[str, str], ...] = ()
+
+
+ORDER_ID = Parameter("amazonOrderId", "path", "The Amazon order id, like 123-1234567-1234567.")
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: the error's name and the field-level problems.",
+    404: "No such order (Amazon's answer) or no such request.",
+    409: "The Idempotency-Key was already used for another message.",
+    502: "Amazon refused the app's credentials or authorization: the seller has to act.",
+    503: "A transient failure; try again after Retry-After seconds.",
+}
+OPERATIONS = (
+    Operation(
+        "get",
+        "/orders/{amazonOrderId}/message-types",
+        "The message types Amazon allows for the order now, with their limits, and the others with the reason.",
+        200,
+        MessageTypesOut,
+        (400, 404, 502, 503),
+        parameters=(ORDER_ID, Parameter("marketplaceId", "query", "The order's marketplace, e.g. ATVPDKIKX0DER.")),
+    ),
+    Operation(
+        "post",
+        "/attachments",
+        "Stage one file: a presigned S3 POST under attachments/ that S3 holds to the size and content type.",
+        201,
+        StagedUpload,
+        (400, 503),
+        request=StageAttachmentIn,
+    ),
+    Operation(
+        "post",
+        "/orders/{amazonOrderId}/messages",
+        "Check the message against the order and start the workflow; a repeat answers with the first request.",
+        202,
+        Accepted,
+        (400, 404, 409, 502, 503),
+        parameters=(
+            ORDER_ID,
+            Parameter(
+                "Idempotency-Key",
+                "header",
+                "Makes a repeat a no-op that answers with the first request; default: the message's content.",
+                required=False,
+                schema=(("type", "string"), ("minLength", 1), ("maxLength", 64)),
+            ),
+        ),
+        request=SendMessageIn,
+        response_headers=(("Location", "The request's status URL."),),
+    ),
+    Operation(
+        "get",
+        "/messages/{requestId}",
+        "The request's status record and its timeline.",
+        200,
+        RequestStatus,
+        (404, 503),
+        parameters=(Parameter("requestId", "path", "The requestId that POST /orders/{amazonOrderId}/messages gave."),),
+    ),
+    Operation(
+        "get",
+        "/orders/{amazonOrderId}/messages",
+        "The order's requests, newest first (at most 50).",
+        200,
+        OrderHistory,
+        (400, 503),
+        parameters=(ORDER_ID,),
+    ),
+)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API's operations."""
+    inputs: set[type[BaseModel]] = {operation.request for operation in OPERATIONS if operation.request}
+    models: set[type[BaseModel]] = inputs | {operation.response for operation in OPERATIONS}
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (model, "validation" if model in inputs else "serialization") for model in models | {ErrorOut}
+    ]
+    refs, definitions = models_json_schema(sorted(pairs, key=lambda pair: pair[0].__name__), ref_template=REF_TEMPLATE)
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        described: dict[str, Any] = {
+            "summary": operation.summary,
+            "operationId": _operation_id(operation),
+            "responses": {
+                str(operation.status): {
+                    "description": operation.summary,
+                    "content": {"application/json": {"schema": refs[(operation.response, "serialization")]}},
+                    **(
+                        {
+                            "headers": {
+                                name: {"description": text, "schema": {"type": "string"}}
+                                for name, text in operation.response_headers
+                            }
+                        }
+                        if operation.response_headers
+                        else {}
+                    ),
+                },
+                **{str(code): _error_response(code, refs[(ErrorOut, "serialization")]) for code in operation.errors},
+            },
+        }
+        if operation.parameters:
+            described["parameters"] = [
+                {
+                    "name": parameter.name,
+                    "in": parameter.location,
+                    "required": parameter.required,
+                    "description": parameter.description,
+                    "schema": dict(parameter.schema),
+                }
+                for parameter in operation.parameters
+            ]
+        if operation.request is not None:
+            described["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(operation.request, "validation")]}},
+            }
+        paths.setdefault(operation.path, {})[operation.method] = described
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Buyer Messaging Workflow API",
+            "version": "1.0.0",
+            "description": "Send messages and files to the buyers of Amazon orders (see docs/api.md).",
+        },
+        "paths": paths,
+        "components": {"schemas": definitions.get("$defs", {})},
+    }
+
+
+def _operation_id(operation: Operation) -> str:
+    words = [part.strip("{}") for part in operation.path.split("/") if part]
+    return operation.method + "".join(word[:1].upper() + word[1:] for word in words).replace("-", "")
+
+
+def _error_response(code: int, schema: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": ERROR_DESCRIPTIONS[code],
+        "content": {"application/json": {"schema": schema}},
+    }
+    if code == 503:
+        response["headers"] = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+    return response

@@ -1,15 +1,17 @@
 """What the HTTP API does (see docs/api.md): the routes of functions/api call these, one each.
 
 Nothing here knows HTTP: errors are the package's named errors, which the API function maps to status codes.
+Requests are read here with the package's own field readers (the same that read the state machine's input),
+not pydantic: the API function starts without it (bench/). Each route imports the adapters it uses when it
+runs, so a console page does not load the SP-API client, and a status read does not load Step Functions'.
 """
 
 from __future__ import annotations
 
-import uuid
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from buyer_messaging import catalog, executions, messaging, naming, status, steps, storage, validation
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import (
     AttachmentChanged,
@@ -28,14 +30,15 @@ from buyer_messaging.errors import (
     WorkflowTableUnavailable,
     error_name,
 )
-from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN, MessageRequest
+from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN, MAX_ATTACHMENTS_IN_REQUEST, FieldReader
 from buyer_messaging.observability import logger
-from buyer_messaging.spapi import default_client
+
+if TYPE_CHECKING:
+    from buyer_messaging.models import MessageRequest
 
 ATTACHMENTS_PREFIX = "attachments/"
 STAGING_URL_SECONDS = 900
 ORDER_HISTORY_LIMIT = 50
-DONE = frozenset({status.Status.SENT.value, status.Status.FAILED.value})
 NOT_OFFERED = "Amazon does not offer this message type for this order now."
 
 
@@ -86,8 +89,90 @@ def check_order_id(amazon_order_id: str) -> None:
         )
 
 
+# The fields of the API's bodies (api_models documents them): anything else is refused as a likely typo.
+SEND_MESSAGE_FIELDS = ("marketplaceId", "messageType", "text", "attachments", "coverageStartDate", "coverageEndDate")
+ATTACHMENT_FIELDS = ("key", "fileName")
+STAGE_ATTACHMENT_FIELDS = ("fileName", "contentType", "size")
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 64
+
+
+def read_json_body(raw: str | None) -> dict[str, Any]:
+    """The body, a JSON object, or InvalidRequest on the ``body`` field."""
+    if raw is None or not raw.strip():
+        raise InvalidRequest("The request has no body; send a JSON object.", problems=(("body", "is required"),))
+    try:
+        body = json.loads(raw)
+    except ValueError as error:
+        raise InvalidRequest(
+            f"The body is not JSON ({error}).", problems=(("body", f"is not JSON: {error}"),)
+        ) from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.", problems=(("body", "must be a JSON object"),))
+    return body
+
+
+def read_send_message(raw: str | None) -> dict[str, Any]:
+    """The body of POST /orders/{id}/messages, its shape checked; the rules are checked by ``submit``."""
+    body = read_json_body(raw)
+    reader = FieldReader(body, "")
+    reader.string("marketplaceId")
+    reader.string("messageType")
+    for name in ("text", "coverageStartDate", "coverageEndDate"):
+        reader.string(name, required=False)
+    for attachment in reader.object_list("attachments", max_items=MAX_ATTACHMENTS_IN_REQUEST):
+        attachment.string("key")
+        attachment.string("fileName", required=False)
+        # A bucket is not the caller's to choose: files come from POST /attachments, in the staging bucket.
+        attachment.refuse_unknown(ATTACHMENT_FIELDS, "an attachment (stage files with POST /attachments)")
+    reader.refuse_unknown(SEND_MESSAGE_FIELDS, "a message")
+    reader.raise_if_problems("request")
+    return dict(reader.data)
+
+
+@dataclass(frozen=True, slots=True)
+class StagingRequest:
+    file_name: str
+    content_type: str
+    size: int
+
+
+def read_stage_attachment(raw: str | None) -> StagingRequest:
+    """The body of POST /attachments, its shape checked; the rules are checked by ``stage_attachment``."""
+    reader = FieldReader(read_json_body(raw), "")
+    staging = StagingRequest(
+        file_name=reader.required_string("fileName"),
+        content_type=reader.required_string("contentType"),
+        size=reader.integer("size"),
+    )
+    reader.refuse_unknown(STAGE_ATTACHMENT_FIELDS, "a staging request")
+    reader.raise_if_problems("staging request")
+    return staging
+
+
+def read_marketplace_id(value: str | None) -> str:
+    if not value:
+        raise InvalidRequest(
+            "The marketplaceId query parameter is required (e.g. ATVPDKIKX0DER).",
+            problems=(("marketplaceId", "is required"),),
+        )
+    return value
+
+
+def read_idempotency_key(value: str | None) -> str | None:
+    if value is not None and not 1 <= len(value) <= IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise InvalidRequest(
+            f"The {IDEMPOTENCY_KEY_HEADER} header must have 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
+            problems=((IDEMPOTENCY_KEY_HEADER, f"must have 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters"),),
+        )
+    return value
+
+
 def message_types(amazon_order_id: str, marketplace_id: str) -> dict[str, Any]:
     """Every message type with whether Amazon allows it for the order now, and its limits for this order."""
+    from buyer_messaging import catalog, messaging, validation
+    from buyer_messaging.spapi import default_client
+
     check_order_id(amazon_order_id)
     validation.check_marketplace(marketplace_id, get_settings().spapi_region)
     client = default_client()
@@ -142,6 +227,10 @@ def _position(order: list[str], path: str) -> int:
 
 def stage_attachment(file_name: str, content_type: str, size: int) -> dict[str, Any]:
     """A presigned POST for one file under attachments/: S3 itself refuses another size or content type."""
+    import uuid
+
+    from buyer_messaging import catalog, storage, validation
+
     problems = []
     name_problem = validation.file_name_problem(file_name)
     if name_problem:
@@ -177,6 +266,9 @@ class Submitted:
 
 def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempotency_key: str | None) -> Submitted:
     """Validate with the state machine's own check, then start it under a name that makes a repeat a no-op."""
+    from buyer_messaging import catalog, executions, naming, steps
+    from buyer_messaging.models import MessageRequest
+
     check_order_id(amazon_order_id)
     settings = get_settings()
     for attachment in body.get("attachments") or []:
@@ -215,6 +307,8 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
 def _record_received(execution_arn: str, request: MessageRequest) -> None:
     """The record, marked as an API request. The execution runs either way: a failure here is only logged,
     since the first state creates the record too."""
+    from buyer_messaging import status, steps
+
     settings = get_settings()
     try:
         status.received(
@@ -229,6 +323,8 @@ def _record_received(execution_arn: str, request: MessageRequest) -> None:
 
 
 def request_status(request_id: str) -> dict[str, Any]:
+    from buyer_messaging import status
+
     record = status.get(get_settings().require("workflow_table"), request_id)
     if record is None:
         raise RequestNotFound(
@@ -239,6 +335,8 @@ def request_status(request_id: str) -> dict[str, Any]:
 
 
 def order_history(amazon_order_id: str) -> dict[str, Any]:
+    from buyer_messaging import status
+
     check_order_id(amazon_order_id)
     records = status.for_order(get_settings().require("workflow_table"), amazon_order_id, ORDER_HISTORY_LIMIT)
     return {"amazonOrderId": amazon_order_id, "messages": [_shown(record) for record in records]}
@@ -246,7 +344,9 @@ def order_history(amazon_order_id: str) -> dict[str, Any]:
 
 def _shown(record: dict[str, Any]) -> dict[str, Any]:
     """The record as the API shows it: where the files are staged is the seller's business, not the page's."""
-    shown = {**record, "done": record.get("status") in DONE}
+    from buyer_messaging.status import Status
+
+    shown = {**record, "done": record.get("status") in (Status.SENT.value, Status.FAILED.value)}
     shown["attachments"] = [
         {name: value for name, value in attachment.items() if name != "bucket"}
         for attachment in record.get("attachments") or []

@@ -7,7 +7,7 @@ field) and ``to_dict`` (the camelCase JSON the state machine carries, see docs/a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ AMAZON_ORDER_ID_PATTERN = re.compile(r"^[0-9A-Z]{3}-[0-9]{7}-[0-9]{7}$")
 MAX_ATTACHMENTS_IN_REQUEST = 50  # far above any message type's limit; bounds the work on garbage input
 
 
-class _Reader:
+class FieldReader:
     """Reads fields of one JSON object and collects every problem before raising once."""
 
     def __init__(self, data: object, where: str, problems: list[tuple[str, str]] | None = None) -> None:
@@ -52,12 +52,15 @@ class _Reader:
 
     def integer(self, name: str) -> int:
         value = self.data.get(name)
+        if value is None:
+            self.problem(name, "is required")
+            return 0
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(name, "must be an integer")
             return 0
         return value
 
-    def object_list(self, name: str, *, max_items: int) -> list[_Reader]:
+    def object_list(self, name: str, *, max_items: int) -> list[FieldReader]:
         value = self.data.get(name)
         if value is None:
             return []
@@ -67,10 +70,15 @@ class _Reader:
         if len(value) > max_items:
             self.problem(name, f"has {len(value)} items; at most {max_items} are accepted")
             return []
-        return [_Reader(item, f"{self._path(name)}[{index}]", self.problems) for index, item in enumerate(value)]
+        return [FieldReader(item, f"{self._path(name)}[{index}]", self.problems) for index, item in enumerate(value)]
 
-    def mapping(self, name: str) -> _Reader:
-        return _Reader(self.data.get(name), self._path(name), self.problems)
+    def refuse_unknown(self, known: Collection[str], what: str) -> None:
+        """A problem for every field that is not in ``known``: a typo must not be dropped silently."""
+        for unknown in sorted(set(self.data) - set(known)):
+            self.problem(unknown, f"is not a field of {what} (a typo?)")
+
+    def mapping(self, name: str) -> FieldReader:
+        return FieldReader(self.data.get(name), self._path(name), self.problems)
 
     def raise_if_problems(self, what: str) -> None:
         if self.problems:
@@ -107,7 +115,7 @@ class AttachmentRef:
     file_name: str
 
     @classmethod
-    def read(cls, reader: _Reader, default_bucket: str) -> AttachmentRef:
+    def read(cls, reader: FieldReader, default_bucket: str) -> AttachmentRef:
         bucket = reader.string("bucket", required=False) or default_bucket
         key = reader.required_string("key")
         file_name = reader.string("fileName", required=False)
@@ -138,7 +146,7 @@ class MessageRequest:
 
     @classmethod
     def from_dict(cls, data: object, *, default_bucket: str = "") -> MessageRequest:
-        reader = _Reader(data, "")
+        reader = FieldReader(data, "")
         order_id = reader.required_string("amazonOrderId").strip()
         marketplace_id = reader.required_string("marketplaceId").strip()
         message_type = reader.required_string("messageType").strip()
@@ -167,8 +175,7 @@ class MessageRequest:
             "coverageStartDate",
             "coverageEndDate",
         }
-        for unknown in sorted(set(reader.data) - known):
-            reader.problem(unknown, "is not a field of a request document (a typo?)")
+        reader.refuse_unknown(known, "a request document")
         reader.raise_if_problems("request document")
         return cls(
             amazon_order_id=order_id,
@@ -194,7 +201,7 @@ class MessageRequest:
         )
 
 
-def _execution_id(reader: _Reader) -> str:
+def _execution_id(reader: FieldReader) -> str:
     execution_id = reader.required_string("executionId").strip()
     if isinstance(reader.data.get("executionId"), str) and not execution_id:
         reader.problem("executionId", "must not be empty (it names the request)")
@@ -210,7 +217,7 @@ class ValidationTask:
 
     @classmethod
     def from_dict(cls, data: object, *, default_bucket: str = "") -> ValidationTask:
-        reader = _Reader(data, "")
+        reader = FieldReader(data, "")
         execution_id = _execution_id(reader)
         reader.raise_if_problems("validation step input")
         return cls(execution_id, MessageRequest.from_dict(reader.data.get("request"), default_bucket=default_bucket))
@@ -231,7 +238,7 @@ class StagedAttachment:
     content_type: str
 
     @classmethod
-    def read(cls, reader: _Reader) -> StagedAttachment:
+    def read(cls, reader: FieldReader) -> StagedAttachment:
         return cls(
             bucket=reader.required_string("bucket"),
             key=reader.required_string("key"),
@@ -267,7 +274,7 @@ class ValidatedRequest:
     coverage_end_date: str | None = None
 
     @classmethod
-    def read(cls, reader: _Reader) -> ValidatedRequest:
+    def read(cls, reader: FieldReader) -> ValidatedRequest:
         return cls(
             amazon_order_id=reader.required_string("amazonOrderId"),
             marketplace_id=reader.required_string("marketplaceId"),
@@ -285,7 +292,7 @@ class ValidatedRequest:
 
     @classmethod
     def from_dict(cls, data: object) -> ValidatedRequest:
-        reader = _Reader(data, "")
+        reader = FieldReader(data, "")
         request = cls.read(reader)
         reader.raise_if_problems("validated request")
         return request
@@ -332,7 +339,7 @@ class AttachmentTask:
 
     @classmethod
     def from_dict(cls, data: object) -> AttachmentTask:
-        reader = _Reader(data, "")
+        reader = FieldReader(data, "")
         attachment = StagedAttachment.read(reader.mapping("attachment"))
         content_md5 = None
         if reader.data.get("hash") is not None:
@@ -398,7 +405,7 @@ class UploadedAttachment:
     key: str
 
     @classmethod
-    def read(cls, reader: _Reader) -> UploadedAttachment:
+    def read(cls, reader: FieldReader) -> UploadedAttachment:
         return cls(
             upload_destination_id=reader.required_string("uploadDestinationId"),
             file_name=reader.required_string("fileName"),
@@ -428,7 +435,7 @@ class SendRequest:
 
     @classmethod
     def from_dict(cls, data: object) -> SendRequest:
-        reader = _Reader(data, "")
+        reader = FieldReader(data, "")
         execution_id = _execution_id(reader)
         state = reader.mapping("request")
         request = ValidatedRequest.read(state)
@@ -503,7 +510,7 @@ class OutcomeTask:
 
     @classmethod
     def from_dict(cls, data: object) -> OutcomeTask:
-        reader = _Reader(data, "")
+        reader = FieldReader(data, "")
         execution_id = _execution_id(reader)
         outcome = reader.required_string("outcome")
         if outcome and outcome not in OUTCOMES:
