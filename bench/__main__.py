@@ -51,9 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with cold_start.code_layouts(args.against) as layouts:
         variants = list(layouts)
         imports = cold_start.measure_imports(layouts, args.import_repeats)
-        breakdown = cold_start.import_breakdown(layouts["as deployed"])
+        breakdown = cold_start.import_breakdown(layouts[cold_start.AS_DEPLOYED])
         with running_stack() as stack:
-            invocations = cold_start.measure_invocations(stack, layouts["as deployed"], args.invocations)
+            invocations = cold_start.measure_invocations(stack, layouts[cold_start.AS_DEPLOYED], args.invocations)
     import_times = cold_start.import_table(imports, variants)
     where = cold_start.breakdown_table(breakdown)
     first_calls = cold_start.invocation_table(invocations)

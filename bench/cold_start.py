@@ -5,20 +5,23 @@ Every measurement is a fresh process with the environment Lambda gives a functio
 the X-Ray SDK then behave as on Lambda (outside Lambda the X-Ray recorder builds a sampling client, which
 Lambda never does, and would distort the numbers).
 
-Two layouts of the code: "as deployed" is what ``sam build`` ships, source without bytecode (Lambda's file
-system is read-only, so every cold start compiles the package); "precompiled" adds ``.pyc`` files, to show
-what shipping bytecode would save. ``boto3`` and ``requests`` come precompiled in both, as pip installs them.
+Two layouts of the layer (``/opt/python``: the package and its dependencies, from this venv): "as deployed" is
+what ``sam build`` ships with layers/shared/Makefile, every module with unchecked-hash bytecode; "source only"
+is what sam's python builder shipped before, the same files without bytecode (Lambda's file system is
+read-only, so every cold start compiled all of it, botocore included, which aws-xray-sdk brings into the
+layer). The handlers' own ``app.py`` is source in both, as sam ships a function. The baseline imports
+``boto3`` and ``requests`` from the venv, precompiled.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import io
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -65,24 +68,95 @@ GROUPS = {
 # --- the code, laid out like a Lambda function with its layer ------------------------------------------------
 
 
+AS_DEPLOYED = "as deployed"
+SOURCE_ONLY = "source only (before)"
+
+
 @contextmanager
 def code_layouts(against: str | None = None) -> Iterator[dict[str, Path]]:
-    """The package and the handlers laid out like a function and its layer: as ``sam build`` ships them,
-    precompiled, and, with ``against`` (a git revision), as deployed at that revision, for a before/after."""
+    """The handlers and the layer laid out like Lambda's ``/var/task`` and ``/opt/python``: as ``sam build``
+    ships them, as it shipped them before the layer had bytecode, and, with ``against`` (a git revision), that
+    revision's code as deployed now (the same packaging, so only the code differs)."""
     with tempfile.TemporaryDirectory(prefix="bench-code-") as scratch:
-        sources = {"as deployed": ROOT, "precompiled": ROOT}
+        sources = {AS_DEPLOYED: ROOT, SOURCE_ONLY: ROOT}
         if against:
-            sources[f"as deployed at {against}"] = _checkout(against, Path(scratch) / "checkout")
+            sources[f"{AS_DEPLOYED} at {against}"] = _checkout(against, Path(scratch) / "checkout")
         layouts = {}
         for variant, source in sources.items():
             target = Path(scratch) / re.sub(r"\W+", "-", variant)
             ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-            shutil.copytree(source / "layers/shared/buyer_messaging", target / "layer/buyer_messaging", ignore=ignore)
             shutil.copytree(source / "functions", target / "functions", ignore=ignore)
-            if variant == "precompiled":
-                compileall.compile_dir(target, quiet=1)
+            _copy_dependencies(target / "layer")
+            if variant == SOURCE_ONLY:
+                shutil.copytree(
+                    source / "layers/shared/buyer_messaging", target / "layer/buyer_messaging", ignore=ignore
+                )
+            else:
+                _make_layer_package(source, target / "layer")
             layouts[variant] = target
         yield layouts
+
+
+def _make_layer_package(source: Path, layer: Path) -> None:
+    """The package copied and everything in the layer compiled, by the layer's own Makefile (``package``: what
+    ``build-SharedLayer`` does after pip, with this interpreter instead of the runtime's)."""
+    subprocess.run(  # noqa: S603  (make, on our own Makefile)
+        [  # noqa: S607
+            "make",
+            "--silent",
+            "-f",
+            str(source / "layers/shared/Makefile"),
+            "package",
+            f"LAYER_DIR={layer}",
+            f"RUNTIME_PYTHON={sys.executable}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def layer_distributions() -> list[str]:
+    """The distributions pip puts in the layer: layers/shared/requirements.txt and what they require, as this
+    venv has them (the same pins)."""
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    wanted = [
+        Requirement(line.split("#", 1)[0].strip())
+        for line in (ROOT / "layers/shared/requirements.txt").read_text().splitlines()
+        if line.split("#", 1)[0].strip()
+    ]
+    found: dict[str, set[str]] = {}  # distribution: the extras asked of it
+    while wanted:
+        requirement = wanted.pop()
+        name = requirement.name.lower().replace("_", "-")
+        if name in found and set(requirement.extras) <= found[name]:
+            continue  # seen, with these extras
+        extras = found.setdefault(name, set())
+        extras |= set(requirement.extras)
+        environments = [{"extra": extra} for extra in sorted(extras)] or [{"extra": ""}]
+        for line in distribution(name).requires or []:
+            nested = Requirement(line)
+            if nested.marker is None or any(nested.marker.evaluate(env) for env in environments):
+                wanted.append(nested)
+    return sorted(found)
+
+
+def _copy_dependencies(layer: Path) -> None:
+    """The layer's third-party files from this venv, without bytecode (pip's RECORD lists them)."""
+    from importlib.metadata import distribution
+
+    for name in layer_distributions():
+        found = distribution(name)
+        for file in found.files or []:
+            parts = Path(str(file)).parts
+            if parts[0] in ("..", "bin") or "__pycache__" in parts or file.suffix == ".pyc":
+                continue
+            source = Path(str(found.locate_file(file)))
+            if source.is_file():
+                (layer / file).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, layer / file)
 
 
 def _checkout(revision: str, target: Path) -> Path:
@@ -391,11 +465,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with code_layouts(args.against) as layouts:
         variants = list(layouts)
         runs = measure_imports(layouts, args.repeats)
-        breakdown = import_breakdown(layouts["as deployed"])
+        breakdown = import_breakdown(layouts[AS_DEPLOYED])
         invocations = {}
         if args.invocations:
             with running_stack() as stack:
-                invocations = measure_invocations(stack, layouts["as deployed"], args.invocations)
+                invocations = measure_invocations(stack, layouts[AS_DEPLOYED], args.invocations)
     print(import_table(runs, variants), "", breakdown_table(breakdown), sep="\n")
     if invocations:
         print("", invocation_table(invocations), "", memory_table(invocations), sep="\n")

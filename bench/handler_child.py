@@ -72,6 +72,14 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
             for name in ("boto3", "botocore", "requests", "aws_xray_sdk", "aws_lambda_powertools", "pydantic")
             if name in sys.modules
         ),
+        # Which packages came from the layer (as on Lambda, where /opt/python comes first), not the venv.
+        "from_layer": sorted(
+            name
+            for name, module in list(sys.modules.items())
+            if "." not in name
+            and handler is not None
+            and str(getattr(module, "__file__", "") or "").startswith(f"{arguments['code']}/layer/")
+        ),
     }
     event = arguments.get("event")
     if handler is not None and event is not None:

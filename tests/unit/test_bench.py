@@ -49,12 +49,23 @@ def test_the_readme_has_the_results_markers() -> None:
     assert text.index(START) < text.index(END)
 
 
+def test_the_layer_holds_what_pip_installs_for_the_requirements() -> None:
+    distributions = cold_start.layer_distributions()
+
+    assert {"aws-lambda-powertools", "aws-xray-sdk", "requests", "pydantic", "pydantic-core"} <= set(distributions)
+    assert {"botocore", "wrapt", "urllib3"} <= set(distributions)  # what those require
+    assert "pytest" not in distributions
+
+
 @linux_only
-def test_the_cold_start_probe_imports_a_handler_as_lambda_would() -> None:
+def test_the_cold_start_probe_imports_a_handler_from_the_layer_as_lambda_would() -> None:
     with cold_start.code_layouts() as layouts:
-        code = layouts["as deployed"]
-        assert not list(code.rglob("*.pyc"))  # as sam build ships it
-        assert list(layouts["precompiled"].rglob("*.pyc"))
+        code = layouts[cold_start.AS_DEPLOYED]
+        layer_pycs = list((code / "layer").rglob("*.pyc"))
+        assert layer_pycs  # as sam build ships it now: bytecode for every module
+        assert {path.parent.name for path in layer_pycs} == {"__pycache__"}
+        assert not list((code / "functions").rglob("*.pyc"))  # a function's app.py is shipped as source
+        assert not list(layouts[cold_start.SOURCE_ONLY].rglob("*.pyc"))
         result, _ = run_child(
             "bench.handler_child",
             {"handler": "hash_attachment", "code": str(code)},
@@ -63,3 +74,4 @@ def test_the_cold_start_probe_imports_a_handler_as_lambda_would() -> None:
     assert result["import_seconds"] > 0
     assert "aws_xray_sdk" in result["loaded"]  # traced, as on Lambda
     assert "requests" not in result["loaded"]
+    assert {"buyer_messaging", "aws_lambda_powertools", "aws_xray_sdk", "botocore"} <= set(result["from_layer"])
