@@ -26,7 +26,7 @@ help:
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint, checkov"
 	@echo "make checkov   checkov's security scan of template.yaml (docs/checkov.md)"
 	@echo "make format    apply ruff's formatting and safe fixes"
-	@echo "make build     sam build (needs the AWS SAM CLI)"
+	@echo "make build     sam build (needs the AWS SAM CLI, and python3.13 for the layer: README, Deploy with SAM)"
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
