@@ -99,13 +99,17 @@ def code_layouts(against: str | None = None) -> Iterator[dict[str, Path]]:
 
 def _make_layer_package(source: Path, layer: Path) -> None:
     """The package copied and everything in the layer compiled, by the layer's own Makefile (``package``: what
-    ``build-SharedLayer`` does after pip, with this interpreter instead of the runtime's)."""
+    ``build-SharedLayer`` does after pip, with this interpreter instead of the runtime's). An older revision
+    without that Makefile gets today's, which copies the package next to it: that revision's."""
+    makefile = source / "layers/shared/Makefile"
+    if not makefile.exists():
+        shutil.copy2(ROOT / "layers/shared/Makefile", makefile)
     subprocess.run(  # noqa: S603  (make, on our own Makefile)
         [  # noqa: S607
             "make",
             "--silent",
             "-f",
-            str(source / "layers/shared/Makefile"),
+            str(makefile),
             "package",
             f"LAYER_DIR={layer}",
             f"RUNTIME_PYTHON={sys.executable}",
