@@ -450,11 +450,13 @@ def targets(runs: dict[tuple[str, str], list[dict[str, Any]]], variants: Sequenc
             base = measure(runs[(variant, BASELINE)], field)
             worst = max(HANDLERS, key=lambda handler: measure(runs[(variant, handler)], field))
             ratio = measure(runs[(variant, worst)], field) / base
+            verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
             rows.append(
                 [
                     f"every handler's import ≤ {TARGET_RATIO}x `import boto3, requests` ({variant}, {what})",
                     f"worst {ratio:.2f}x ({worst})",
-                    "met" if ratio <= TARGET_RATIO else "NOT met",
+                    # The other layouts are there to compare with: what is judged is what sam build ships.
+                    verdict if variant == AS_DEPLOYED else f"for comparison ({verdict})",
                 ]
             )
     return rows
