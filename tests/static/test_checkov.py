@@ -21,14 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
 
 pytestmark = pytest.mark.static
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 CONFIG_PATH = ROOT / ".checkov.yaml"
-TEMPLATE_PATH = ROOT / "template.yaml"
 DOCS_PATH = ROOT / "docs" / "checkov.md"
 
 # The checks that checkov runs on every AWS::Serverless::Function (and AWS::Lambda::Function).
@@ -50,12 +48,6 @@ CHECKED_TYPES = {
 MIN_RESULTS = 50
 MIN_COMMENT_CHARS = 20
 MIN_COMMENT_WORDS = 4
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
-    return loaded
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
 
 pytestmark = [
     pytest.mark.static,
@@ -27,7 +26,6 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = ROOT / "template.yaml"
 LAYER_ID = "SharedLayer"
 PACKAGE = "buyer_messaging"
 # sam's names for an architecture -> the machine in manylinux platform tags
@@ -38,12 +36,6 @@ RUNTIME_GLIBC_MINOR = 34
 OLDEST_GLIBC_MINOR = {"aarch64": 17, "x86_64": 5}
 # The flags byte of a .pyc (PEP 552): 0b01 = hash-based, 0b10 = check the source. Unchecked hash: 0b01.
 UNCHECKED_HASH = 0b01
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
-    return loaded
 
 
 @pytest.fixture(scope="module")

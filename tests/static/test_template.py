@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
 
 from buyer_messaging import errors
 
@@ -24,7 +23,6 @@ pytestmark = pytest.mark.static
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-TEMPLATE_PATH = ROOT / "template.yaml"
 ASL_PATH = ROOT / "statemachine" / "send_message.asl.json"
 STATE_MACHINE_ID = "SendMessageStateMachine"
 
@@ -183,12 +181,6 @@ def run_tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
 def plain(node: Any) -> Any:
     """cfn-lint's decoder returns dict/str subclasses that carry line marks: make plain JSON values."""
     return json.loads(json.dumps(node))
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = plain(cfn_yaml.load(str(TEMPLATE_PATH)))
-    return loaded
 
 
 @pytest.fixture(scope="module")

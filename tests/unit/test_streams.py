@@ -78,7 +78,8 @@ def test_reads_at_most_depth_chunks_ahead_of_a_slow_consumer() -> None:
     assert source.most_ahead <= DEFAULT_DEPTH + 2
 
 
-def test_an_error_of_the_reader_reaches_the_consumer_after_the_good_chunks() -> None:
+@pytest.mark.parametrize("expected", [None, 5], ids=["read-ahead", "inline"])
+def test_an_error_of_the_reader_reaches_the_consumer_after_the_good_chunks(expected: int | None) -> None:
     class Failing:
         def __init__(self) -> None:
             self.reads = 0
@@ -91,7 +92,7 @@ def test_an_error_of_the_reader_reaches_the_consumer_after_the_good_chunks() -> 
 
     received = []
     with pytest.raises(ConnectionResetError, match="reset by peer"):
-        for chunk in ReadAhead(Failing(), 5):
+        for chunk in ReadAhead(Failing(), 5, expected_bytes=expected):
             received.append(chunk)
     assert received == [b"xxxxx", b"xxxxx"]
 
@@ -182,24 +183,6 @@ def test_a_stream_read_inline_that_turns_out_longer_than_expected_is_still_read_
     data = bytes(range(35))
 
     assert b"".join(ReadAhead(_Source(data), 10, expected_bytes=5)) == data
-
-
-def test_an_error_of_a_stream_read_inline_reaches_the_consumer_after_the_good_chunks() -> None:
-    class Failing:
-        def __init__(self) -> None:
-            self.reads = 0
-
-        def read(self, amount: int = -1) -> bytes:
-            self.reads += 1
-            if self.reads == 2:
-                raise ConnectionResetError("reset by peer")
-            return b"x" * amount
-
-    received = []
-    with pytest.raises(ConnectionResetError, match="reset by peer"):
-        for chunk in ReadAhead(Failing(), 5, expected_bytes=5):
-            received.append(chunk)
-    assert received == [b"xxxxx"]
 
 
 @pytest.mark.parametrize("expected", [5, 500])
