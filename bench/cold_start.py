@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -212,7 +212,36 @@ def measure_imports(layouts: Mapping[str, Path], repeats: int) -> dict[tuple[str
                 arguments = {"handler": handler, "code": str(code)}
                 run, _ = run_child("bench.handler_child", arguments, environment=lambda_environment(handler, code))
                 runs[(variant, handler)].append(run)
+    if shutil.which("valgrind"):
+        # Instructions executed: the same count in every run of the same code, whatever else the machine is
+        # doing (wall and even CPU time swing by a third on a shared 2-vCPU guest). One run each suffices. Not
+        # for the source-only layout: compiling botocore under valgrind takes minutes per handler.
+        for variant, code in layouts.items():
+            if variant == SOURCE_ONLY:
+                continue
+            for handler in (BASELINE, *HANDLERS):
+                runs[(variant, handler)][0]["instructions"] = _instructions(handler, code)
     return runs
+
+
+def _instructions(handler: str, code: Path) -> int:
+    """Instructions the fresh process executes, interpreter start included (callgrind's count)."""
+    _, stderr = run_child(
+        "bench.handler_child",
+        {"handler": handler, "code": str(code)},
+        environment=lambda_environment(handler, code),
+        wrapper=("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"),
+    )
+    found = re.search(r"Collected : (\d+)", stderr)
+    if found is None:
+        raise RuntimeError(f"callgrind printed no count for {handler}:\n{stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def _instructions_m(runs: Sequence[dict[str, Any]]) -> float | None:
+    """Millions of instructions (None where valgrind is missing)."""
+    counts = [run["instructions"] for run in runs if "instructions" in run]
+    return counts[0] / 1e6 if counts else None
 
 
 def import_breakdown(code: Path, repeats: int = 3) -> dict[str, dict[str, float]]:
@@ -245,8 +274,10 @@ def import_breakdown(code: Path, repeats: int = 3) -> dict[str, dict[str, float]
 
 def import_table(runs: dict[tuple[str, str], list[dict[str, Any]]], variants: Sequence[str]) -> str:
     headers = ["handler module"]
+    counted = _instructions_m(runs[(variants[0], BASELINE)]) is not None
     for variant in variants:
         headers += [f"import ms ({variant})", "x baseline", "CPU ms (min)", "x baseline"]
+        headers += ["M instructions", "x baseline"] if counted else []
     headers += ["modules", "heavy packages loaded"]
     rows = []
     for handler in (BASELINE, *HANDLERS):
@@ -256,6 +287,11 @@ def import_table(runs: dict[tuple[str, str], list[dict[str, Any]]], variants: Se
             cpu = _min_ms(runs[(variant, handler)], "import_cpu_seconds")
             row += [ms, f"{ms / _median_ms(runs[(variant, BASELINE)], 'import_seconds'):.2f}x"]
             row += [cpu, f"{cpu / _min_ms(runs[(variant, BASELINE)], 'import_cpu_seconds'):.2f}x"]
+            instructions = _instructions_m(runs[(variant, handler)])
+            base_instructions = _instructions_m(runs[(variant, BASELINE)])
+            if counted:
+                ratio = f"{instructions / base_instructions:.2f}x" if instructions and base_instructions else None
+                row += [instructions, ratio]
         last = runs[(variants[0], handler)][-1]
         row += [last["modules"], ", ".join(last["loaded"])]
         rows.append(row)
@@ -442,11 +478,20 @@ def memory_table(runs: dict[str, list[dict[str, Any]]]) -> str:
 
 def targets(runs: dict[tuple[str, str], list[dict[str, Any]]], variants: Sequence[str]) -> list[list[object]]:
     rows: list[list[object]] = []
+
+    def instructions(found: Sequence[dict[str, Any]], field: str) -> float:
+        return _instructions_m(found) or 0.0
+
+    measures: list[tuple[str, Callable[[Sequence[dict[str, Any]], str], float], str]] = [
+        ("median wall time", _median_ms, "import_seconds"),
+        ("least CPU time", _min_ms, "import_cpu_seconds"),
+    ]
+    if _instructions_m(runs[(variants[0], BASELINE)]) is not None:
+        measures.append(("instructions, the whole process", instructions, "instructions"))
     for variant in variants:
-        for what, measure, field in (
-            ("median wall time", _median_ms, "import_seconds"),
-            ("least CPU time", _min_ms, "import_cpu_seconds"),
-        ):
+        for what, measure, field in measures:
+            if field == "instructions" and _instructions_m(runs[(variant, BASELINE)]) is None:
+                continue
             base = measure(runs[(variant, BASELINE)], field)
             worst = max(HANDLERS, key=lambda handler: measure(runs[(variant, handler)], field))
             ratio = measure(runs[(variant, worst)], field) / base

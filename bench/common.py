@@ -136,13 +136,15 @@ def run_child(
     *,
     environment: Mapping[str, str] | None = None,
     python_flags: Sequence[str] = (),
+    wrapper: Sequence[str] = (),
     timeout: float = 600,
 ) -> tuple[dict[str, Any], str]:
-    """Run ``python -m <module> <result file> <arguments as JSON>``; its JSON result and its stderr."""
+    """Run ``python -m <module> <result file> <arguments as JSON>`` (under ``wrapper``, e.g. valgrind, if
+    given); its JSON result and its stderr."""
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         result_path = Path(scratch) / "result.json"
         completed = subprocess.run(  # noqa: S603  (our own interpreter and module)
-            [sys.executable, *python_flags, "-m", module, str(result_path), json.dumps(arguments)],
+            [*wrapper, sys.executable, *python_flags, "-m", module, str(result_path), json.dumps(arguments)],
             cwd=ROOT,
             env=dict(environment) if environment is not None else child_environment(),
             capture_output=True,
