@@ -38,6 +38,12 @@ def test_the_peak_rss_can_be_reset_to_measure_one_operation() -> None:
     del block
 
 
+def test_the_cold_start_bench_measures_every_function() -> None:
+    functions = {path.parent.name for path in (cold_start.ROOT / "functions").glob("*/app.py")}
+
+    assert set(cold_start.HANDLERS) == functions
+
+
 def test_every_operation_has_a_label() -> None:
     assert set(LABELS) == {*HASH_OPS, *COPY_OPS}
 
