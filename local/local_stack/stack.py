@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 
 from buyer_messaging.eventbus import EVENT_SOURCE
+from local_stack import atomic_dynamodb
 from local_stack.lambdas import InProcessLambdas, LocalFunction
 from local_stack.template import ACCOUNT_ID, Resolver, Template
 
@@ -85,6 +86,7 @@ class LocalStack:
             **(parameters or {}),
         }
         self._restore_sleep: Any = None
+        self._restore_dynamodb: Any = None
         self._saved_environment: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ clients
@@ -103,6 +105,8 @@ class LocalStack:
             stack_id=f"arn:aws:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{self.stack_name}/{STACK_UUID}",
         )
         self._name_resources(resolver)
+        if self._restore_dynamodb is None:
+            self._restore_dynamodb = atomic_dynamodb.install()
         secret_id = self._create_secrets(resolver)
         self._create_queues(resolver)
         tables = self._create_tables(resolver)
@@ -130,6 +134,9 @@ class LocalStack:
         if self._restore_sleep is not None:
             self._restore_sleep()
             self._restore_sleep = None
+        if self._restore_dynamodb is not None:
+            self._restore_dynamodb()
+            self._restore_dynamodb = None
 
     def __enter__(self) -> LocalStack:
         self.deploy()

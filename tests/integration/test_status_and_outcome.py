@@ -166,3 +166,40 @@ def test_an_orders_requests_are_listed_newest_first(stack: Stack) -> None:
     ]
     # The record never holds the message text.
     assert "Sorry!" not in json.dumps(listed)
+
+
+def test_attachments_marked_uploaded_at_the_same_moment_are_all_recorded(stack: Stack) -> None:
+    """The Map uploads up to five attachments at once and each marks the same status record. DynamoDB applies
+    every update whole; the local stack must too (moto alone fails some with RuntimeError or loses them)."""
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert stack.local.deployment is not None
+    table = stack.local.deployment.tables["WorkflowTable"]
+    attachments = 5
+    together = threading.Barrier(attachments)
+
+    def mark(arn: str, index: int) -> bool:
+        together.wait()
+        return status.attachment_uploaded(table, arn, index, {"uploadDestinationId": f"destination-{index}"})
+
+    every_five_ms = sys.getswitchinterval()
+    # Threads switch every microsecond instead of every 5 ms: requests interleave as on a busy machine.
+    sys.setswitchinterval(1e-6)
+    try:
+        for attempt in range(40):
+            arn = f"arn:aws:states:us-east-1:123456789012:execution:local:concurrent-{attempt}"
+            status.received(table, arn, status.Retention(1))
+            status.validated(table, arn, {"messageType": "invoice"}, [{"fileName": f"{n}.pdf"} for n in range(5)])
+            status.uploading(table, arn)
+            with ThreadPoolExecutor(attachments) as pool:
+                marked = list(pool.map(lambda index, arn=arn: mark(arn, index), range(attachments)))
+            assert marked == [True] * attachments
+            record = status.get(table, f"concurrent-{attempt}")
+            assert record is not None
+            assert [entry["uploadDestinationId"] for entry in record["attachments"]] == [
+                f"destination-{n}" for n in range(attachments)
+            ]
+    finally:
+        sys.setswitchinterval(every_five_ms)
