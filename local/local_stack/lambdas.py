@@ -62,9 +62,15 @@ class LocalFunction:
     memory_mb: int
     timeout_seconds: int
     _module: ModuleType | None = None
+    # The Map's iterations call a function on several threads at once: its module is loaded once, by one.
+    _loading: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def load(self) -> Callable[[Any, Any], Any]:
         module_name, _, attribute = self.handler.rpartition(".")
+        with self._loading:
+            return getattr(self._loaded(module_name), attribute)  # type: ignore[no-any-return]
+
+    def _loaded(self, module_name: str) -> ModuleType:
         if self._module is None:
             path = self.code_dir / f"{module_name}.py"
             # Every handler is app.py: each gets a module name of its own.
@@ -74,8 +80,7 @@ class LocalFunction:
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             self._module = module
-        handler: Callable[[Any, Any], Any] = getattr(self._module, attribute)
-        return handler
+        return self._module
 
 
 class InProcessLambdas:

@@ -138,3 +138,19 @@ def test_the_template_reader_resolves_what_the_template_uses() -> None:
     assert resolver.resolve({"Fn::Join": ["-", ["a", {"Ref": "AWS::Region"}]]}) == "a-eu-west-1"
     secret = resolver.resolve(template.resources["CredentialsSecret"]["Properties"]["SecretString"])
     assert json.loads(secret) == {"clientId": "", "clientSecret": "", "refreshToken": ""}
+
+
+def test_a_function_called_on_several_threads_at_once_loads_its_module_once(tmp_path: Path) -> None:
+    """The Map's first iterations call the same function together: one module, loaded by one of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from local_stack.lambdas import LocalFunction
+
+    (tmp_path / "app.py").write_text(
+        "import time\ntime.sleep(0.2)  # a slow import\n\n\ndef lambda_handler(event, context):\n    return event\n"
+    )
+    function = LocalFunction("slow-import", tmp_path, "app.lambda_handler", memory_mb=128, timeout_seconds=3)
+    with ThreadPoolExecutor(4) as pool:
+        handlers = list(pool.map(lambda _: function.load(), range(4)))
+    assert all(handler is handlers[0] for handler in handlers)
+    assert handlers[0]({"n": 1}, None) == {"n": 1}
