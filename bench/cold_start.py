@@ -120,31 +120,20 @@ def _make_layer_package(source: Path, layer: Path) -> None:
 
 
 def layer_distributions() -> list[str]:
-    """The distributions pip puts in the layer: layers/shared/requirements.txt and what they require, as this
-    venv has them (the same pins)."""
-    from importlib.metadata import distribution
+    """The distributions the layer holds: layers/shared/constraints.txt, which the layer's build installs (and
+    `make lock` writes). They are copied from this venv, which must have each at that version."""
+    from importlib.metadata import version
 
-    from packaging.requirements import Requirement
-
-    wanted = [
-        Requirement(line.split("#", 1)[0].strip())
-        for line in (ROOT / "layers/shared/requirements.txt").read_text().splitlines()
-        if line.split("#", 1)[0].strip()
-    ]
-    found: dict[str, set[str]] = {}  # distribution: the extras asked of it
-    while wanted:
-        requirement = wanted.pop()
-        name = requirement.name.lower().replace("_", "-")
-        if name in found and set(requirement.extras) <= found[name]:
-            continue  # seen, with these extras
-        extras = found.setdefault(name, set())
-        extras |= set(requirement.extras)
-        environments = [{"extra": extra} for extra in sorted(extras)] or [{"extra": ""}]
-        for line in distribution(name).requires or []:
-            nested = Requirement(line)
-            if nested.marker is None or any(nested.marker.evaluate(env) for env in environments):
-                wanted.append(nested)
-    return sorted(found)
+    pins = {
+        re.sub(r"[-_.]+", "-", name.strip()).lower(): pinned.strip()
+        for line in (ROOT / "layers/shared/constraints.txt").read_text().splitlines()
+        if "==" in (requirement := line.split("#", 1)[0])
+        for name, pinned in [requirement.split("==", 1)]
+    }
+    differ = {name: (pinned, version(name)) for name, pinned in pins.items() if version(name) != pinned}
+    if differ:
+        raise RuntimeError(f"this venv is not the layer's (pinned, installed): {differ}; run `make clean venv`")
+    return sorted(pins)
 
 
 def _copy_dependencies(layer: Path) -> None:

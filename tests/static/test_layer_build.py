@@ -141,6 +141,8 @@ def test_pip_installs_for_the_runtime_not_the_build_host(build_commands: list[li
     assert "--only-binary=:all:" in pip
     assert "--no-compile" in pip
     assert options(pip, "--requirement") == [str(ROOT / "layers/shared/requirements.txt")]
+    # every distribution at the version locked for the runtime (tests/static/test_dependencies.py)
+    assert options(pip, "--constraint") == [str(ROOT / "layers/shared/constraints.txt")]
 
 
 def test_pip_platforms_are_every_manylinux_tag_of_the_architecture(
@@ -274,24 +276,3 @@ def test_bytecode_is_used_without_reading_the_source(packaged: Path, tmp_path: P
     assert f"{PACKAGE}.naming" in report["names"]
     assert all(Path(file).is_relative_to(layer) for file in report["files"])
     assert report["compiled"] == []
-
-
-def _pins(path: Path) -> dict[str, str]:
-    pins = {}
-    for line in path.read_text().splitlines():
-        requirement = line.split("#", 1)[0].strip()
-        if "==" in requirement:
-            name, version = requirement.split("==", 1)
-            pins[name.split("[", 1)[0].strip().lower()] = version.strip()
-    return pins
-
-
-def test_the_layer_ships_the_boto3_the_tests_run_with() -> None:
-    # The layer carries botocore (the X-Ray SDK's requirement), which shadows the runtime's: boto3 must come
-    # with it, at the version tested, or the runtime's boto3 would run on a botocore it was not released with.
-    layer = _pins(ROOT / "layers/shared/requirements.txt")
-    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
-
-    assert "boto3" in layer
-    assert "-r layers/shared/requirements.txt" in dev  # the tests run with the layer's pins
-    assert not set(_pins(ROOT / "requirements-dev.txt")) & set(layer)  # and no other version of them
