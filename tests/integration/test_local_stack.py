@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import boto3
 import pytest
 
 from local_stack import demo, samples, serve
+from local_stack.lambdas import LocalFunction
 from local_stack.stack import ROOT
 from local_stack.template import Resolver, Template
 from spapi_emulator import Emulator, load_default_seed
@@ -142,10 +144,6 @@ def test_the_template_reader_resolves_what_the_template_uses() -> None:
 
 def test_a_function_called_on_several_threads_at_once_loads_its_module_once(tmp_path: Path) -> None:
     """The Map's first iterations call the same function together: one module, loaded by one of them."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from local_stack.lambdas import LocalFunction
-
     (tmp_path / "app.py").write_text(
         "import time\ntime.sleep(0.2)  # a slow import\n\n\ndef lambda_handler(event, context):\n    return event\n"
     )

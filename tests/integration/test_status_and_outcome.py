@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from buyer_messaging import status
@@ -171,10 +174,6 @@ def test_an_orders_requests_are_listed_newest_first(stack: Stack) -> None:
 def test_attachments_marked_uploaded_at_the_same_moment_are_all_recorded(stack: Stack) -> None:
     """The Map uploads up to five attachments at once and each marks the same status record. DynamoDB applies
     every update whole; the local stack must too (moto alone fails some with RuntimeError or loses them)."""
-    import sys
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     assert stack.local.deployment is not None
     table = stack.local.deployment.tables["WorkflowTable"]
     attachments = 5
