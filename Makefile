@@ -29,17 +29,16 @@ help:
 	@echo "make lock      re-resolve the layer's and the tests' dependencies, rewrite their constraints (network)"
 	@echo "make build     sam build (needs the AWS SAM CLI, and python3.13 for the layer: README, Deploy with SAM)"
 
-# The constraints files pin every distribution, transitive ones included, at the versions the last
-# `make lock` resolved and the suite passed with: a fresh clone installs what was tested, not what was
-# published this morning. The layer's pins (layers/shared/constraints.txt) bind the test venv too.
+# constraints-dev.txt pins every distribution, transitive ones included, at the versions the last `make lock`
+# resolved (within the layer's pins, layers/shared/constraints.txt) and the suite passed with: a fresh clone
+# installs what was tested, not what was published this morning.
 LOCK_DIR := .lock
-CONSTRAINTS := -c layers/shared/constraints.txt -c constraints-dev.txt
 
-$(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints-dev.txt layers/shared/constraints.txt
+$(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
