@@ -14,7 +14,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv test lint checkov typecheck format run serve emulator reliability bench clean build lock
+.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench clean build lock
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
@@ -81,8 +81,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The browser tests drive Debian's chromium: installed with apt-get when missing (as root or with passwordless
+# sudo), else `make test` stops with the command to run. First, so a missing browser stops it before pip runs.
+chromium:
+	@sh tests/browser/ensure_chromium.sh
+
 # tests/static/test_checkov.py runs checkov from $(CHECKOV_VENV).
-test: $(STAMP) $(CHECKOV_STAMP)
+test: chromium $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto
 
