@@ -197,7 +197,10 @@ def sample(name: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spapi_emulator.model_facts", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m spapi_emulator.model_facts",
+        description="The facts of Amazon's SP-API models that the emulator and the tests read: derive or check them.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     derive_command = commands.add_parser("derive", help="write the facts file from the models")
     derive_command.add_argument("models_dir", type=Path, help="the folder of messaging.json, uploads_….json, fixtures/")
