@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 RUN_PATH := PYTHONPATH=layers/shared:local
+# Amazon's official models and samples, outside the repository: `make model-facts` derives from them the facts
+# the emulator and the tests read (local/spapi_emulator/model_facts.json).
+SPAPI_MODELS ?= ../shared/spapi-models
 
 # checkov pins boto3 and other packages that clash with requirements-dev.txt: it gets a venv of its own.
 CHECKOV_VENV := .venv-checkov
@@ -14,7 +17,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv test lint checkov typecheck format run serve emulator reliability bench clean build lock
+.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench clean build lock model-facts
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
@@ -26,6 +29,7 @@ help:
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint, checkov"
 	@echo "make checkov   checkov's security scan of template.yaml (docs/checkov.md)"
 	@echo "make format    apply ruff's formatting and safe fixes"
+	@echo "make model-facts  re-derive local/spapi_emulator/model_facts.json from Amazon's models (SPAPI_MODELS=$(SPAPI_MODELS))"
 	@echo "make lock      re-resolve the layer's and the tests' dependencies, rewrite their constraints (network)"
 	@echo "make build     sam build (needs the AWS SAM CLI, and python3.13 for the layer: README, Deploy with SAM)"
 
@@ -81,8 +85,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The browser tests drive Debian's chromium: installed with apt-get when missing (as root or with passwordless
+# sudo), else `make test` stops with the command to run. First, so a missing browser stops it before pip runs.
+chromium:
+	@sh tests/browser/ensure_chromium.sh
+
 # tests/static/test_checkov.py runs checkov from $(CHECKOV_VENV).
-test: $(STAMP) $(CHECKOV_STAMP)
+test: chromium $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n auto
 
@@ -100,6 +109,9 @@ reliability: $(STAMP)
 
 bench: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m bench $(ARGS)
+
+model-facts: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m spapi_emulator.model_facts derive $(SPAPI_MODELS)
 
 build:
 	sam build

@@ -1,38 +1,30 @@
 """The emulator against Amazon's official models: its routes, its answers and its headers.
 
-Reads ``../shared/spapi-models`` (not part of the repository); every test here skips when it is absent.
+Reads the models' facts kept in the repository (``local/spapi_emulator/model_facts.json``, derived from Amazon's
+models by ``make model-facts``; tests/emulator/test_model_facts.py keeps it equal to them).
 Answers are validated with ``jsonschema`` (draft 4, the models' dialect) when it is installed, else with a
 small structural check of ``$ref``, ``type``, ``required``, ``properties`` and ``items``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from buyer_messaging import catalog
+from spapi_emulator import model_facts
 from spapi_emulator.gateway import RATE_LIMIT_HEADER_STATUSES, ROUTES, api_of
-from tests import support
 from tests.emulator.conftest import GERMAN_ORDER, LIMITED_ORDER, PDF, SANDBOX_ORDER, US, Api
 
-MODEL_FILES = {"messaging": "messaging.json", "uploads": "uploads_2020-11-01.json"}
 HTTP_METHODS = {"get", "post", "put", "delete", "patch"}
-
-
-def _load(name: str) -> dict[str, Any]:
-    path: Path = support.SPAPI_MODELS / name
-    if not path.exists():
-        pytest.skip(f"{path} is not here (it is not part of the repository)")
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+ACTIONS_SAMPLE = "fixtures/messaging-getMessagingActionsForOrder.json"
 
 
 @pytest.fixture(scope="module")
 def models() -> dict[str, dict[str, Any]]:
-    return {api: _load(name) for api, name in MODEL_FILES.items()}
+    return {api: model_facts.api_model(api) for api in model_facts.MODELS}
 
 
 def _operations(model: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -180,20 +172,14 @@ def test_embedded_schemas_are_json_schemas_like_amazons(api: Api) -> None:
     # Amazon's embedded schemas say draft-04 but hold "required": [] (draft 4 wants it non-empty), so they
     # are checked, like the emulator's, against a later draft's meta-schema.
     jsonschema = pytest.importorskip("jsonschema")
-    sample_path = support.SPAPI_MODELS / "fixtures" / "messaging-getMessagingActionsForOrder.json"
-    if not sample_path.exists():
-        pytest.skip(f"{sample_path} is not here")
-    sample = json.loads(sample_path.read_text(encoding="utf-8"))
+    sample = model_facts.sample(ACTIONS_SAMPLE)
     for body in (sample, api.get_actions().json()):
         for action in body["_embedded"]["actions"]:
             jsonschema.Draft7Validator.check_schema(action["_embedded"]["schema"])
 
 
 def test_embedded_schemas_have_the_shape_of_amazons_sample(models: dict[str, dict[str, Any]], api: Api) -> None:
-    sample_path = support.SPAPI_MODELS / "fixtures" / "messaging-getMessagingActionsForOrder.json"
-    if not sample_path.exists():
-        pytest.skip(f"{sample_path} is not here")
-    sample = {a["name"]: a for a in json.loads(sample_path.read_text(encoding="utf-8"))["_embedded"]["actions"]}
+    sample = {a["name"]: a for a in model_facts.sample(ACTIONS_SAMPLE)["_embedded"]["actions"]}
     ours = {a["name"]: a for a in api.get_actions().json()["_embedded"]["actions"]}
 
     for name in ("unexpectedProblem", "sendInvoice"):

@@ -1,46 +1,31 @@
-"""The message-type catalog against Amazon's official models, and its name lookups."""
+"""The message-type catalog against Amazon's official models (their facts: local/spapi_emulator/model_facts.json),
+and its name lookups."""
 
 from __future__ import annotations
 
-import json
-import re
-from functools import cache
 from typing import Any
 
 import pytest
 
 from buyer_messaging import catalog
 from buyer_messaging.errors import UnknownMessageType
+from spapi_emulator import model_facts
 from tests import support
 
 MESSAGES_PREFIX = "/messaging/v1/orders/{amazonOrderId}/messages/"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
-USAGE_PLAN = re.compile(
-    r"\*\*Usage Plan:\*\*\s*"
-    r"\|\s*Rate \(requests per second\)\s*\|\s*Burst\s*\|\s*"
-    r"\|[\s|-]+\|\s*"
-    r"\|\s*(?P<rate>[0-9.]+)\s*\|\s*(?P<burst>[0-9]+)\s*\|"
-)
-
-
-@cache
-def _model(name: str) -> dict[str, Any]:
-    path = support.SPAPI_MODELS / name
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
 def messaging_model() -> dict[str, Any]:
-    if not (support.SPAPI_MODELS / "messaging.json").exists():
-        pytest.skip(f"the official SP-API models are not at {support.SPAPI_MODELS}")
-    return _model("messaging.json")
+    """messaging.json's facts (local/spapi_emulator/model_facts.json)."""
+    return model_facts.api_model("messaging")
 
 
 @pytest.fixture
 def uploads_model() -> dict[str, Any]:
-    if not (support.SPAPI_MODELS / "uploads_2020-11-01.json").exists():
-        pytest.skip(f"the official SP-API models are not at {support.SPAPI_MODELS}")
-    return _model("uploads_2020-11-01.json")
+    """uploads_2020-11-01.json's facts (local/spapi_emulator/model_facts.json)."""
+    return model_facts.api_model("uploads")
 
 
 def _operations(model: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -69,9 +54,9 @@ def _request_definition(model: dict[str, Any], operation: dict[str, Any]) -> tup
 
 
 def _usage_plan(operation: dict[str, Any]) -> tuple[float, int] | None:
-    """The (rate, burst) of the "Usage Plan" table in an operation's description, None when it has none."""
-    found = USAGE_PLAN.search(operation.get("description", ""))
-    return (float(found["rate"]), int(found["burst"])) if found else None
+    """The (rate, burst) of the "Usage Plan" table in the model's description of the operation, None without."""
+    plan = operation["x-usage-plan"]
+    return None if plan is None else (plan["rate"], plan["burst"])
 
 
 # --- against messaging.json ------------------------------------------------------------------------------
@@ -186,14 +171,6 @@ def test_uploads_usage_plan_is_the_models(uploads_model: dict[str, Any]) -> None
     ]
     operation = catalog.operation("createUploadDestinationForResource")
     assert (operation.rate_per_second, operation.burst) == _usage_plan(model_operation) == (10.0, 10)
-
-
-def test_usage_plan_parser_reads_a_table() -> None:
-    description = (
-        "Does X.\n\n**Usage Plan:**\n\n| Rate (requests per second) | Burst |\n| ---- | ---- |\n| 0.5 | 30 |\n"
-    )
-    assert _usage_plan({"description": description}) == (0.5, 30)
-    assert _usage_plan({"description": "Sends a message."}) is None
 
 
 # --- name lookups ----------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +14,7 @@ from buyer_messaging.auth import AccessTokenProvider, LwaCredentials
 from buyer_messaging.catalog import MessageType
 from buyer_messaging.errors import MessageTypeNotAvailable
 from buyer_messaging.spapi import SpApiClient
+from spapi_emulator import model_facts
 from tests import support
 
 ORDER_URL = f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}"
@@ -26,23 +26,17 @@ START = "2025-01-01T00:00:00Z"
 END = "2027-01-01T00:00:00Z"
 
 
-def _load_model_file(relative: str) -> Any:
-    path: Path = support.SPAPI_MODELS / relative
-    if not path.is_file():
-        pytest.skip(f"{path} is not here (the shared SP-API models live beside the repository)")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="module")
 def model() -> dict[str, Any]:
-    """The official Messaging API model (messaging.json)."""
-    return _load_model_file("messaging.json")
+    """The official Messaging API model's facts (messaging.json, kept in local/spapi_emulator/model_facts.json)."""
+    return model_facts.api_model("messaging")
 
 
 @pytest.fixture(scope="module")
 def amazon_actions() -> dict[str, Any]:
     """Amazon's sample getMessagingActionsForOrder answer (updateFeedback, unexpectedProblem, sendInvoice)."""
-    return _load_model_file("fixtures/messaging-getMessagingActionsForOrder.json")
+    body: dict[str, Any] = model_facts.sample("fixtures/messaging-getMessagingActionsForOrder.json")
+    return body
 
 
 def _client() -> SpApiClient:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +29,7 @@ from buyer_messaging.errors import (
 )
 from buyer_messaging.models import UploadDestination
 from buyer_messaging.spapi import SpApiClient
+from spapi_emulator import model_facts
 from tests import support
 
 INVOICE = catalog.message_type("invoice")
@@ -164,10 +164,7 @@ def test_create_destination_without_content_type_leaves_it_out(http: responses.R
 
 
 def test_create_destination_query_parameters_are_the_models(http: responses.RequestsMock) -> None:
-    path = support.SPAPI_MODELS / "uploads_2020-11-01.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is not here")
-    paths = json.loads(path.read_text(encoding="utf-8"))["paths"]
+    paths = model_facts.api_model("uploads")["paths"]
     operation = paths["/uploads/2020-11-01/uploadDestinations/{resource}"]
     query = {p["name"] for p in operation["post"]["parameters"] if p["in"] == "query"}
     _register_destination(http)
@@ -192,10 +189,8 @@ def test_create_destination_returns_id_url_and_signed_headers(http: responses.Re
 
 
 def test_create_destination_with_amazons_sample_answer_has_no_headers(http: responses.RequestsMock) -> None:
-    sample = support.SPAPI_MODELS / "fixtures" / "messaging-createUploadDestination.json"
-    if not sample.is_file():
-        pytest.skip(f"{sample} is not here")
-    http.post(f"{support.ENDPOINT}{RESOURCE_PATH}", json=json.loads(sample.read_text(encoding="utf-8")))
+    sample = model_facts.sample("fixtures/messaging-createUploadDestination.json")
+    http.post(f"{support.ENDPOINT}{RESOURCE_PATH}", json=sample)
 
     destination = _create(http)
 
