@@ -181,10 +181,10 @@ def test_chunked_upload_from_requests_is_501(client: SpApiClient, session: reque
     assert _s3_code(response) == "NotImplemented"
 
 
-def test_percent_encoded_resource_is_400_invalid_input(client: SpApiClient) -> None:
+def test_percent_encoded_resource_is_403_unauthorized(client: SpApiClient) -> None:
     resource = f"messaging%2Fv1%2Forders%2F{SANDBOX_ORDER}%2Fmessages%2Finvoice"
 
-    with pytest.raises(SpApiInvalidInput) as raised:
+    with pytest.raises(SpApiUnauthorized) as raised:
         client.call(
             "createUploadDestinationForResource",
             "POST",
@@ -192,7 +192,7 @@ def test_percent_encoded_resource_is_400_invalid_input(client: SpApiClient) -> N
             params={"marketplaceIds": US, "contentMD5": content_md5(PDF)},
         )
 
-    assert (raised.value.status, raised.value.code) == (400, "InvalidInput")
+    assert (raised.value.status, raised.value.code) == (403, "Unauthorized")
 
 
 def test_missing_marketplace_ids_is_400_invalid_input(client: SpApiClient) -> None:
