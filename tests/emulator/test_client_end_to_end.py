@@ -66,6 +66,8 @@ def test_invoice_with_a_pdf_end_to_end(client: SpApiClient, api: Api) -> None:
     assert delivery["attachments"][0]["fileName"] == "Invoice-123.pdf"
     assert delivery["attachments"][0]["size"] == len(PDF)
     assert delivery["attachments"][0]["md5"] == hashlib.md5(PDF).hexdigest()
+    # The project's own client sends nothing Amazon would find unusual (the notes list what it would).
+    assert [call["notes"] for call in api.emulator.calls()] == [[]] * len(api.emulator.calls())
 
 
 def test_the_client_refreshes_an_expired_token_by_itself(client: SpApiClient, api: Api) -> None:
