@@ -186,6 +186,7 @@ class Application:
                     "query": request.query_string,
                     "status": status,
                     "at": iso_timestamp(self._clock.wall()),
+                    "notes": list(request.notes),
                 }
             )
 

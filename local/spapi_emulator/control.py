@@ -68,7 +68,7 @@ class Control:
     def calls(self, operation: str | None = None) -> list[dict[str, Any]]:
         """The calls answered (SP-API operations, ``lwaToken``, ``upload``), oldest first (copies)."""
         with self._state.lock:
-            return [dict(call) for call in self._state.calls if operation in (None, call["operation"])]
+            return [copy.deepcopy(call) for call in self._state.calls if operation in (None, call["operation"])]
 
     def orders(self) -> list[dict[str, Any]]:
         with self._state.lock:

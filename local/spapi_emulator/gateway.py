@@ -5,11 +5,19 @@ A call to an SP-API operation is checked in this order; the first failure is the
 1. an injected fault for the operation (see :mod:`spapi_emulator.faults`; handled by the application);
 2. ``x-amz-access-token``: missing or unknown -> 403 ``Unauthorized`` "Access to requested resource is
    denied."; expired -> 403 ``Unauthorized`` "The access token you provided has expired.";
-3. ``User-Agent`` of the form ``AppName/Version (Language=Name/Version...)`` -> else 400 ``InvalidInput``
-   (Amazon requires this form; its answer to a missing one is undocumented, the emulator refuses it);
-4. the operation's token bucket -> empty: 429 ``QuotaExceeded``, nothing else happens;
-5. the operation: ``marketplaceIds`` (exactly one value), the order (well-formed id, known -> else 404
+3. the operation's token bucket -> empty: 429 ``QuotaExceeded``, nothing else happens;
+4. the operation: ``marketplaceIds`` (exactly one value), the order (well-formed id, known -> else 404
    ``NotFound``, sold in that marketplace -> else 400), then the operation's own rules.
+
+What Amazon accepts is accepted, however unusual; the call log's ``notes`` say what was unusual:
+
+- ``User-Agent``: Amazon asks for ``AppName/Version (Language=Name/Version)`` but refuses no other form
+  (its own Python SDK sends ``amazon-selling-partner-api-sdk/1.13.0/python``, python-amazon-sp-api
+  ``python-sp-api-2.1.35``) and none at all (jrl84/amazon-sp-api#92: "it works fine without a User-Agent");
+- query parameters the model does not list (python-amazon-sp-api adds ``MarketplaceId``,
+  ``MarketplaceIds`` and ``marketplace_ids`` to every GET) are ignored;
+- ``Accept``, ``Content-Type`` of a GET and ``Host`` are not checked (the presigned upload URL's ``Host``
+  is: it is signed).
 
 Every answer carries ``x-amzn-RequestId``; ``x-amzn-RateLimit-Limit`` (the operation's rate per second)
 is on the statuses the official model declares it for, never on 429.
@@ -41,8 +49,8 @@ from spapi_emulator.signing import UrlSigner
 from spapi_emulator.state import OrderState, State
 
 ACCESS_TOKEN_HEADER = "x-amz-access-token"  # noqa: S105  (a header name)
-# "AppName/AppVersion (Language=LanguageName/LanguageVersion[; Platform=...])", Amazon's documented form.
-USER_AGENT_PATTERN = re.compile(
+# "AppName/AppVersion (Language=LanguageName/LanguageVersion[; Platform=...])", the form Amazon recommends.
+RECOMMENDED_USER_AGENT = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9._+-]*/[A-Za-z0-9][A-Za-z0-9._+-]*"
     r" \(Language=[A-Za-z][A-Za-z0-9._+#-]*/[0-9][A-Za-z0-9._+-]*(?:;[^()]*)?\)(?: \S.*)?$"
 )
@@ -54,6 +62,11 @@ RATE_LIMIT_HEADER_STATUSES: Mapping[str, frozenset[int]] = {
 }
 # The models' "produces": the Messaging API answers HAL, the Uploads API plain JSON.
 SUCCESS_CONTENT_TYPES: Mapping[str, str] = {"messaging": "application/hal+json", "uploads": "application/json"}
+# The query parameters of the models' operations, per API (every Messaging operation takes marketplaceIds).
+MODEL_QUERY_PARAMETERS: Mapping[str, frozenset[str]] = {
+    "messaging": frozenset({"marketplaceIds"}),
+    "uploads": frozenset({"marketplaceIds", "contentMD5", "contentType"}),
+}
 
 
 def api_of(operation: Operation) -> str:
@@ -189,7 +202,8 @@ class Gateway:
     def handle(self, request: Request, route: Route, params: dict[str, str], base_url: str) -> Response:
         try:
             self._authorize(request)
-            _check_user_agent(request)
+            _note_user_agent(request)
+            _note_query_parameters(request, route.operation)
             if not self._quotas.take(route.operation.name):
                 raise ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED_MESSAGE)
             call = Call(request, route, params, self._state, self._clock, self._signer, base_url)
@@ -217,15 +231,18 @@ def with_rate_limit(response: Response, operation: Operation) -> Response:
     return response
 
 
-def _check_user_agent(request: Request) -> None:
+def _note_user_agent(request: Request) -> None:
     user_agent = request.header("User-Agent")
     if not user_agent:
-        raise invalid_input(
-            "Missing User-Agent header.",
-            "Send a User-Agent like MyApp/1.0 (Language=Python/3.11); Amazon requires it on every call.",
+        request.notes.append("No User-Agent header; Amazon asks for one but accepts the call.")
+    elif not RECOMMENDED_USER_AGENT.match(user_agent):
+        request.notes.append(
+            f"User-Agent {user_agent[:100]!r} is not of Amazon's recommended form "
+            "AppName/Version (Language=Name/Version); Amazon accepts it."
         )
-    if not USER_AGENT_PATTERN.match(user_agent):
-        raise invalid_input(
-            f"User-Agent {user_agent[:100]!r} is not of the form AppName/Version (Language=Name/Version).",
-            "Amazon requires a User-Agent like MyApp/1.0 (Language=Python/3.11; Platform=Linux).",
-        )
+
+
+def _note_query_parameters(request: Request, operation: Operation) -> None:
+    unknown = sorted(set(request.query()) - MODEL_QUERY_PARAMETERS[api_of(operation)])
+    if unknown:
+        request.notes.append(f"Query parameters not in the model: {', '.join(unknown)}; ignored.")

@@ -152,6 +152,8 @@ class Request:
     request_id: str
     operation: str | None = None  # set by the router: the name this call is logged under
     framing_error: str | None = None  # why the body cannot be delimited (a malformed Content-Length)
+    # What Amazon accepts but a careful client would not send (or why Amazon refused it); in the call log.
+    notes: list[str] = field(default_factory=list)
 
     def query(self) -> dict[str, list[str]]:
         """Query parameters with every value given (``a=1&a=2`` -> ``{"a": ["1", "2"]}``), blanks kept."""

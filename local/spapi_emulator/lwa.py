@@ -2,13 +2,17 @@
 
 Checks, in order (OAuth 2.0, RFC 6749 section 5.2, as LWA answers):
 
-1. the body is form-urlencoded (``application/x-www-form-urlencoded``), each field at most once
-   -> else 400 ``invalid_request``;
+1. the body is form-urlencoded (``application/x-www-form-urlencoded``, as LWA documents), each field at
+   most once (RFC 6749 section 3.2), or a JSON object of strings (``application/json``: Amazon's own Java
+   and C# SDKs send that, amzn/selling-partner-api-models clients/sellingpartner-api-aa-java LWAClient;
+   accepted and noted) -> else 400 ``invalid_request``;
 2. ``grant_type`` is present (400 ``invalid_request``) and is ``refresh_token``
    (400 ``unsupported_grant_type``: the emulator serves no grantless operations);
 3. ``client_id`` and ``client_secret`` are the seed's -> else 401 ``invalid_client``
    (client credentials in the body only, as LWA documents; HTTP Basic is not accepted);
 4. ``refresh_token`` is present (400 ``invalid_request``) and is the seed's (400 ``invalid_grant``).
+
+Parameters the refresh-token grant does not use are ignored and noted in the call log.
 
 Success: 200 ``{"access_token", "refresh_token", "token_type": "bearer", "expires_in": 3600}``; the access
 token expires 3600 emulated seconds later.
@@ -17,6 +21,7 @@ token expires 3600 emulated seconds later.
 from __future__ import annotations
 
 import hmac
+import json
 from urllib.parse import parse_qs
 
 from spapi_emulator.clock import EmulatedClock
@@ -27,6 +32,8 @@ from spapi_emulator.state import ACCESS_TOKEN_LIFETIME_SECONDS, State
 TOKEN_PATH = "/auth/o2/token"  # noqa: S105  (a path, not a secret)
 MAX_FORM_BYTES = 16 * 1024
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+JSON_CONTENT_TYPE = "application/json"
+GRANT_PARAMETERS = frozenset({"grant_type", "refresh_token", "client_id", "client_secret"})
 
 
 def token(request: Request, state: State, clock: EmulatedClock) -> Response:
@@ -34,6 +41,9 @@ def token(request: Request, state: State, clock: EmulatedClock) -> Response:
     if request.method != "POST":
         raise LwaError(405, "invalid_request", "The token endpoint accepts POST requests only.")
     form = _form(request)
+    unused = sorted(set(form) - GRANT_PARAMETERS)
+    if unused:
+        request.notes.append(f"Parameters the refresh_token grant does not use: {', '.join(unused)}; ignored.")
     grant_type = form.get("grant_type")
     if not grant_type:
         raise LwaError(400, "invalid_request", "The request is missing a required parameter : grant_type")
@@ -71,7 +81,7 @@ def token(request: Request, state: State, clock: EmulatedClock) -> Response:
 
 def _form(request: Request) -> dict[str, str]:
     content_type = (request.header("Content-Type") or "").split(";", 1)[0].strip().lower()
-    if content_type != FORM_CONTENT_TYPE:
+    if content_type not in (FORM_CONTENT_TYPE, JSON_CONTENT_TYPE):
         raise LwaError(
             400,
             "invalid_request",
@@ -83,6 +93,9 @@ def _form(request: Request) -> dict[str, str]:
         raise LwaError(400, "invalid_request", "The request body is too large.") from None
     except (IncompleteBody, MalformedBody):
         raise LwaError(400, "invalid_request", "The request body is incomplete.") from None
+    if content_type == JSON_CONTENT_TYPE:
+        request.notes.append(f"Token request sent as JSON; LWA documents {FORM_CONTENT_TYPE} but accepts JSON.")
+        return _json_fields(raw)
     try:
         fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
     except (UnicodeDecodeError, ValueError):
@@ -91,6 +104,16 @@ def _form(request: Request) -> dict[str, str]:
     if repeated:
         raise LwaError(400, "invalid_request", f"Parameters must not be repeated: {', '.join(repeated)}.")
     return {name: values[0] for name, values in fields.items()}
+
+
+def _json_fields(raw: bytes) -> dict[str, str]:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise LwaError(400, "invalid_request", "The request body is not valid JSON.") from None
+    if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
+        raise LwaError(400, "invalid_request", "The request body must be a JSON object of string parameters.")
+    return dict(value)
 
 
 def _same(given: str | None, expected: str) -> bool:

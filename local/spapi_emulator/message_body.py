@@ -1,10 +1,13 @@
 """The JSON body of a message operation, checked like Amazon's model and the order's schema.
 
-Per the official model and the catalog: only the type's fields (``text``, ``attachments``,
-``coverageStartDate``/``coverageEndDate`` for warranty) -> an unknown field, including ``text`` for a type
-without text, is 400; ``text`` 1..maxLength characters (JSON Schema counts code points); ``attachments``
-a list of ``{uploadDestinationId, fileName}`` (both required, nothing else), at most maxItems, at least
-minItems (1 for types that require files); coverage dates RFC 3339 date-times.
+Per the official model and the catalog: the type's fields (``text``, ``attachments``,
+``coverageStartDate``/``coverageEndDate`` for warranty); ``text`` 1..maxLength characters (JSON Schema
+counts code points); ``attachments`` a list of ``{uploadDestinationId, fileName}`` (both required), at most
+maxItems, at least minItems (1 for types that require files); coverage dates RFC 3339 date-times.
+Neither the models' request definitions nor the schemas Amazon embeds forbid other properties (no
+``additionalProperties: false``), so a field the model does not list (``marketplaceIds``, which
+python-amazon-sp-api adds to every POST body; ``text`` for a type without text; ``id`` in an attachment) is
+ignored, not refused, and noted in the call log.
 
 Where Amazon's rules are stated only in prose the emulator enforces them too, so that it is never more
 lenient than Amazon: the text may hold no HTML and no email address ("Do not include HTML or email
@@ -86,18 +89,22 @@ def _no_constant(name: str) -> Any:
     raise _NotJson(f"{name} is not JSON")
 
 
-def parse(rules: Rules, data: object) -> MessageBody:
-    """The message body checked against ``rules``; 400 ``InvalidInput`` listing every problem."""
+def parse(rules: Rules, data: object, notes: list[str]) -> MessageBody:
+    """The message body checked against ``rules``; 400 ``InvalidInput`` listing every problem. Fields the
+    model does not list are ignored and added to ``notes``."""
     message_type = rules.message_type
     problems: list[tuple[str, str]] = []
     if not isinstance(data, dict):
         raise invalid_input("The request body must be a JSON object.")
     fields = set(message_type.body_fields)
     for unknown in sorted(set(data) - fields):
-        allowed = ", ".join(message_type.body_fields) or "none"
-        problems.append((unknown, f"is not a field of {message_type.operation} (fields: {allowed})"))
+        notes.append(
+            f"Body field {unknown} is not in the model of {message_type.operation} "
+            f"({message_type.request_definition}); ignored."
+        )
+    data = {name: value for name, value in data.items() if name in fields}
     text = _text(rules, data.get("text"), "text" in data, problems)
-    attachments = _attachments(rules, data.get("attachments"), "attachments" in data, problems)
+    attachments = _attachments(rules, data.get("attachments"), "attachments" in data, problems, notes)
     dates = {name: _date(data.get(name), name, problems) for name in ("coverageStartDate", "coverageEndDate")}
     if not problems and text is None and not attachments:
         problems.append(("body", "a message needs text or at least one attachment"))
@@ -109,7 +116,7 @@ def parse(rules: Rules, data: object) -> MessageBody:
 def _text(rules: Rules, value: object, given: bool, problems: list[tuple[str, str]]) -> str | None:
     rule = rules.text
     if rule is None:
-        return None  # reported as an unknown field
+        return None  # the type takes no text (a given one was noted and dropped)
     if not given:
         if rule.required:
             problems.append(("text", f"is required ({rule.min_length} to {rule.max_length} characters)"))
@@ -127,11 +134,11 @@ def _text(rules: Rules, value: object, given: bool, problems: list[tuple[str, st
 
 
 def _attachments(
-    rules: Rules, value: object, given: bool, problems: list[tuple[str, str]]
+    rules: Rules, value: object, given: bool, problems: list[tuple[str, str]], notes: list[str]
 ) -> tuple[AttachmentRef, ...]:
     rule = rules.attachments
     if rule is None:
-        return ()  # reported as an unknown field
+        return ()  # the type takes no files (given ones were noted and dropped)
     if not given:
         if rule.min_count > 0:
             problems.append(("attachments", f"is required (at least {rule.min_count} file(s))"))
@@ -146,7 +153,7 @@ def _attachments(
     refs = [
         ref
         for index, item in enumerate(value)
-        if (ref := _attachment(item, f"attachments[{index}]", problems)) is not None
+        if (ref := _attachment(item, f"attachments[{index}]", problems, notes)) is not None
     ]
     seen: set[str] = set()
     for ref in refs:
@@ -156,13 +163,13 @@ def _attachments(
     return tuple(refs)
 
 
-def _attachment(item: object, where: str, problems: list[tuple[str, str]]) -> AttachmentRef | None:
-    """One ``Attachment`` of the model: exactly ``uploadDestinationId`` and ``fileName``, both non-empty."""
+def _attachment(item: object, where: str, problems: list[tuple[str, str]], notes: list[str]) -> AttachmentRef | None:
+    """One ``Attachment`` of the model: ``uploadDestinationId`` and ``fileName``, both non-empty."""
     if not isinstance(item, dict):
         problems.append((where, "must be an object with uploadDestinationId and fileName"))
         return None
     for unknown in sorted(set(item) - _ATTACHMENT_FIELDS):
-        problems.append((f"{where}.{unknown}", "is not a field of Attachment (uploadDestinationId, fileName)"))
+        notes.append(f"Body field {where}.{unknown} is not in the model's Attachment; ignored.")
     destination_id, file_name = item.get("uploadDestinationId"), item.get("fileName")
     for name, field_value in (("uploadDestinationId", destination_id), ("fileName", file_name)):
         if not isinstance(field_value, str) or not field_value:
@@ -183,7 +190,7 @@ def _check_file_name(file_name: str, where: str, problems: list[tuple[str, str]]
 
 def _date(value: object, name: str, problems: list[tuple[str, str]]) -> str | None:
     if value is None:
-        return None  # absent (a type without dates reports the field as unknown)
+        return None  # absent (or given to a type without dates: noted and dropped)
     if not isinstance(value, str) or not is_date_time(value):
         problems.append((name, f"{value!r} is not an RFC 3339 date-time like 2026-01-31T00:00:00Z"))
         return None

@@ -56,7 +56,7 @@ def send_message(call: Call) -> Response:
         if not order.allows(message_type.path):
             allowed = ", ".join(order.allowed) or "none"
             raise ApiError(403, "Unauthorized", NOT_AVAILABLE_MESSAGE, f"Message types allowed now: {allowed}.")
-        body = parse(order.seed.rules[message_type.path], data)
+        body = parse(order.seed.rules[message_type.path], data, call.request.notes)
         destinations = _destinations(call, order, marketplace_id, message_type, body.attachments)
         _deliver(call, order, marketplace_id, message_type, body, destinations)
     return call.ok(201, {})

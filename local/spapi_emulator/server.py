@@ -370,7 +370,9 @@ class Emulator:
 
     def calls(self, operation: str | None = None) -> list[dict[str, Any]]:
         """Calls answered, oldest first: ``requestId``, ``operation`` (catalog name, ``lwaToken``,
-        ``upload`` or ``unknown``), ``method``, ``path``, ``query``, ``status``, ``at``."""
+        ``upload`` or ``unknown``), ``method``, ``path``, ``query``, ``status``, ``at``, and ``notes``: what
+        Amazon accepts but is unusual (a User-Agent not of the recommended form, body fields or query
+        parameters the model does not list) and why a client's known mistake was refused."""
         return self._control.calls(operation)
 
     def orders(self) -> list[dict[str, Any]]:

@@ -2,9 +2,13 @@
 
 ``POST /uploads/2020-11-01/uploadDestinations/{resource}`` where ``resource`` is
 ``messaging/v1/orders/{amazonOrderId}/messages/{messageType}`` with literal slashes (the model's
-greedy path parameter: ``%2F`` names another, unknown resource and is refused with an explanation).
-``marketplaceIds`` holds exactly one value, ``contentMD5`` is required and echoed as given (its form is
-checked by the upload, as S3 does), ``contentType`` is optional.
+greedy path parameter). ``%2F`` names no resource Amazon serves: it answers 403 ``Unauthorized`` "Access to
+requested resource is denied." (amzn/selling-partner-api-models#254, saleweaver/python-amazon-sp-api#1191;
+Amazon's own Python SDK encodes every path parameter that way unless told ``safe_chars_for_path_param =
+"/"``); the call log's notes say why. ``marketplaceIds`` holds exactly one value, ``contentMD5`` is
+required and echoed as given, unchecked (Amazon echoes even a hex digest, saleweaver/python-amazon-sp-api#450;
+S3 refuses it at the upload), ``contentType`` is optional. The operation takes no body; one sent is
+ignored and noted (python-amazon-sp-api sends ``marketplaceIds`` there, Amazon's SDK ``{}``).
 
 Answer: 201 ``{"payload": {"uploadDestinationId", "url", "headers": {"Content-MD5",
 "x-amz-server-side-encryption": "aws:kms"}}}``; the URL accepts one signed PUT for 900 emulated seconds.
@@ -18,7 +22,7 @@ import uuid
 from urllib.parse import unquote
 
 from buyer_messaging import catalog
-from spapi_emulator.errors import invalid_input
+from spapi_emulator.errors import invalid_input, unauthorized
 from spapi_emulator.gateway import Call
 from spapi_emulator.httpio import Response
 from spapi_emulator.signing import EXPIRES_SECONDS, SERVER_SIDE_ENCRYPTION
@@ -30,11 +34,16 @@ _MESSAGING_RESOURCE = re.compile(r"^messaging/v1/orders/(?P<amazonOrderId>[^/]+)
 def create_upload_destination_for_resource(call: Call) -> Response:
     raw_resource = call.params["resource"]
     if "%2f" in raw_resource.lower():
-        raise invalid_input(
-            "The resource's slashes are percent-encoded (%2F); they must be literal.",
-            "Use /uploads/2020-11-01/uploadDestinations/messaging/v1/orders/{amazonOrderId}/messages/{messageType}: "
-            "the resource is a path, and %2F makes it one segment that names no resource.",
+        call.request.notes.append(
+            "The resource's slashes are percent-encoded (%2F); they must be literal "
+            "(/uploads/2020-11-01/uploadDestinations/messaging/v1/orders/{amazonOrderId}/messages/{messageType}). "
+            "Amazon answers 403 Unauthorized, as here."
         )
+        raise unauthorized()
+    body = call.request.body
+    if body.chunked or body.length:
+        size = "a chunked body" if body.chunked else f"a body of {body.length} bytes"
+        call.request.notes.append(f"The request carries {size}; the operation takes none (ignored).")
     resource = unquote(raw_resource)
     found = _MESSAGING_RESOURCE.match(resource)
     if found is None:

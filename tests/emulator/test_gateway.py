@@ -34,7 +34,8 @@ def test_bearer_authorization_header_is_not_the_access_token(api: Api) -> None:
     assert response.status_code == 403
 
 
-def test_missing_user_agent_is_400_invalid_input(api: Api) -> None:
+def test_missing_user_agent_is_accepted_and_noted(api: Api) -> None:
+    # Amazon asks for a User-Agent but answers without one (jrl84/amazon-sp-api#92).
     # requests always sends a User-Agent; http.client sends none unless told.
     parts = urlsplit(api.base_url)
     connection = http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=5)
@@ -45,32 +46,55 @@ def test_missing_user_agent_is_400_invalid_input(api: Api) -> None:
             headers={"x-amz-access-token": api.token()},
         )
         response = connection.getresponse()
-        body = response.read()
+        response.read()
     finally:
         connection.close()
 
-    assert response.status == 400
-    assert b'"code":"InvalidInput"' in body
-    assert b"User-Agent" in body
+    assert response.status == 200
+    [call] = api.emulator.calls("getMessagingActionsForOrder")
+    assert call["notes"] == ["No User-Agent header; Amazon asks for one but accepts the call."]
 
 
 @pytest.mark.parametrize(
     "user_agent",
-    ["python-requests/2.32.3", "BuyerMessaging", "App/1.0", "App/1.0 (Python 3.11)", "App/1.0 (Language=Python)"],
+    [
+        "amazon-selling-partner-api-sdk/1.13.0/python",  # Amazon's own Python SDK
+        "python-sp-api-2.1.35",  # python-amazon-sp-api
+        "python-requests/2.32.3",
+        "App/1.0",
+        "App/1.0 (Language=Python)",
+    ],
 )
-def test_malformed_user_agent_is_400_invalid_input(api: Api, user_agent: str) -> None:
+def test_user_agent_not_of_the_recommended_form_is_accepted_and_noted(api: Api, user_agent: str) -> None:
     response = api.get_actions(headers={"User-Agent": user_agent})
 
-    assert response.status_code == 400
-    assert error_codes(response) == ["InvalidInput"]
+    assert response.status_code == 200
+    [call] = api.emulator.calls("getMessagingActionsForOrder")
+    assert call["notes"] == [
+        f"User-Agent {user_agent!r} is not of Amazon's recommended form AppName/Version (Language=Name/Version); "
+        "Amazon accepts it."
+    ]
 
 
 @pytest.mark.parametrize(
     "user_agent",
     [USER_AGENT, "MyApp/2.3.1 (Language=Java/17.0.2; Platform=Linux)", "seller-tool/1.0 (Language=Python/3.13.1)"],
 )
-def test_documented_user_agents_are_accepted(api: Api, user_agent: str) -> None:
+def test_documented_user_agents_are_accepted_without_a_note(api: Api, user_agent: str) -> None:
     assert api.get_actions(headers={"User-Agent": user_agent}).status_code == 200
+    assert [call["notes"] for call in api.emulator.calls("getMessagingActionsForOrder")] == [[]]
+
+
+def test_query_parameters_the_model_does_not_list_are_ignored_and_noted(api: Api) -> None:
+    response = api.session.get(
+        f"{api.base_url}/messaging/v1/orders/{SANDBOX_ORDER}",
+        params={"marketplaceIds": US, "MarketplaceId": US, "marketplace_ids": US},
+        headers=api.headers(),
+    )
+
+    assert response.status_code == 200
+    [call] = api.emulator.calls("getMessagingActionsForOrder")
+    assert call["notes"] == ["Query parameters not in the model: MarketplaceId, marketplace_ids; ignored."]
 
 
 def test_missing_marketplace_ids_is_400(api: Api) -> None:

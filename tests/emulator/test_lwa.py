@@ -79,12 +79,34 @@ def test_missing_refresh_token_is_invalid_request(api: Api) -> None:
     assert response.json()["error"] == "invalid_request"
 
 
-def test_json_body_instead_of_a_form_is_invalid_request(api: Api) -> None:
+def test_json_body_is_accepted_and_noted(api: Api) -> None:
+    # Amazon's own Java and C# SDKs post the token request as JSON (their LWAClient).
     response = api.session.post(api.emulator.token_url, json=api.token_form())
+
+    assert response.status_code == 200
+    assert response.json()["token_type"] == "bearer"
+    [call] = api.emulator.calls("lwaToken")
+    assert call["notes"] == [
+        "Token request sent as JSON; LWA documents application/x-www-form-urlencoded but accepts JSON."
+    ]
+
+
+def test_body_neither_form_nor_json_is_invalid_request(api: Api) -> None:
+    response = api.session.post(
+        api.emulator.token_url, data="grant_type=refresh_token", headers={"Content-Type": "text/plain"}
+    )
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     assert "x-www-form-urlencoded" in response.json()["error_description"]
+
+
+def test_parameters_the_grant_does_not_use_are_ignored_and_noted(api: Api) -> None:
+    response = api.session.post(api.emulator.token_url, data=api.token_form(scope="sellingpartnerapi::notifications"))
+
+    assert response.status_code == 200
+    [call] = api.emulator.calls("lwaToken")
+    assert call["notes"] == ["Parameters the refresh_token grant does not use: scope; ignored."]
 
 
 def test_get_is_refused(api: Api) -> None:

@@ -252,15 +252,31 @@ def _rejected(api: Api, message_type: str, body: Any, order: str = SANDBOX_ORDER
     return error_messages(response)
 
 
-def test_unknown_field_is_400(api: Api) -> None:
-    assert "subject" in _rejected(api, "unexpectedProblem", {"text": "Delayed.", "subject": "Hi"})
+def _notes(api: Api, operation: str) -> list[str]:
+    return [note for call in api.emulator.calls(operation) for note in call["notes"]]
 
 
-def test_text_for_a_type_without_text_is_400(api: Api) -> None:
+def test_a_field_the_model_does_not_list_is_ignored_and_noted(api: Api) -> None:
+    # The models' request definitions do not forbid other properties; python-amazon-sp-api sends these.
+    body = {"text": "Delayed.", "marketplaceIds": [US], "MarketplaceIds": [US]}
+
+    assert api.send("unexpectedProblem", body).status_code == 201
+    assert [d["text"] for d in api.emulator.deliveries()] == ["Delayed."]
+    assert _notes(api, "createUnexpectedProblem") == [
+        f"Body field {name} is not in the model of createUnexpectedProblem (CreateUnexpectedProblemRequest); ignored."
+        for name in ("MarketplaceIds", "marketplaceIds")
+    ]
+
+
+def test_text_for_a_type_without_text_is_ignored_and_noted(api: Api) -> None:
     destination_id = api.uploaded("invoice")
     body = {"text": "Here it is", "attachments": [{"uploadDestinationId": destination_id, "fileName": "a.pdf"}]}
 
-    assert "text" in _rejected(api, "invoice", body)
+    assert api.send("invoice", body).status_code == 201
+    assert [d["text"] for d in api.emulator.deliveries()] == [None]
+    assert _notes(api, "sendInvoice") == [
+        "Body field text is not in the model of sendInvoice (InvoiceRequest); ignored."
+    ]
 
 
 def test_empty_text_is_400(api: Api) -> None:
@@ -324,10 +340,11 @@ def test_attachment_without_file_name_is_400(api: Api) -> None:
     assert "fileName is required" in _rejected(api, "invoice", body)
 
 
-def test_attachment_with_an_extra_field_is_400(api: Api) -> None:
+def test_attachment_with_an_extra_field_is_accepted_and_noted(api: Api) -> None:
     body = {"attachments": [{"uploadDestinationId": api.uploaded("invoice"), "fileName": "a.pdf", "id": "1"}]}
 
-    assert "attachments[0].id" in _rejected(api, "invoice", body)
+    assert api.send("invoice", body).status_code == 201
+    assert _notes(api, "sendInvoice") == ["Body field attachments[0].id is not in the model's Attachment; ignored."]
 
 
 @pytest.mark.parametrize("file_name", ["invoice.exe", "invoice", "invoice.pdf.zip", ".pdf"])

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from buyer_messaging import catalog
-from tests.emulator.conftest import DE, GERMAN_ORDER, PDF, SANDBOX_ORDER, US, Api, content_md5, error_codes
+from tests.emulator.conftest import DE, GERMAN_ORDER, PDF, SANDBOX_ORDER, US, Api, content_md5
 
 UPLOADS_PATH = "/uploads/2020-11-01/uploadDestinations/"
 
@@ -57,7 +57,8 @@ def test_every_message_types_resource_is_accepted(api: Api, message_type: catalo
     assert api.create_destination(message_type.path).status_code == 201
 
 
-def test_percent_encoded_slashes_are_400_with_an_explanation(api: Api) -> None:
+def test_percent_encoded_slashes_are_403_unauthorized_as_amazon_answers(api: Api) -> None:
+    # amzn/selling-partner-api-models#254, saleweaver/python-amazon-sp-api#1191: Amazon's 403, details empty.
     resource = f"messaging%2Fv1%2Forders%2F{SANDBOX_ORDER}%2Fmessages%2Finvoice"
 
     response = api.session.post(
@@ -66,9 +67,33 @@ def test_percent_encoded_slashes_are_400_with_an_explanation(api: Api) -> None:
         headers=api.headers(),
     )
 
-    assert response.status_code == 400
-    assert error_codes(response) == ["InvalidInput"]
-    assert "literal" in response.json()["errors"][0]["message"]
+    assert response.status_code == 403
+    assert response.json() == {
+        "errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.", "details": ""}]
+    }
+    [call] = api.emulator.calls("createUploadDestinationForResource")
+    assert call["notes"] == [
+        "The resource's slashes are percent-encoded (%2F); they must be literal "
+        "(/uploads/2020-11-01/uploadDestinations/messaging/v1/orders/{amazonOrderId}/messages/{messageType}). "
+        "Amazon answers 403 Unauthorized, as here."
+    ]
+    assert api.emulator.destinations() == []
+
+
+def test_a_body_is_ignored_and_noted(api: Api) -> None:
+    resource = catalog.message_type("invoice").upload_resource(SANDBOX_ORDER)
+    body = b'{"marketplaceIds": ["ATVPDKIKX0DER"]}'  # what python-amazon-sp-api sends
+
+    response = api.session.post(
+        api.base_url + UPLOADS_PATH + resource,
+        params={"marketplaceIds": US, "contentMD5": content_md5(PDF)},
+        data=body,
+        headers=api.headers(**{"Content-Type": "application/json"}),
+    )
+
+    assert response.status_code == 201
+    [call] = api.emulator.calls("createUploadDestinationForResource")
+    assert call["notes"] == [f"The request carries a body of {len(body)} bytes; the operation takes none (ignored)."]
 
 
 def test_operation_name_in_the_resource_is_400(api: Api) -> None:
