@@ -399,6 +399,26 @@ def test_expired_token_twice_is_transient_token_expired_after_exactly_one_retry(
     assert len(_api_calls(http)) == 2
 
 
+def test_after_a_fresh_token_was_refused_too_the_next_call_starts_with_a_new_one(
+    http: responses.RequestsMock,
+) -> None:
+    _issue_numbered_tokens(http)
+    http.get(ORDER_URL, status=403, json=EXPIRED)
+    http.get(ORDER_URL, status=403, json=EXPIRED)
+    http.get(ORDER_URL, json={})
+    client = _client()
+    with pytest.raises(SpApiTokenExpired):
+        _get_order(client)
+
+    _get_order(client)  # the state machine's retry, in the same container
+
+    assert [call.request.headers["x-amz-access-token"] for call in _api_calls(http)] == [
+        "token-1",
+        "token-2",
+        "token-3",
+    ]
+
+
 def test_revoked_token_twice_is_unauthorized_after_exactly_one_retry(http: responses.RequestsMock) -> None:
     _issue_numbered_tokens(http)
     http.get(ORDER_URL, status=403, json=REVOKED)

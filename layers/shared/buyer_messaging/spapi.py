@@ -77,11 +77,14 @@ class SpApiClient:
     ) -> SpApiResponse:
         token = self._tokens.access_token()
         response = self._send(operation, method, path, params, json_body, token)
-        if response.status_code == 403 and _token_refused(_errors(response), EXPIRED_TOKEN_TEXTS + REVOKED_TOKEN_TEXTS):
+        if _token_refused(response):
             # Amazon refused the token itself (expired early, revoked): one fresh token, one more try. A 403
             # means Amazon did not act on the request, so sending it again cannot message the buyer twice.
             self._tokens.invalidate(token)
-            response = self._send(operation, method, path, params, json_body, self._tokens.access_token())
+            token = self._tokens.access_token()
+            response = self._send(operation, method, path, params, json_body, token)
+            if _token_refused(response):
+                self._tokens.invalidate(token)  # a later attempt starts with a new token, not a refused one
         return _parse(operation, response)
 
     def _send(
@@ -119,7 +122,12 @@ class SpApiClient:
             ) from None
 
 
-def _token_refused(errors: list[tuple[str, str, str]], texts: tuple[str, ...]) -> bool:
+def _token_refused(response: requests.Response) -> bool:
+    """Whether Amazon refused the access token itself (expired, revoked, invalid)."""
+    return response.status_code == 403 and _says(_errors(response), EXPIRED_TOKEN_TEXTS + REVOKED_TOKEN_TEXTS)
+
+
+def _says(errors: list[tuple[str, str, str]], texts: tuple[str, ...]) -> bool:
     """Whether Amazon's errors say one of ``texts``, in ``details`` (where Amazon puts the reason) or ``message``."""
     said = " ".join(f"{message} {details}" for _, message, details in errors).lower()
     return any(text in said for text in texts)
@@ -166,7 +174,7 @@ def _parse(operation: str, response: requests.Response) -> SpApiResponse:
         error_class, hint = SpApiThrottled, " Over the operation's quota; will retry."
     elif status >= 500:
         error_class, hint = SpApiUnavailable, " Amazon's side failed; will retry."
-    elif status == 403 and _token_refused(errors, EXPIRED_TOKEN_TEXTS):
+    elif status == 403 and _says(errors, EXPIRED_TOKEN_TEXTS):
         # Only after a fresh token was refused too (see SpApiClient.call): Amazon's side, so transient.
         error_class, hint = SpApiTokenExpired, " A token fresh from Login with Amazon was refused as expired too."
     elif status == 403 and NOT_AVAILABLE_MESSAGE.lower() in said.lower():
