@@ -147,7 +147,7 @@ class AccessTokenProvider:
             raise LwaUnavailable(f"Login with Amazon could not be reached ({type(error).__name__}).") from None
         body = _json_object(response)
         if response.status_code >= 500 or response.status_code == 429:
-            raise LwaUnavailable(f"Login with Amazon answered {response.status_code}; will retry.")
+            raise LwaUnavailable(f"Login with Amazon answered {response.status_code}.")
         if response.status_code != 200:
             code = str(body.get("error", "")) or f"HTTP {response.status_code}"
             description = str(body.get("error_description", "")).strip()
@@ -165,7 +165,7 @@ class AccessTokenProvider:
         token = body.get("access_token")
         expires_in = body.get("expires_in", 3600)
         if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
-            raise LwaUnavailable("Login with Amazon answered without an access token; will retry.")
+            raise LwaUnavailable("Login with Amazon answered without an access token.")
         refresh_at = requested_at + max(float(expires_in) - REFRESH_MARGIN_SECONDS, 0.0)
         return _CachedToken(value=token, refresh_at=refresh_at)
 

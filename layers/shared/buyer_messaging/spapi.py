@@ -115,11 +115,9 @@ class SpApiClient:
                 timeout=self._timeout,
             )
         except requests.Timeout:
-            raise SpApiUnavailable(f"{operation}: the SP-API did not answer in time; will retry.") from None
+            raise SpApiUnavailable(f"{operation}: the SP-API did not answer in time.") from None
         except requests.RequestException as error:
-            raise SpApiUnavailable(
-                f"{operation}: the SP-API could not be reached ({type(error).__name__}); will retry."
-            ) from None
+            raise SpApiUnavailable(f"{operation}: the SP-API could not be reached ({type(error).__name__}).") from None
 
 
 def _token_refused(response: requests.Response) -> bool:
@@ -170,10 +168,12 @@ def _parse(operation: str, response: requests.Response) -> SpApiResponse:
     where = f"{operation} failed with HTTP {status}"
     suffix = f" [x-amzn-RequestId {request_id}]" if request_id else ""
     error_class: type[SpApiError]
+    # Facts only: this call cannot know whether the state machine will try again (its last attempt's message
+    # is the message's final cause), so no hint may promise a retry.
     if status == 429:
-        error_class, hint = SpApiThrottled, " Over the operation's quota; will retry."
+        error_class, hint = SpApiThrottled, ""
     elif status >= 500:
-        error_class, hint = SpApiUnavailable, " Amazon's side failed; will retry."
+        error_class, hint = SpApiUnavailable, ""
     elif status == 403 and _says(errors, EXPIRED_TOKEN_TEXTS):
         # Only after a fresh token was refused too (see SpApiClient.call): Amazon's side, so transient.
         error_class, hint = SpApiTokenExpired, " A token fresh from Login with Amazon was refused as expired too."
