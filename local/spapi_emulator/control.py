@@ -11,6 +11,9 @@ HTTP routes (no access token needed; JSON in and out):
 - ``POST /_emulator/faults`` ``{"operation", "status"?, "count"?, "delaySeconds"?, "errorCode"?}`` -> 201
 - ``POST /_emulator/reset`` -> ``{"status": "reset"}``
 - ``POST /_emulator/clock`` ``{"advanceSeconds": n}`` -> ``{"advancedSeconds": n}``
+- ``POST /_emulator/tokens/expire`` -> ``{"expired": n}``: every access token issued so far and still valid
+  expires now, before its ``expires_in`` (as Amazon's do); the next call with one is answered 403 expired
+- ``POST /_emulator/tokens/revoke`` -> ``{"revoked": n}``: the same, answered 403 revoked
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class Control:
             ("POST", "/faults"): self._post_fault,
             ("POST", "/reset"): self._post_reset,
             ("POST", "/clock"): self._post_clock,
+            ("POST", "/tokens/expire"): lambda _: json_response(200, {"expired": self.expire_tokens()}),
+            ("POST", "/tokens/revoke"): lambda _: json_response(200, {"revoked": self.revoke_tokens()}),
         }
 
     # --- Python API ---------------------------------------------------------------------------------------
@@ -126,6 +131,20 @@ class Control:
     def advance_clock(self, seconds: float) -> None:
         for clock in self._clocks:
             clock.advance(seconds)
+
+    def expire_tokens(self) -> int:
+        """Every access token still valid expires now; how many did."""
+        with self._state.lock:
+            return self._state.tokens.expire_all(self._token_clock.now())
+
+    def revoke_tokens(self) -> int:
+        """Every access token still valid is revoked now; how many were."""
+        with self._state.lock:
+            return self._state.tokens.revoke_all(self._token_clock.now())
+
+    @property
+    def _token_clock(self) -> EmulatedClock:
+        return self._clocks[0]  # the emulator's own clock (tokens, upload URLs); the others time quotas
 
     # --- HTTP -----------------------------------------------------------------------------------------------
 

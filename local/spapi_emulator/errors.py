@@ -13,9 +13,16 @@ from xml.sax.saxutils import escape
 
 from spapi_emulator.httpio import Response, json_response
 
-# SP-API messages a client may rely on (buyer_messaging.spapi reads the last two).
+# SP-API messages a client may rely on (buyer_messaging.spapi reads the token details and the last one).
 ACCESS_DENIED_MESSAGE = "Access to requested resource is denied."
-EXPIRED_TOKEN_MESSAGE = "The access token you provided has expired."  # noqa: S105  (a message)
+# Why Amazon refused the access token: always 403 Unauthorized with the message above and the reason in
+# ``details``, as SP-API users quote Amazon's answers: revoked/malformed/invalid in
+# amzn/selling-partner-api-models#2333 (and #230), a missing header in saleweaver/python-amazon-sp-api#58.
+# The expired text is the one clients match in ``details`` (jasara/php-amzn-selling-partner-api,
+# airbytehq/airbyte's source-amazon-seller-partner), with the same message.
+EXPIRED_TOKEN_DETAILS = "The access token you provided has expired."  # noqa: S105  (a message)
+REVOKED_TOKEN_DETAILS = "The access token you provided is revoked, malformed or invalid."  # noqa: S105
+MISSING_TOKEN_DETAILS = "Access token is missing in the request header."  # noqa: S105
 QUOTA_EXCEEDED_MESSAGE = "You exceeded your quota for the requested resource."
 NOT_AVAILABLE_MESSAGE = "Invalid amazonOrderId and template combination."
 

@@ -3,8 +3,9 @@
 A call to an SP-API operation is checked in this order; the first failure is the answer:
 
 1. an injected fault for the operation (see :mod:`spapi_emulator.faults`; handled by the application);
-2. ``x-amz-access-token``: missing or unknown -> 403 ``Unauthorized`` "Access to requested resource is
-   denied."; expired -> 403 ``Unauthorized`` "The access token you provided has expired.";
+2. ``x-amz-access-token``: 403 ``Unauthorized`` "Access to requested resource is denied.", the reason in
+   ``details``: "Access token is missing in the request header.", "The access token you provided has
+   expired." or "The access token you provided is revoked, malformed or invalid." (unknown or revoked);
 3. the operation's token bucket -> empty: 429 ``QuotaExceeded``, nothing else happens;
 4. the operation: ``marketplaceIds`` (exactly one value), the order (well-formed id, known -> else 404
    ``NotFound``, sold in that marketplace -> else 400), then the operation's own rules.
@@ -34,8 +35,10 @@ from buyer_messaging import catalog, marketplaces
 from buyer_messaging.catalog import MessageType, Operation
 from spapi_emulator.clock import EmulatedClock
 from spapi_emulator.errors import (
-    EXPIRED_TOKEN_MESSAGE,
+    EXPIRED_TOKEN_DETAILS,
+    MISSING_TOKEN_DETAILS,
     QUOTA_EXCEEDED_MESSAGE,
+    REVOKED_TOKEN_DETAILS,
     ApiError,
     invalid_input,
     not_found,
@@ -215,13 +218,13 @@ class Gateway:
     def _authorize(self, request: Request) -> None:
         token = request.header(ACCESS_TOKEN_HEADER)
         if not token:
-            raise unauthorized()
+            raise unauthorized(details=MISSING_TOKEN_DETAILS)
         with self._state.lock:
             status = self._state.tokens.status(token, self._clock.now())
         if status == "expired":
-            raise unauthorized(EXPIRED_TOKEN_MESSAGE)
+            raise unauthorized(details=EXPIRED_TOKEN_DETAILS)
         if status != "valid":
-            raise unauthorized()
+            raise unauthorized(details=REVOKED_TOKEN_DETAILS)
 
 
 def with_rate_limit(response: Response, operation: Operation) -> Response:

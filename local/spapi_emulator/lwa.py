@@ -15,7 +15,8 @@ Checks, in order (OAuth 2.0, RFC 6749 section 5.2, as LWA answers):
 Parameters the refresh-token grant does not use are ignored and noted in the call log.
 
 Success: 200 ``{"access_token", "refresh_token", "token_type": "bearer", "expires_in": 3600}``; the access
-token expires 3600 emulated seconds later.
+token expires 3600 emulated seconds later, or sooner when the emulator is told so (its
+``token_lifetime_seconds``, ``expire_tokens``, ``revoke_tokens``), as Amazon's tokens sometimes do.
 """
 
 from __future__ import annotations

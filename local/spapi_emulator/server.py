@@ -32,7 +32,7 @@ from spapi_emulator.httpio import Body, Request, Response
 from spapi_emulator.lwa import TOKEN_PATH
 from spapi_emulator.quotas import Quotas
 from spapi_emulator.seed import Seed, load_seed
-from spapi_emulator.state import State
+from spapi_emulator.state import ACCESS_TOKEN_LIFETIME_SECONDS, State
 
 logger = logging.getLogger("spapi_emulator")
 http_logger = logging.getLogger("spapi_emulator.http")
@@ -248,7 +248,9 @@ class Emulator:
     ``seed``: the credentials and orders (default: ``local/seed/orders.json``). ``speedup``: emulated
     seconds per real second, for everything Amazon times (token and URL expiry, quota refills).
     ``quota_speedup``: a separate speedup for the token buckets only (default: ``speedup``), so a test
-    suite can have instant refills and realistic expiries. ``log_requests``: log each request line.
+    suite can have instant refills and realistic expiries. ``token_lifetime_seconds``: how long an access
+    token really lives (default 3600, what LWA announces in ``expires_in``; Amazon's die earlier at times).
+    ``log_requests``: log each request line.
     """
 
     def __init__(
@@ -259,6 +261,7 @@ class Emulator:
         port: int = 0,
         speedup: float = 1.0,
         quota_speedup: float | None = None,
+        token_lifetime_seconds: float = ACCESS_TOKEN_LIFETIME_SECONDS,
         log_requests: bool = False,
     ) -> None:
         self._seed = seed if seed is not None else load_seed()
@@ -266,7 +269,7 @@ class Emulator:
         self._port = port
         self._clock = EmulatedClock(speedup)
         self._quota_clock = EmulatedClock(check_speedup(quota_speedup if quota_speedup is not None else speedup))
-        self._state = State(self._seed)
+        self._state = State(self._seed, token_lifetime_seconds=token_lifetime_seconds)
         self._faults = FaultBook()
         quotas = Quotas(self._quota_clock)
         self._control = Control(self._state, (self._clock, self._quota_clock), quotas, self._faults)
@@ -408,3 +411,14 @@ class Emulator:
     def advance_clock(self, seconds: float) -> None:
         """Move emulated time forward by ``seconds`` (tokens and upload URLs age, buckets refill)."""
         self._control.advance_clock(seconds)
+
+    def expire_tokens(self) -> int:
+        """Every access token issued so far and still valid expires now, long before its ``expires_in``, as
+        Amazon's tokens sometimes do; the next call with one is answered 403 with details "The access token
+        you provided has expired.". Returns how many expired."""
+        return self._control.expire_tokens()
+
+    def revoke_tokens(self) -> int:
+        """Every access token issued so far and still valid is revoked; the next call with one is answered 403
+        with details "The access token you provided is revoked, malformed or invalid.". Returns how many."""
+        return self._control.revoke_tokens()

@@ -69,32 +69,60 @@ class Destination:
 
 
 class AccessTokens:
-    """LWA access tokens issued by the emulator and when each expires (emulated seconds)."""
+    """LWA access tokens issued by the emulator and when each expires (emulated seconds).
 
-    def __init__(self) -> None:
+    ``lifetime_seconds`` is how long a token really lives; LWA still announces ``expires_in`` 3600. Amazon's
+    tokens can die well before it (about 20 minutes early in amzn/selling-partner-api-models#2335), and a
+    seller's revocation ends them at once: :meth:`expire_all` and :meth:`revoke_all` do that on demand.
+    """
+
+    def __init__(self, lifetime_seconds: float = ACCESS_TOKEN_LIFETIME_SECONDS) -> None:
+        if not 0 <= lifetime_seconds <= ACCESS_TOKEN_LIFETIME_SECONDS:
+            raise ValueError(
+                f"A token's lifetime must be between 0 and {ACCESS_TOKEN_LIFETIME_SECONDS} seconds "
+                f"(the expires_in LWA announces), not {lifetime_seconds!r}."
+            )
+        self.lifetime_seconds = float(lifetime_seconds)
         self._expiry: dict[str, float] = {}
+        self._revoked: set[str] = set()
 
     def issue(self, now: float) -> str:
         token = "Atza|emulator." + secrets.token_urlsafe(48)
         self._expiry = {t: at for t, at in self._expiry.items() if at + EXPIRED_TOKEN_MEMORY_SECONDS > now}
-        self._expiry[token] = now + ACCESS_TOKEN_LIFETIME_SECONDS
+        self._revoked &= set(self._expiry)
+        self._expiry[token] = now + self.lifetime_seconds
         return token
 
     def status(self, token: str, now: float) -> str:
-        """``valid``, ``expired`` or ``unknown``."""
+        """``valid``, ``expired``, ``revoked`` or ``unknown`` (never issued, or forgotten long after expiry)."""
         expires_at = self._expiry.get(token)
         if expires_at is None:
             return "unknown"
+        if token in self._revoked:
+            return "revoked"
         return "valid" if now < expires_at else "expired"
+
+    def expire_all(self, now: float) -> int:
+        """Every token still valid expires now, before its time; returns how many did."""
+        alive = [token for token, at in self._expiry.items() if now < at and token not in self._revoked]
+        for token in alive:
+            self._expiry[token] = now
+        return len(alive)
+
+    def revoke_all(self, now: float) -> int:
+        """Every token still valid is revoked now; returns how many were."""
+        alive = [token for token, at in self._expiry.items() if now < at and token not in self._revoked]
+        self._revoked.update(alive)
+        return len(alive)
 
 
 class State:
     """All mutable emulator state behind one lock."""
 
-    def __init__(self, seed: Seed) -> None:
+    def __init__(self, seed: Seed, *, token_lifetime_seconds: float = ACCESS_TOKEN_LIFETIME_SECONDS) -> None:
         self.seed = seed
         self.lock = threading.RLock()
-        self.tokens = AccessTokens()
+        self.tokens = AccessTokens(token_lifetime_seconds)
         self.orders: dict[str, OrderState] = {}
         self.destinations: dict[str, Destination] = {}
         self.deliveries: list[dict[str, Any]] = []

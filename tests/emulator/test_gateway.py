@@ -10,22 +10,36 @@ import pytest
 
 from tests.emulator.conftest import GERMAN_ORDER, SANDBOX_ORDER, US, USER_AGENT, Api, error_codes
 
-DENIED = {"code": "Unauthorized", "message": "Access to requested resource is denied.", "details": ""}
+DENIED = "Access to requested resource is denied."
 
 
 def test_missing_access_token_is_403_unauthorized(api: Api) -> None:
     response = api.get_actions(headers={"x-amz-access-token": None})
 
     assert response.status_code == 403
-    assert response.json() == {"errors": [DENIED]}
+    # As quoted in saleweaver/python-amazon-sp-api#58.
+    assert response.json() == {
+        "errors": [
+            {"code": "Unauthorized", "message": DENIED, "details": "Access token is missing in the request header."}
+        ]
+    }
     assert "x-amzn-RateLimit-Limit" not in response.headers
 
 
-def test_unknown_access_token_is_403_unauthorized(api: Api) -> None:
+def test_unknown_access_token_is_403_revoked_malformed_or_invalid(api: Api) -> None:
     response = api.get_actions(headers={"x-amz-access-token": "Atza|made-up"})
 
     assert response.status_code == 403
-    assert response.json() == {"errors": [DENIED]}
+    # As quoted in amzn/selling-partner-api-models#2333.
+    assert response.json() == {
+        "errors": [
+            {
+                "code": "Unauthorized",
+                "message": DENIED,
+                "details": "The access token you provided is revoked, malformed or invalid.",
+            }
+        ]
+    }
 
 
 def test_bearer_authorization_header_is_not_the_access_token(api: Api) -> None:

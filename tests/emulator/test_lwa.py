@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 
 from spapi_emulator import Emulator
 from tests.emulator.conftest import INSTANT_REFILL, Api
+
+# Amazon's answer to a token it no longer accepts: the reason is in details, not in message.
+DENIED = "Access to requested resource is denied."
+EXPIRED_ANSWER = {
+    "errors": [{"code": "Unauthorized", "message": DENIED, "details": "The access token you provided has expired."}]
+}
+REVOKED_ANSWER = {
+    "errors": [
+        {
+            "code": "Unauthorized",
+            "message": DENIED,
+            "details": "The access token you provided is revoked, malformed or invalid.",
+        }
+    ]
+}
 
 
 def test_refresh_token_grant_answers_a_bearer_token_for_an_hour(api: Api) -> None:
@@ -125,9 +141,7 @@ def test_token_expires_after_expires_in_emulated_seconds(api: Api) -> None:
     response = api.get_actions()
 
     assert response.status_code == 403
-    assert response.json()["errors"] == [
-        {"code": "Unauthorized", "message": "The access token you provided has expired.", "details": ""}
-    ]
+    assert response.json() == EXPIRED_ANSWER
 
 
 def test_token_lifetime_is_divided_by_speedup(session: requests.Session) -> None:
@@ -139,4 +153,83 @@ def test_token_lifetime_is_divided_by_speedup(session: requests.Session) -> None
         response = api.get_actions()
 
     assert response.status_code == 403
-    assert "expired" in response.json()["errors"][0]["message"]
+    assert response.json() == EXPIRED_ANSWER
+
+
+# --- Tokens that die before their expires_in ---------------------------------------------------------------
+
+
+def _fresh_token(api: Api) -> str:
+    response = api.session.post(api.emulator.token_url, data=api.token_form())
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def test_expire_tokens_ends_every_token_issued_so_far_before_its_expires_in(api: Api) -> None:
+    first, second = api.token(), _fresh_token(api)
+    assert api.get_actions(headers={"x-amz-access-token": first}).status_code == 200
+
+    assert api.emulator.expire_tokens() == 2
+
+    for token in (first, second):
+        response = api.get_actions(headers={"x-amz-access-token": token})
+        assert response.status_code == 403
+        assert response.json() == EXPIRED_ANSWER
+    # A token asked for afterwards is good for its hour again.
+    assert api.get_actions(headers={"x-amz-access-token": _fresh_token(api)}).status_code == 200
+
+
+def test_revoke_tokens_answers_revoked_malformed_or_invalid(api: Api) -> None:
+    token = api.token()
+
+    assert api.emulator.revoke_tokens() == 1
+
+    response = api.get_actions(headers={"x-amz-access-token": token})
+    assert response.status_code == 403
+    assert response.json() == REVOKED_ANSWER
+    assert api.get_actions(headers={"x-amz-access-token": _fresh_token(api)}).status_code == 200
+
+
+def test_an_expired_token_revoked_later_stays_expired_and_counts_for_nothing(api: Api) -> None:
+    token = api.token()
+    api.emulator.expire_tokens()
+
+    assert api.emulator.revoke_tokens() == 0
+    assert api.emulator.expire_tokens() == 0
+    assert api.get_actions(headers={"x-amz-access-token": token}).json() == EXPIRED_ANSWER
+
+
+def test_expire_and_revoke_over_http(api: Api) -> None:
+    token = api.token()  # the only token so far
+
+    expired = api.session.post(f"{api.base_url}/_emulator/tokens/expire")
+    assert (expired.status_code, expired.json()) == (200, {"expired": 1})
+    assert api.get_actions(headers={"x-amz-access-token": token}).json() == EXPIRED_ANSWER
+
+    token = _fresh_token(api)
+    revoked = api.session.post(f"{api.base_url}/_emulator/tokens/revoke")
+    assert (revoked.status_code, revoked.json()) == (200, {"revoked": 1})
+    assert api.get_actions(headers={"x-amz-access-token": token}).json() == REVOKED_ANSWER
+    assert api.session.get(f"{api.base_url}/_emulator/tokens/expire").status_code == 405
+
+
+def test_a_shorter_token_lifetime_still_announces_an_hour(session: requests.Session) -> None:
+    with Emulator(quota_speedup=INSTANT_REFILL, token_lifetime_seconds=1200) as emulator:
+        api = Api(emulator, session)
+        answer = session.post(emulator.token_url, data=api.token_form()).json()
+        token = answer["access_token"]
+        assert answer["expires_in"] == 3600
+
+        emulator.advance_clock(1199)
+        assert api.get_actions(headers={"x-amz-access-token": token}).status_code == 200
+        emulator.advance_clock(1)
+        response = api.get_actions(headers={"x-amz-access-token": token})
+
+    assert response.status_code == 403
+    assert response.json() == EXPIRED_ANSWER
+
+
+@pytest.mark.parametrize("lifetime", [-1, 3601])
+def test_a_token_lifetime_outside_zero_to_expires_in_is_refused(lifetime: float) -> None:
+    with pytest.raises(ValueError, match="between 0 and 3600 seconds"):
+        Emulator(token_lifetime_seconds=lifetime)

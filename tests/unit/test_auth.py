@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,7 +27,7 @@ CREDENTIALS = LwaCredentials.from_secret(support.CREDENTIALS)
 
 
 class FakeClock:
-    """A monotonic clock the test moves by hand."""
+    """A clock the test moves by hand."""
 
     def __init__(self, now: float = 1000.0) -> None:
         self.now = now
@@ -194,6 +195,39 @@ def test_invalidate_forgets_the_cached_token(http: responses.RequestsMock) -> No
 
     provider.invalidate()
 
+    assert provider.access_token() == "token-2"
+    assert len(lwa.calls) == 2
+
+
+def test_invalidating_a_token_no_longer_cached_keeps_the_fresh_one(http: responses.RequestsMock) -> None:
+    """Two calls were refused token-1; the first to invalidate it got token-2, the second must keep it."""
+    lwa = Lwa(http)
+    provider = _provider(FakeClock())
+    assert provider.access_token() == "token-1"
+
+    provider.invalidate("token-1")
+    assert provider.access_token() == "token-2"
+    provider.invalidate("token-1")
+
+    assert provider.access_token() == "token-2"
+    assert len(lwa.calls) == 2
+
+
+def test_the_cached_tokens_age_is_judged_by_the_wall_clock(
+    http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda freezes an idle container; its monotonic clock need not advance meanwhile. An hour later on
+    the wall clock the token is dead, however young it looks by monotonic time."""
+    lwa = Lwa(http, expires_in=3600)
+    wall = FakeClock(1_800_000_000.0)
+    monkeypatch.setattr(time, "monotonic", lambda: 5_000.0)  # frozen
+    monkeypatch.setattr(time, "time", wall)
+    provider = _provider()  # the default clock
+    assert provider.access_token() == "token-1"
+
+    wall.advance(3600 - 120 - 1)
+    assert provider.access_token() == "token-1"
+    wall.advance(1)
     assert provider.access_token() == "token-2"
     assert len(lwa.calls) == 2
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,6 +21,7 @@ from buyer_messaging.errors import (
     SpApiInvalidInput,
     SpApiNotFound,
     SpApiThrottled,
+    SpApiTokenExpired,
     SpApiUnauthorized,
     SpApiUnavailable,
     TransientError,
@@ -355,12 +357,20 @@ def test_error_without_request_id_says_nothing_about_it(http: responses.Requests
 
 # --- The expired-token retry -----------------------------------------------------------------------------
 
-EXPIRED = _errors("Unauthorized", "The security token included in the request is expired")
+# Amazon's answers to a token it no longer accepts: the reason is in details, not in message.
+DENIED = "Access to requested resource is denied."
+EXPIRED = _errors("Unauthorized", DENIED, "The access token you provided has expired.")
+REVOKED = _errors("Unauthorized", DENIED, "The access token you provided is revoked, malformed or invalid.")
+# amzn/selling-partner-api-models#2595: Amazon's answer to every call for a while, in message.
+SECURITY_TOKEN_EXPIRED = _errors("Unauthorized", "The security token included in the request is expired")
 
 
-def test_expired_token_is_refreshed_and_the_call_retried_once(http: responses.RequestsMock) -> None:
+@pytest.mark.parametrize("refusal", [EXPIRED, REVOKED, SECURITY_TOKEN_EXPIRED], ids=["expired", "revoked", "sts"])
+def test_a_refused_token_is_refreshed_and_the_call_retried_once(
+    http: responses.RequestsMock, refusal: dict[str, Any]
+) -> None:
     _issue_numbered_tokens(http)
-    http.get(ORDER_URL, status=403, json=EXPIRED)
+    http.get(ORDER_URL, status=403, json=refusal)
     http.get(ORDER_URL, json={"ok": True})
 
     response = _get_order()
@@ -371,15 +381,77 @@ def test_expired_token_is_refreshed_and_the_call_retried_once(http: responses.Re
     assert [call.request.headers["x-amz-access-token"] for call in api_calls] == ["token-1", "token-2"]
 
 
-def test_expired_token_twice_is_unauthorized_after_exactly_one_retry(http: responses.RequestsMock) -> None:
+def test_expired_token_twice_is_transient_token_expired_after_exactly_one_retry(http: responses.RequestsMock) -> None:
     _issue_numbered_tokens(http)
-    http.get(ORDER_URL, status=403, json=EXPIRED)
+    http.get(ORDER_URL, status=403, json=EXPIRED, headers={"x-amzn-RequestId": REQUEST_ID})
 
-    with pytest.raises(SpApiUnauthorized, match="expired"):
+    with pytest.raises(SpApiTokenExpired) as raised:
         _get_order()
 
+    assert str(raised.value) == (
+        "getMessagingActionsForOrder failed with HTTP 403: Unauthorized: Access to requested resource is denied. "
+        "(The access token you provided has expired.) A token fresh from Login with Amazon was refused as "
+        f"expired too. [x-amzn-RequestId {REQUEST_ID}]"
+    )
+    assert isinstance(raised.value, TransientError)
+    assert (raised.value.status, raised.value.code) == (403, "Unauthorized")
     assert len(_lwa_calls(http)) == 2
     assert len(_api_calls(http)) == 2
+
+
+def test_after_a_fresh_token_was_refused_too_the_next_call_starts_with_a_new_one(
+    http: responses.RequestsMock,
+) -> None:
+    _issue_numbered_tokens(http)
+    http.get(ORDER_URL, status=403, json=EXPIRED)
+    http.get(ORDER_URL, status=403, json=EXPIRED)
+    http.get(ORDER_URL, json={})
+    client = _client()
+    with pytest.raises(SpApiTokenExpired):
+        _get_order(client)
+
+    _get_order(client)  # the state machine's retry, in the same container
+
+    assert [call.request.headers["x-amz-access-token"] for call in _api_calls(http)] == [
+        "token-1",
+        "token-2",
+        "token-3",
+    ]
+
+
+def test_revoked_token_twice_is_unauthorized_after_exactly_one_retry(http: responses.RequestsMock) -> None:
+    _issue_numbered_tokens(http)
+    http.get(ORDER_URL, status=403, json=REVOKED)
+
+    with pytest.raises(SpApiUnauthorized, match="revoked, malformed or invalid") as raised:
+        _get_order()
+
+    assert not raised.value.transient
+    assert len(_lwa_calls(http)) == 2
+    assert len(_api_calls(http)) == 2
+
+
+@pytest.mark.parametrize(
+    ("refusal", "error_class"),
+    [
+        (_errors("Unauthorized", "Invalid amazonOrderId and template combination."), MessageTypeNotAvailable),
+        (_errors("Unauthorized", DENIED), SpApiUnauthorized),  # no role, no authorization: details are empty
+        # PipedreamHQ/pipedream#16843: the app's LWA client secret expired; a new token cannot help.
+        (_errors("Unauthorized", DENIED, "The LWA secret token you provided has expired."), SpApiUnauthorized),
+    ],
+    ids=["not-available", "denied", "lwa-secret-expired"],
+)
+def test_a_403_for_another_reason_is_neither_refreshed_nor_retried(
+    http: responses.RequestsMock, refusal: dict[str, Any], error_class: type[Exception]
+) -> None:
+    http.post(f"{ORDER_URL}/messages/invoice", status=403, json=refusal)
+
+    with pytest.raises(error_class) as raised:
+        _client().call("sendInvoice", "POST", f"{ORDER_PATH}/messages/invoice", json_body={})
+
+    assert not getattr(raised.value, "transient", True)
+    assert len(_api_calls(http)) == 1
+    assert len(_lwa_calls(http)) == 1
 
 
 def test_retry_after_expired_token_sends_the_same_request_again(http: responses.RequestsMock) -> None:
@@ -412,6 +484,61 @@ def test_refreshed_token_is_kept_for_later_calls(http: responses.RequestsMock) -
 
     assert len(_lwa_calls(http)) == 2
     assert _api_calls(http)[-1].request.headers["x-amz-access-token"] == "token-2"
+
+
+def test_a_token_refused_to_two_concurrent_calls_is_refreshed_once(http: responses.RequestsMock) -> None:
+    """Both calls carried token-1 and both were refused; the second refusal must not discard token-2."""
+    _issue_numbered_tokens(http)
+    client = _client()
+    _get_order_refused_while_another_call_refreshes(http, client)
+
+    # Recorded as answered: B's two calls (inside A's first), then A's two; A's retry reuses B's token-2.
+    assert [call.request.headers["x-amz-access-token"] for call in _api_calls(http)] == [
+        "token-1",
+        "token-2",
+        "token-1",
+        "token-2",
+    ]
+    assert len(_lwa_calls(http)) == 2
+
+
+def _get_order_refused_while_another_call_refreshes(http: responses.RequestsMock, client: SpApiClient) -> None:
+    """Call A sends token-1 and is refused; before it retries, call B (also with token-1) is refused,
+    refreshes to token-2 and succeeds; then A, refused with token-1, retries."""
+    answers = iter(["refuse-A", "refuse-B", "ok-B", "ok-A"])
+    nested: list[spapi.SpApiResponse] = []
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        step = next(answers)
+        if step == "refuse-A":
+            # B runs while A waits for its answer, with the token A sent.
+            nested.append(client.call("getMessagingActionsForOrder", "GET", ORDER_PATH))
+        if step.startswith("refuse"):
+            return 403, {"Content-Type": "application/json"}, json.dumps(EXPIRED)
+        return 200, {"Content-Type": "application/json"}, "{}"
+
+    http.add_callback(responses.GET, ORDER_URL, callback=answer)
+    client.call("getMessagingActionsForOrder", "GET", ORDER_PATH)
+    assert len(nested) == 1
+
+
+def test_the_cached_tokens_age_is_judged_by_the_wall_clock(
+    http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda froze the container for an hour: its monotonic clock stood still, the wall clock did not.
+    The client asks LWA for a new token before the call instead of sending a dead one."""
+    _issue_numbered_tokens(http)
+    http.get(ORDER_URL, json={})
+    wall = [1_800_000_000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: 5_000.0)
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    client = _client()
+    _get_order(client)
+
+    wall[0] += 3600
+    _get_order(client)
+
+    assert [call.request.headers["x-amz-access-token"] for call in _api_calls(http)] == ["token-1", "token-2"]
 
 
 # --- Building the client from the settings ---------------------------------------------------------------

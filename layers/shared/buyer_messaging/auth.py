@@ -2,7 +2,11 @@
 
 Credentials never leave this module except as the form fields of the token request; their ``repr``
 hides them so they cannot reach a log by accident. Access tokens are cached per container and
-refreshed shortly before ``expires_in`` runs out.
+refreshed shortly before ``expires_in`` runs out, and at once when Amazon refuses one (see spapi).
+
+A cached token's age is measured on the wall clock (``time.time``): Lambda freezes an idle container,
+and the monotonic clock need not advance while it is frozen, so by monotonic time a token could look
+minutes old when hours have passed.
 """
 
 from __future__ import annotations
@@ -95,13 +99,13 @@ class AccessTokenProvider:
         *,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (5.0, 15.0),
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._token_url = token_url
         self._credentials = credentials
         self._session = session or new_session()
         self._timeout = timeout
-        self._clock = clock
+        self._clock = clock or _wall_clock
         self._cached: _CachedToken | None = None
         self._lock = threading.Lock()
 
@@ -112,10 +116,15 @@ class AccessTokenProvider:
                 cached = self._cached = self._request_token()
             return cached.value
 
-    def invalidate(self) -> None:
-        """Forget the cached token (Amazon said it expired or was revoked)."""
+    def invalidate(self, token: str | None = None) -> None:
+        """Forget the cached token (Amazon said it expired or was revoked).
+
+        With ``token``, only if it is still the cached one: a concurrent caller refused the same old token
+        must not throw away the fresh token another caller already fetched.
+        """
         with self._lock:
-            self._cached = None
+            if token is None or (self._cached is not None and self._cached.value == token):
+                self._cached = None
 
     def _request_token(self) -> _CachedToken:
         import requests
@@ -138,7 +147,7 @@ class AccessTokenProvider:
             raise LwaUnavailable(f"Login with Amazon could not be reached ({type(error).__name__}).") from None
         body = _json_object(response)
         if response.status_code >= 500 or response.status_code == 429:
-            raise LwaUnavailable(f"Login with Amazon answered {response.status_code}; will retry.")
+            raise LwaUnavailable(f"Login with Amazon answered {response.status_code}.")
         if response.status_code != 200:
             code = str(body.get("error", "")) or f"HTTP {response.status_code}"
             description = str(body.get("error_description", "")).strip()
@@ -156,9 +165,14 @@ class AccessTokenProvider:
         token = body.get("access_token")
         expires_in = body.get("expires_in", 3600)
         if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
-            raise LwaUnavailable("Login with Amazon answered without an access token; will retry.")
+            raise LwaUnavailable("Login with Amazon answered without an access token.")
         refresh_at = requested_at + max(float(expires_in) - REFRESH_MARGIN_SECONDS, 0.0)
         return _CachedToken(value=token, refresh_at=refresh_at)
+
+
+def _wall_clock() -> float:
+    # Looked up at each call (not bound as a default argument) so a test can move the wall clock.
+    return time.time()
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:

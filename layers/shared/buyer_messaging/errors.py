@@ -134,6 +134,10 @@ class SpApiUnavailable(SpApiError, TransientError):
     """5xx, a connection failure or a timeout; retried."""
 
 
+class SpApiTokenExpired(SpApiError, TransientError):
+    """403 "The access token you provided has expired." even for a token fresh from LWA; retried with backoff."""
+
+
 class SpApiUnauthorized(SpApiError):
     """403: the access token is not accepted or the app lacks the Buyer Communication role."""
 

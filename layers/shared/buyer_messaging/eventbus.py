@@ -52,13 +52,13 @@ def publish(bus: str, detail_type: str, detail: Mapping[str, Any], resources: Se
         code = error.response.get("Error", {}).get("Code", "")
         if code in {"AccessDeniedException", "ResourceNotFoundException"}:
             raise ConfigurationError(f"EventBridge refused the {detail_type} event on bus {bus!r} ({code}).") from None
-        raise EventBusUnavailable(f"EventBridge failed to take the {detail_type} event ({code}); will retry.") from None
+        raise EventBusUnavailable(f"EventBridge failed to take the {detail_type} event ({code}).") from None
     except BotoCoreError as error:
         raise EventBusUnavailable(
-            f"EventBridge could not be reached for the {detail_type} event ({type(error).__name__}); will retry."
+            f"EventBridge could not be reached for the {detail_type} event ({type(error).__name__})."
         ) from None
     result = response["Entries"][0] if response.get("Entries") else {}
     if response.get("FailedEntryCount") or "EventId" not in result:
         code = result.get("ErrorCode", "unknown")
-        raise EventBusUnavailable(f"EventBridge did not take the {detail_type} event ({code}); will retry.")
+        raise EventBusUnavailable(f"EventBridge did not take the {detail_type} event ({code}).")
     return str(result["EventId"])

@@ -79,7 +79,7 @@ def once(
         result: dict[str, Any] = send(attempt={"key": key, "fingerprint": digest})
         return result
     except IdempotencyAlreadyInProgressError:
-        raise SendInProgress(f"Another attempt of {key} is sending this message right now; will retry.") from None
+        raise SendInProgress(f"Another attempt of {key} is sending this message right now.") from None
     except IdempotencyValidationError:
         raise InvalidRequest(
             f"{key} already sent a different message; one execution sends one message. Nothing was sent."

@@ -17,6 +17,7 @@ from buyer_messaging.errors import (
     SpApiInvalidInput,
     SpApiNotFound,
     SpApiThrottled,
+    SpApiTokenExpired,
     SpApiUnauthorized,
     SpApiUnavailable,
 )
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 # Amazon asks for "AppName/Version (Language=LanguageName/Version)".
 USER_AGENT = f"BuyerMessagingWorkflow/{__version__} (Language=Python/{platform.python_version()})"
 NOT_AVAILABLE_MESSAGE = "Invalid amazonOrderId and template combination"
+# Amazon refuses a token it no longer accepts with 403 Unauthorized "Access to requested resource is denied.",
+# the reason in `details` (amzn/selling-partner-api-models#2333 quotes the revoked one). Tokens die before
+# their expires_in (amzn/selling-partner-api-models#2335: after about 20 minutes), and
+# amzn/selling-partner-api-models#230 shows a token used past its time answered as revoked/invalid: both are
+# worth one fresh token. "The security token included in the request is expired" (in `message`) was
+# Amazon's answer to every call for a while (amzn/selling-partner-api-models#2595) and passed by itself.
+EXPIRED_TOKEN_TEXTS = (
+    "the access token you provided has expired",
+    "the security token included in the request is expired",
+)
+REVOKED_TOKEN_TEXTS = ("the access token you provided is revoked, malformed or invalid",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +75,16 @@ class SpApiClient:
         params: Mapping[str, str] | None = None,
         json_body: Mapping[str, Any] | None = None,
     ) -> SpApiResponse:
-        response = self._send(operation, method, path, params, json_body)
-        if response.status_code == 403 and _says_token_expired(response):
-            # A token revoked or expired early: one fresh token, one more try.
-            self._tokens.invalidate()
-            response = self._send(operation, method, path, params, json_body)
+        token = self._tokens.access_token()
+        response = self._send(operation, method, path, params, json_body, token)
+        if _token_refused(response):
+            # Amazon refused the token itself (expired early, revoked): one fresh token, one more try. A 403
+            # means Amazon did not act on the request, so sending it again cannot message the buyer twice.
+            self._tokens.invalidate(token)
+            token = self._tokens.access_token()
+            response = self._send(operation, method, path, params, json_body, token)
+            if _token_refused(response):
+                self._tokens.invalidate(token)  # a later attempt starts with a new token, not a refused one
         return _parse(operation, response)
 
     def _send(
@@ -77,11 +94,12 @@ class SpApiClient:
         path: str,
         params: Mapping[str, str] | None,
         json_body: Mapping[str, Any] | None,
+        token: str,
     ) -> requests.Response:
         import requests
 
         headers = {
-            "x-amz-access-token": self._tokens.access_token(),
+            "x-amz-access-token": token,
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
         }
@@ -97,15 +115,20 @@ class SpApiClient:
                 timeout=self._timeout,
             )
         except requests.Timeout:
-            raise SpApiUnavailable(f"{operation}: the SP-API did not answer in time; will retry.") from None
+            raise SpApiUnavailable(f"{operation}: the SP-API did not answer in time.") from None
         except requests.RequestException as error:
-            raise SpApiUnavailable(
-                f"{operation}: the SP-API could not be reached ({type(error).__name__}); will retry."
-            ) from None
+            raise SpApiUnavailable(f"{operation}: the SP-API could not be reached ({type(error).__name__}).") from None
 
 
-def _says_token_expired(response: requests.Response) -> bool:
-    return "expired" in " ".join(message for _, message, _ in _errors(response)).lower()
+def _token_refused(response: requests.Response) -> bool:
+    """Whether Amazon refused the access token itself (expired, revoked, invalid)."""
+    return response.status_code == 403 and _says(_errors(response), EXPIRED_TOKEN_TEXTS + REVOKED_TOKEN_TEXTS)
+
+
+def _says(errors: list[tuple[str, str, str]], texts: tuple[str, ...]) -> bool:
+    """Whether Amazon's errors say one of ``texts``, in ``details`` (where Amazon puts the reason) or ``message``."""
+    said = " ".join(f"{message} {details}" for _, message, details in errors).lower()
+    return any(text in said for text in texts)
 
 
 def _errors(response: requests.Response) -> list[tuple[str, str, str]]:
@@ -145,10 +168,15 @@ def _parse(operation: str, response: requests.Response) -> SpApiResponse:
     where = f"{operation} failed with HTTP {status}"
     suffix = f" [x-amzn-RequestId {request_id}]" if request_id else ""
     error_class: type[SpApiError]
+    # Facts only: this call cannot know whether the state machine will try again (its last attempt's message
+    # is the message's final cause), so no hint may promise a retry.
     if status == 429:
-        error_class, hint = SpApiThrottled, " Over the operation's quota; will retry."
+        error_class, hint = SpApiThrottled, ""
     elif status >= 500:
-        error_class, hint = SpApiUnavailable, " Amazon's side failed; will retry."
+        error_class, hint = SpApiUnavailable, ""
+    elif status == 403 and _says(errors, EXPIRED_TOKEN_TEXTS):
+        # Only after a fresh token was refused too (see SpApiClient.call): Amazon's side, so transient.
+        error_class, hint = SpApiTokenExpired, " A token fresh from Login with Amazon was refused as expired too."
     elif status == 403 and NOT_AVAILABLE_MESSAGE.lower() in said.lower():
         raise MessageTypeNotAvailable(
             f"{where}: Amazon does not allow this message type for this order now ({said}).{suffix}"
@@ -164,8 +192,8 @@ def _parse(operation: str, response: requests.Response) -> SpApiResponse:
         error_class, hint = SpApiInvalidInput, ""
     if hint.strip().rstrip(".").lower() in said.lower():
         hint = ""  # Amazon's details already say it
-    said = said.rstrip(".")
-    raise error_class(f"{where}: {said}.{hint}{suffix}", status=status, code=code or None, request_id=request_id)
+    said = said if said.endswith(")") else said.rstrip(".") + "."  # no ".)." after Amazon's details
+    raise error_class(f"{where}: {said}{hint}{suffix}", status=status, code=code or None, request_id=request_id)
 
 
 @lru_cache(maxsize=1)

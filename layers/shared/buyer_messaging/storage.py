@@ -148,7 +148,7 @@ def _translate(error: Exception, bucket: str, key: str, *, reading: bool = False
 
     where = f"s3://{bucket}/{key}"
     if reading and isinstance(error, BotoCoreError | OSError):
-        return StagingUnavailable(f"S3 broke off while sending {where} ({type(error).__name__}); will retry.")
+        return StagingUnavailable(f"S3 broke off while sending {where} ({type(error).__name__}).")
     if isinstance(error, ClientError):
         code = str(error.response.get("Error", {}).get("Code", ""))
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -161,9 +161,9 @@ def _translate(error: Exception, bucket: str, key: str, *, reading: bool = False
             )
         if code in _DENIED or status == 403:
             return StagingAccessDenied(f"This function may not read {where} ({code}).")
-        return StagingUnavailable(f"S3 failed to serve {where} ({code or status}); will retry.")
+        return StagingUnavailable(f"S3 failed to serve {where} ({code or status}).")
     if isinstance(error, BotoCoreError):
-        return StagingUnavailable(f"S3 could not be reached for {where} ({type(error).__name__}); will retry.")
+        return StagingUnavailable(f"S3 could not be reached for {where} ({type(error).__name__}).")
     return error
 
 

@@ -49,9 +49,9 @@ def call(table: str, operation: Callable[[DynamoDBClient], T]) -> T:
             raise ConditionNotMet(code) from None
         if code == "ResourceNotFoundException":
             raise ConfigurationError(f"WORKFLOW_TABLE={table!r} does not name a DynamoDB table.") from None
-        raise WorkflowTableUnavailable(f"DynamoDB failed on the workflow table ({code}); will retry.") from None
+        raise WorkflowTableUnavailable(f"DynamoDB failed on the workflow table ({code}).") from None
     except BotoCoreError as error:
-        raise WorkflowTableUnavailable(f"DynamoDB could not be reached ({type(error).__name__}); will retry.") from None
+        raise WorkflowTableUnavailable(f"DynamoDB could not be reached ({type(error).__name__}).") from None
 
 
 def to_attribute(value: Any) -> dict[str, Any]:

@@ -230,7 +230,7 @@ def put_file(
         response = (session or _upload_session()).put(destination.url, data=stream, headers=headers, timeout=timeout)
     except requests.RequestException as error:
         raise UploadEndpointUnavailable(
-            f"The upload endpoint could not be reached or the upload broke off ({type(error).__name__}); will retry."
+            f"The upload endpoint could not be reached or the upload broke off ({type(error).__name__})."
         ) from None
     finally:
         stream.close()
