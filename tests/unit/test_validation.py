@@ -10,6 +10,7 @@ import pytest
 from buyer_messaging import catalog, messaging, validation
 from buyer_messaging.catalog import AttachmentRule, TextRule
 from buyer_messaging.errors import (
+    ActionSchemaUnreadable,
     InvalidAttachments,
     InvalidMessageText,
     InvalidRequest,
@@ -260,6 +261,37 @@ def test_disabled_type_without_reason() -> None:
     actions = messaging.parse_actions(support.actions_body(["sendInvoice"], schemas={"sendInvoice": schema}))
     with pytest.raises(MessageTypeNotAvailable, match="no reason given"):
         validation.resolve_action(catalog.message_type("invoice"), actions, support.ORDER_ID)
+
+
+@pytest.mark.parametrize("model_shape", [False, True], ids=["answer shape", "model shape"])
+def test_a_type_whose_schema_cannot_be_read_is_refused_by_name(model_shape: bool) -> None:
+    body = support.actions_body(["sendInvoice"], model_shape=model_shape)
+    schema = body["_embedded"]["actions"][0]["_embedded"]["schema"]
+    if model_shape:
+        schema["payload"] = "unavailable"
+    else:
+        del schema["properties"]
+    actions = messaging.parse_actions(body)
+    request = _request("invoice", files=["Invoice.pdf"])
+    detail = (
+        "its embedded schema is a string, not a JSON object"
+        if model_shape
+        else "its embedded schema has no 'properties' object (keys: $schema, description, disabled, disabledReason, "
+        "name, required, title, type)"
+    )
+    expected = (
+        f"Amazon lists the message type 'invoice' for order {support.ORDER_ID}, but {detail}: its limits for this "
+        "order are unknown, so nothing was uploaded or sent. If sending again later fails the same way, Amazon's "
+        "getMessagingActionsForOrder answer has a shape this workflow does not read: report it."
+    )
+
+    with pytest.raises(ActionSchemaUnreadable) as resolved:
+        validation.resolve_action(catalog.message_type("invoice"), actions, support.ORDER_ID)
+    with pytest.raises(ActionSchemaUnreadable) as validated:
+        validation.validate(request, actions[0], _staged(10))
+
+    assert str(resolved.value) == str(validated.value) == expected
+    assert not resolved.value.transient
 
 
 # --- validate: text --------------------------------------------------------------------------------------

@@ -146,6 +146,11 @@ class SpApiNotFound(SpApiError):
     """404: Amazon does not know the order (or the resource)."""
 
 
+class ActionSchemaUnreadable(BuyerMessagingError):
+    """Amazon lists the message type for the order, but its embedded schema cannot be read: the order's limits
+    (and whether the type is disabled) are unknown, so nothing is uploaded or sent."""
+
+
 # --- The presigned upload ------------------------------------------------------------------------------
 
 

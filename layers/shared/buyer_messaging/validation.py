@@ -2,7 +2,8 @@
 
 The schema Amazon embeds for the order wins where it states a rule (``rawMessageBody`` lengths,
 ``attachments`` item counts, ``required``); the catalog supplies what schemas state only in prose
-(file types, total size) and the rules for types whose schema is missing.
+(file types, total size). A type Amazon offers with a schema that cannot be read is refused
+(:class:`ActionSchemaUnreadable`), never checked against the catalog alone.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from buyer_messaging import catalog, marketplaces
 from buyer_messaging.catalog import AttachmentRule, MessageType, TextRule
 from buyer_messaging.errors import (
+    ActionSchemaUnreadable,
     InvalidAttachments,
     InvalidMessageText,
     InvalidRequest,
@@ -97,12 +99,27 @@ def resolve_action(
             f"Amazon does not allow the message type {message_type.path!r} for order {amazon_order_id} now "
             f"(types allowed now: {allowed}). Some types depend on the order's state; some can be sent only once."
         )
+    check_schema_readable(action, amazon_order_id)
     if action.disabled:
         reason = action.disabled_reason or "no reason given"
         raise MessageTypeNotAvailable(
             f"The message type {message_type.path!r} is disabled for order {amazon_order_id}: {reason}."
         )
     return action
+
+
+def check_schema_readable(action: AvailableAction, amazon_order_id: str) -> None:
+    """Refuse an action whose schema could not be read: the catalog's limits are not the order's (Amazon may
+    tighten them, or disable the type), so guessing could upload files Amazon then refuses, or send a type
+    Amazon disabled. Permanent: a shape Amazon changed does not come back within a retry's backoff."""
+    if action.schema_problem is None:
+        return
+    label = action.message_type.path if action.message_type else action.name
+    raise ActionSchemaUnreadable(
+        f"Amazon lists the message type {label!r} for order {amazon_order_id}, but {action.schema_problem}: its "
+        "limits for this order are unknown, so nothing was uploaded or sent. If sending again later fails the same "
+        "way, Amazon's getMessagingActionsForOrder answer has a shape this workflow does not read: report it."
+    )
 
 
 def validate(
@@ -114,6 +131,7 @@ def validate(
     message_type = action.message_type
     if message_type is None:  # resolve_action only returns actions of known types
         raise MessageTypeNotAvailable(f"{action.name!r} is not a message type this workflow sends.")
+    check_schema_readable(action, request.amazon_order_id)
     _check_coverage_dates(request, message_type)
     _check_text(request.text, message_type, text_rule(message_type, action.schema))
     attachments = _check_attachments(
