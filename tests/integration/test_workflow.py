@@ -183,6 +183,21 @@ def test_throttling_and_server_errors_are_retried_and_the_message_is_delivered_o
     assert sorted(runs["SendMessage"].failures) == ["SpApiThrottled"] * 3 + ["SpApiUnavailable"]
 
 
+def test_s3_asking_to_retry_an_upload_with_a_400_is_retried_and_the_message_delivered_once(stack: Stack) -> None:
+    # S3 answers 400 RequestTimeout when the body stalls; SlowDown and InternalError may come with any status.
+    stack.emulator.inject_fault("upload", status=400, error_code="RequestTimeout")
+    stack.emulator.inject_fault("upload", status=400, error_code="SlowDown")
+    entries, contents = _stage(stack, 1)
+    execution = stack.start(_document("invoice", attachments=entries))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries()
+    assert [a["md5"] for a in delivery["attachments"]] == [_md5(data) for data in contents.values()]
+    runs = {run.name: run for run in timeline.build(execution, stack.history(execution)).states}
+    assert runs["UploadAttachment"].failures == ["UploadEndpointUnavailable", "UploadEndpointUnavailable"]
+    assert len(stack.emulator.calls("createUploadDestinationForResource")) == 1  # the same URL, PUT again
+
+
 def test_an_lwa_outage_is_retried(stack: Stack) -> None:
     stack.emulator.inject_fault("lwaToken", status=503, count=2)
     execution = stack.start(_document("unexpectedProblem", text="Your parcel is delayed."))

@@ -184,7 +184,8 @@ class EventBusUnavailable(TransientError):
 
 
 class UploadEndpointUnavailable(TransientError):
-    """The upload endpoint could not be reached or answered 5xx; retried."""
+    """The upload endpoint could not be reached, answered 5xx, or answered an S3 error that asks for a retry
+    (``RequestTimeout`` when the body stalled, ``SlowDown``, ``InternalError``) whatever its status; retried."""
 
 
 def error_name(error: BaseException) -> str:
