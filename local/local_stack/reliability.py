@@ -583,7 +583,7 @@ CASES: tuple[BadInputCase, ...] = (
         "coverageEndDate 'in two years'",
         "request",
         "InvalidRequest",
-        "not an ISO 8601",
+        "not an RFC 3339 date-time",
         staged=INVOICE,
         document=_doc(
             "warranty",

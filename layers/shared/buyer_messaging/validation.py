@@ -8,10 +8,11 @@ The schema Amazon embeds for the order wins where it states a rule (``rawMessage
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from buyer_messaging import catalog, marketplaces
@@ -132,7 +133,7 @@ def validate(
     if message_type is None:  # resolve_action only returns actions of known types
         raise MessageTypeNotAvailable(f"{action.name!r} is not a message type this workflow sends.")
     check_schema_readable(action, request.amazon_order_id)
-    _check_coverage_dates(request, message_type)
+    coverage = _check_coverage_dates(request, message_type)
     _check_text(request.text, message_type, text_rule(message_type, action.schema))
     attachments = _check_attachments(
         request.attachments, staged, message_type, attachment_rule(message_type, action.schema)
@@ -152,8 +153,8 @@ def validate(
         title=action.title or message_type.title,
         text=request.text,
         attachments=attachments,
-        coverage_start_date=request.coverage_start_date,
-        coverage_end_date=request.coverage_end_date,
+        coverage_start_date=coverage.get("coverageStartDate"),
+        coverage_end_date=coverage.get("coverageEndDate"),
     )
 
 
@@ -286,11 +287,12 @@ def _is_hidden_control(char: str) -> bool:
     return category == "Cc" or (category == "Cf" and char not in _ALLOWED_FORMAT_CHARACTERS)
 
 
-def _check_coverage_dates(request: MessageRequest, message_type: MessageType) -> None:
+def _check_coverage_dates(request: MessageRequest, message_type: MessageType) -> dict[str, str]:
+    """The coverage dates given, each normalised to RFC 3339 in UTC; InvalidRequest naming every bad one."""
     dates = {"coverageStartDate": request.coverage_start_date, "coverageEndDate": request.coverage_end_date}
     given = {name: value for name, value in dates.items() if value is not None}
     if not given:
-        return
+        return {}
     if not message_type.takes_coverage_dates:
         raise InvalidRequest(
             f"Coverage dates are for warranty messages only, not {message_type.path!r}.",
@@ -299,18 +301,76 @@ def _check_coverage_dates(request: MessageRequest, message_type: MessageType) ->
     parsed: dict[str, datetime] = {}
     problems = []
     for name, value in given.items():
-        try:
-            parsed[name] = datetime.fromisoformat(value)
-        except ValueError:
-            problems.append((name, f"{value!r} is not an ISO 8601 date-time (like 2026-01-31T00:00:00Z)"))
-            continue
-        if parsed[name].tzinfo is None:
-            problems.append((name, f"{value!r} needs a time zone (like 2026-01-31T00:00:00Z)"))
+        moment = read_date_time(value)
+        if isinstance(moment, str):
+            problems.append((name, moment))
+        else:
+            parsed[name] = moment
     if not problems and len(parsed) == 2 and parsed["coverageEndDate"] < parsed["coverageStartDate"]:
         problems.append(("coverageEndDate", "is before coverageStartDate"))
     if problems:
         details = "; ".join(f"{name} {message}" for name, message in problems)
         raise InvalidRequest(f"The warranty coverage dates are invalid: {details}.", problems=tuple(problems))
+    return {name: format_date_time(moment) for name, moment in parsed.items()}
+
+
+# RFC 3339's date-time (section 5.6), the model's ``format: date-time``: a full date, "T", a full time with
+# seconds, and an offset. datetime.fromisoformat reads much more of ISO 8601 (20260131T000000Z,
+# 2026-W05-6T00:00Z, a space for the T, no seconds), which Amazon's model does not promise to take.
+_RFC3339_DATE_TIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WITHOUT_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+
+
+def read_date_time(value: str) -> datetime | str:
+    """An RFC 3339 date-time with its offset as an aware datetime, or what is wrong with ``value``.
+
+    A date alone is refused, not taken as midnight UTC: which moment a seller means by a day depends on a
+    time zone only the seller knows (the console sends the start of the chosen day, UTC, explicitly).
+    """
+    example = "like 2026-01-31T00:00:00Z"
+    found = _RFC3339_DATE_TIME.match(value)
+    if found is None:
+        if _DATE_ONLY.match(value):
+            return (
+                f"{value!r} is a date alone; give a date-time with a time zone ({value}T00:00:00Z is the start of "
+                "that day in UTC)"
+            )
+        if _WITHOUT_OFFSET.match(value):
+            return f"{value!r} needs a time zone ({example})"
+        try:
+            readable = datetime.fromisoformat(value)
+        except ValueError:
+            return f"{value!r} is not an RFC 3339 date-time ({example})"
+        if readable.tzinfo is None:
+            return f"{value!r} needs a time zone ({example})"
+        return f"{value!r} is not an RFC 3339 date-time; write it as {format_date_time(readable)}"
+    year, month, day, hour, minute, second, fraction, zulu, sign, offset_hours, offset_minutes = found.groups()
+    if second == "60":  # RFC 3339 has leap seconds; Python's datetime (and so its UTC form) does not
+        return f"{value!r} names a leap second, which cannot be converted to UTC here; write :59 instead of :60"
+    try:
+        offset = timedelta(0)
+        if not zulu:
+            if int(offset_hours) > 23 or int(offset_minutes) > 59:
+                raise ValueError("offset out of range")
+            offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes)) * (-1 if sign == "-" else 1)
+        microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond, timezone(offset)
+        )
+        moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return f"{value!r} is not a real date and time ({example})"
+    return moment
+
+
+def format_date_time(moment: datetime) -> str:
+    """``moment`` in UTC as RFC 3339 (``2026-01-31T00:00:00Z``), with a fraction of a second only if it has one."""
+    utc = moment.astimezone(UTC)
+    fraction = f".{utc.microsecond:06d}".rstrip("0") if utc.microsecond else ""
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
