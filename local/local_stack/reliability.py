@@ -1180,6 +1180,12 @@ FAULT_CASES: tuple[FaultCase, ...] = (
     ),
     FaultCase("upload-503", "upload PUT 503", DELIVERED_ONCE, faults=(("upload", {"status": 503}),)),
     FaultCase(
+        "upload-request-timeout",
+        "upload PUT 400 RequestTimeout (S3: the body stalled)",
+        DELIVERED_ONCE,
+        faults=(("upload", {"status": 400, "error_code": "RequestTimeout"}),),
+    ),
+    FaultCase(
         "send-timeout",
         "sendInvoice answers after 3 s; SPAPI_READ_TIMEOUT=1",
         DELIVERED_ONCE,
