@@ -213,7 +213,7 @@ def test_a_body_that_stalls_is_400_request_timeout_after_the_idle_timeout(sessio
         b"<Message>Your socket connection to the server was not read from or written to within the timeout period. "
         b"Idle connections will be closed.</Message>" in body
     )
-    assert 0.5 <= waited < 0.9  # one idle period, as S3
+    assert 0.5 <= waited < 1.4  # one idle period (plus slack for a busy machine), not S3's 20 s
     assert [destination["upload"] for destination in destinations] == [None]
 
 
