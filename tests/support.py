@@ -109,8 +109,14 @@ def actions_body(
     order_id: str = ORDER_ID,
     marketplace_id: str = MARKETPLACE_ID,
     schemas: dict[str, dict[str, Any]] | None = None,
+    model_shape: bool = False,
 ) -> dict[str, Any]:
-    """A getMessagingActionsForOrder answer listing ``names`` (as Amazon spells them)."""
+    """A getMessagingActionsForOrder answer listing ``names`` (as Amazon spells them).
+
+    In the shape Amazon answers (``name`` and ``title`` on the action, the schema itself in
+    ``_embedded.schema``), or with ``model_shape`` in the shape of Amazon's model (``payload.name``, the
+    schema in ``_embedded.schema.payload`` beside the schema's ``_links``).
+    """
     schemas = schemas or {}
     base = f"/messaging/v1/orders/{order_id}"
     links = [{"href": f"{base}/messages/{name}?marketplaceIds={marketplace_id}", "name": name} for name in names]
@@ -120,17 +126,24 @@ def actions_body(
         schema = schemas.get(name) or (
             schema_for(message_type) if message_type else {"type": "object", "name": name, "properties": {}}
         )
-        embedded.append(
-            {
-                "_links": {
-                    "self": {"href": f"{base}/messages/{name}?marketplaceIds={marketplace_id}", "name": name},
-                    "schema": {"href": f"{base}/messages/{name}/schema", "name": name},
-                },
-                "_embedded": {"schema": schema},
-                "name": name,
-                "title": schema.get("title", name),
-            }
-        )
+        action_links = {
+            "self": {"href": f"{base}/messages/{name}?marketplaceIds={marketplace_id}", "name": name},
+            "schema": {"href": f"{base}/messages/{name}/schema", "name": name},
+        }
+        if model_shape:
+            schema_response = {"_links": {"self": action_links["schema"]}, "payload": schema}
+            embedded.append(
+                {"_links": action_links, "_embedded": {"schema": schema_response}, "payload": {"name": name}}
+            )
+        else:
+            embedded.append(
+                {
+                    "_links": action_links,
+                    "_embedded": {"schema": schema},
+                    "name": name,
+                    "title": schema.get("title", name),
+                }
+            )
     return {
         "_links": {"actions": links, "self": {"href": f"{base}?marketplaceIds={marketplace_id}"}},
         "_embedded": {"actions": embedded},

@@ -583,7 +583,7 @@ CASES: tuple[BadInputCase, ...] = (
         "coverageEndDate 'in two years'",
         "request",
         "InvalidRequest",
-        "not an ISO 8601",
+        "not an RFC 3339 date-time",
         staged=INVOICE,
         document=_doc(
             "warranty",
@@ -1179,6 +1179,12 @@ FAULT_CASES: tuple[FaultCase, ...] = (
         destinations=1,
     ),
     FaultCase("upload-503", "upload PUT 503", DELIVERED_ONCE, faults=(("upload", {"status": 503}),)),
+    FaultCase(
+        "upload-request-timeout",
+        "upload PUT 400 RequestTimeout (S3: the body stalled)",
+        DELIVERED_ONCE,
+        faults=(("upload", {"status": 400, "error_code": "RequestTimeout"}),),
+    ),
     FaultCase(
         "send-timeout",
         "sendInvoice answers after 3 s; SPAPI_READ_TIMEOUT=1",

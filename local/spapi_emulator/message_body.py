@@ -198,12 +198,20 @@ def _date(value: object, name: str, problems: list[tuple[str, str]]) -> str | No
 
 
 def is_date_time(value: str) -> bool:
-    """True for an RFC 3339 ``date-time`` (JSON Schema's ``format: date-time``) that names a real moment."""
+    """True for an RFC 3339 ``date-time`` (JSON Schema's ``format: date-time``) that names a real moment.
+
+    RFC 3339's grammar, the model's ``format: date-time``, no more and no less: ``T``/``Z`` in either case,
+    seconds required, any fraction, an offset ``Z`` or ``±hh:mm`` (``-00:00`` too), a leap second's ``:60``.
+    ISO 8601's other forms (``20260131T000000Z``, week dates, a space for ``T``, ``+0100``) are refused: the
+    model does not promise them and no public report shows Amazon taking them.
+    """
     found = _RFC3339.match(value)
     if not found:
         return False
     date, time, fraction, offset = found.groups()
     offset = "+00:00" if offset in ("Z", "z") else offset
+    if time.endswith(":60"):  # RFC 3339's time-second takes 60 (a leap second); Python's datetime cannot
+        time = time[:-2] + "59"
     try:
         datetime.fromisoformat(f"{date}T{time}{(fraction or '')[:7]}{offset}")
     except ValueError:

@@ -198,7 +198,9 @@ def action_link(message_type: MessageType, amazon_order_id: str, marketplace_id:
 
 
 def embedded_action(rules: Rules, amazon_order_id: str, marketplace_id: str) -> dict[str, Any]:
-    """``_embedded.actions[]``: the action's links, its schema, name and title."""
+    """``_embedded.actions[]``: the action's links, its schema, name and title, in the shape Amazon answers
+    (name and title on the action, the schema itself in ``_embedded.schema``), not the model's ``payload``
+    shape; ``tests/emulator/test_conformance.py`` checks this one deviation from the model explicitly."""
     name = link_name(rules.message_type)
     return {
         "_links": {

@@ -38,7 +38,8 @@ logger = logging.getLogger("spapi_emulator")
 http_logger = logging.getLogger("spapi_emulator.http")
 
 DEFAULT_HOST = "127.0.0.1"
-# A client that stops sending for this long mid-request is answered (S3: RequestTimeout) and dropped.
+# A client that stops sending for this long mid-request is answered (S3: RequestTimeout) and dropped. S3
+# waits about 20 s (aws/aws-sdk-php#885); real seconds, not emulated ones, since they are a socket's.
 SOCKET_TIMEOUT_SECONDS = 20.0
 # A request body left unread is drained (and the connection kept) when it is at most this large.
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
@@ -52,11 +53,14 @@ _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104  (names of the 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], app: Application, log_requests: bool) -> None:
+    def __init__(
+        self, address: tuple[str, int], app: Application, log_requests: bool, idle_timeout_seconds: float
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.app = app
         self.log_requests = log_requests
+        self.idle_timeout_seconds = idle_timeout_seconds
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -104,6 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.connection.settimeout(self.server.idle_timeout_seconds)  # this server's, not the class default
         self.server.track(self.connection)
         self._continue_expected = False
 
@@ -251,6 +256,8 @@ class Emulator:
     suite can have instant refills and realistic expiries. ``token_lifetime_seconds``: how long an access
     token really lives (default 3600, what LWA announces in ``expires_in``; Amazon's die earlier at times).
     ``log_requests``: log each request line.
+    ``idle_timeout_seconds``: how long (real seconds) a client may send nothing mid-request before it is
+    answered S3's ``400 RequestTimeout`` (on an upload URL) and dropped; S3's 20 s unless a test shortens it.
     """
 
     def __init__(
@@ -263,7 +270,11 @@ class Emulator:
         quota_speedup: float | None = None,
         token_lifetime_seconds: float = ACCESS_TOKEN_LIFETIME_SECONDS,
         log_requests: bool = False,
+        idle_timeout_seconds: float = SOCKET_TIMEOUT_SECONDS,
     ) -> None:
+        if not 0 < idle_timeout_seconds <= 3600:
+            raise ValueError(f"idle_timeout_seconds must be above 0 and at most 3600, not {idle_timeout_seconds!r}.")
+        self._idle_timeout_seconds = float(idle_timeout_seconds)
         self._seed = seed if seed is not None else load_seed()
         self._host = host
         self._port = port
@@ -289,7 +300,7 @@ class Emulator:
             if self._server is not None:
                 return self.base_url
             self._stopping.clear()
-            server = _Server((self._host, self._port), self._app, self._log_requests)
+            server = _Server((self._host, self._port), self._app, self._log_requests, self._idle_timeout_seconds)
             port = server.server_port
             advertised = DEFAULT_HOST if self._host in _WILDCARD_HOSTS else self._host
             host_part = f"[{advertised}]" if ":" in advertised else advertised

@@ -87,7 +87,14 @@ def test_upload_fault_answers_s3_xml_and_stores_nothing(api: Api, status: int, c
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [(400, "BadDigest"), (403, "SignatureDoesNotMatch"), (403, "AccessDenied")]
+    ("status", "code"),
+    [
+        (400, "BadDigest"),
+        (403, "SignatureDoesNotMatch"),
+        (403, "AccessDenied"),
+        (400, "RequestTimeout"),
+        (400, "SlowDown"),
+    ],
 )
 def test_upload_fault_with_an_error_code(api: Api, status: int, code: str) -> None:
     payload = api.destination("invoice")

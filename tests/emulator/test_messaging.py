@@ -372,6 +372,46 @@ def test_warranty_dates_must_be_date_times(api: Api) -> None:
     assert "coverageStartDate" in _rejected(api, "warranty", body)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-01-31T00:00:00Z",
+        "2026-01-31t00:00:00z",
+        "2026-01-31T00:00:00.123456789+05:30",
+        "2026-01-31T00:00:00-00:00",
+        "2016-12-31T23:59:60Z",
+    ],
+)
+def test_warranty_dates_in_every_rfc_3339_form_are_taken(api: Api, value: str) -> None:
+    body = _valid_body(api, catalog.message_type("warranty"))
+    body["coverageStartDate"] = value
+
+    assert api.send("warranty", body).status_code == 201
+    assert api.emulator.deliveries()[-1]["coverageStartDate"] == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "20260131T000000Z",
+        "2026-W05-6T00:00:00Z",
+        "2026-01-31 00:00:00Z",
+        "2026-01-31T00:00Z",
+        "2026-01-31T00:00:00+0100",
+        "2026-01-31T00:00:00",
+        "2026-02-29T00:00:00Z",
+        "2026-01-31T00:00:00+24:00",
+    ],
+)
+def test_warranty_dates_in_other_iso_8601_forms_are_400(api: Api, value: str) -> None:
+    body = _valid_body(api, catalog.message_type("warranty"))
+    body["coverageStartDate"] = value
+
+    assert _rejected(api, "warranty", body).strip() == (
+        f"coverageStartDate {value!r} is not an RFC 3339 date-time like 2026-01-31T00:00:00Z."
+    )
+
+
 def test_warranty_without_dates_is_fine(api: Api) -> None:
     body = _valid_body(api, catalog.message_type("warranty"))
     del body["coverageStartDate"], body["coverageEndDate"]

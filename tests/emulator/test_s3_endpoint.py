@@ -193,6 +193,30 @@ def test_body_shorter_than_content_length_is_400_incomplete_body(api: Api) -> No
     assert _code(answer) == "IncompleteBody"
 
 
+def test_a_body_that_stalls_is_400_request_timeout_after_the_idle_timeout(session: requests.Session) -> None:
+    with Emulator(quota_speedup=INSTANT_REFILL, idle_timeout_seconds=0.5) as emulator:
+        api = Api(emulator, session)
+        payload = api.destination("invoice")
+        started = time.monotonic()
+
+        answer = _raw(api.base_url, _head("PUT", payload, **{"Content-Length": str(len(PDF))}), PDF[: len(PDF) // 2])
+
+        waited = time.monotonic() - started
+        destinations = emulator.destinations()
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"Connection: close" in head.split(b"\r\n")
+    assert b"Content-Type: application/xml" in head.split(b"\r\n")
+    assert _code(answer) == "RequestTimeout"
+    assert (
+        b"<Message>Your socket connection to the server was not read from or written to within the timeout period. "
+        b"Idle connections will be closed.</Message>" in body
+    )
+    assert 0.5 <= waited < 1.4  # one idle period (plus slack for a busy machine), not S3's 20 s
+    assert [destination["upload"] for destination in destinations] == [None]
+
+
 def test_signature_is_checked_before_the_digest(api: Api) -> None:
     payload = api.destination("invoice", md5=hashlib.md5(PDF).hexdigest())  # hex: InvalidDigest if it got there
 

@@ -152,6 +152,34 @@ def test_a_zero_byte_file_is_rejected_clearly_and_nothing_is_sent(stack: Stack) 
     assert "attachments/empty.pdf" in stack.staged_keys()
 
 
+def test_warranty_dates_with_an_offset_are_sent_to_amazon_in_utc(stack: Stack) -> None:
+    entries, _ = _stage(stack, 1)
+    dates = {"coverageStartDate": "2026-11-27T00:00:00+01:00", "coverageEndDate": "2028-11-27t08:30:00.50-05:00"}
+    execution = stack.start(_document("warranty", attachments=entries, **dates))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries()
+    assert (delivery["coverageStartDate"], delivery["coverageEndDate"]) == (
+        "2026-11-26T23:00:00Z",
+        "2028-11-27T13:30:00.5Z",
+    )
+
+
+def test_a_warranty_date_in_another_iso_8601_form_fails_before_any_upload(stack: Stack) -> None:
+    entries, _ = _stage(stack, 1)
+    dates = {"coverageStartDate": "20261127T000000Z", "coverageEndDate": "2028-11-27T00:00:00Z"}
+    execution = stack.start(_document("warranty", attachments=entries, **dates))
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "InvalidRequest"
+    assert execution["cause"] == (
+        "The warranty coverage dates are invalid: coverageStartDate '20261127T000000Z' is not an RFC 3339 "
+        "date-time; write it as 2026-11-27T00:00:00Z."
+    )
+    assert stack.emulator.calls("createUploadDestinationForResource") == []
+    assert stack.emulator.deliveries() == []
+
+
 def test_a_type_the_order_does_not_allow_fails_clearly_and_sends_nothing(stack: Stack) -> None:
     entries, _ = _stage(stack, 1)
     execution = stack.start(_document("invoice", order=ONLY_UNEXPECTED_PROBLEM, attachments=entries))
@@ -181,6 +209,21 @@ def test_throttling_and_server_errors_are_retried_and_the_message_is_delivered_o
     assert runs["CreateUploadDestination"].failures == ["SpApiUnavailable", "SpApiUnavailable"]
     assert runs["UploadAttachment"].failures == ["UploadEndpointUnavailable"]
     assert sorted(runs["SendMessage"].failures) == ["SpApiThrottled"] * 3 + ["SpApiUnavailable"]
+
+
+def test_s3_asking_to_retry_an_upload_with_a_400_is_retried_and_the_message_delivered_once(stack: Stack) -> None:
+    # S3 answers 400 RequestTimeout when the body stalls; SlowDown and InternalError may come with any status.
+    stack.emulator.inject_fault("upload", status=400, error_code="RequestTimeout")
+    stack.emulator.inject_fault("upload", status=400, error_code="SlowDown")
+    entries, contents = _stage(stack, 1)
+    execution = stack.start(_document("invoice", attachments=entries))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries()
+    assert [a["md5"] for a in delivery["attachments"]] == [_md5(data) for data in contents.values()]
+    runs = {run.name: run for run in timeline.build(execution, stack.history(execution)).states}
+    assert runs["UploadAttachment"].failures == ["UploadEndpointUnavailable", "UploadEndpointUnavailable"]
+    assert len(stack.emulator.calls("createUploadDestinationForResource")) == 1  # the same URL, PUT again
 
 
 def test_an_lwa_outage_is_retried(stack: Stack) -> None:

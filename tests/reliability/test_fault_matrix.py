@@ -53,6 +53,12 @@ def test_an_upload_503_is_retried_and_delivered_once() -> None:
     assert result.retries == 1
 
 
+def test_an_upload_s3_times_out_with_a_400_is_retried_and_delivered_once() -> None:
+    _, result = _run("upload-request-timeout")
+    assert result.retries == 1
+    assert result.destinations == 1
+
+
 def test_an_sp_api_timeout_is_retried_and_delivered_once() -> None:
     _, result = _run("send-timeout")
     assert result.retries >= 1, "the timeout was not seen"

@@ -81,6 +81,33 @@ def test_the_orders_schema_limits_win_and_unavailable_types_say_why(
     assert all(not item["available"] and item["disabledReason"] == http_api.NOT_OFFERED for item in rest)
 
 
+def test_message_types_read_the_models_shape_and_show_an_unreadable_schema_as_not_available(
+    aws: dict[str, Any], http: responses.RequestsMock
+) -> None:
+    text = support.text_schema("unexpectedProblem", 1000)
+    actions = support.actions_body(
+        ["unexpectedProblem", "sendInvoice"], schemas={"unexpectedProblem": text}, model_shape=True
+    )
+    actions["_embedded"]["actions"][1]["_embedded"]["schema"]["payload"] = None
+    http.get(ACTIONS_URL, json=actions)
+    http.get(f"{ACTIONS_URL}/attributes", json={"buyer": {"locale": "fr-CA"}})
+
+    body = http_api.message_types(support.ORDER_ID, support.MARKETPLACE_ID)
+
+    problem, invoice = body["messageTypes"][:2]
+    assert (problem["messageType"], problem["available"], problem["text"]["maxLength"]) == (
+        "unexpectedProblem",
+        True,
+        1000,
+    )
+    assert problem["title"] == "unexpectedProblem title"
+    assert (invoice["messageType"], invoice["available"]) == ("invoice", False)
+    assert invoice["disabledReason"] == (
+        "Amazon offers this message type, but its schema for this order cannot be read "
+        "(its embedded schema is null, not a JSON object)."
+    )
+
+
 def test_a_staging_form_lets_s3_check_the_size_and_type(aws: dict[str, Any]) -> None:
     form = http_api.stage_attachment("Invoice 1.pdf", "application/pdf", 1234)
     assert form["key"].startswith("attachments/") and form["key"].endswith("/Invoice 1.pdf")

@@ -150,14 +150,101 @@ def test_both_spellings_of_one_type_make_one_action() -> None:
     assert [action.message_type for action in actions] == [INVOICE]
 
 
-def test_action_without_embedded_schema_has_an_empty_schema() -> None:
+def test_action_without_embedded_schema_has_unknown_limits() -> None:
     body = {"_links": {"actions": [{"name": "unexpectedProblem", "href": "/x"}]}}
 
     (action,) = messaging.parse_actions(body)
 
     assert action.message_type is UNEXPECTED_PROBLEM
     assert action.schema == {}
+    assert action.schema_problem == "Amazon's answer embeds no schema for it"
     assert action.title == "unexpectedProblem"
+
+
+# --- parse_actions: the model's shape (payload) and the answer's shape --------------------------------------
+
+
+def test_the_models_shape_reads_the_orders_limits_title_and_disabled_state() -> None:
+    text = support.text_schema("unexpectedProblem", 800)
+    invoice = support.schema_for(INVOICE) | {"disabled": True, "disabledReason": "Already sent for this order"}
+    body = support.actions_body(
+        ["unexpectedProblem", "sendInvoice"],
+        schemas={"unexpectedProblem": text, "sendInvoice": invoice},
+        model_shape=True,
+    )
+
+    problem, invoice_action = messaging.parse_actions(body)
+
+    assert (problem.name, problem.message_type, problem.schema_problem) == (
+        "unexpectedProblem",
+        UNEXPECTED_PROBLEM,
+        None,
+    )
+    assert problem.schema["properties"]["rawMessageBody"]["maxLength"] == 800
+    assert problem.title == "unexpectedProblem title"
+    assert invoice_action.message_type is INVOICE
+    assert invoice_action.disabled
+    assert invoice_action.disabled_reason == "Already sent for this order"
+
+
+def test_both_shapes_make_the_same_actions() -> None:
+    names = ["updateFeedback", "unexpectedProblem", "sendInvoice", "CreateWarranty"]
+
+    answer = messaging.parse_actions(support.actions_body(names))
+    model = messaging.parse_actions(support.actions_body(names, model_shape=True))
+
+    assert model == answer
+    assert all(action.schema_problem is None for action in answer)
+
+
+def test_the_models_shape_without_links_names_actions_by_their_payload() -> None:
+    body = support.actions_body(["sendInvoice"], model_shape=True)
+    del body["_links"]
+
+    (action,) = messaging.parse_actions(body)
+
+    assert (action.name, action.message_type, action.schema_problem) == ("sendInvoice", INVOICE, None)
+
+
+@pytest.mark.parametrize(
+    ("embedded", "problem"),
+    [
+        ({}, "Amazon's answer embeds no schema for it"),
+        ({"schema": None}, "its embedded schema is null, not a JSON object"),
+        ({"schema": "see _links.schema"}, "its embedded schema is a string, not a JSON object"),
+        ({"schema": [{"properties": {}}]}, "its embedded schema is a list, not a JSON object"),
+        ({"schema": {"_links": {}, "payload": None}}, "its embedded schema is null, not a JSON object"),
+        ({"schema": {"_links": {}, "payload": "x"}}, "its embedded schema is a string, not a JSON object"),
+        (
+            {"schema": {"_links": {}, "content": {"properties": {}}}},
+            "its embedded schema has no 'properties' object (keys: _links, content)",
+        ),
+        (
+            {"schema": {"type": "object", "properties": []}},
+            "its embedded schema has no 'properties' object (keys: properties, type)",
+        ),
+        (
+            {"schema": {"type": "object", "properties": {"rawMessageBody": 2000}}},
+            "its embedded schema's 'properties' or 'required' are not JSON Schema",
+        ),
+        (
+            {"schema": {"type": "object", "properties": {}, "required": "rawMessageBody"}},
+            "its embedded schema's 'properties' or 'required' are not JSON Schema",
+        ),
+    ],
+)
+def test_a_schema_that_cannot_be_read_is_a_named_problem_not_an_empty_schema(
+    embedded: dict[str, Any], problem: str
+) -> None:
+    body = support.actions_body(["unexpectedProblem"])
+    body["_embedded"]["actions"][0]["_embedded"] = embedded
+
+    (action,) = messaging.parse_actions(body)
+
+    assert action.message_type is UNEXPECTED_PROBLEM
+    assert action.schema == {}
+    assert action.schema_problem == problem
+    assert not action.disabled
 
 
 def test_embedded_actions_are_used_when_links_are_missing() -> None:

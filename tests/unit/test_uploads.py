@@ -555,6 +555,35 @@ def test_server_errors_are_transient(http: responses.RequestsMock, status: int, 
     assert isinstance(raised.value, TransientError)
 
 
+REQUEST_TIMEOUT_MESSAGE = (
+    "Your socket connection to the server was not read from or written to within the timeout period. "
+    "Idle connections will be closed."
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message"),
+    [
+        (400, "RequestTimeout", REQUEST_TIMEOUT_MESSAGE),
+        (400, "SlowDown", "Please reduce your request rate."),
+        (403, "InternalError", "We encountered an internal error. Please try again."),
+        (503, "SlowDown", "Please reduce your request rate."),
+    ],
+)
+def test_s3_codes_that_ask_for_a_retry_are_transient_whatever_the_status(
+    http: responses.RequestsMock, status: int, code: str, message: str
+) -> None:
+    http.put(UPLOAD_URL, status=status, body=_s3_error(code, message))
+
+    with pytest.raises(UploadEndpointUnavailable) as raised:
+        uploads.put_file(_destination(), io.BytesIO(DATA), len(DATA), ())
+
+    assert str(raised.value) == (
+        f"The upload endpoint answered {status} {code}, which S3 asks to retry ({code}: {message})."
+    )
+    assert raised.value.transient
+
+
 @pytest.mark.parametrize(
     "failure",
     [requests.ConnectionError("reset"), requests.ConnectTimeout("slow"), requests.ReadTimeout("slow")],

@@ -25,13 +25,16 @@ class AttachmentIn(_Strict):
     fileName: str | None = Field(default=None, description="The name the buyer sees; default: the key's last part.")
 
 
+COVERAGE_DATE = "warranty only: an RFC 3339 date-time with an offset (2026-01-31T00:00:00Z), sent to Amazon in UTC"
+
+
 class SendMessageIn(_Strict):
     marketplaceId: str = Field(examples=["ATVPDKIKX0DER"])
     messageType: str = Field(description="Path segment or operation name, e.g. invoice or sendInvoice.")
     text: str | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list)
-    coverageStartDate: str | None = Field(default=None, description="warranty only, ISO 8601 with a time zone")
-    coverageEndDate: str | None = Field(default=None, description="warranty only, ISO 8601 with a time zone")
+    coverageStartDate: str | None = Field(default=None, description=COVERAGE_DATE)
+    coverageEndDate: str | None = Field(default=None, description=COVERAGE_DATE)
 
 
 class StageAttachmentIn(_Strict):

@@ -150,6 +150,11 @@ class SpApiNotFound(SpApiError):
     """404: Amazon does not know the order (or the resource)."""
 
 
+class ActionSchemaUnreadable(BuyerMessagingError):
+    """Amazon lists the message type for the order, but its embedded schema cannot be read: the order's limits
+    (and whether the type is disabled) are unknown, so nothing is uploaded or sent."""
+
+
 # --- The presigned upload ------------------------------------------------------------------------------
 
 
@@ -183,7 +188,8 @@ class EventBusUnavailable(TransientError):
 
 
 class UploadEndpointUnavailable(TransientError):
-    """The upload endpoint could not be reached or answered 5xx; retried."""
+    """The upload endpoint could not be reached, answered 5xx, or answered an S3 error that asks for a retry
+    (``RequestTimeout`` when the body stalled, ``SlowDown``, ``InternalError``) whatever its status; retried."""
 
 
 def error_name(error: BaseException) -> str:

@@ -40,6 +40,7 @@ ATTACHMENTS_PREFIX = "attachments/"
 STAGING_URL_SECONDS = 900
 ORDER_HISTORY_LIMIT = 50
 NOT_OFFERED = "Amazon does not offer this message type for this order now."
+SCHEMA_UNREADABLE = "Amazon offers this message type, but its schema for this order cannot be read"
 
 
 # What the caller has to change, by error; everything else is not the caller's doing.
@@ -186,7 +187,11 @@ def message_types(amazon_order_id: str, marketplace_id: str) -> dict[str, Any]:
         text = validation.text_rule(message_type, schema)
         files = validation.attachment_rule(message_type, schema)
         reason = NOT_OFFERED if action is None else (action.disabled_reason if action.disabled else None)
-        if action is not None and action.disabled and reason is None:
+        if action is not None and action.schema_problem is not None:
+            # Its limits for this order are unknown: offered as not available (sending it would be refused),
+            # with the catalog's limits like a type Amazon does not offer now.
+            reason = f"{SCHEMA_UNREADABLE} ({action.schema_problem})."
+        elif action is not None and action.disabled and reason is None:
             reason = "Amazon disabled this message type for this order."
         described.append(
             {

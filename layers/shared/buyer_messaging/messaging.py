@@ -18,7 +18,10 @@ class AvailableAction:
     name: str  # as Amazon spells it in _links.actions[].name (path or operation name)
     message_type: MessageType | None  # None: an action this product does not send (e.g. updateFeedback)
     title: str
-    schema: Mapping[str, Any]  # _embedded.schema; may be empty when Amazon embeds none
+    schema: Mapping[str, Any]  # the JSON schema Amazon embeds; empty when schema_problem says why not
+    # Why the action's schema could not be read (missing, not an object, an unknown shape): its limits for
+    # this order, and whether it is disabled, are unknown. None when the schema was read.
+    schema_problem: str | None = None
 
     @property
     def disabled(self) -> bool:
@@ -43,35 +46,86 @@ def get_messaging_actions(client: SpApiClient, amazon_order_id: str, marketplace
 
 
 def parse_actions(body: Mapping[str, Any]) -> list[AvailableAction]:
-    """Actions from ``_links.actions`` (what is allowed) joined with ``_embedded.actions`` (their schemas)."""
+    """Actions from ``_links.actions`` (what is allowed) joined with ``_embedded.actions`` (their schemas).
+
+    Two shapes of the embedded action are read. What Amazon answers (``fixtures/`` from
+    amzn/selling-partner-api-samples; users' answers in jlevers/selling-partner-api#544 and, for the
+    same HAL answer of the Solicitations API, amzn/selling-partner-api-models#187): ``name`` and ``title``
+    at the top of the action, the JSON schema itself in ``_embedded.schema``. What Amazon's model declares
+    (``GetMessagingActionResponse``, ``GetSchemaResponse``): ``payload.name``, and the schema in
+    ``_embedded.schema.payload``. An action whose schema is in neither shape keeps a ``schema_problem``
+    instead of passing for a schema without limits.
+    """
     embedded = _list(_mapping(body.get("_embedded")).get("actions"))
-    schemas: dict[str, Mapping[str, Any]] = {}
+    schemas: dict[str, tuple[Mapping[str, Any], str | None]] = {}
     titles: dict[str, str] = {}
     for action in embedded:
         action_map = _mapping(action)
-        name = str(action_map.get("name", ""))
-        schema = _mapping(_mapping(action_map.get("_embedded")).get("schema"))
+        name = _action_name(action_map)
+        if not name:
+            continue
+        schema, problem = read_schema(action_map)
         key = _key(name)
-        schemas[key] = schema
+        schemas[key] = (schema, problem)
         titles[key] = str(action_map.get("title") or schema.get("title") or name)
     names = [str(_mapping(link).get("name", "")) for link in _list(_mapping(body.get("_links")).get("actions"))]
     if not names:
-        names = [str(_mapping(action).get("name", "")) for action in embedded]
+        names = [_action_name(_mapping(action)) for action in embedded]
     actions = []
     seen: set[str] = set()
     for name in names:
         if not name or _key(name) in seen:
             continue
         seen.add(_key(name))
+        schema, problem = schemas.get(_key(name), ({}, "Amazon's answer embeds no schema for it"))
         actions.append(
             AvailableAction(
                 name=name,
                 message_type=catalog.find_message_type(name),
                 title=titles.get(_key(name), name),
-                schema=schemas.get(_key(name), {}),
+                schema=schema,
+                schema_problem=problem,
             )
         )
     return actions
+
+
+def _action_name(action: Mapping[str, Any]) -> str:
+    """The embedded action's name: at its top (Amazon's answers) or in ``payload`` (Amazon's model)."""
+    name = action.get("name")
+    if not isinstance(name, str) or not name:
+        name = _mapping(action.get("payload")).get("name")
+    return name if isinstance(name, str) else ""
+
+
+def read_schema(action: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
+    """The JSON schema of one embedded action and None, or an empty schema and why it cannot be read."""
+    embedded = action.get("_embedded")
+    if not isinstance(embedded, Mapping) or "schema" not in embedded:
+        return {}, "Amazon's answer embeds no schema for it"
+    schema = embedded["schema"]
+    if isinstance(schema, Mapping) and "payload" in schema:  # the model's GetSchemaResponse
+        schema = schema["payload"]
+    if not isinstance(schema, Mapping):
+        return {}, f"its embedded schema is {_kind(schema)}, not a JSON object"
+    properties, required = schema.get("properties"), schema.get("required", [])
+    if not isinstance(properties, Mapping):
+        keys = ", ".join(sorted(str(key) for key in schema)) or "none"
+        return {}, f"its embedded schema has no 'properties' object (keys: {keys})"
+    if not isinstance(required, list) or any(not isinstance(item, Mapping) for item in properties.values()):
+        return {}, "its embedded schema's 'properties' or 'required' are not JSON Schema"
+    return schema, None
+
+
+def _kind(value: object) -> str:
+    """How JSON would call ``value``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _key(name: str) -> str:

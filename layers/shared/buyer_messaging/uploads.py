@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 # size; a few of them in flight, whatever the file's size.
 STREAM_CHUNK_BYTES = 1024 * 1024
 
+# S3 error codes that say "send it again" whatever the status they come with: RequestTimeout is a 400 that S3
+# answers when the body stalls (no byte for about 20 s: aws/aws-sdk-php#885, aws/aws-sdk-java#1542,
+# boto/boto#959), SlowDown is its throttling, InternalError its own failure. Every AWS SDK retries them.
+S3_RETRYABLE_CODES = frozenset({"RequestTimeout", "SlowDown", "InternalError"})
+
 # Amazon's presigned URLs point at S3: bucket.s3.amazonaws.com, bucket.s3.us-east-1.amazonaws.com,
 # tortuga-prod-na.s3-external-1.amazonaws.com, s3.dualstack.eu-west-1.amazonaws.com, ...
 _S3_HOST = re.compile(
@@ -242,6 +247,10 @@ def put_file(
     # without reading a large body): its reason counts, not the bytes that were left unsent.
     code, message = _s3_error(response)
     described = f"{code}: {message}" if message else code
+    if code in S3_RETRYABLE_CODES:
+        raise UploadEndpointUnavailable(
+            f"The upload endpoint answered {response.status_code} {code}, which S3 asks to retry ({described})."
+        )
     if response.status_code >= 500 and response.status_code != 501:
         raise UploadEndpointUnavailable(f"The upload endpoint answered {response.status_code} ({described}).")
     if code == "AccessDenied" and "expired" in message.lower():

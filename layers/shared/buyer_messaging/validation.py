@@ -2,20 +2,23 @@
 
 The schema Amazon embeds for the order wins where it states a rule (``rawMessageBody`` lengths,
 ``attachments`` item counts, ``required``); the catalog supplies what schemas state only in prose
-(file types, total size) and the rules for types whose schema is missing.
+(file types, total size). A type Amazon offers with a schema that cannot be read is refused
+(:class:`ActionSchemaUnreadable`), never checked against the catalog alone.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from buyer_messaging import catalog, marketplaces
 from buyer_messaging.catalog import AttachmentRule, MessageType, TextRule
 from buyer_messaging.errors import (
+    ActionSchemaUnreadable,
     InvalidAttachments,
     InvalidMessageText,
     InvalidRequest,
@@ -97,12 +100,27 @@ def resolve_action(
             f"Amazon does not allow the message type {message_type.path!r} for order {amazon_order_id} now "
             f"(types allowed now: {allowed}). Some types depend on the order's state; some can be sent only once."
         )
+    check_schema_readable(action, amazon_order_id)
     if action.disabled:
         reason = action.disabled_reason or "no reason given"
         raise MessageTypeNotAvailable(
             f"The message type {message_type.path!r} is disabled for order {amazon_order_id}: {reason}."
         )
     return action
+
+
+def check_schema_readable(action: AvailableAction, amazon_order_id: str) -> None:
+    """Refuse an action whose schema could not be read: the catalog's limits are not the order's (Amazon may
+    tighten them, or disable the type), so guessing could upload files Amazon then refuses, or send a type
+    Amazon disabled. Permanent: a shape Amazon changed does not come back within a retry's backoff."""
+    if action.schema_problem is None:
+        return
+    label = action.message_type.path if action.message_type else action.name
+    raise ActionSchemaUnreadable(
+        f"Amazon lists the message type {label!r} for order {amazon_order_id}, but {action.schema_problem}: its "
+        "limits for this order are unknown, so nothing was uploaded or sent. If sending again later fails the same "
+        "way, Amazon's getMessagingActionsForOrder answer has a shape this workflow does not read: report it."
+    )
 
 
 def validate(
@@ -114,7 +132,8 @@ def validate(
     message_type = action.message_type
     if message_type is None:  # resolve_action only returns actions of known types
         raise MessageTypeNotAvailable(f"{action.name!r} is not a message type this workflow sends.")
-    _check_coverage_dates(request, message_type)
+    check_schema_readable(action, request.amazon_order_id)
+    coverage = _check_coverage_dates(request, message_type)
     _check_text(request.text, message_type, text_rule(message_type, action.schema))
     attachments = _check_attachments(
         request.attachments, staged, message_type, attachment_rule(message_type, action.schema)
@@ -134,8 +153,8 @@ def validate(
         title=action.title or message_type.title,
         text=request.text,
         attachments=attachments,
-        coverage_start_date=request.coverage_start_date,
-        coverage_end_date=request.coverage_end_date,
+        coverage_start_date=coverage.get("coverageStartDate"),
+        coverage_end_date=coverage.get("coverageEndDate"),
     )
 
 
@@ -268,11 +287,12 @@ def _is_hidden_control(char: str) -> bool:
     return category == "Cc" or (category == "Cf" and char not in _ALLOWED_FORMAT_CHARACTERS)
 
 
-def _check_coverage_dates(request: MessageRequest, message_type: MessageType) -> None:
+def _check_coverage_dates(request: MessageRequest, message_type: MessageType) -> dict[str, str]:
+    """The coverage dates given, each normalised to RFC 3339 in UTC; InvalidRequest naming every bad one."""
     dates = {"coverageStartDate": request.coverage_start_date, "coverageEndDate": request.coverage_end_date}
     given = {name: value for name, value in dates.items() if value is not None}
     if not given:
-        return
+        return {}
     if not message_type.takes_coverage_dates:
         raise InvalidRequest(
             f"Coverage dates are for warranty messages only, not {message_type.path!r}.",
@@ -281,18 +301,76 @@ def _check_coverage_dates(request: MessageRequest, message_type: MessageType) ->
     parsed: dict[str, datetime] = {}
     problems = []
     for name, value in given.items():
-        try:
-            parsed[name] = datetime.fromisoformat(value)
-        except ValueError:
-            problems.append((name, f"{value!r} is not an ISO 8601 date-time (like 2026-01-31T00:00:00Z)"))
-            continue
-        if parsed[name].tzinfo is None:
-            problems.append((name, f"{value!r} needs a time zone (like 2026-01-31T00:00:00Z)"))
+        moment = read_date_time(value)
+        if isinstance(moment, str):
+            problems.append((name, moment))
+        else:
+            parsed[name] = moment
     if not problems and len(parsed) == 2 and parsed["coverageEndDate"] < parsed["coverageStartDate"]:
         problems.append(("coverageEndDate", "is before coverageStartDate"))
     if problems:
         details = "; ".join(f"{name} {message}" for name, message in problems)
         raise InvalidRequest(f"The warranty coverage dates are invalid: {details}.", problems=tuple(problems))
+    return {name: format_date_time(moment) for name, moment in parsed.items()}
+
+
+# RFC 3339's date-time (section 5.6), the model's ``format: date-time``: a full date, "T", a full time with
+# seconds, and an offset. datetime.fromisoformat reads much more of ISO 8601 (20260131T000000Z,
+# 2026-W05-6T00:00Z, a space for the T, no seconds), which Amazon's model does not promise to take.
+_RFC3339_DATE_TIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WITHOUT_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+
+
+def read_date_time(value: str) -> datetime | str:
+    """An RFC 3339 date-time with its offset as an aware datetime, or what is wrong with ``value``.
+
+    A date alone is refused, not taken as midnight UTC: which moment a seller means by a day depends on a
+    time zone only the seller knows (the console sends the start of the chosen day, UTC, explicitly).
+    """
+    example = "like 2026-01-31T00:00:00Z"
+    found = _RFC3339_DATE_TIME.match(value)
+    if found is None:
+        if _DATE_ONLY.match(value):
+            return (
+                f"{value!r} is a date alone; give a date-time with a time zone ({value}T00:00:00Z is the start of "
+                "that day in UTC)"
+            )
+        if _WITHOUT_OFFSET.match(value):
+            return f"{value!r} needs a time zone ({example})"
+        try:
+            readable = datetime.fromisoformat(value)
+        except ValueError:
+            return f"{value!r} is not an RFC 3339 date-time ({example})"
+        if readable.tzinfo is None:
+            return f"{value!r} needs a time zone ({example})"
+        return f"{value!r} is not an RFC 3339 date-time; write it as {format_date_time(readable)}"
+    year, month, day, hour, minute, second, fraction, zulu, sign, offset_hours, offset_minutes = found.groups()
+    if second == "60":  # RFC 3339 has leap seconds; Python's datetime (and so its UTC form) does not
+        return f"{value!r} names a leap second, which cannot be converted to UTC here; write :59 instead of :60"
+    try:
+        offset = timedelta(0)
+        if not zulu:
+            if int(offset_hours) > 23 or int(offset_minutes) > 59:
+                raise ValueError("offset out of range")
+            offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes)) * (-1 if sign == "-" else 1)
+        microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond, timezone(offset)
+        )
+        moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return f"{value!r} is not a real date and time ({example})"
+    return moment
+
+
+def format_date_time(moment: datetime) -> str:
+    """``moment`` in UTC as RFC 3339 (``2026-01-31T00:00:00Z``), with a fraction of a second only if it has one."""
+    utc = moment.astimezone(UTC)
+    fraction = f".{utc.microsecond:06d}".rstrip("0") if utc.microsecond else ""
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
