@@ -579,7 +579,7 @@ def test_s3_codes_that_ask_for_a_retry_are_transient_whatever_the_status(
         uploads.put_file(_destination(), io.BytesIO(DATA), len(DATA), ())
 
     assert str(raised.value) == (
-        f"The upload endpoint answered {status} {code}, which S3 asks to retry ({code}: {message})."
+        f"The upload endpoint answered {status} {code}, a transient S3 error ({code}: {message})."
     )
     assert raised.value.transient
 

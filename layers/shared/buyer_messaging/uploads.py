@@ -249,7 +249,7 @@ def put_file(
     described = f"{code}: {message}" if message else code
     if code in S3_RETRYABLE_CODES:
         raise UploadEndpointUnavailable(
-            f"The upload endpoint answered {response.status_code} {code}, which S3 asks to retry ({described})."
+            f"The upload endpoint answered {response.status_code} {code}, a transient S3 error ({described})."
         )
     if response.status_code >= 500 and response.status_code != 501:
         raise UploadEndpointUnavailable(f"The upload endpoint answered {response.status_code} ({described}).")
