@@ -93,6 +93,28 @@ def send_button(page: Page) -> Any:
     return page.get_by_role("button", name="Send to the buyer")
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def rules_of(message_type: dict[str, Any]) -> str:
+    """The rules line of a type's card, as the page words the API's limits."""
+    rules = []
+    if text := message_type["text"]:
+        rules.append(
+            f"{'Text' if text['required'] else 'Optional text'}, up to {plural(text['maxLength'], 'character')}"
+        )
+    if files := message_type["attachments"]:
+        low, high = files["minCount"], files["maxCount"]
+        if low == 0:
+            rules.append(f"up to {plural(high, 'file')}")
+        else:
+            rules.append(plural(high, "file") if low == high else f"{low:,} to {plural(high, 'file')}")
+    if message_type["coverageDates"]:
+        rules.append("warranty dates")
+    return " · ".join(rules)
+
+
 def outcome_text(page: Page) -> str:
     """What the outcome box shows, as a reader sees it (innerText: hidden text left out, paragraphs apart)."""
     text: str = page.locator("#outcome").inner_text()
@@ -462,6 +484,53 @@ def test_an_over_limit_text_is_blocked_in_the_page(
     assert console_server.emulator.deliveries(ORDER) == []
 
 
+def test_each_message_type_is_a_card_whose_button_is_named_by_what_it_shows(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    """WCAG 2.5.3 (Label in Name): a type's button shows its title and is named by it; the description, rules and
+    reason are the button's description, shown beside it in the card, which a click anywhere chooses."""
+    page = desktop.page
+    page.goto(console_url)
+    page.get_by_label("Amazon order id").fill(ONLY_UNEXPECTED_PROBLEM)
+    with page.expect_response(re.compile(r"/message-types\?")) as listed:
+        page.get_by_role("button", name="Show message types").click()
+    types = listed.value.json()["messageTypes"]
+    expect(page.get_by_role("heading", name=re.compile("Message type"))).to_be_focused()
+    assert any(t["available"] for t in types) and not all(t["available"] for t in types)
+
+    cards = page.locator("#type-list > li")
+    expect(cards).to_have_count(len(types))
+    for card, message_type in zip(cards.all(), types, strict=True):
+        title = message_type["title"]
+        details = [message_type["description"], rules_of(message_type)]
+        if not message_type["available"]:
+            details.append(f"Not available: {message_type['disabledReason']}")
+        assert card.inner_text() == "\n".join([title, *details])
+        button = card.get_by_role("button")
+        assert button.inner_text() == title
+        expect(button).to_have_accessible_name(title)
+        expect(button).to_have_accessible_description(" ".join(details))
+        expect(button).to_have_attribute("aria-pressed", "false")
+    screens(page, "cards")
+
+    unavailable = next(t for t in types if not t["available"])
+    page.locator("#type-list > li", has=page.get_by_role("button", name=unavailable["title"], exact=True)).locator(
+        ".type-description"
+    ).click()
+    expect(page.locator("#type-error")).to_have_text(f"{unavailable['title']}: {unavailable['disabledReason']}")
+    expect(page.locator("#message-title")).to_be_hidden()
+    screens(page, "unavailable-clicked")
+
+    [available] = [t for t in types if t["available"]]
+    card = page.locator("#type-list > li", has=page.get_by_role("button", name=available["title"], exact=True))
+    card.locator(".type-rules").click()  # the card's text is part of the target, not only the title
+    expect(page.locator("#message-title")).to_be_focused()
+    expect(page.locator("#message-title")).to_have_text(f"3 {available['title']}")
+    expect(card.get_by_role("button")).to_have_attribute("aria-pressed", "true")
+    expect(cards.filter(visible=True)).to_have_count(1)  # only the chosen type stays in view
+    screens(page, "chosen")
+
+
 def test_keyboard_only_from_the_order_to_a_sent_message(
     console_server: Any, console_url: str, desktop: Tab, screens: Screens
 ) -> None:
@@ -484,8 +553,8 @@ def test_keyboard_only_from_the_order_to_a_sent_message(
             break
     else:
         pytest.fail("Tab never reached the Unexpected problem button")
-    # A focus ring a sighted keyboard user can see.
-    assert wanted.evaluate("button => getComputedStyle(button).outlineStyle") == "solid"
+    # A focus ring a sighted keyboard user can see, around the type's whole card.
+    assert wanted.evaluate("button => getComputedStyle(button.closest('li')).outlineStyle") == "solid"
     screens(page, "keyboard-focus-on-type")
 
     keyboard.press("Enter")
@@ -596,7 +665,7 @@ def test_readable_on_a_phone_with_unavailable_types_explained(console_url: str, 
 
     invoice = type_button(page, "invoice")
     expect(invoice).to_have_attribute("aria-disabled", "true")
-    expect(invoice).to_contain_text("Not available")
+    expect(invoice).to_have_accessible_description(re.compile(r"Not available: \S"))  # the reason, beside it
     screens(page, "phone-message-types")
     invoice.focus()  # aria-disabled, not disabled: still reachable with the keyboard, so is its reason
     page.keyboard.press("Enter")  # ... and it opens nothing

@@ -569,6 +569,9 @@ function renderTypes() {
     const base = `type-${index}`;
     const described = [`${base}-description`, `${base}-rules`];
     if (!type.available) described.push(`${base}-reason`);
+    // The button shows only the title, so its accessible name is exactly what it shows (WCAG 2.5.3, Label in
+    // Name: a speech-input user says what they see). Description, rules and reason are its description, beside
+    // it in the card; a click anywhere on the card chooses the type (typeClicked).
     const button = el(
       "button",
       {
@@ -578,21 +581,27 @@ function renderTypes() {
         "aria-pressed": "false",
         // Unavailable types stay focusable (aria-disabled, not disabled) so keyboard users reach the reason.
         "aria-disabled": type.available ? null : "true",
-        "aria-labelledby": `${base}-title`,
         "aria-describedby": described.join(" "),
       },
-      el("span", { className: "type-title", id: `${base}-title` }, type.title),
-      el("span", { className: "type-description", id: `${base}-description` }, type.description),
-      el("span", { className: "type-rules", id: `${base}-rules` }, rulesOf(type)),
-      type.available
-        ? null
-        : el(
-            "span",
-            { className: "type-reason", id: `${base}-reason` },
-            `Not available: ${type.disabledReason || "Amazon does not allow it for this order now."}`,
-          ),
+      type.title,
     );
-    add(list, el("li", {}, button));
+    add(
+      list,
+      el(
+        "li",
+        { className: "type-item", "data-index": index },
+        button,
+        el("span", { className: "type-description", id: `${base}-description` }, type.description),
+        el("span", { className: "type-rules", id: `${base}-rules` }, rulesOf(type)),
+        type.available
+          ? null
+          : el(
+              "span",
+              { className: "type-reason", id: `${base}-reason` },
+              `Not available: ${type.disabledReason || "Amazon does not allow it for this order now."}`,
+            ),
+      ),
+    );
   });
   if (!state.types.some((type) => type.available)) {
     setError("type-error", "Amazon allows no message type for this order now.");
@@ -600,9 +609,11 @@ function renderTypes() {
 }
 
 function typeClicked(event) {
-  const button = event.target.closest(".type-button");
-  if (!button || state.sending) return;
-  const type = state.types[Number(button.dataset.index)];
+  const card = event.target.closest(".type-item");
+  if (!card || state.sending) return;
+  // The whole card is the mouse's and the finger's target; a click that ends selecting its text chooses nothing.
+  if (!event.target.closest(".type-button") && String(window.getSelection() || "")) return;
+  const type = state.types[Number(card.dataset.index)];
   if (!type) return;
   if (!type.available) {
     setError("type-error", `${type.title}: ${type.disabledReason || "not available for this order now."}`);
