@@ -126,7 +126,7 @@ def _tab(
         if report is not None and report.failed:
             # How the page looked when the test failed, and what it asked the network, beside the step screenshots.
             screens = Screens(request.node.name)
-            screens(page, "FAILED")
+            screens(page, "FAILED", check=False)
             state = page.evaluate(PAGE_STATE)
             screens.text("FAILED-log", "\n".join([*watch.log, f"page state: {state}"]) + "\n")
     finally:

@@ -1,4 +1,5 @@
-"""What the browser tests keep of a page: screenshots, uncaught errors, the requests it made."""
+"""What the browser tests keep of a page: screenshots (each screen checked by axe-core), uncaught errors, the requests
+it made."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.browser.accessibility import assert_accessible
+
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 class Screens:
-    """Numbered full-page screenshots of one test, kept as CI artifacts in tests/browser/artifacts/."""
+    """The screens one test goes through: a numbered full-page screenshot of each, kept as CI artifacts in
+    tests/browser/artifacts/, and axe-core's WCAG 2.1 AA check of each (tests/browser/accessibility.py): a test
+    that shows a screen checks it, whatever else it is about."""
 
     def __init__(self, test_name: str) -> None:
         self.prefix = re.sub(r"[^A-Za-z0-9_-]+", "-", test_name).strip("-")
@@ -25,11 +30,14 @@ class Screens:
         path.write_text(content, encoding="utf-8")
         return path
 
-    def __call__(self, page: Any, step: str) -> Path:
+    def __call__(self, page: Any, step: str, *, check: bool = True) -> Path:
+        """``check=False`` only for the picture of a test that already failed."""
         self.count += 1
         path = ARTIFACTS / f"{self.prefix}-{self.count:02d}-{step}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True)  # first: the picture shows what axe complains about
         self.saved.append(path)
+        if check:
+            assert_accessible(page, step)
         return path
 
 

@@ -8,6 +8,8 @@ import base64
 import hashlib
 import json
 import re
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,20 @@ ORDER = "123-1234567-1234567"  # Amazon's sandbox order: the emulator allows eve
 ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"  # the emulator's order that allows only unexpectedProblem
 US = "ATVPDKIKX0DER"
 WORKFLOW_TIMEOUT_MS = 90_000
+# The page's own words (app.js), checked letter for letter: a stray "null" or "undefined" fails a test.
+SENT = "Sent. Amazon accepted the message and emails the buyer."
+NOT_SENT = "Not sent."
+UNAUTHORIZED_IN_WORDS = (
+    "Amazon refused the request: this order does not allow this message now, or the app lacks the Buyer "
+    "Communication role."
+)
+STATUS_LABELS = {
+    "received": "Request received",
+    "validated": "Checked against the order's rules",
+    "uploading": "Uploading the files to Amazon",
+    "sent": "Sent: Amazon accepted the message and emails the buyer",
+    "failed": "Not sent",
+}
 # An unsigned JWT whose claims name the user; the page reads the email for display only.
 ID_TOKEN = (
     "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(b'{"email":"seller@example.com"}').decode().rstrip("=") + ".x"
@@ -77,12 +93,88 @@ def send_button(page: Page) -> Any:
     return page.get_by_role("button", name="Send to the buyer")
 
 
-def expect_sent(page: Page) -> None:
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def rules_of(message_type: dict[str, Any]) -> str:
+    """The rules line of a type's card, as the page words the API's limits."""
+    rules = []
+    if text := message_type["text"]:
+        rules.append(
+            f"{'Text' if text['required'] else 'Optional text'}, up to {plural(text['maxLength'], 'character')}"
+        )
+    if files := message_type["attachments"]:
+        low, high = files["minCount"], files["maxCount"]
+        if low == 0:
+            rules.append(f"up to {plural(high, 'file')}")
+        else:
+            rules.append(plural(high, "file") if low == high else f"{low:,} to {plural(high, 'file')}")
+    if message_type["coverageDates"]:
+        rules.append("warranty dates")
+    return " · ".join(rules)
+
+
+def outcome_text(page: Page) -> str:
+    """What the outcome box shows, as a reader sees it (innerText: hidden text left out, paragraphs apart)."""
+    text: str = page.locator("#outcome").inner_text()
+    return text
+
+
+def expect_done(page: Page) -> None:
+    """The workflow ended and the page says how (it shows the buttons after the outcome box is written)."""
     timeline = page.get_by_role("list", name="What happened so far")
-    expect(timeline.get_by_role("listitem").last).to_contain_text("Sent", timeout=WORKFLOW_TIMEOUT_MS)
-    expect(timeline.get_by_role("listitem").first).to_contain_text("Request received")
-    expect(page.locator("#outcome")).to_contain_text("Sent. Amazon accepted the message")
+    expect(timeline.get_by_role("listitem").last).to_contain_text(
+        re.compile("^(Sent|Not sent)"), timeout=WORKFLOW_TIMEOUT_MS
+    )
     expect(page.get_by_role("button", name="Send another message")).to_be_visible()
+
+
+def expect_sent(page: Page, *files: str) -> None:
+    """Sent, and the outcome box says exactly that and names exactly these files (``name (size)``), nothing else."""
+    expect_done(page)
+    expected = SENT + (f"\n\nFiles: {', '.join(files)}." if files else "")
+    assert outcome_text(page) == expected
+
+
+def expect_timeline(page: Page, console_url: str, request_id: str) -> None:
+    """Each step of the request's record, in the page's words with its time of day (the browser runs in UTC)."""
+    record = page.request.get(f"{console_url}messages/{request_id}").json()
+    clock = [
+        datetime.fromisoformat(step["at"].replace("Z", "+00:00")).strftime("%H:%M:%S") for step in record["history"]
+    ]
+    expected = [f"{STATUS_LABELS[step['status']]}\n{at}" for step, at in zip(record["history"], clock, strict=True)]
+    items = page.get_by_role("list", name="What happened so far").get_by_role("listitem")
+    assert [item.inner_text() for item in items.all()] == expected
+
+
+def posted_request_id(response: Any) -> str:
+    """The request id in the API's 202 to the page's send."""
+    assert response.status == 202, response.status
+    request_id: str = response.json()["requestId"]
+    return request_id
+
+
+class Hold:
+    """Keeps the page's next request to ``pattern`` waiting, so a test can look at the screen it leaves meanwhile."""
+
+    def __init__(self, page: Page, pattern: re.Pattern[str]) -> None:
+        self.page = page
+        self.routes: list[Route] = []
+        page.route(pattern, self._hold, times=1)
+
+    def _hold(self, route: Route) -> None:
+        self.routes.append(route)
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + 15
+        while not self.routes:  # the route handler runs while this thread waits in Playwright
+            assert time.monotonic() < deadline, "the page never made the request"
+            self.page.wait_for_timeout(50)
+
+    def release(self) -> None:
+        self.wait()
+        self.routes[0].continue_()
 
 
 def staged_attachments(server: Any) -> list[dict[str, Any]]:
@@ -104,15 +196,20 @@ def test_an_invoice_pdf_reaches_the_buyer_under_the_name_typed_in_the_page(
     pdf.write_bytes(tiny_pdf(f"Invoice for order {ORDER}"))
     buyer_sees = f"Invoice {ORDER}.pdf"
 
-    open_order(page, console_url)
-    expect(page.locator("#buyer-locale")).to_contain_text("en-US")
-    expect(page.locator("#buyer-locale")).to_contain_text("write in their language")
+    page.goto(console_url)
+    expect(page.get_by_label("Amazon order id")).to_be_focused()
+    screens(page, "start")
+    open_order(page, None)
+    expect(page.locator("#buyer-locale")).to_have_text(
+        "The buyer reads American English (en-US) — write in their language."
+    )
     screens(page, "message-types")
 
     choose(page, "invoice")
     expect(page.get_by_label("Message to the buyer")).to_be_hidden()  # invoices take no text
     files = page.get_by_label("Files")
     expect(files).to_have_attribute("accept", re.compile(r"\.pdf"))
+    screens(page, "invoice-form")
     files.set_input_files(str(pdf))
     name = page.get_by_label("Name shown to the buyer")
     expect(name).to_have_value("scan-0001.pdf")
@@ -120,10 +217,32 @@ def test_an_invoice_pdf_reaches_the_buyer_under_the_name_typed_in_the_page(
     expect(send_button(page)).to_be_enabled()
     screens(page, "invoice-ready")
 
+    # Each screen of the send, held on its way: staging the file, then the send, then the first progress read.
+    staging = Hold(page, re.compile(r"/attachments$"))
+    sending = Hold(page, re.compile(r"/orders/[^/?]+/messages$"))
+    following = Hold(page, re.compile(r"/messages/[^/?]+$"))
     send_button(page).click()
+    staging.wait()
+    expect(page.locator("#page-status")).to_have_text(f"Uploading {buyer_sees} (1 of 1)…")
+    screens(page, "uploading")
+    staging.release()
+    sending.wait()
+    expect(page.locator("#page-status")).to_have_text("Sending…")
     expect(page.get_by_role("progressbar", name=f"Upload of {buyer_sees}")).to_have_attribute("value", "100")
-    expect_sent(page)
-    expect(page.locator("#outcome")).to_contain_text(buyer_sees)
+    screens(page, "sending")
+    with page.expect_response(re.compile(r"/orders/[^/?]+/messages$")) as posted:
+        sending.release()
+    request_id = posted_request_id(posted.value)
+    following.wait()
+    expect(page.locator("#request-id")).to_have_text(f"Request {request_id}")
+    expect(page.locator("#outcome")).to_have_text("Working on it… this page follows the workflow by itself.")
+    screens(page, "waiting")
+    following.release()
+
+    size = len(pdf.read_bytes())
+    assert size < 1000  # shown in bytes, not KB
+    expect_sent(page, f"{buyer_sees} ({size} bytes)")
+    expect_timeline(page, console_url, request_id)
     screens(page, "invoice-sent")
 
     [delivered] = console_server.emulator.deliveries(ORDER)
@@ -152,10 +271,14 @@ def test_a_text_message_reaches_the_buyer_and_the_timeline_follows_it(
     expect(page.locator("#text-count")).to_have_text(re.compile(rf"^{len(text)} / [\d,]+ characters$"))
     screens(page, "text-ready")
 
-    send_button(page).dblclick()  # an impatient double click sends once
+    with page.expect_response(re.compile(r"/orders/[^/?]+/messages$")) as posted:
+        send_button(page).dblclick()  # an impatient double click sends once
+    request_id = posted_request_id(posted.value)
+    assert request_id.startswith(f"{ORDER}-")
     expect(page.get_by_role("heading", name=re.compile("Progress"))).to_be_focused()
-    expect(page.locator("#request-id")).to_contain_text(f"{ORDER}-")
-    expect_sent(page)
+    expect(page.locator("#request-id")).to_have_text(f"Request {request_id}")
+    expect_sent(page)  # no files: the headline and nothing else (it once showed "null" under it)
+    expect_timeline(page, console_url, request_id)
     screens(page, "text-sent")
 
     [delivered] = console_server.emulator.deliveries(ORDER)
@@ -174,26 +297,76 @@ def test_a_failed_workflow_is_explained_in_plain_words_and_can_be_sent_again(
     open_order(page, console_url)
     choose(page, "unexpected problem")
     page.get_by_label("Message to the buyer").fill("Your order is delayed.")
-    send_button(page).click()
+    with page.expect_response(re.compile(r"/orders/[^/?]+/messages$")) as posted:
+        send_button(page).click()
+    request_id = posted_request_id(posted.value)
 
-    timeline = page.get_by_role("list", name="What happened so far")
-    expect(timeline.get_by_role("listitem").last).to_contain_text("Not sent", timeout=WORKFLOW_TIMEOUT_MS)
-    outcome = page.locator("#outcome")
-    expect(outcome).to_contain_text("Amazon refused the request")  # the error name in words
-    expect(outcome).to_contain_text("Details: ")  # the workflow's cause
-    expect(outcome.locator("code")).to_have_text("SpApiUnauthorized")
+    expect_done(page)
+    record = page.request.get(f"{console_url}messages/{request_id}").json()
+    assert record["status"] == "failed" and record["error"] == "SpApiUnauthorized"
+    assert record["cause"]  # the workflow says why, in its own words
+    # The error name in words, the workflow's cause as details, the name itself: exactly that.
+    assert outcome_text(page) == (
+        f"{NOT_SENT}\n\n{UNAUTHORIZED_IN_WORDS}\n\nDetails: {record['cause']}\n\nError: SpApiUnauthorized"
+    )
+    expect(page.locator("#outcome code")).to_have_text("SpApiUnauthorized")
+    expect_timeline(page, console_url, request_id)
     expect(send_button(page)).to_be_disabled()  # the failed message stays as it went
     screens(page, "failed")
 
     page.get_by_role("button", name="Edit and send again").click()
     expect(page.locator("#message-title")).to_be_focused()
     expect(page.get_by_label("Message to the buyer")).to_have_value("Your order is delayed.")
+    screens(page, "edit-again")
     send_button(page).click()
     expect_sent(page)
     screens(page, "sent-after-editing-again")
 
     [delivered] = console_server.emulator.deliveries(ORDER)
     assert delivered["text"] == "Your order is delayed."
+
+
+@pytest.mark.parametrize(
+    ("changes", "shown"),
+    [
+        pytest.param(
+            {"cause": None}, f"{NOT_SENT}\n\n{UNAUTHORIZED_IN_WORDS}\n\nError: SpApiUnauthorized", id="no-cause"
+        ),
+        pytest.param(
+            {"error": None, "cause": None}, f"{NOT_SENT}\n\nThe workflow ended without saying why.", id="nothing-said"
+        ),
+        # A name the page has no words for, even one every JavaScript object inherits: the cause says it.
+        pytest.param(
+            {"error": "constructor", "cause": "Amazon said no."},
+            f"{NOT_SENT}\n\nAmazon said no.\n\nError: constructor",
+            id="unknown-error-name",
+        ),
+    ],
+)
+def test_a_failure_says_exactly_what_the_record_says_and_nothing_more(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens, changes: dict[str, Any], shown: str
+) -> None:
+    """The record's nullable fields (docs/api.md: `error`, `cause`) left empty in a real failure's record, as the
+    page reads it: each empty field leaves out its paragraph; none shows up as a word."""
+    page = desktop.page
+    console_server.emulator.inject_fault("createUnexpectedProblem", status=403, count=1)
+
+    def reshaped(route: Route) -> None:
+        response = route.fetch()
+        record = response.json()
+        if record.get("done"):
+            record.update(changes)
+        route.fulfill(response=response, json=record)
+
+    page.route(re.compile(r"/messages/[^/?]+$"), reshaped)
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Your order is delayed.")
+    send_button(page).click()
+    expect_done(page)
+    assert outcome_text(page) == shown
+    expect(page.get_by_role("button", name="Edit and send again")).to_be_visible()
+    screens(page, "failed")
 
 
 def test_retrying_after_a_503_and_a_lost_answer_repeats_the_key_and_sends_once(
@@ -240,21 +413,25 @@ def test_a_warranty_carries_its_coverage_dates_as_iso_8601_with_a_time_zone(
     console_server: Any, console_url: str, desktop: Tab, screens: Screens
 ) -> None:
     page = desktop.page
+    warranty = tiny_pdf("Two years")
     open_order(page, console_url)
     choose(page, "warranty")
     page.get_by_label("Files").set_input_files(
-        [{"name": "Warranty.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf("Two years")}]
+        [{"name": "Warranty.pdf", "mimeType": "application/pdf", "buffer": warranty}]
     )
     start, end = page.get_by_label("Warranty starts"), page.get_by_label("Warranty ends")
     start.fill("2026-11-27")
     end.fill("2026-11-26")
     expect(page.locator("#coverage-end-error")).to_have_text("The warranty cannot end before it starts.")
     expect(send_button(page)).to_be_disabled()
+    expect(page.locator("#send-blocked")).to_have_text("Send is disabled until what is marked above is fixed.")
+    screens(page, "warranty-dates-invalid")
     end.fill("2028-11-27")
     expect(send_button(page)).to_be_enabled()
     screens(page, "warranty-ready")
     send_button(page).click()
-    expect_sent(page)
+    expect_sent(page, f"Warranty.pdf ({len(warranty)} bytes)")
+    screens(page, "warranty-sent")
 
     [delivered] = console_server.emulator.deliveries(ORDER)
     assert delivered["messageType"] == "warranty"
@@ -307,6 +484,53 @@ def test_an_over_limit_text_is_blocked_in_the_page(
     assert console_server.emulator.deliveries(ORDER) == []
 
 
+def test_each_message_type_is_a_card_whose_button_is_named_by_what_it_shows(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    """WCAG 2.5.3 (Label in Name): a type's button shows its title and is named by it; the description, rules and
+    reason are the button's description, shown beside it in the card, which a click anywhere chooses."""
+    page = desktop.page
+    page.goto(console_url)
+    page.get_by_label("Amazon order id").fill(ONLY_UNEXPECTED_PROBLEM)
+    with page.expect_response(re.compile(r"/message-types\?")) as listed:
+        page.get_by_role("button", name="Show message types").click()
+    types = listed.value.json()["messageTypes"]
+    expect(page.get_by_role("heading", name=re.compile("Message type"))).to_be_focused()
+    assert any(t["available"] for t in types) and not all(t["available"] for t in types)
+
+    cards = page.locator("#type-list > li")
+    expect(cards).to_have_count(len(types))
+    for card, message_type in zip(cards.all(), types, strict=True):
+        title = message_type["title"]
+        details = [message_type["description"], rules_of(message_type)]
+        if not message_type["available"]:
+            details.append(f"Not available: {message_type['disabledReason']}")
+        assert card.inner_text() == "\n".join([title, *details])
+        button = card.get_by_role("button")
+        assert button.inner_text() == title
+        expect(button).to_have_accessible_name(title)
+        expect(button).to_have_accessible_description(" ".join(details))
+        expect(button).to_have_attribute("aria-pressed", "false")
+    screens(page, "cards")
+
+    unavailable = next(t for t in types if not t["available"])
+    page.locator("#type-list > li", has=page.get_by_role("button", name=unavailable["title"], exact=True)).locator(
+        ".type-description"
+    ).click()
+    expect(page.locator("#type-error")).to_have_text(f"{unavailable['title']}: {unavailable['disabledReason']}")
+    expect(page.locator("#message-title")).to_be_hidden()
+    screens(page, "unavailable-clicked")
+
+    [available] = [t for t in types if t["available"]]
+    card = page.locator("#type-list > li", has=page.get_by_role("button", name=available["title"], exact=True))
+    card.locator(".type-rules").click()  # the card's text is part of the target, not only the title
+    expect(page.locator("#message-title")).to_be_focused()
+    expect(page.locator("#message-title")).to_have_text(f"3 {available['title']}")
+    expect(card.get_by_role("button")).to_have_attribute("aria-pressed", "true")
+    expect(cards.filter(visible=True)).to_have_count(1)  # only the chosen type stays in view
+    screens(page, "chosen")
+
+
 def test_keyboard_only_from_the_order_to_a_sent_message(
     console_server: Any, console_url: str, desktop: Tab, screens: Screens
 ) -> None:
@@ -329,8 +553,8 @@ def test_keyboard_only_from_the_order_to_a_sent_message(
             break
     else:
         pytest.fail("Tab never reached the Unexpected problem button")
-    # A focus ring a sighted keyboard user can see.
-    assert wanted.evaluate("button => getComputedStyle(button).outlineStyle") == "solid"
+    # A focus ring a sighted keyboard user can see, around the type's whole card.
+    assert wanted.evaluate("button => getComputedStyle(button.closest('li')).outlineStyle") == "solid"
     screens(page, "keyboard-focus-on-type")
 
     keyboard.press("Enter")
@@ -368,8 +592,9 @@ def test_the_file_picker_enforces_type_count_size_and_names(
     six = [{"name": f"page-{n}.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf(f"page {n}")} for n in range(6)]
     files.set_input_files(six)
     expect(names).to_have_count(5)
-    expect(errors).to_contain_text("page-5.pdf was not added: at most 5 files.")
+    expect(errors).to_have_text("page-5.pdf was not added: at most 5 files.")
     expect(send_button(page)).to_be_enabled()
+    screens(page, "files-added")
 
     # The buyer's computer opens a file by its ending: a rename may not change the type.
     names.nth(1).fill("page-1.exe")
@@ -418,6 +643,13 @@ def test_amazon_busy_is_explained_with_try_again(
     page = desktop.page
     console_server.emulator.inject_fault("getMessagingActionsForOrder", status=503, count=100)
     page.goto(console_url)
+    page.get_by_label("Amazon order id").fill("123-45")
+    page.get_by_role("button", name="Show message types").click()
+    expect(page.locator("#order-id-error")).to_have_text(
+        "Enter the order id like 123-1234567-1234567 (3, 7 and 7 digits)."
+    )
+    expect(page.get_by_label("Amazon order id")).to_have_attribute("aria-invalid", "true")
+    screens(page, "order-id-invalid")
     page.get_by_label("Amazon order id").fill(ORDER)
     page.get_by_role("button", name="Show message types").click()
     expect(page.locator("#order-error")).to_contain_text("Amazon is busy, try again", timeout=30_000)
@@ -433,11 +665,11 @@ def test_readable_on_a_phone_with_unavailable_types_explained(console_url: str, 
 
     invoice = type_button(page, "invoice")
     expect(invoice).to_have_attribute("aria-disabled", "true")
-    expect(invoice).to_contain_text("Not available")
+    expect(invoice).to_have_accessible_description(re.compile(r"Not available: \S"))  # the reason, beside it
     screens(page, "phone-message-types")
     invoice.focus()  # aria-disabled, not disabled: still reachable with the keyboard, so is its reason
     page.keyboard.press("Enter")  # ... and it opens nothing
-    expect(page.locator("#type-error")).to_contain_text("invoice", ignore_case=True)
+    expect(page.locator("#type-error")).to_have_text(re.compile(r"^[^:]*invoice[^:]*: \S", re.IGNORECASE))
     expect(page.locator("#message-title")).to_be_hidden()
 
     choose(page, "unexpected problem")
@@ -479,10 +711,12 @@ def test_sign_in_with_cognito_when_the_deployment_has_a_user_pool(
     page.goto(console_url)
     expect(page.get_by_label("Amazon order id")).to_be_hidden()  # nothing but the sign-in form before signing in
     expect(page.get_by_label("Email")).to_be_focused()
+    screens(page, "sign-in")
     page.get_by_label("Email").fill("seller@example.com")
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert").filter(has_text="Wrong email or password.")).to_be_visible()
+    screens(page, "wrong-password")
 
     page.get_by_label("Password").fill("Temporary-Passw0rd")
     page.get_by_role("button", name="Sign in").click()

@@ -105,7 +105,25 @@ const FRIENDLY_ERRORS = {
 
 const $ = (id) => document.getElementById(id);
 
-/** An element with attributes and text/element children; text is always text, never parsed as HTML. */
+/**
+ * The nodes for a list of children: elements as they are, strings and finite numbers as text (never parsed as
+ * HTML). null, undefined, false and "" stand for "nothing here" (`cond ? el(...) : null`) and become no node:
+ * DOM's own append() would show them as the words "null" and "undefined". Anything else (an object, NaN) is a
+ * bug that would show as "[object Object]" or "NaN": it throws instead, and the browser tests fail on it.
+ */
+function nodesOf(children) {
+  const nodes = [];
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false || child === "") continue;
+    if (child instanceof Node) nodes.push(child);
+    else if (typeof child === "string") nodes.push(document.createTextNode(child));
+    else if (typeof child === "number" && Number.isFinite(child)) nodes.push(document.createTextNode(String(child)));
+    else throw new TypeError(`Not something to show on the page: ${Object.prototype.toString.call(child)}`);
+  }
+  return nodes;
+}
+
+/** An element with attributes and children (see nodesOf). Every node the page builds is made here. */
 function el(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
@@ -113,15 +131,32 @@ function el(tag, attributes = {}, ...children) {
     if (name === "className") element.className = value;
     else element.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
+  element.append(...nodesOf(children));
   return element;
 }
 
+/** Replaces what an element shows, by the same rules as el: never the DOM's own append() with a maybe-null. */
+function fill(target, ...children) {
+  target.replaceChildren(...nodesOf(children));
+}
+
+/** Adds to what an element shows, by the same rules as el. */
+function add(target, ...children) {
+  target.append(...nodesOf(children));
+}
+
+/** A text the API or Amazon gave, as a string: anything else (null, a number, an object) is no text at all. */
+const textOf = (value) => (typeof value === "string" ? value : "");
+const isCount = (value) => Number.isInteger(value) && value >= 0;
+const objectOr = (value, otherwise) => (value !== null && typeof value === "object" ? value : otherwise);
+
+/** A value looked up in one of this file's tables, never one inherited from Object ("constructor", …). */
+const lookUp = (table, key) => (typeof key === "string" && Object.hasOwn(table, key) ? table[key] : "");
+
 const numberFormat = new Intl.NumberFormat(navigator.language || "en-US");
 const formatNumber = (n) => numberFormat.format(n);
+/** A count with its noun: "1 file", "2 files", "2,000 characters". */
+const plural = (n, noun) => `${formatNumber(n)} ${noun}${n === 1 ? "" : "s"}`;
 
 /** Sizes in decimal units, like Amazon's "less than 10 MB" (10,000,000 bytes). */
 function formatBytes(bytes) {
@@ -151,7 +186,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function setError(id, message) {
   const target = $(id);
-  if (target && target.textContent !== message) target.textContent = message || "";
+  const text = textOf(message);
+  if (target && target.textContent !== text) target.textContent = text;
 }
 
 function markInvalid(input, invalid) {
@@ -196,14 +232,23 @@ const state = {
 
 class ApiError extends Error {
   constructor(status, body, retryAfter) {
-    super((body && body.message) || `The server answered ${status}.`);
+    const answer = objectOr(body, {});
+    super(textOf(answer.message) || `The server answered ${status}.`);
     this.status = status;
-    this.body = body || {};
+    // docs/api.md "Errors": {error, message, errors: [{field, message}]}, each read as text whatever came.
+    this.body = { ...answer, error: textOf(answer.error), message: textOf(answer.message) };
     this.retryAfter = retryAfter;
   }
 
+  /**
+   * The field errors that say something, both parts as text. Messages are predicates of the field ("is 2,345
+   * characters; …"); one without words still says the field is wrong, in words, not "null".
+   */
   get fieldErrors() {
-    return Array.isArray(this.body.errors) ? this.body.errors : [];
+    const errors = Array.isArray(this.body.errors) ? this.body.errors : [];
+    return errors
+      .filter((item) => item !== null && typeof item === "object" && (textOf(item.field) || textOf(item.message)))
+      .map((item) => ({ field: textOf(item.field), message: textOf(item.message) || "is not valid" }));
   }
 }
 
@@ -243,8 +288,8 @@ async function api(method, path, { body, headers = {} } = {}) {
 
 /** One sentence for a failed API call, by status (docs/api.md "Status codes"). */
 function describeApiError(error) {
-  if (!(error instanceof ApiError)) return error && error.message ? error.message : String(error);
-  const message = error.body.message || "";
+  if (!(error instanceof ApiError)) return textOf(error && error.message) || "Something went wrong in the page.";
+  const message = error.body.message;
   switch (error.status) {
     case 0:
       return error.message;
@@ -257,8 +302,10 @@ function describeApiError(error) {
         "A send with this key was already made with different content. Nothing new was sent; " +
         "press Send again to send this version."
       );
-    case 502:
-      return `${FRIENDLY_ERRORS[error.body.error] || "Amazon refused this app's credentials."} ${message}`.trim();
+    case 502: {
+      const words = lookUp(FRIENDLY_ERRORS, error.body.error) || "Amazon refused this app's credentials.";
+      return `${words} ${message}`.trim();
+    }
     case 503: {
       const seconds = Number.parseInt(error.retryAfter || "", 10);
       const when = Number.isFinite(seconds) && seconds > 0 ? ` in ${seconds} second${seconds === 1 ? "" : "s"}` : "";
@@ -371,9 +418,9 @@ function fillMarketplaces() {
   for (const [region, regionName] of Object.entries(REGION_NAMES)) {
     const group = el("optgroup", { label: regionName });
     for (const [id, code, name, of] of MARKETPLACES) {
-      if (of === region) group.append(el("option", { value: id }, `${name} (${code}) · ${id}`));
+      if (of === region) add(group, el("option", { value: id }, `${name} (${code}) · ${id}`));
     }
-    select.append(group);
+    add(select, group);
   }
   select.value = MARKETPLACES[0][0];
 }
@@ -404,8 +451,9 @@ async function findMessageTypes(event) {
   try {
     const query = new URLSearchParams({ marketplaceId: order.marketplaceId });
     const found = await api("GET", `orders/${encodeURIComponent(order.amazonOrderId)}/message-types?${query}`);
-    state.order = { ...order, buyerLocale: found.buyerLocale || null };
-    state.types = Array.isArray(found.messageTypes) ? found.messageTypes : [];
+    const answer = objectOr(found, {});
+    state.order = { ...order, buyerLocale: textOf(answer.buyerLocale) || null };
+    state.types = Array.isArray(answer.messageTypes) ? answer.messageTypes.map(messageTypeOf) : [];
     resetMessage();
     renderTypes();
     show("message-section", false);
@@ -451,15 +499,58 @@ function languageName(locale) {
   }
 }
 
+/**
+ * One entry of GET /orders/{id}/message-types (docs/api.md), read once as the rest of the page uses it: texts are
+ * strings, limits whole numbers. A type whose limits do not read as numbers is listed but not offered: counting
+ * against them would show "NaN" and "up to undefined files", and refuse nothing.
+ */
+function messageTypeOf(raw) {
+  const type = objectOr(raw, {});
+  const text = objectOr(type.text, null);
+  const files = objectOr(type.attachments, null);
+  const readable =
+    (!text || (isCount(text.maxLength) && (text.minLength === undefined || isCount(text.minLength)))) &&
+    (!files ||
+      (isCount(files.minCount) &&
+        isCount(files.maxCount) &&
+        isCount(files.maxTotalBytes) &&
+        Array.isArray(files.extensions) &&
+        files.extensions.every((ext) => typeof ext === "string")));
+  const messageType = textOf(type.messageType);
+  return {
+    messageType,
+    title: textOf(type.title) || messageType,
+    description: textOf(type.description),
+    available: type.available === true && readable,
+    disabledReason: readable ? textOf(type.disabledReason) : "The console could not read this type's rules.",
+    text: text && {
+      required: text.required === true,
+      minLength: text.minLength === undefined ? 1 : text.minLength,
+      maxLength: text.maxLength,
+    },
+    attachments: files && {
+      minCount: files.minCount,
+      maxCount: files.maxCount,
+      extensions: files.extensions,
+      maxTotalBytes: files.maxTotalBytes,
+    },
+    coverageDates: type.coverageDates === true,
+  };
+}
+
+/** "1 to 5 files", "up to 1 file", "1 file": how many files a type takes. */
+function fileCountRule({ minCount, maxCount }) {
+  if (minCount === 0) return `up to ${plural(maxCount, "file")}`;
+  if (minCount === maxCount) return plural(maxCount, "file");
+  return `${formatNumber(minCount)} to ${plural(maxCount, "file")}`;
+}
+
 function rulesOf(type) {
   const rules = [];
   if (type.text) {
-    rules.push(`${type.text.required ? "Text" : "Optional text"}, up to ${formatNumber(type.text.maxLength)} characters`);
+    rules.push(`${type.text.required ? "Text" : "Optional text"}, up to ${plural(type.text.maxLength, "character")}`);
   }
-  if (type.attachments) {
-    const { minCount, maxCount } = type.attachments;
-    rules.push(minCount > 0 ? `${minCount} to ${maxCount} files` : `up to ${maxCount} files`);
-  }
+  if (type.attachments) rules.push(fileCountRule(type.attachments));
   if (type.coverageDates) rules.push("warranty dates");
   return rules.join(" · ");
 }
@@ -470,7 +561,7 @@ function renderTypes() {
     ? `The buyer reads ${languageName(locale)} — write in their language.`
     : "Amazon did not say which language the buyer reads; write in the marketplace's language.";
   const list = $("type-list");
-  list.replaceChildren();
+  fill(list);
   list.classList.remove("collapsed");
   show("type-hint");
   setError("type-error", "");
@@ -478,6 +569,9 @@ function renderTypes() {
     const base = `type-${index}`;
     const described = [`${base}-description`, `${base}-rules`];
     if (!type.available) described.push(`${base}-reason`);
+    // The button shows only the title, so its accessible name is exactly what it shows (WCAG 2.5.3, Label in
+    // Name: a speech-input user says what they see). Description, rules and reason are its description, beside
+    // it in the card; a click anywhere on the card chooses the type (typeClicked).
     const button = el(
       "button",
       {
@@ -487,21 +581,27 @@ function renderTypes() {
         "aria-pressed": "false",
         // Unavailable types stay focusable (aria-disabled, not disabled) so keyboard users reach the reason.
         "aria-disabled": type.available ? null : "true",
-        "aria-labelledby": `${base}-title`,
         "aria-describedby": described.join(" "),
       },
-      el("span", { className: "type-title", id: `${base}-title` }, type.title || type.messageType),
-      el("span", { className: "type-description", id: `${base}-description` }, type.description || ""),
-      el("span", { className: "type-rules", id: `${base}-rules` }, rulesOf(type)),
-      type.available
-        ? null
-        : el(
-            "span",
-            { className: "type-reason", id: `${base}-reason` },
-            `Not available: ${type.disabledReason || "Amazon does not allow it for this order now."}`,
-          ),
+      type.title,
     );
-    list.append(el("li", {}, button));
+    add(
+      list,
+      el(
+        "li",
+        { className: "type-item", "data-index": index },
+        button,
+        el("span", { className: "type-description", id: `${base}-description` }, type.description),
+        el("span", { className: "type-rules", id: `${base}-rules` }, rulesOf(type)),
+        type.available
+          ? null
+          : el(
+              "span",
+              { className: "type-reason", id: `${base}-reason` },
+              `Not available: ${type.disabledReason || "Amazon does not allow it for this order now."}`,
+            ),
+      ),
+    );
   });
   if (!state.types.some((type) => type.available)) {
     setError("type-error", "Amazon allows no message type for this order now.");
@@ -509,9 +609,11 @@ function renderTypes() {
 }
 
 function typeClicked(event) {
-  const button = event.target.closest(".type-button");
-  if (!button || state.sending) return;
-  const type = state.types[Number(button.dataset.index)];
+  const card = event.target.closest(".type-item");
+  if (!card || state.sending) return;
+  // The whole card is the mouse's and the finger's target; a click that ends selecting its text chooses nothing.
+  if (!event.target.closest(".type-button") && String(window.getSelection() || "")) return;
+  const type = state.types[Number(card.dataset.index)];
   if (!type) return;
   if (!type.available) {
     setError("type-error", `${type.title}: ${type.disabledReason || "not available for this order now."}`);
@@ -551,7 +653,7 @@ function resetMessage() {
   $("message-text").value = "";
   $("coverage-start").value = "";
   $("coverage-end").value = "";
-  $("file-list").replaceChildren();
+  fill($("file-list"));
   for (const id of ["text-error", "files-error", "coverage-start-error", "coverage-end-error", "send-error"]) {
     setError(id, "");
   }
@@ -559,8 +661,8 @@ function resetMessage() {
 
 function renderMessageForm() {
   const type = state.type;
-  $("message-title-text").textContent = type.title || type.messageType;
-  $("message-description").textContent = type.description || "";
+  $("message-title-text").textContent = type.title;
+  $("message-description").textContent = type.description;
   setError("send-error", "");
 
   show("text-field", Boolean(type.text));
@@ -572,13 +674,13 @@ function renderMessageForm() {
   show("files-field", Boolean(type.attachments));
   const input = $("file-input");
   if (type.attachments) {
-    const { minCount, maxCount, extensions = [], maxTotalBytes } = type.attachments;
+    const { minCount, maxCount, extensions, maxTotalBytes } = type.attachments;
     input.accept = extensions.join(",");
     input.multiple = maxCount > 1;
     $("files-rule").textContent =
       minCount > 0 ? `(${minCount === maxCount ? minCount : `${minCount} to ${maxCount}`})` : `(optional, up to ${maxCount})`;
     $("files-hint").textContent =
-      `${extensions.join(", ")} · at most ${maxCount} file${maxCount === 1 ? "" : "s"}, ` +
+      `${extensions.join(", ")} · at most ${plural(maxCount, "file")}, ` +
       `under ${formatBytes(maxTotalBytes)} in total. You can rename each file as the buyer will see it.`;
   }
   show("coverage-field", Boolean(type.coverageDates));
@@ -601,7 +703,7 @@ function filesPicked() {
     } else if (file.size === 0) {
       rejections.push(`${file.name} was not added: it is empty.`);
     } else if (state.files.length >= rules.maxCount) {
-      rejections.push(`${file.name} was not added: at most ${rules.maxCount} file${rules.maxCount === 1 ? "" : "s"}.`);
+      rejections.push(`${file.name} was not added: at most ${plural(rules.maxCount, "file")}.`);
     } else if (total + file.size >= rules.maxTotalBytes) {
       // Exact bytes: near the limit, "10 MB" against "under 10 MB" would explain nothing.
       rejections.push(
@@ -621,7 +723,7 @@ function filesPicked() {
 
 function renderFiles() {
   const list = $("file-list");
-  list.replaceChildren();
+  fill(list);
   state.files.forEach((entry, index) => {
     const id = `file-${entry.id}`;
     const count = state.files.length;
@@ -639,7 +741,8 @@ function renderFiles() {
       "data-rename": entry.id,
       "aria-describedby": `${id}-meta ${id}-error`,
     });
-    list.append(
+    add(
+      list,
       el(
         "li",
         { className: "file-item", id },
@@ -741,7 +844,7 @@ function check() {
   const text = textarea.value;
   let textError = "";
   if (type.text) {
-    const { maxLength, minLength = 1, required } = type.text;
+    const { maxLength, minLength, required } = type.text;
     const count = characterCount(text);
     const over = count > maxLength;
     const counter = $("text-count");
@@ -750,10 +853,10 @@ function check() {
     if (over) {
       const extra = count - maxLength;
       textError =
-        `Too long by ${formatNumber(extra)} character${extra === 1 ? "" : "s"}: ` +
+        `Too long by ${plural(extra, "character")}: ` +
         `this message type takes at most ${formatNumber(maxLength)}.`;
     } else if (text.trim() && count < minLength) {
-      textError = `Write at least ${formatNumber(minLength)} characters.`;
+      textError = `Write at least ${plural(minLength, "character")}.`;
     } else if (required && !text.trim()) {
       blocked.push("Write the message to the buyer: this type needs text.");
     }
@@ -768,7 +871,8 @@ function check() {
     const { minCount, maxCount, maxTotalBytes } = type.attachments;
     const total = state.files.reduce((sum, entry) => sum + entry.file.size, 0);
     if (state.files.length > maxCount) {
-      fileProblems.push(`Remove ${state.files.length - maxCount} file(s): this type takes at most ${maxCount}.`);
+      const extra = state.files.length - maxCount;
+      fileProblems.push(`Remove ${plural(extra, "file")}: this type takes at most ${formatNumber(maxCount)}.`);
     }
     // The workflow refuses a total equal to the limit too ("under 10 MB").
     if (total >= maxTotalBytes) {
@@ -777,7 +881,7 @@ function check() {
       );
     }
     if (state.files.length < minCount) {
-      blocked.push(`Attach at least ${minCount} file${minCount === 1 ? "" : "s"}.`);
+      blocked.push(`Attach at least ${plural(minCount, "file")}.`);
     }
     for (const entry of state.files) {
       const problem = fileNameProblem(entry.name, entry.file.name);
@@ -918,7 +1022,7 @@ function showFieldErrors(errors) {
     markInvalid(input, true);
     first = first || input;
   };
-  for (const { field = "", message = "" } of errors) {
+  for (const { field, message } of errors) {
     // Both spellings: "attachments[0].fileName" (the workflow's) and "attachments.0.fileName" (pydantic's).
     const file = /^attachments(?:\[(\d+)\]|\.(\d+))(?:\.(\w+))?$/.exec(field);
     if (field === "text") place("text-error", "message-text", `The text ${message}.`);
@@ -994,7 +1098,9 @@ async function sendMessage(event) {
       if (error.status === 400 || error.status === 409) state.idempotencyKey = null;
       const placed = showFieldErrors(error.fieldErrors);
       first = placed.first;
-      if (error.status === 400 && FRIENDLY_ERRORS[error.body.error]) shown = FRIENDLY_ERRORS[error.body.error];
+      if (error.status === 400 && lookUp(FRIENDLY_ERRORS, error.body.error)) {
+        shown = lookUp(FRIENDLY_ERRORS, error.body.error);
+      }
       if (placed.general.length) shown = `${shown} ${placed.general.join("; ")}.`;
     }
     setError("send-error", shown); // role="alert": read out wherever focus is
@@ -1007,59 +1113,91 @@ async function sendMessage(event) {
 
 // ------------------------------------------------------------------------------------------------ 4. progress
 
-function startProgress(accepted) {
-  const requestId = accepted.requestId;
-  $("request-id").textContent = `Request ${requestId}${accepted.repeat ? " (already sent before: shown again)" : ""}`;
-  $("timeline").replaceChildren();
+function startProgress(answer) {
+  const accepted = objectOr(answer, {});
+  // docs/api.md: a 202 always names the request; without it there is nothing to follow, and the page says so.
+  const requestId = textOf(accepted.requestId);
+  $("request-id").textContent = requestId
+    ? `Request ${requestId}${accepted.repeat === true ? " (already sent before: shown again)" : ""}`
+    : "";
+  fill($("timeline"));
   const outcome = $("outcome");
   outcome.className = "outcome waiting";
-  outcome.replaceChildren(el("p", {}, "Working on it… this page follows the workflow by itself."));
+  fill(outcome, el("p", {}, "Working on it… this page follows the workflow by itself."));
   outcome.hidden = false;
   show("new-message", false);
   show("edit-again", false);
   show("progress-section");
   focusHeading("progress-title");
+  if (!requestId) {
+    outcomeNote("The server accepted the message but did not say which request it is: this page cannot follow it.");
+    stopFollowing();
+    return;
+  }
   state.pollingFor = requestId;
-  follow(requestId, accepted.statusUrl || `messages/${encodeURIComponent(requestId)}`);
+  follow(requestId, textOf(accepted.statusUrl) || `messages/${encodeURIComponent(requestId)}`);
+}
+
+/** GET /messages/{requestId} (docs/api.md), read once: texts as strings, lists as lists. */
+function statusOf(raw) {
+  const record = objectOr(raw, {});
+  const listOf = (value) => (Array.isArray(value) ? value.map((item) => objectOr(item, {})) : []);
+  return {
+    status: textOf(record.status),
+    done: record.done === true,
+    history: listOf(record.history).map((step) => ({ status: textOf(step.status), at: textOf(step.at) })),
+    attachments: listOf(record.attachments).map((file) => ({
+      fileName: textOf(file.fileName),
+      size: isCount(file.size) ? file.size : null,
+    })),
+    error: textOf(record.error),
+    cause: textOf(record.cause),
+  };
 }
 
 function timeOf(iso) {
-  const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? String(iso || "") : at.toLocaleTimeString(undefined, { hour12: false });
+  const at = iso ? new Date(iso) : null; // new Date(null) would be 1970, shown as a time
+  return at && !Number.isNaN(at.getTime()) ? at.toLocaleTimeString(undefined, { hour12: false }) : iso;
 }
 
 /** Appends the transitions not shown yet (a live region reads only what is new). */
 function renderTimeline(record) {
   const list = $("timeline");
-  const history = Array.isArray(record.history) ? record.history : [];
-  for (const step of history.slice(list.children.length)) {
-    const status = String(step.status || "");
-    list.append(
+  for (const step of record.history.slice(list.children.length)) {
+    add(
+      list,
       el(
         "li",
-        { className: status },
-        el("span", { className: "label" }, STATUS_LABELS[status] || status),
-        " ",
-        el("time", { className: "when", datetime: step.at || "" }, timeOf(step.at)),
+        { className: step.status },
+        el("span", { className: "label" }, lookUp(STATUS_LABELS, step.status) || step.status),
+        step.at ? " " : null,
+        step.at ? el("time", { className: "when", datetime: step.at }, timeOf(step.at)) : null,
       ),
     );
   }
 }
 
+/** "Invoice 1.pdf (1.2 KB)", or only the name when the record has no size. */
+function describeFile({ fileName, size }) {
+  const name = fileName || "a file without a name";
+  return size === null ? name : `${name} (${formatBytes(size)})`;
+}
+
 function renderOutcome(record) {
   const outcome = $("outcome");
-  outcome.replaceChildren();
   if (record.status === "sent") {
     outcome.className = "outcome sent";
-    const files = (record.attachments || []).map((a) => `${a.fileName} (${formatBytes(Number(a.size) || 0)})`);
-    outcome.append(
+    const files = record.attachments.map(describeFile);
+    fill(
+      outcome,
       el("p", { className: "headline" }, "Sent. Amazon accepted the message and emails the buyer."),
       files.length ? el("p", {}, `Files: ${files.join(", ")}.`) : null,
     );
   } else {
     outcome.className = "outcome failed";
-    const friendly = FRIENDLY_ERRORS[record.error] || "";
-    outcome.append(
+    const friendly = lookUp(FRIENDLY_ERRORS, record.error);
+    fill(
+      outcome,
       el("p", { className: "headline" }, "Not sent."),
       el("p", {}, friendly || record.cause || "The workflow ended without saying why."),
       friendly && record.cause ? el("p", {}, `Details: ${record.cause}`) : null,
@@ -1083,7 +1221,7 @@ function stopFollowing({ failed = false } = {}) {
 
 function outcomeNote(message) {
   $("outcome").className = "outcome waiting";
-  $("outcome").replaceChildren(el("p", {}, message));
+  fill($("outcome"), el("p", {}, message));
 }
 
 async function follow(requestId, statusUrl) {
@@ -1092,7 +1230,7 @@ async function follow(requestId, statusUrl) {
   const path = statusUrl.replace(/^\//, "");
   while (state.pollingFor === requestId) {
     try {
-      const record = await api("GET", path);
+      const record = statusOf(await api("GET", path));
       if (state.pollingFor !== requestId) return;
       renderTimeline(record);
       if (record.done) {
