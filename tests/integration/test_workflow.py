@@ -165,16 +165,29 @@ def test_warranty_dates_with_an_offset_are_sent_to_amazon_in_utc(stack: Stack) -
     )
 
 
-def test_a_warranty_date_in_another_iso_8601_form_fails_before_any_upload(stack: Stack) -> None:
+def test_a_warranty_date_in_another_iso_8601_form_is_sent_to_amazon_as_rfc_3339(stack: Stack) -> None:
     entries, _ = _stage(stack, 1)
-    dates = {"coverageStartDate": "20261127T000000Z", "coverageEndDate": "2028-11-27T00:00:00Z"}
+    dates = {"coverageStartDate": "20261127T000000Z", "coverageEndDate": "2028-W48-1 09:00+01:00"}
+    execution = stack.start(_document("warranty", attachments=entries, **dates))
+
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    (delivery,) = stack.emulator.deliveries()
+    assert (delivery["coverageStartDate"], delivery["coverageEndDate"]) == (
+        "2026-11-27T00:00:00Z",
+        "2028-11-27T08:00:00Z",
+    )
+
+
+def test_a_warranty_date_without_a_time_zone_fails_before_any_upload(stack: Stack) -> None:
+    entries, _ = _stage(stack, 1)
+    dates = {"coverageStartDate": "2026-11-27T00:00:00", "coverageEndDate": "2028-11-27T00:00:00Z"}
     execution = stack.start(_document("warranty", attachments=entries, **dates))
 
     assert execution["status"] == "FAILED"
     assert execution["error"] == "InvalidRequest"
     assert execution["cause"] == (
-        "The warranty coverage dates are invalid: coverageStartDate '20261127T000000Z' is not an RFC 3339 "
-        "date-time; write it as 2026-11-27T00:00:00Z."
+        "The warranty coverage dates are invalid: coverageStartDate '2026-11-27T00:00:00' needs a time zone "
+        "(like 2026-01-31T00:00:00Z)."
     )
     assert stack.emulator.calls("createUploadDestinationForResource") == []
     assert stack.emulator.deliveries() == []

@@ -25,7 +25,7 @@ class AttachmentIn(_Strict):
     fileName: str | None = Field(default=None, description="The name the buyer sees; default: the key's last part.")
 
 
-COVERAGE_DATE = "warranty only: an RFC 3339 date-time with an offset (2026-01-31T00:00:00Z), sent to Amazon in UTC"
+COVERAGE_DATE = "warranty only: a date-time with an offset (2026-01-31T00:00:00Z), sent to Amazon as RFC 3339 in UTC"
 
 
 class SendMessageIn(_Strict):

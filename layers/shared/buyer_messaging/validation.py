@@ -316,7 +316,8 @@ def _check_coverage_dates(request: MessageRequest, message_type: MessageType) ->
 
 # RFC 3339's date-time (section 5.6), the model's ``format: date-time``: a full date, "T", a full time with
 # seconds, and an offset. datetime.fromisoformat reads much more of ISO 8601 (20260131T000000Z,
-# 2026-W05-6T00:00Z, a space for the T, no seconds), which Amazon's model does not promise to take.
+# 2026-W05-6T00:00Z, a space for the T, no seconds), which Amazon's model does not promise to take: those are
+# normalised to RFC 3339 in UTC before the send, never sent as typed.
 _RFC3339_DATE_TIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
 )
@@ -325,7 +326,10 @@ _WITHOUT_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\
 
 
 def read_date_time(value: str) -> datetime | str:
-    """An RFC 3339 date-time with its offset as an aware datetime, or what is wrong with ``value``.
+    """A date-time with its offset as an aware datetime, or what is wrong with ``value``.
+
+    RFC 3339 is read by its grammar; another ISO 8601 form of one moment is read too (the caller sends
+    either as RFC 3339 in UTC). A value without an offset, or that names no real moment, is refused.
 
     A date alone is refused, not taken as midnight UTC: which moment a seller means by a day depends on a
     time zone only the seller knows (the console sends the start of the chosen day, UTC, explicitly).
@@ -342,11 +346,15 @@ def read_date_time(value: str) -> datetime | str:
             return f"{value!r} needs a time zone ({example})"
         try:
             readable = datetime.fromisoformat(value)
-        except ValueError:
+            if readable.tzinfo is not None:
+                readable.astimezone(UTC)
+        except (ValueError, OverflowError):
             return f"{value!r} is not an RFC 3339 date-time ({example})"
         if readable.tzinfo is None:
             return f"{value!r} needs a time zone ({example})"
-        return f"{value!r} is not an RFC 3339 date-time; write it as {format_date_time(readable)}"
+        # Another ISO 8601 form of one moment (20260131T000000Z, a week date, a space for the T, no seconds,
+        # +0100): it names one moment unambiguously, so it is read, and sent as RFC 3339 like every other.
+        return readable
     year, month, day, hour, minute, second, fraction, zulu, sign, offset_hours, offset_minutes = found.groups()
     if second == "60":  # RFC 3339 has leap seconds; Python's datetime (and so its UTC form) does not
         return f"{value!r} names a leap second, which cannot be converted to UTC here; write :59 instead of :60"
