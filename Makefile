@@ -40,6 +40,7 @@ LOCK_DIR := .lock
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
+	@sh local/ensure_python_venv.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints-dev.txt
@@ -49,6 +50,7 @@ venv: $(STAMP)
 
 $(CHECKOV_STAMP): requirements-checkov.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
+	@sh local/ensure_python_venv.sh $(PYTHON)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
