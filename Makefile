@@ -5,6 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 RUN_PATH := PYTHONPATH=layers/shared:local
+# What make needs from the system: installed with apt-get where this user may (root, passwordless sudo), else one
+# line naming the command to run (local/ensure_debian_packages.sh WHO MISSING CHECK PACKAGE...).
+ENSURE := sh local/ensure_debian_packages.sh
+# Debian's python3 comes without ensurepip (package python3-venv): `python3 -m venv` would fail in several lines.
+ENSURE_VENV := $(ENSURE) make "$(PYTHON) cannot create the project's virtual environment (no ensurepip)" \
+	'$(PYTHON) -c "import ensurepip, venv"' python3-venv
 # Amazon's official models and samples, outside the repository: `make model-facts` derives from them the facts
 # the emulator and the tests read (local/spapi_emulator/model_facts.json).
 SPAPI_MODELS ?= ../shared/spapi-models
@@ -40,7 +46,7 @@ LOCK_DIR := .lock
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt constraints-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
-	@sh local/ensure_python_venv.sh $(PYTHON)
+	@$(ENSURE_VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints-dev.txt
@@ -50,7 +56,7 @@ venv: $(STAMP)
 
 $(CHECKOV_STAMP): requirements-checkov.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
-	@sh local/ensure_python_venv.sh $(PYTHON)
+	@$(ENSURE_VENV)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
@@ -90,7 +96,8 @@ format: $(STAMP)
 # The browser tests drive Debian's chromium: installed with apt-get when missing (as root or with passwordless
 # sudo), else `make test` stops with the command to run. First, so a missing browser stops it before pip runs.
 chromium:
-	@sh tests/browser/ensure_chromium.sh
+	@$(ENSURE) "make test" "Chromium is missing for the browser tests (tests/browser)" "command -v chromium" \
+		chromium fonts-dejavu-core
 
 # tests/static/test_checkov.py runs checkov from $(CHECKOV_VENV).
 test: chromium $(STAMP) $(CHECKOV_STAMP)

@@ -2,7 +2,7 @@
 local stack with the API function served on 127.0.0.1 (moto server, the SP-API emulator, the real state machine).
 
 Playwright's own browser download does not work here, so the tests launch the system ``chromium`` by path;
-``make test`` installs it first (``tests/browser/ensure_chromium.sh``) or stops saying how. A missing browser
+``make test`` installs it first (``local/ensure_debian_packages.sh``) or stops saying how. A missing browser
 fails the tests instead of skipping them: a skipped browser test would let a broken console pass CI.
 """
 
@@ -22,7 +22,7 @@ from tests.browser.pages import PageWatch, Screens, Tab
 CHROMIUM_FALLBACK = "/usr/bin/chromium"
 INSTALL_HINT = (
     "Chromium is not installed. The browser tests drive Debian's chromium package, which `make test` installs "
-    "(tests/browser/ensure_chromium.sh; by hand, as root: apt-get install -y --no-install-recommends chromium "
+    "(local/ensure_debian_packages.sh; by hand, as root: apt-get install -y --no-install-recommends chromium "
     "fonts-dejavu-core). Playwright's own browser download does not work here; never run `playwright install`."
 )
 # What the page shows and has loaded, for the failure log.
