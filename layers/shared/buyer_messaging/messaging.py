@@ -8,6 +8,7 @@ from typing import Any
 
 from buyer_messaging import catalog
 from buyer_messaging.catalog import MessageType
+from buyer_messaging.models import json_type
 from buyer_messaging.spapi import SpApiClient
 
 
@@ -107,7 +108,7 @@ def read_schema(action: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | Non
     if isinstance(schema, Mapping) and "payload" in schema:  # the model's GetSchemaResponse
         schema = schema["payload"]
     if not isinstance(schema, Mapping):
-        return {}, f"its embedded schema is {_kind(schema)}, not a JSON object"
+        return {}, f"its embedded schema is {json_type(schema)}, not a JSON object"
     properties, required = schema.get("properties"), schema.get("required", [])
     if not isinstance(properties, Mapping):
         keys = ", ".join(sorted(str(key) for key in schema)) or "none"
@@ -115,17 +116,6 @@ def read_schema(action: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | Non
     if not isinstance(required, list) or any(not isinstance(item, Mapping) for item in properties.values()):
         return {}, "its embedded schema's 'properties' or 'required' are not JSON Schema"
     return schema, None
-
-
-def _kind(value: object) -> str:
-    """How JSON would call ``value``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "a string" if isinstance(value, str) else "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _key(name: str) -> str:

@@ -28,7 +28,7 @@ class FieldReader:
             self.data: Mapping[str, Any] = data
         else:
             self.data = {}
-            self.problems.append((where or "(document)", f"must be a JSON object, not {_json_type(data)}"))
+            self.problems.append((where or "(document)", f"must be a JSON object, not {json_type(data)}"))
 
     def _path(self, name: str) -> str:
         return f"{self.where}.{name}" if self.where else name
@@ -43,7 +43,7 @@ class FieldReader:
                 self.problem(name, "is required")
             return default
         if not isinstance(value, str):
-            self.problem(name, f"must be a string, not {_json_type(value)}")
+            self.problem(name, f"must be a string, not {json_type(value)}")
             return default
         return value
 
@@ -65,7 +65,7 @@ class FieldReader:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.problem(name, f"must be a list, not {_json_type(value)}")
+            self.problem(name, f"must be a list, not {json_type(value)}")
             return []
         if len(value) > max_items:
             self.problem(name, f"has {len(value)} items; at most {max_items} are accepted")
@@ -86,7 +86,8 @@ class FieldReader:
             raise InvalidRequest(f"The {what} is invalid: {details}.", problems=tuple(self.problems))
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """How JSON would name ``value``'s type, for a person: "null", "a string", "an object", ..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
