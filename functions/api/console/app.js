@@ -78,6 +78,12 @@ const FRIENDLY_ERRORS = {
   UnknownMessageType: "This is not a message type Amazon knows.",
   SpApiThrottled: "Amazon was too busy even after several retries. Try again in a minute.",
   SpApiUnavailable: "Amazon could not be reached even after several retries. Try again later.",
+  SpApiTokenExpired:
+    "Amazon kept refusing fresh sign-in tokens as expired, even after several retries. Try again later; if it " +
+    "goes on, an administrator should check the app's authorization.",
+  ActionSchemaUnreadable:
+    "Amazon described this message type in a form the app cannot read, so nothing was sent. Try again later; " +
+    "if it goes on, an administrator should report it.",
   LwaUnavailable: "Amazon's sign-in service could not be reached even after several retries. Try again later.",
   LwaInvalidGrant:
     "Amazon no longer accepts this app's authorization. The seller must authorize the app again in Seller " +
@@ -97,6 +103,10 @@ const FRIENDLY_ERRORS = {
   UploadEndpointUnavailable: "Amazon's file storage could not be reached even after several retries. Send again later.",
   StagingAccessDenied: "The workflow may not read a file. An administrator should check the bucket's permissions.",
   StagingUnavailable: "The file storage was unavailable even after several retries. Send again later.",
+  WorkflowTableUnavailable: "The workflow's records were unavailable even after several retries. Send again later.",
+  EventBusUnavailable: "The workflow could not announce the outcome even after several retries. Ask an administrator.",
+  SendInProgress:
+    "Another attempt to send this message was still running. Look at the order's messages before sending again.",
   ConfigurationError: "The workflow is misconfigured. Ask an administrator.",
   WorkflowError: "The workflow stopped unexpectedly. Ask an administrator to look at the execution.",
 };
