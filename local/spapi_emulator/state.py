@@ -84,14 +84,22 @@ class AccessTokens:
             )
         self.lifetime_seconds = float(lifetime_seconds)
         self._expiry: dict[str, float] = {}
+        self._seller: dict[str, str] = {}
         self._revoked: set[str] = set()
 
-    def issue(self, now: float) -> str:
+    def issue(self, now: float, selling_partner_id: str) -> str:
+        """A new access token for the seller whose refresh token was exchanged."""
         token = "Atza|emulator." + secrets.token_urlsafe(48)
         self._expiry = {t: at for t, at in self._expiry.items() if at + EXPIRED_TOKEN_MEMORY_SECONDS > now}
+        self._seller = {t: seller for t, seller in self._seller.items() if t in self._expiry}
         self._revoked &= set(self._expiry)
         self._expiry[token] = now + self.lifetime_seconds
+        self._seller[token] = selling_partner_id
         return token
+
+    def seller_of(self, token: str) -> str | None:
+        """The selling partner a token acts for (whose refresh token minted it), or None for an unknown one."""
+        return self._seller.get(token)
 
     def status(self, token: str, now: float) -> str:
         """``valid``, ``expired``, ``revoked`` or ``unknown`` (never issued, or forgotten long after expiry)."""
