@@ -177,6 +177,7 @@ class Application:
 
     def _record(self, request: Request, status: int) -> None:
         with self._state.lock:
+            self._state.call_counts[(request.operation or UNROUTED_OPERATION, status)] += 1
             self._state.calls.append(
                 {
                     "requestId": request.request_id,

@@ -85,6 +85,14 @@ class Control:
         with self._state.lock:
             return [copy.deepcopy(call) for call in self._state.calls if operation in (None, call["operation"])]
 
+    def call_counts(self) -> dict[str, dict[int, int]]:
+        """How many calls of each operation were answered with each status since the last reset."""
+        with self._state.lock:
+            counts: dict[str, dict[int, int]] = {}
+            for (operation, status), count in sorted(self._state.call_counts.items()):
+                counts.setdefault(operation, {})[status] = count
+            return counts
+
     def orders(self) -> list[dict[str, Any]]:
         with self._state.lock:
             return [

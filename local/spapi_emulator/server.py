@@ -389,6 +389,12 @@ class Emulator:
         parameters the model does not list) and why a client's known mistake was refused."""
         return self._control.calls(operation)
 
+    def call_counts(self) -> dict[str, dict[int, int]]:
+        """How many calls of each operation (as in :meth:`calls`) were answered with each status since the last
+        reset: ``{"sendInvoice": {201: 120, 429: 35}, ...}``. Unlike the call log, which keeps the latest
+        10,000 calls, the counts are never truncated."""
+        return self._control.call_counts()
+
     def orders(self) -> list[dict[str, Any]]:
         """The orders now: id, marketplace, seller, buyer locale and the message types allowed now."""
         return self._control.orders()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +135,8 @@ class State:
         self.destinations: dict[str, Destination] = {}
         self.deliveries: list[dict[str, Any]] = []
         self.calls: deque[dict[str, Any]] = deque(maxlen=CALL_LOG_SIZE)
+        # Every call answered since the last reset, by operation and status: unlike the log, never truncated.
+        self.call_counts: Counter[tuple[str, int]] = Counter()
         self.reset()
 
     def reset(self) -> None:
@@ -144,6 +146,7 @@ class State:
             self.destinations = {}
             self.deliveries = []
             self.calls.clear()
+            self.call_counts.clear()
 
     def order(self, amazon_order_id: str) -> OrderState | None:
         return self.orders.get(amazon_order_id)
