@@ -201,7 +201,7 @@ def _put(task: AttachmentTask, destination: UploadDestination) -> None:
             body,
             staged.size,
             settings.upload_url_allowed_hosts,
-            timeout=(settings.connect_timeout_seconds, max(settings.read_timeout_seconds, 60.0)),
+            timeout=settings.upload_timeout,
         )
     finally:
         body.close()
