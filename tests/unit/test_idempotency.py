@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 import responses
 
 from buyer_messaging import idempotency, steps
@@ -15,6 +16,7 @@ from buyer_messaging.errors import (
     ConfigurationError,
     InvalidRequest,
     SendInProgress,
+    SendOutcomeUnknown,
     SpApiUnavailable,
     WorkflowTableUnavailable,
 )
@@ -174,6 +176,30 @@ def test_a_failed_send_leaves_no_record_and_the_retry_sends(
     assert [call.response.status_code for call in http.calls if call.request.url.startswith(SEND_URL)] == [503, 201]
     (record,) = _records(aws)
     assert record["status"] == {"S": "COMPLETED"}
+
+
+def test_a_send_without_an_answer_is_recorded_as_unknown_and_never_sent_again(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    """Amazon may have the message: a retry or a redrive of the execution gets the unknown outcome again."""
+    http.post(SEND_URL, body=requests.ReadTimeout("no answer"))
+    _register_send(http)  # were it sent again, this 201 would answer
+
+    with pytest.raises(SendOutcomeUnknown) as first:
+        steps.send_message(_send(), lambda_context)
+    with pytest.raises(SendOutcomeUnknown) as again:
+        steps.send_message(_send(), lambda_context)
+
+    assert not first.value.transient
+    assert str(again.value) == str(first.value)
+    assert str(first.value).startswith(
+        "createUnexpectedProblem: the request was sent but no answer came (read timeout), so Amazon may have"
+        " delivered the message to the buyer."
+    )
+    assert len([call for call in http.calls if call.request.url.startswith(SEND_URL)]) == 1
+    (record,) = _records(aws)
+    assert record["status"] == {"S": "COMPLETED"}
+    assert json.loads(record["data"]["S"]) == {"outcomeUnknown": str(first.value)}
 
 
 def test_a_permanent_failure_leaves_no_record_either(
