@@ -4,7 +4,8 @@ moto's ``LambdaFunction._invoke_lambda(self, event)`` returns ``(payload_json, e
 replaced so that a function whose name is registered here runs its ``app.py`` handler in this process.
 An exception becomes ``{"errorType": <class name>, "errorMessage": <message>}`` with ``errored=True``,
 which is how Step Functions sees a function error, so the state machine's Retry and Catch match the
-error names exactly as on AWS.
+error names exactly as on AWS. Each invocation's Powertools state is its own, as in a container of its own
+(:mod:`local_stack.containers`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from types import ModuleType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+
+from local_stack.containers import Containers
 
 
 @dataclass
@@ -91,6 +94,7 @@ class InProcessLambdas:
         self._lock = threading.Lock()
         self.invocations: list[Invocation] = []
         self._original: Any = None
+        self._containers = Containers()
 
     def register(self, function: LocalFunction) -> None:
         self._functions[function.name] = function
@@ -102,6 +106,9 @@ class InProcessLambdas:
     def install(self) -> None:
         if self._original is not None:
             return
+        from buyer_messaging.observability import logger, metrics
+
+        self._containers.install(metrics, logger)
         self._original = LambdaFunction._invoke_lambda
         registry = self
 
@@ -117,6 +124,7 @@ class InProcessLambdas:
         if self._original is not None:
             LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign]
             self._original = None
+            self._containers.uninstall()
 
     def invoke(self, function: LocalFunction, event: Any) -> tuple[str, bool, str]:
         # moto hands over the payload already parsed (a JSON string payload arrives as a str), except an
