@@ -8,7 +8,8 @@ HTTP routes (no access token needed; JSON in and out):
 - ``GET  /_emulator/orders`` -> ``{"orders": [{amazonOrderId, marketplaceId, buyerLocale, allowedMessageTypes}]}``
 - ``GET  /_emulator/destinations`` -> ``{"destinations": [destination, ...]}``
 - ``GET  /_emulator/faults`` -> ``{"faults": [fault, ...]}`` (those not used yet)
-- ``POST /_emulator/faults`` ``{"operation", "status"?, "count"?, "delaySeconds"?, "errorCode"?}`` -> 201
+- ``POST /_emulator/faults`` ``{"operation", "status"?, "count"?, "delaySeconds"?, "errorCode"?, "processed"?}``
+  -> 201
 - ``POST /_emulator/reset`` -> ``{"status": "reset"}``
 - ``POST /_emulator/clock`` ``{"advanceSeconds": n}`` -> ``{"advancedSeconds": n}``
 - ``POST /_emulator/tokens/expire`` -> ``{"expired": n}``: every access token issued so far and still valid
@@ -118,8 +119,11 @@ class Control:
         count: int = 1,
         delay_seconds: float = 0.0,
         error_code: str | None = None,
+        processed: bool = False,
     ) -> dict[str, Any]:
-        fault = make_fault(operation, status=status, delay_seconds=delay_seconds, error_code=error_code)
+        fault = make_fault(
+            operation, status=status, delay_seconds=delay_seconds, error_code=error_code, processed=processed
+        )
         self._faults.add(fault, count)
         return {**fault.to_dict(), "count": count}
 
@@ -171,7 +175,7 @@ class Control:
 
     def _post_fault(self, request: Request) -> Response:
         body = _json_object(request)
-        unknown = sorted(set(body) - {"operation", "status", "count", "delaySeconds", "errorCode"})
+        unknown = sorted(set(body) - {"operation", "status", "count", "delaySeconds", "errorCode", "processed"})
         if unknown:
             raise ControlError(400, f"Unknown fields {unknown}.")
         try:
@@ -181,6 +185,7 @@ class Control:
                 count=body.get("count", 1),
                 delay_seconds=body.get("delaySeconds", 0.0),
                 error_code=body.get("errorCode"),
+                processed=body.get("processed", False),
             )
         except ValueError as error:
             raise ControlError(400, str(error)) from None
