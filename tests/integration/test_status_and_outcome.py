@@ -245,3 +245,39 @@ def test_a_send_without_an_answer_is_recorded_as_may_have_reached_the_buyer_and_
     while not stack.emulator.calls("sendInvoice") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [call["status"] for call in stack.emulator.calls("sendInvoice")] == [201]
+
+
+def test_a_send_step_that_timed_out_mid_send_is_recorded_as_may_have_reached_the_buyer(stack: Stack) -> None:
+    """Lambda ends the send step at its timeout while Amazon is still processing the send (its answer comes
+    later): an end that says nothing of Amazon's answer, after the request left, is "unknown", never "failed"."""
+    assert stack.local.deployment is not None
+    send_function = stack.local.deployment.functions["SendMessageFunction"]
+    real_invoke = stack.local.lambdas.invoke
+
+    def invoke_with_a_1_s_timeout(function: Any, event: Any) -> tuple[str, bool, str]:
+        if function.name != send_function:
+            return real_invoke(function, event)
+        # The handler goes on in the background (a thread cannot be killed); Lambda would have stopped it.
+        running = ThreadPoolExecutor(1).submit(real_invoke, function, event)
+        try:
+            return running.result(timeout=1.0)
+        except TimeoutError:
+            failure = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 1.00 seconds"}
+            return json.dumps(failure), True, ""
+
+    stack.local.lambdas.invoke = invoke_with_a_1_s_timeout  # type: ignore[method-assign]
+    stack.emulator.inject_fault("sendInvoice", delay_seconds=3.0, processed=True)
+    key = f"outbox/{MARKETPLACE}/{ORDER}/invoice/Invoice.pdf"
+    stack.put(key, PDF)
+
+    (execution,) = stack.finished(1)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "Sandbox.Timedout")
+    record = stack.record(execution)
+    assert (record["status"], record["error"]) == ("unknown", "Sandbox.Timedout")
+    assert record["sendStartedAt"] <= record["unknownAt"]
+    (event,) = _events(stack, execution["name"])
+    assert event["detail-type"] == "MessageOutcomeUnknown"
+    time.sleep(2.5)  # the send's late answer arrives: the record stays unknown (only a person settles it)
+    assert len(stack.emulator.deliveries()) == 1
+    assert stack.record(execution)["status"] == "unknown"

@@ -109,6 +109,33 @@ def test_a_send_without_an_answer_is_recorded_unknown_not_failed(aws: dict[str, 
     assert status.get(support.TABLE, "req-42")["status"] == "unknown"  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    ("send_started", "failure", "ended"),
+    [
+        (True, Failure("WorkflowError", "States.Timeout: "), "unknown"),  # the state timed out mid-send
+        (True, Failure("Sandbox.Timedout", "Task timed out after 180.00 seconds"), "unknown"),
+        (True, Failure("SendInProgress", "Another attempt is sending this message right now."), "unknown"),
+        (True, Failure("SpApiInvalidInput", "sendInvoice failed with HTTP 400: InvalidInput."), "failed"),
+        (True, Failure("SpApiUnavailable", "sendInvoice failed with HTTP 503: ServiceUnavailable."), "failed"),
+        (False, Failure("WorkflowError", "States.Timeout: "), "failed"),  # no send had begun
+    ],
+    ids=["state-timeout", "lambda-timeout", "still-sending", "amazon-refused", "amazon-5xx", "before-the-send"],
+)
+def test_an_end_without_amazons_answer_after_the_send_began_is_unknown(
+    aws: dict[str, Any], tap: Any, send_started: bool, failure: Failure, ended: str
+) -> None:
+    _validated([])
+    if send_started:
+        assert status.send_started(support.TABLE, ARN)
+
+    recorded = outcome.record_failed(WHERE, ARN, failure, execution_input=None)
+
+    assert recorded.status == ended
+    assert status.get(support.TABLE, "req-42")["status"] == ended  # type: ignore[index]
+    expected_type = "MessageOutcomeUnknown" if ended == "unknown" else "MessageFailed"
+    assert [event["detail-type"] for event in tap()] == [expected_type]
+
+
 def test_a_later_sent_outcome_replaces_the_error_tag(aws: dict[str, Any], tap: Any) -> None:
     _stage(aws, "attachments/a.pdf", {outcome.TAG_ERROR: "OldError", outcome.TAG_OUTCOME: "failed"})
     _validated(["attachments/a.pdf"])

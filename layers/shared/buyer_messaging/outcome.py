@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from buyer_messaging import eventbus, status, storage
-from buyer_messaging.errors import BuyerMessagingError, SendOutcomeUnknown, error_name
+from buyer_messaging import errors, eventbus, status, storage
+from buyer_messaging.errors import BuyerMessagingError, SendInProgress, SendOutcomeUnknown, error_name
 from buyer_messaging.models import Failure
 from buyer_messaging.observability import logger
 
@@ -70,7 +70,7 @@ def record_failed(where: Destinations, execution_arn: str, failure: Failure, exe
     """Mark the record failed, or unknown for a send that left without an answer (unless the message was sent
     after all), tag the staged objects, announce it (MessageFailed, or MessageOutcomeUnknown)."""
     request_id = status.request_id_of(execution_arn)
-    if failure.error == SendOutcomeUnknown.__name__:
+    if _may_have_reached_the_buyer(failure, status.get(where.table, request_id)):
         # The send left without an answer: "may have reached the buyer", never a plain failure inviting a resend.
         status.outcome_unknown(where.table, execution_arn, failure.error, failure.cause)
     else:
@@ -89,6 +89,22 @@ def record_failed(where: Destinations, execution_arn: str, failure: Failure, exe
     detail_type = eventbus.MESSAGE_OUTCOME_UNKNOWN if ended is status.Status.UNKNOWN else eventbus.MESSAGE_FAILED
     event_id = eventbus.publish(where.event_bus, detail_type, event_detail(record), [execution_arn])
     return Recorded(request_id, ended.value, tagged, event_id)
+
+
+# Errors this package raises after deciding what happened: Amazon answered, or nothing was sent.
+_DECIDED = frozenset(
+    name
+    for name, value in vars(errors).items()
+    if isinstance(value, type) and issubclass(value, BuyerMessagingError) and value is not BuyerMessagingError
+) - {SendOutcomeUnknown.__name__, SendInProgress.__name__}
+
+
+def _may_have_reached_the_buyer(failure: Failure, record: Mapping[str, Any] | None) -> bool:
+    """SendOutcomeUnknown; or, once a send's request was about to leave, an end that says nothing of Amazon's
+    answer: a state or Lambda timeout (WorkflowError, Sandbox.Timedout), a crash, another attempt still sending."""
+    if failure.error == SendOutcomeUnknown.__name__:
+        return True
+    return bool((record or {}).get("sendStartedAt")) and failure.error not in _DECIDED
 
 
 def event_detail(record: Mapping[str, Any]) -> dict[str, Any]:

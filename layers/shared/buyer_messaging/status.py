@@ -185,6 +185,36 @@ def failed(
     return advance(table, execution_arn, Status.FAILED, {"error": error, "cause": cause})
 
 
+def send_started(table: str, execution_arn: str) -> bool:
+    """A send's request is about to leave (``sendStartedAt``): until Amazon's answer clears it
+    (:func:`send_answered`), an end without that answer (a state or Lambda timeout, a crash) may have reached the
+    buyer. False when the record is not validated or uploading, or an earlier attempt's send got no answer."""
+    names = {"#status": "status", "#started": "sendStartedAt"}
+    values = {
+        ":at": {"S": now_iso()},
+        ":validated": {"S": Status.VALIDATED.value},
+        ":uploading": {"S": Status.UPLOADING.value},
+    }
+    condition = "#status IN (:validated, :uploading) AND attribute_not_exists(#started)"
+    return _update(table, request_id_of(execution_arn), names, values, ["#started = :at"], condition)
+
+
+def send_answered(table: str, execution_arn: str) -> None:
+    """Amazon answered the send with an error, or the call never left: nothing was sent, a later attempt may send."""
+    try:
+        call(
+            table,
+            lambda client: client.update_item(
+                TableName=table,
+                Key=_key(request_id_of(execution_arn)),
+                UpdateExpression="REMOVE sendStartedAt",
+                ConditionExpression="attribute_exists(id)",
+            ),
+        )
+    except ConditionNotMet:
+        return
+
+
 def outcome_unknown(table: str, execution_arn: str, error: str, cause: str) -> bool:
     """The send left without an answer: the message may have reached the buyer. Never overrides ``sent``."""
     return advance(table, execution_arn, Status.UNKNOWN, {"error": error, "cause": cause})
