@@ -4,7 +4,20 @@ moto's ``LambdaFunction._invoke_lambda(self, event)`` returns ``(payload_json, e
 replaced so that a function whose name is registered here runs its ``app.py`` handler in this process.
 An exception becomes ``{"errorType": <class name>, "errorMessage": <message>}`` with ``errored=True``,
 which is how Step Functions sees a function error, so the state machine's Retry and Catch match the
-error names exactly as on AWS.
+error names exactly as on AWS. Each invocation's Powertools state is its own, as in a container of its own
+(:mod:`local_stack.containers`).
+
+Concurrency, as Lambda has it and as one process can bear:
+
+- **Lambda's concurrency limit**: invocations in flight beyond the account's limit (``concurrency``, AWS's
+  default 1,000 per region) or a function's reserved concurrency (``put_function_concurrency``) are refused
+  with ``TooManyRequestsException`` (HTTP 429, its ``Reason`` as Lambda gives it), which Step Functions
+  names ``Lambda.TooManyRequestsException`` and the state machine retries.
+- **Slots**: at most ``slots`` handlers run at once. On AWS each invocation has a container of its own; here
+  every handler shares one interpreter, and hundreds run at once made each one hundreds of times slower, past
+  its state's TimeoutSeconds (a burst of 300 messages ended 80 executions in ``States.Timeout``, some of them
+  already delivered). An invocation waits for a free slot instead, and that wait does not count against its
+  state's TimeoutSeconds (:func:`local_stack.task_time.paused`): the task's time is its own work, as on AWS.
 """
 
 from __future__ import annotations
@@ -15,13 +28,36 @@ import json
 import threading
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.core.exceptions import JsonRESTError
+
+from local_stack import task_time
+from local_stack.containers import Containers
+
+# AWS's default concurrency limit per account and region.
+ACCOUNT_CONCURRENCY = 1000
+# Handlers running at once: enough for the Map's attachments and a slow answer or two, few enough that a burst
+# does not make each one many times slower (they share one interpreter).
+DEFAULT_SLOTS = 4
+
+
+class TooManyRequestsException(JsonRESTError):
+    """Lambda's answer to an invocation beyond the concurrency limit (429, with the ``Reason`` Lambda gives)."""
+
+    code = 429
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        self.description = json.dumps(
+            {"__type": "TooManyRequestsException", "message": "Rate Exceeded.", "Reason": reason, "Type": "User"}
+        )
 
 
 @dataclass
@@ -86,11 +122,23 @@ class LocalFunction:
 class InProcessLambdas:
     """The registry moto's patched invoke consults; install() patches, uninstall() restores."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, slots: int = DEFAULT_SLOTS, concurrency: int = ACCOUNT_CONCURRENCY) -> None:
+        if slots < 1 or concurrency < 1:
+            raise ValueError(f"slots and concurrency must be at least 1, not {slots} and {concurrency}")
         self._functions: dict[str, LocalFunction] = {}
         self._lock = threading.Lock()
         self.invocations: list[Invocation] = []
         self._original: Any = None
+        self._containers = Containers()
+        self._restore_timer: Callable[[], None] | None = None
+        self.slots = slots
+        self.concurrency = concurrency
+        self._free_slots = threading.Semaphore(slots)
+        self._in_a_slot = threading.local()
+        self._in_flight: dict[str, int] = {}
+        self.throttled = 0  # invocations refused with TooManyRequestsException
+        self.running = 0  # handlers in a slot now
+        self.peak_running = 0  # the most that ever ran at once
 
     def register(self, function: LocalFunction) -> None:
         self._functions[function.name] = function
@@ -102,6 +150,10 @@ class InProcessLambdas:
     def install(self) -> None:
         if self._original is not None:
             return
+        from buyer_messaging.observability import logger, metrics
+
+        self._containers.install(metrics, logger)
+        self._restore_timer = task_time.install_task_timer()
         self._original = LambdaFunction._invoke_lambda
         registry = self
 
@@ -109,7 +161,8 @@ class InProcessLambdas:
             local = registry._functions.get(moto_function.function_name)
             if local is None:
                 return registry._original(moto_function, event)  # type: ignore[no-any-return]
-            return registry.invoke(local, event)
+            with registry._admitted(local.name, moto_function.reserved_concurrency):
+                return registry.invoke(local, event)
 
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
 
@@ -117,6 +170,52 @@ class InProcessLambdas:
         if self._original is not None:
             LambdaFunction._invoke_lambda = self._original  # type: ignore[method-assign]
             self._original = None
+            self._containers.uninstall()
+            if self._restore_timer is not None:
+                self._restore_timer()
+                self._restore_timer = None
+
+    @contextmanager
+    def _admitted(self, name: str, reserved: object) -> Iterator[None]:
+        """One invocation in flight (running or waiting for a slot), or TooManyRequestsException beyond the limit."""
+        with self._lock:
+            total = sum(self._in_flight.values())
+            mine = self._in_flight.get(name, 0)
+            reason = None
+            if reserved is not None and mine >= int(str(reserved)):
+                reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+            elif total >= self.concurrency:
+                reason = "ConcurrentInvocationLimitExceeded"
+            if reason is not None:
+                self.throttled += 1
+                raise TooManyRequestsException(reason)
+            self._in_flight[name] = mine + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight[name] -= 1
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """A slot to run in; the wait for one is not the task's time. A thread that holds one keeps it."""
+        if getattr(self._in_a_slot, "held", False):
+            yield
+            return
+        if not self._free_slots.acquire(blocking=False):
+            with task_time.paused():
+                self._free_slots.acquire()
+        self._in_a_slot.held = True
+        with self._lock:
+            self.running += 1
+            self.peak_running = max(self.peak_running, self.running)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.running -= 1
+            self._in_a_slot.held = False
+            self._free_slots.release()
 
     def invoke(self, function: LocalFunction, event: Any) -> tuple[str, bool, str]:
         # moto hands over the payload already parsed (a JSON string payload arrives as a str), except an
@@ -128,7 +227,8 @@ class InProcessLambdas:
         context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds)
         logs = io.StringIO()
         try:
-            result = function.load()(event, context)
+            with self._slot():
+                result = function.load()(event, context)
         except Exception as error:
             logs.write(traceback.format_exc())
             payload = {"errorType": type(error).__name__, "errorMessage": str(error)}

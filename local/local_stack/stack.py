@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 
 from buyer_messaging.eventbus import EVENT_SOURCE
-from local_stack import atomic_dynamodb
-from local_stack.lambdas import InProcessLambdas, LocalFunction
+from local_stack import atomic_dynamodb, task_time
+from local_stack.lambdas import ACCOUNT_CONCURRENCY, DEFAULT_SLOTS, InProcessLambdas, LocalFunction
 from local_stack.template import ACCOUNT_ID, Resolver, Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,13 @@ class LocalStack:
         endpoint_url: str | None = None,
         retry_speedup: float = 1.0,
         parameters: Mapping[str, str] | None = None,
+        lambda_slots: int = DEFAULT_SLOTS,
+        lambda_concurrency: int = ACCOUNT_CONCURRENCY,
     ) -> None:
+        """``retry_speedup``: how many times faster than real time the state machine's waits pass, Retry intervals
+        and Wait states alike (a pacer's clock must run at the same factor). TimeoutSeconds is not scaled: it
+        bounds a task's work, which runs at real speed. ``lambda_slots`` / ``lambda_concurrency``: see
+        :mod:`local_stack.lambdas`."""
         self.target = target
         self.root = root
         self.region = region
@@ -75,7 +81,7 @@ class LocalStack:
         self.endpoint_url = endpoint_url
         self.retry_speedup = retry_speedup
         self.template = Template.load(root / "template.yaml")
-        self.lambdas = InProcessLambdas()
+        self.lambdas = InProcessLambdas(slots=lambda_slots, concurrency=lambda_concurrency)
         self.deployment: Deployment | None = None
         self._parameters = {
             **self.template.parameter_defaults(),
@@ -115,7 +121,7 @@ class LocalStack:
         functions = self._create_functions(resolver)
         state_machine_arn = self._create_state_machine(resolver)
         bucket = self._create_bucket(resolver)
-        self._speed_up_retries()
+        self._scale_time()
         self.lambdas.install()
         self.deployment = Deployment(
             bucket=bucket,
@@ -354,10 +360,11 @@ class LocalStack:
                 )
         return bucket
 
-    def _speed_up_retries(self) -> None:
-        """moto really waits a Retry's interval; tests may run those waits faster."""
+    def _scale_time(self) -> None:
+        """moto really waits a Retry's interval and a Wait state's seconds; both run ``retry_speedup`` times faster."""
         if self.retry_speedup == 1.0 or self._restore_sleep is not None:
             return
+        restore_wait = task_time.install_wait_speedup(self.retry_speedup)
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
         namespace = vars(retrier_decl)
@@ -376,6 +383,7 @@ class LocalStack:
 
         def restore() -> None:
             namespace["time"] = original
+            restore_wait()
 
         self._restore_sleep = restore
 

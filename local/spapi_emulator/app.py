@@ -112,8 +112,14 @@ class Application:
         self, request: Request, operation: str, dialect: Dialect, routed: tuple[Route, dict[str, str]] | None
     ) -> Response:
         fault = self._faults.take(operation) if operation != UNROUTED_OPERATION else None
-        if fault is not None:
+        if fault is not None and not fault.processed:
             return self._fault(request, dialect, fault, routed)
+        response = self._unfaulted(request, dialect, routed)
+        if fault is not None:  # processed: it took effect, and its answer comes late
+            self._stopping.wait(fault.delay_seconds)
+        return response
+
+    def _unfaulted(self, request: Request, dialect: Dialect, routed: tuple[Route, dict[str, str]] | None) -> Response:
         if request.framing_error is not None:
             return self._framing_error(request, dialect)
         if dialect is Dialect.LWA:

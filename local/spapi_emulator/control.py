@@ -9,7 +9,8 @@ HTTP routes (no access token needed; JSON in and out):
   allowedMessageTypes}]}``
 - ``GET  /_emulator/destinations`` -> ``{"destinations": [destination, ...]}``
 - ``GET  /_emulator/faults`` -> ``{"faults": [fault, ...]}`` (those not used yet)
-- ``POST /_emulator/faults`` ``{"operation", "status"?, "count"?, "delaySeconds"?, "errorCode"?}`` -> 201
+- ``POST /_emulator/faults`` ``{"operation", "status"?, "count"?, "delaySeconds"?, "errorCode"?, "processed"?}``
+  -> 201
 - ``GET  /_emulator/usage-plans`` -> ``{"usagePlans": [{sellingPartnerId, operation, rate, burst}, ...]}``: every
   seller's current plan of every operation
 - ``POST /_emulator/usage-plans`` ``{"operation", "rate", "burst", "sellingPartnerId"?}`` -> 200
@@ -137,8 +138,11 @@ class Control:
         count: int = 1,
         delay_seconds: float = 0.0,
         error_code: str | None = None,
+        processed: bool = False,
     ) -> dict[str, Any]:
-        fault = make_fault(operation, status=status, delay_seconds=delay_seconds, error_code=error_code)
+        fault = make_fault(
+            operation, status=status, delay_seconds=delay_seconds, error_code=error_code, processed=processed
+        )
         self._faults.add(fault, count)
         return {**fault.to_dict(), "count": count}
 
@@ -199,7 +203,7 @@ class Control:
 
     def _post_fault(self, request: Request) -> Response:
         body = _json_object(request)
-        unknown = sorted(set(body) - {"operation", "status", "count", "delaySeconds", "errorCode"})
+        unknown = sorted(set(body) - {"operation", "status", "count", "delaySeconds", "errorCode", "processed"})
         if unknown:
             raise ControlError(400, f"Unknown fields {unknown}.")
         try:
@@ -209,6 +213,7 @@ class Control:
                 count=body.get("count", 1),
                 delay_seconds=body.get("delaySeconds", 0.0),
                 error_code=body.get("errorCode"),
+                processed=body.get("processed", False),
             )
         except ValueError as error:
             raise ControlError(400, str(error)) from None

@@ -1,14 +1,17 @@
 """Injected faults: the next N calls of an operation fail, or answer late, on purpose.
 
 Operations are the catalog's operation names plus ``lwaToken`` (the LWA token endpoint) and ``upload``
-(the presigned upload URL). A faulted call is answered before anything else is looked at and has no
-side effect: no token issued, no destination created, no upload stored, no message sent, no quota taken.
+(the presigned upload URL). A faulted call (unless ``processed``) is answered before anything else is looked at
+and has no side effect: no token issued, no destination created, no upload stored, no message sent, no quota taken.
 
 - ``status`` (4xx/5xx): the answer, in the operation's dialect (SP-API errors, S3 XML, LWA JSON), with the
   status's usual code (429 QuotaExceeded, 500 InternalFailure, 503 ServiceUnavailable; S3 InternalError,
   SlowDown, ...) or ``error_code``.
 - ``delay_seconds``: real seconds to wait before answering (a client with a shorter read timeout sees a
   timeout). With a delay and no status the answer is 503, so a delayed call still has no side effect.
+- ``processed`` (with ``delay_seconds``, without a status): the call takes effect as usual (a message is
+  delivered, a destination created) and its usual answer is held back for ``delay_seconds``: Amazon acted, and a
+  client that stopped waiting cannot know it did, the case of a send whose outcome is unknown.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Fault:
     status: int
     delay_seconds: float
     error_code: str | None
+    processed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +51,7 @@ class Fault:
             "status": self.status,
             "delaySeconds": self.delay_seconds,
             "errorCode": self.error_code,
+            "processed": self.processed,
         }
 
 
@@ -56,6 +61,7 @@ def make_fault(
     status: int | None = None,
     delay_seconds: float = 0.0,
     error_code: str | None = None,
+    processed: bool = False,
 ) -> Fault:
     """A checked fault; ValueError names what is wrong."""
     if operation not in FAULTABLE_OPERATIONS:
@@ -73,11 +79,16 @@ def make_fault(
             raise ValueError("error_code needs a status to go with it.")
         if not isinstance(error_code, str) or not _ERROR_CODE.match(error_code):
             raise ValueError(f"error_code must be a word like BadDigest, not {error_code!r}.")
+    if not isinstance(processed, bool):
+        raise ValueError(f"processed must be true or false, not {processed!r}.")
+    if processed and (status is not None or delay_seconds == 0):
+        raise ValueError("A processed fault is a late answer: a delay and no status.")
     return Fault(
         operation=operation,
         status=DELAY_ONLY_STATUS if status is None else status,
         delay_seconds=float(delay_seconds),
         error_code=error_code,
+        processed=processed,
     )
 
 

@@ -413,11 +413,18 @@ class Emulator:
         count: int = 1,
         delay_seconds: float = 0.0,
         error_code: str | None = None,
+        processed: bool = False,
     ) -> None:
         """Make the next ``count`` calls of ``operation`` fail with ``status`` and/or answer after
-        ``delay_seconds`` real seconds (503 when only a delay is given). See :mod:`spapi_emulator.faults`."""
+        ``delay_seconds`` real seconds (503 when only a delay is given), or, ``processed``, take effect and answer
+        late. See :mod:`spapi_emulator.faults`."""
         self._control.inject_fault(
-            operation, status=status, count=count, delay_seconds=delay_seconds, error_code=error_code
+            operation,
+            status=status,
+            count=count,
+            delay_seconds=delay_seconds,
+            error_code=error_code,
+            processed=processed,
         )
 
     def set_usage_plan(

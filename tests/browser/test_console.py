@@ -35,6 +35,7 @@ STATUS_LABELS = {
     "uploading": "Uploading the files to Amazon",
     "sent": "Sent: Amazon accepted the message and emails the buyer",
     "failed": "Not sent",
+    "unknown": "No answer from Amazon: the message may have reached the buyer",
 }
 # An unsigned JWT whose claims name the user; the page reads the email for display only.
 ID_TOKEN = (
@@ -322,6 +323,41 @@ def test_a_failed_workflow_is_explained_in_plain_words_and_can_be_sent_again(
     expect_sent(page)
     screens(page, "sent-after-editing-again")
 
+    [delivered] = console_server.emulator.deliveries(ORDER)
+    assert delivered["text"] == "Your order is delayed."
+
+
+def test_a_send_without_an_answer_says_maybe_sent_and_does_not_offer_to_send_again(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Amazon delivers the message but answers after the read timeout: the page never says "Not sent"."""
+    from local_stack.stack import reset_function_caches
+
+    monkeypatch.setenv("SPAPI_READ_TIMEOUT", "1")
+    reset_function_caches()
+    page = desktop.page
+    console_server.emulator.inject_fault("createUnexpectedProblem", delay_seconds=3.0, processed=True)
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Your order is delayed.")
+    with page.expect_response(re.compile(r"/orders/[^/?]+/messages$")) as posted:
+        send_button(page).click()
+    request_id = posted_request_id(posted.value)
+
+    timeline = page.get_by_role("list", name="What happened so far")
+    expect(timeline.get_by_role("listitem").last).to_contain_text(STATUS_LABELS["unknown"], timeout=WORKFLOW_TIMEOUT_MS)
+    expect(page.get_by_role("button", name="Send another message")).to_be_visible()
+    record = page.request.get(f"{console_url}messages/{request_id}").json()
+    assert (record["status"], record["error"], record["done"]) == ("unknown", "SendOutcomeUnknown", True)
+    assert outcome_text(page) == (
+        "Maybe sent.\n\nThe message went to Amazon but no answer came back, so the buyer may already have it. It"
+        " was not sent again: look at the order's messages in Seller Central before sending it again.\n\n"
+        f"Details: {record['cause']}\n\nError: SendOutcomeUnknown"
+    )
+    assert record["cause"].startswith("createUnexpectedProblem: the request was sent but no answer came (read timeout)")
+    expect_timeline(page, console_url, request_id)
+    expect(page.get_by_role("button", name="Edit and send again")).to_be_hidden()
+    screens(page, "maybe-sent")
     [delivered] = console_server.emulator.deliveries(ORDER)
     assert delivered["text"] == "Your order is delayed."
 

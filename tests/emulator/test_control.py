@@ -60,6 +60,7 @@ def test_fault_over_http(api: Api) -> None:
         "status": 503,
         "delaySeconds": 0.0,
         "errorCode": None,
+        "processed": False,
         "count": 2,
     }
     assert len(_control(api, "GET", "/faults")["faults"]) == 2
@@ -79,6 +80,16 @@ def test_fault_over_http_with_error_code_and_delay(api: Api) -> None:
 
     assert response.status_code == 400
     assert b"<Code>BadDigest</Code>" in response.content
+
+
+def test_processed_fault_over_http(api: Api) -> None:
+    answer = _control(
+        api, "POST", "/faults", json={"operation": "createUnexpectedProblem", "delaySeconds": 0.05, "processed": True}
+    )
+
+    assert answer["fault"]["processed"] is True
+    assert api.send("unexpectedProblem", {"text": "Late."}).status_code == 201
+    assert len(api.emulator.deliveries()) == 1
 
 
 @pytest.mark.parametrize(

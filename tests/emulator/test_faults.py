@@ -152,6 +152,35 @@ def test_delay_without_status_answers_503_and_has_no_side_effect(api: Api) -> No
     assert api.emulator.deliveries() == []
 
 
+def test_a_processed_fault_takes_effect_and_answers_late(api: Api) -> None:
+    """Amazon acted and its answer was late: the buyer has the message whatever the client saw."""
+    api.emulator.inject_fault(SEND_UNEXPECTED_PROBLEM, delay_seconds=0.3, processed=True)
+    started = time.monotonic()
+
+    response = api.send("unexpectedProblem", {"text": "Delayed."})
+
+    assert (response.status_code, response.json()) == (201, {})
+    assert time.monotonic() - started >= 0.3
+    assert [delivery["text"] for delivery in api.emulator.deliveries()] == ["Delayed."]
+
+
+def test_a_processed_fault_delivers_even_when_the_client_stopped_waiting(api: Api) -> None:
+    api.token()
+    api.emulator.inject_fault(SEND_UNEXPECTED_PROBLEM, delay_seconds=1.0, processed=True)
+    path = catalog.message_type("unexpectedProblem").send_path("123-1234567-1234567")
+
+    with pytest.raises(requests.ReadTimeout):
+        api.session.post(
+            api.base_url + path,
+            params={"marketplaceIds": "ATVPDKIKX0DER"},
+            json={"text": "Delayed."},
+            headers=api.headers(),
+            timeout=(1.0, 0.2),
+        )
+
+    assert [delivery["text"] for delivery in api.emulator.deliveries()] == ["Delayed."]
+
+
 def test_stop_does_not_wait_for_a_delayed_answer(api: Api) -> None:
     api.token()
     api.emulator.inject_fault("getMessagingActionsForOrder", delay_seconds=30.0)
@@ -185,6 +214,8 @@ def test_faultable_operations_are_the_catalogs_plus_lwa_and_upload() -> None:
         {"operation": "sendInvoice", "status": 500, "count": 0},
         {"operation": "sendInvoice", "delay_seconds": -1},
         {"operation": "sendInvoice", "error_code": "BadDigest"},
+        {"operation": "sendInvoice", "processed": True},
+        {"operation": "sendInvoice", "status": 500, "delay_seconds": 1, "processed": True},
     ],
 )
 def test_invalid_faults_are_refused(api: Api, kwargs: dict[str, object]) -> None:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -202,3 +203,81 @@ def test_attachments_marked_uploaded_at_the_same_moment_are_all_recorded(stack: 
             ]
     finally:
         sys.setswitchinterval(every_five_ms)
+
+
+def test_a_send_without_an_answer_is_recorded_as_may_have_reached_the_buyer_and_not_sent_again(
+    stack: Stack, monkeypatch: Any
+) -> None:
+    """Amazon delivers the invoice but its answer comes after the client's read timeout: the record, the tags and
+    the event say "unknown" (never a plain failure that invites a second send) and nothing sends it again."""
+    from local_stack.stack import reset_function_caches
+
+    monkeypatch.setenv("SPAPI_READ_TIMEOUT", "1")
+    reset_function_caches()
+    stack.emulator.inject_fault("sendInvoice", delay_seconds=3.0, processed=True)
+    key = f"outbox/{MARKETPLACE}/{ORDER}/invoice/Invoice.pdf"
+    put = stack.put(key, PDF)
+
+    (execution,) = stack.finished(1)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "SendOutcomeUnknown")
+    assert execution["cause"] == (
+        "sendInvoice: the request was sent but no answer came (read timeout), so Amazon may have delivered the"
+        " message to the buyer. It was not sent again: the Messaging API takes no idempotency key and a second"
+        " send could message the buyer twice. Look at the order's messages in Seller Central before sending it"
+        " again."
+    )
+    record = stack.record(execution)
+    assert _statuses(record) == ["received", "validated", "uploading", "unknown"]
+    assert (record["status"], record["error"], record["cause"]) == ("unknown", execution["error"], execution["cause"])
+    assert stack.tags(key, put["VersionId"]) == {
+        "buyer-messaging:outcome": "unknown",
+        "buyer-messaging:request-id": execution["name"],
+        "buyer-messaging:error": "SendOutcomeUnknown",
+    }
+    (event,) = _events(stack, execution["name"])
+    assert event["detail-type"] == "MessageOutcomeUnknown"
+    assert event["detail"]["status"] == "unknown"
+    # The buyer has it, once: the late answer is logged when it finally goes out, and no second send followed.
+    (delivered,) = stack.emulator.deliveries()
+    assert [attachment["fileName"] for attachment in delivered["attachments"]] == ["Invoice.pdf"]
+    deadline = time.monotonic() + 10
+    while not stack.emulator.calls("sendInvoice") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [call["status"] for call in stack.emulator.calls("sendInvoice")] == [201]
+
+
+def test_a_send_step_that_timed_out_mid_send_is_recorded_as_may_have_reached_the_buyer(stack: Stack) -> None:
+    """Lambda ends the send step at its timeout while Amazon is still processing the send (its answer comes
+    later): an end that says nothing of Amazon's answer, after the request left, is "unknown", never "failed"."""
+    assert stack.local.deployment is not None
+    send_function = stack.local.deployment.functions["SendMessageFunction"]
+    real_invoke = stack.local.lambdas.invoke
+
+    def invoke_with_a_1_s_timeout(function: Any, event: Any) -> tuple[str, bool, str]:
+        if function.name != send_function:
+            return real_invoke(function, event)
+        # The handler goes on in the background (a thread cannot be killed); Lambda would have stopped it.
+        running = ThreadPoolExecutor(1).submit(real_invoke, function, event)
+        try:
+            return running.result(timeout=1.0)
+        except TimeoutError:
+            failure = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 1.00 seconds"}
+            return json.dumps(failure), True, ""
+
+    stack.local.lambdas.invoke = invoke_with_a_1_s_timeout  # type: ignore[method-assign]
+    stack.emulator.inject_fault("sendInvoice", delay_seconds=3.0, processed=True)
+    key = f"outbox/{MARKETPLACE}/{ORDER}/invoice/Invoice.pdf"
+    stack.put(key, PDF)
+
+    (execution,) = stack.finished(1)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "Sandbox.Timedout")
+    record = stack.record(execution)
+    assert (record["status"], record["error"]) == ("unknown", "Sandbox.Timedout")
+    assert record["sendStartedAt"] <= record["unknownAt"]
+    (event,) = _events(stack, execution["name"])
+    assert event["detail-type"] == "MessageOutcomeUnknown"
+    time.sleep(2.5)  # the send's late answer arrives: the record stays unknown (only a person settles it)
+    assert len(stack.emulator.deliveries()) == 1
+    assert stack.record(execution)["status"] == "unknown"

@@ -543,7 +543,8 @@ def test_no_credentials_in_environment_or_state_machine(template: dict[str, Any]
 
 
 def test_long_running_functions_have_room(template: dict[str, Any]) -> None:
-    assert function_setting(template, "UploadAttachmentFunction", "Timeout") == 300
+    # Two destinations and two PUTs at most (tests/static/test_timeouts.py).
+    assert function_setting(template, "UploadAttachmentFunction", "Timeout") == 480
     assert function_setting(template, "UploadAttachmentFunction", "MemorySize") == 1024
     assert function_setting(template, "HashAttachmentFunction", "Timeout") == 300
 

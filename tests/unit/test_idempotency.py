@@ -7,14 +7,16 @@ import time
 from typing import Any
 
 import pytest
+import requests
 import responses
 
-from buyer_messaging import idempotency, steps
+from buyer_messaging import idempotency, status, steps
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import (
     ConfigurationError,
     InvalidRequest,
     SendInProgress,
+    SendOutcomeUnknown,
     SpApiUnavailable,
     WorkflowTableUnavailable,
 )
@@ -43,9 +45,9 @@ def _register_send(http: responses.RequestsMock, status: int = 201, **kwargs: An
 
 
 def _records(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    """The idempotency records in the workflow table (every item there is one in these tests)."""
+    """The idempotency records in the workflow table (not the requests' status records)."""
     items: list[dict[str, Any]] = aws["dynamodb"].scan(TableName=support.TABLE, ConsistentRead=True)["Items"]
-    return items
+    return [item for item in items if not item["id"]["S"].startswith(status.KEY_PREFIX)]
 
 
 # --- once per execution ----------------------------------------------------------------------------------
@@ -176,6 +178,30 @@ def test_a_failed_send_leaves_no_record_and_the_retry_sends(
     assert record["status"] == {"S": "COMPLETED"}
 
 
+def test_a_send_without_an_answer_is_recorded_as_unknown_and_never_sent_again(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    """Amazon may have the message: a retry or a redrive of the execution gets the unknown outcome again."""
+    http.post(SEND_URL, body=requests.ReadTimeout("no answer"))
+    _register_send(http)  # were it sent again, this 201 would answer
+
+    with pytest.raises(SendOutcomeUnknown) as first:
+        steps.send_message(_send(), lambda_context)
+    with pytest.raises(SendOutcomeUnknown) as again:
+        steps.send_message(_send(), lambda_context)
+
+    assert not first.value.transient
+    assert str(again.value) == str(first.value)
+    assert str(first.value).startswith(
+        "createUnexpectedProblem: the request was sent but no answer came (read timeout), so Amazon may have"
+        " delivered the message to the buyer."
+    )
+    assert len([call for call in http.calls if call.request.url.startswith(SEND_URL)]) == 1
+    (record,) = _records(aws)
+    assert record["status"] == {"S": "COMPLETED"}
+    assert json.loads(record["data"]["S"]) == {"outcomeUnknown": str(first.value)}
+
+
 def test_a_permanent_failure_leaves_no_record_either(
     aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
 ) -> None:
@@ -222,6 +248,48 @@ def test_a_crashed_attempt_past_its_timeout_is_sent_by_the_retry(
     assert send.call_count == 1
     (record,) = _records(aws)
     assert record["status"] == {"S": "COMPLETED"}
+
+
+def _validated_record(execution_id: str = FIRST) -> None:
+    status.received(support.TABLE, execution_id, status.Retention(90))
+    status.validated(support.TABLE, execution_id, {}, [])
+
+
+def test_a_retry_after_an_attempt_killed_mid_send_does_not_send_again(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    """The killed attempt's request may have reached Amazon: once its in-progress record expired, the retry finds
+    the send begun without an answer and ends in SendOutcomeUnknown instead of messaging the buyer again."""
+    _validated_record()
+    crash = http.add_callback("POST", SEND_URL, callback=_crash)
+    with pytest.raises(Crash):
+        steps.send_message(_send(), lambda_context)
+    _expire_in_progress(aws)
+    http.remove(crash)
+    send = _register_send(http)
+
+    with pytest.raises(SendOutcomeUnknown, match="An earlier attempt sent this message at 20"):
+        steps.send_message(_send(), lambda_context)
+
+    assert send.call_count == 0
+
+
+def test_a_retry_after_amazon_answered_an_error_sends(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    _validated_record()
+    unavailable = {"errors": [{"code": "InternalFailure", "message": "We encountered an internal error."}]}
+    _register_send(http, status=503, json=unavailable)
+    send = _register_send(http)
+    with pytest.raises(SpApiUnavailable):
+        steps.send_message(_send(), lambda_context)
+
+    result = steps.send_message(_send(), lambda_context)
+
+    assert result["status"] == "sent"
+    assert send.call_count == 1
+    record = status.get(support.TABLE, FIRST.rsplit(":", 1)[-1])
+    assert record is not None and record["status"] == "sent"
 
 
 def _crash(request: Any) -> Any:

@@ -82,6 +82,60 @@ def test_a_failure_is_recorded_tagged_and_announced(aws: dict[str, Any], tap: An
     assert "history" not in detail
 
 
+def test_a_send_without_an_answer_is_recorded_unknown_not_failed(aws: dict[str, Any], tap: Any) -> None:
+    """ "May have reached the buyer": its own status, tag and detail-type, so nothing sends it again blindly."""
+    _stage(aws, "attachments/a.pdf")
+    _validated(["attachments/a.pdf"])
+    status.uploading(support.TABLE, ARN)
+    cause = "sendInvoice: the request was sent but no answer came (read timeout), so Amazon may have delivered it."
+
+    recorded = outcome.record_failed(WHERE, ARN, Failure("SendOutcomeUnknown", cause), execution_input=None)
+
+    assert (recorded.status, recorded.objects_tagged) == ("unknown", 1)
+    record = status.get(support.TABLE, "req-42")
+    assert record is not None
+    assert (record["status"], record["error"], record["cause"]) == ("unknown", "SendOutcomeUnknown", cause)
+    assert [step["status"] for step in record["history"]] == ["received", "validated", "uploading", "unknown"]
+    assert _tags(aws, "attachments/a.pdf") == {
+        outcome.TAG_OUTCOME: "unknown",
+        outcome.TAG_REQUEST: "req-42",
+        outcome.TAG_ERROR: "SendOutcomeUnknown",
+    }
+    (event,) = tap()
+    assert event["detail-type"] == "MessageOutcomeUnknown"
+    assert (event["detail"]["status"], event["detail"]["error"]) == ("unknown", "SendOutcomeUnknown")
+    # Final: a failure recorded later cannot turn it into a plain "failed".
+    assert not status.failed(support.TABLE, ARN, WHERE.retention, "WorkflowError", "late")
+    assert status.get(support.TABLE, "req-42")["status"] == "unknown"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("send_started", "failure", "ended"),
+    [
+        (True, Failure("WorkflowError", "States.Timeout: "), "unknown"),  # the state timed out mid-send
+        (True, Failure("Sandbox.Timedout", "Task timed out after 180.00 seconds"), "unknown"),
+        (True, Failure("SendInProgress", "Another attempt is sending this message right now."), "unknown"),
+        (True, Failure("SpApiInvalidInput", "sendInvoice failed with HTTP 400: InvalidInput."), "failed"),
+        (True, Failure("SpApiUnavailable", "sendInvoice failed with HTTP 503: ServiceUnavailable."), "failed"),
+        (False, Failure("WorkflowError", "States.Timeout: "), "failed"),  # no send had begun
+    ],
+    ids=["state-timeout", "lambda-timeout", "still-sending", "amazon-refused", "amazon-5xx", "before-the-send"],
+)
+def test_an_end_without_amazons_answer_after_the_send_began_is_unknown(
+    aws: dict[str, Any], tap: Any, send_started: bool, failure: Failure, ended: str
+) -> None:
+    _validated([])
+    if send_started:
+        assert status.send_started(support.TABLE, ARN)
+
+    recorded = outcome.record_failed(WHERE, ARN, failure, execution_input=None)
+
+    assert recorded.status == ended
+    assert status.get(support.TABLE, "req-42")["status"] == ended  # type: ignore[index]
+    expected_type = "MessageOutcomeUnknown" if ended == "unknown" else "MessageFailed"
+    assert [event["detail-type"] for event in tap()] == [expected_type]
+
+
 def test_a_later_sent_outcome_replaces_the_error_tag(aws: dict[str, Any], tap: Any) -> None:
     _stage(aws, "attachments/a.pdf", {outcome.TAG_ERROR: "OldError", outcome.TAG_OUTCOME: "failed"})
     _validated(["attachments/a.pdf"])

@@ -63,6 +63,7 @@ const STATUS_LABELS = {
   uploading: "Uploading the files to Amazon",
   sent: "Sent: Amazon accepted the message and emails the buyer",
   failed: "Not sent",
+  unknown: "No answer from Amazon: the message may have reached the buyer",
 };
 
 // The workflow's error names (README "Errors") in words for a seller; the API's `cause` adds the details.
@@ -78,6 +79,9 @@ const FRIENDLY_ERRORS = {
   UnknownMessageType: "This is not a message type Amazon knows.",
   SpApiThrottled: "Amazon was too busy even after several retries. Try again in a minute.",
   SpApiUnavailable: "Amazon could not be reached even after several retries. Try again later.",
+  SendOutcomeUnknown:
+    "The message went to Amazon but no answer came back, so the buyer may already have it. It was not sent " +
+    "again: look at the order's messages in Seller Central before sending it again.",
   SpApiTokenExpired:
     "Amazon kept refusing fresh sign-in tokens as expired, even after several retries. Try again later; if it " +
     "goes on, an administrator should check the app's authorization.",
@@ -1202,6 +1206,16 @@ function renderOutcome(record) {
       outcome,
       el("p", { className: "headline" }, "Sent. Amazon accepted the message and emails the buyer."),
       files.length ? el("p", {}, `Files: ${files.join(", ")}.`) : null,
+    );
+  } else if (record.status === "unknown") {
+    // Never "Not sent": the buyer may have the message, and "Edit and send again" would invite a duplicate.
+    outcome.className = "outcome failed";
+    fill(
+      outcome,
+      el("p", { className: "headline" }, "Maybe sent."),
+      el("p", {}, lookUp(FRIENDLY_ERRORS, "SendOutcomeUnknown")),
+      record.cause ? el("p", {}, `Details: ${record.cause}`) : null,
+      el("p", {}, "Error: ", el("code", {}, record.error || "SendOutcomeUnknown")),
     );
   } else {
     outcome.className = "outcome failed";

@@ -11,6 +11,17 @@ from functools import lru_cache
 from buyer_messaging.errors import ConfigurationError
 
 DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105  (a URL, not a secret)
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
+DEFAULT_READ_TIMEOUT_SECONDS = 30.0
+# The presigned PUT waits at least this long for S3's answer once the body is sent (a large file's last bytes).
+UPLOAD_MIN_READ_TIMEOUT_SECONDS = 60.0
+# One SP-API operation at its longest (buyer_messaging.spapi.SpApiClient.call): a token from Login with Amazon,
+# the call, then, when Amazon refuses the token, a fresh token and the call once more. Each exchange may take
+# the connect timeout and then the read timeout. The functions' Lambda timeouts, and the states' TimeoutSeconds
+# above them, are set from this (tests/static/test_timeouts.py), so that a state times out only when Amazon
+# itself does not answer, and a send that gets no answer ends in the client's own read timeout, where it is
+# known to be a send whose outcome is unknown (SendOutcomeUnknown), not in a Lambda or state timeout.
+HTTP_EXCHANGES_PER_SPAPI_CALL = 4
 
 # Production and sandbox endpoints by SP-API region (Amazon's "SP-API endpoints" documentation).
 REGION_ENDPOINTS: Mapping[str, str] = {
@@ -40,6 +51,15 @@ class Settings:
     connect_timeout_seconds: float
     read_timeout_seconds: float
 
+    def spapi_call_seconds(self) -> float:
+        """The longest one SP-API operation can take before its client gives up (tokens included)."""
+        return HTTP_EXCHANGES_PER_SPAPI_CALL * (self.connect_timeout_seconds + self.read_timeout_seconds)
+
+    @property
+    def upload_timeout(self) -> tuple[float, float]:
+        """(connect, read) timeouts of the presigned PUT."""
+        return self.connect_timeout_seconds, max(self.read_timeout_seconds, UPLOAD_MIN_READ_TIMEOUT_SECONDS)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -66,8 +86,8 @@ class Settings:
             workflow_table=env.get("WORKFLOW_TABLE", "").strip(),
             event_bus_name=env.get("EVENT_BUS_NAME", "").strip() or "default",
             status_retention_days=_positive_int(env, "STATUS_RETENTION_DAYS", 90),
-            connect_timeout_seconds=_positive_float(env, "SPAPI_CONNECT_TIMEOUT", 5.0),
-            read_timeout_seconds=_positive_float(env, "SPAPI_READ_TIMEOUT", 30.0),
+            connect_timeout_seconds=_positive_float(env, "SPAPI_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_SECONDS),
+            read_timeout_seconds=_positive_float(env, "SPAPI_READ_TIMEOUT", DEFAULT_READ_TIMEOUT_SECONDS),
         )
 
     def require(self, name: str) -> str:

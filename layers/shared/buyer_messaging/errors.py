@@ -131,11 +131,19 @@ class SpApiThrottled(SpApiError, TransientError):
 
 
 class SpApiUnavailable(SpApiError, TransientError):
-    """5xx, a connection failure or a timeout; retried."""
+    """5xx, a connection that could not be made (refused, DNS, connect timeout), or no answer to a call that
+    changes nothing at Amazon's (a read timeout of a GET); retried. A send without an answer is
+    :class:`SendOutcomeUnknown`."""
 
 
 class SpApiTokenExpired(SpApiError, TransientError):
     """403 "The access token you provided has expired." even for a token fresh from LWA; retried with backoff."""
+
+
+class SendOutcomeUnknown(SpApiError):
+    """A send's request left but its answer never came (a read timeout, the connection reset after the request
+    was sent): Amazon may have delivered the message. Permanent: the Messaging API takes no idempotency key, so
+    sending again blindly could message the buyer twice; a person checks first."""
 
 
 class SpApiUnauthorized(SpApiError):

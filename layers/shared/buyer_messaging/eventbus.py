@@ -1,4 +1,8 @@
-"""The EventBridge adapter: MessageSent / MessageFailed on the seller's bus, for their own integrations.
+"""The EventBridge adapter: MessageSent / MessageFailed / MessageOutcomeUnknown on the seller's bus, for their
+own integrations.
+
+MessageOutcomeUnknown (a send that left without an answer, SendOutcomeUnknown) has its own detail-type so that a
+rule that sends failed messages again never matches a message the buyer may already have.
 
 Rules match ``{"source": ["buyer-messaging"], "detail-type": ["MessageSent"]}``. Delivery is at least
 once (EventBridge's own guarantee, and a retried step may publish again): consumers dedupe on
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 EVENT_SOURCE = "buyer-messaging"
 MESSAGE_SENT = "MessageSent"
 MESSAGE_FAILED = "MessageFailed"
+MESSAGE_OUTCOME_UNKNOWN = "MessageOutcomeUnknown"
 
 
 @lru_cache(maxsize=1)

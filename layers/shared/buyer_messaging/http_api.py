@@ -349,9 +349,9 @@ def order_history(amazon_order_id: str) -> dict[str, Any]:
 
 def _shown(record: dict[str, Any]) -> dict[str, Any]:
     """The record as the API shows it: where the files are staged is the seller's business, not the page's."""
-    from buyer_messaging.status import Status
+    from buyer_messaging.status import FINAL
 
-    shown = {**record, "done": record.get("status") in (Status.SENT.value, Status.FAILED.value)}
+    shown = {**record, "done": record.get("status") in FINAL}
     shown["attachments"] = [
         {name: value for name, value in attachment.items() if name != "bucket"}
         for attachment in record.get("attachments") or []

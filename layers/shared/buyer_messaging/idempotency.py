@@ -6,8 +6,10 @@ SP-API answered 201, and returns that result instead of messaging the buyer agai
 while the first is still sending gets :class:`SendInProgress` (retried by the state machine).
 
 What no client can close: a send whose answer never arrives (a read timeout) may or may not have reached
-Amazon, and the Messaging API takes no idempotency key. Such a send fails without a record and is retried,
-which is right when Amazon never got it and a duplicate when it did.
+Amazon, and the Messaging API takes no idempotency key. Such a send ends in :class:`SendOutcomeUnknown`, and
+that outcome is recorded like a result: a retry, a Lambda retry or a redrive of the execution gets
+SendOutcomeUnknown again from the record instead of sending a second time. Only a person, who can look at the
+order's messages, decides to send it again (a new execution, a new key).
 """
 
 from __future__ import annotations
@@ -19,10 +21,18 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from buyer_messaging.errors import ConfigurationError, InvalidRequest, SendInProgress, WorkflowTableUnavailable
+from buyer_messaging.errors import (
+    ConfigurationError,
+    InvalidRequest,
+    SendInProgress,
+    SendOutcomeUnknown,
+    WorkflowTableUnavailable,
+)
 from buyer_messaging.observability import logger
 
 RECORD_SECONDS = 7 * 24 * 3600  # longer than any execution, its retries and a redrive
+# The recorded result of an action whose outcome is unknown: the error's message, raised again on every call.
+OUTCOME_UNKNOWN = "outcomeUnknown"
 _pending = threading.local()
 
 
@@ -50,7 +60,11 @@ def _guard(table: str) -> tuple[Any, Callable[..., dict[str, Any]]]:
     @idempotent_function(data_keyword_argument="attempt", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
     def send(attempt: dict[str, str]) -> dict[str, Any]:
         action: Callable[[], dict[str, Any]] = _pending.action
-        result = action()
+        try:
+            result = action()
+        except SendOutcomeUnknown as unknown:
+            # Saved as the result (Powertools would delete the record of an exception): never sent again.
+            result = {OUTCOME_UNKNOWN: str(unknown)}
         _pending.result = result
         return result
 
@@ -76,8 +90,7 @@ def once(
     _pending.action = action
     _pending.result = None
     try:
-        result: dict[str, Any] = send(attempt={"key": key, "fingerprint": digest})
-        return result
+        return _outcome(send(attempt={"key": key, "fingerprint": digest}))
     except IdempotencyAlreadyInProgressError:
         raise SendInProgress(f"Another attempt of {key} is sending this message right now.") from None
     except IdempotencyValidationError:
@@ -89,15 +102,23 @@ def once(
     except IdempotencyPersistenceLayerError as error:
         sent: dict[str, Any] | None = _pending.result
         if sent is not None:
-            # The buyer has the message; only the record of it failed. Retrying would message them again.
-            logger.warning("Message sent but its idempotency record could not be completed", extra={"key": key})
-            return sent
+            # The send ended (sent, or its outcome unknown); only its record failed. Another try could message
+            # the buyer again.
+            logger.warning("Send ended but its idempotency record could not be completed", extra={"key": key})
+            return _outcome(sent)
         if _missing_table(error):
             raise ConfigurationError(f"WORKFLOW_TABLE={table!r} does not name a DynamoDB table.") from None
         raise WorkflowTableUnavailable(f"The idempotency record could not be read or written: {error}") from None
     finally:
         _pending.action = None
         _pending.result = None
+
+
+def _outcome(result: dict[str, Any]) -> dict[str, Any]:
+    """The action's result, or its unknown outcome raised again (from this call or from the record)."""
+    if OUTCOME_UNKNOWN in result:
+        raise SendOutcomeUnknown(str(result[OUTCOME_UNKNOWN]))
+    return result
 
 
 def _missing_table(error: BaseException) -> bool:

@@ -182,6 +182,7 @@ def send_message(
         message_type.send_path(amazon_order_id),
         params={"marketplaceIds": marketplace_id},
         json_body=body,
+        at_most_once=True,
     )
     return response.request_id
 

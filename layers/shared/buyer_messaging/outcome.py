@@ -3,9 +3,10 @@
 Staged objects are tagged, never deleted: a failed request's files stay for a person to fix and send again
 (the bucket's lifecycle rule expires them later). S3 tags:
 
-- ``buyer-messaging:outcome`` = ``sent`` | ``failed``
+- ``buyer-messaging:outcome`` = ``sent`` | ``failed`` | ``unknown`` (the send left without an answer: the
+  message may have reached the buyer)
 - ``buyer-messaging:request-id`` = the request id (the execution's name)
-- ``buyer-messaging:error`` = the error's name (failed only)
+- ``buyer-messaging:error`` = the error's name (failed and unknown only)
 
 An attachment shared by several requests carries the outcome of the latest one.
 """
@@ -16,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from buyer_messaging import eventbus, status, storage
-from buyer_messaging.errors import BuyerMessagingError, error_name
+from buyer_messaging import errors, eventbus, status, storage
+from buyer_messaging.errors import BuyerMessagingError, SendInProgress, SendOutcomeUnknown, error_name
 from buyer_messaging.models import Failure
 from buyer_messaging.observability import logger
 
@@ -66,19 +67,44 @@ def record_sent(where: Destinations, execution_arn: str) -> Recorded:
 
 
 def record_failed(where: Destinations, execution_arn: str, failure: Failure, execution_input: object) -> Recorded:
-    """Mark the record failed (unless the message was sent after all), tag the staged objects, announce it."""
+    """Mark the record failed, or unknown for a send that left without an answer (unless the message was sent
+    after all), tag the staged objects, announce it (MessageFailed, or MessageOutcomeUnknown)."""
     request_id = status.request_id_of(execution_arn)
-    status.failed(where.table, execution_arn, where.retention, failure.error, failure.cause, _summary(execution_input))
+    if _may_have_reached_the_buyer(failure, status.get(where.table, request_id)):
+        # The send left without an answer: "may have reached the buyer", never a plain failure inviting a resend.
+        status.outcome_unknown(where.table, execution_arn, failure.error, failure.cause)
+    else:
+        status.failed(
+            where.table, execution_arn, where.retention, failure.error, failure.cause, _summary(execution_input)
+        )
     record = status.get(where.table, request_id) or {}
     if record.get("status") == status.Status.SENT:
         # The buyer got the message; a failure after that (a step that timed out after sending) must not say
         # otherwise. The execution still fails, so someone looks at it.
         logger.error("Execution failed after the message was sent", extra={"error": failure.error})
         return Recorded(request_id, "sent", 0, None)
-    tags = {TAG_OUTCOME: "failed", TAG_REQUEST: request_id, TAG_ERROR: _tag_value(failure.error)}
+    ended = status.Status.UNKNOWN if record.get("status") == status.Status.UNKNOWN else status.Status.FAILED
+    tags = {TAG_OUTCOME: ended.value, TAG_REQUEST: request_id, TAG_ERROR: _tag_value(failure.error)}
     tagged = _tag_all(where, record, execution_input, tags, ())
-    event_id = eventbus.publish(where.event_bus, eventbus.MESSAGE_FAILED, event_detail(record), [execution_arn])
-    return Recorded(request_id, "failed", tagged, event_id)
+    detail_type = eventbus.MESSAGE_OUTCOME_UNKNOWN if ended is status.Status.UNKNOWN else eventbus.MESSAGE_FAILED
+    event_id = eventbus.publish(where.event_bus, detail_type, event_detail(record), [execution_arn])
+    return Recorded(request_id, ended.value, tagged, event_id)
+
+
+# Errors this package raises after deciding what happened: Amazon answered, or nothing was sent.
+_DECIDED = frozenset(
+    name
+    for name, value in vars(errors).items()
+    if isinstance(value, type) and issubclass(value, BuyerMessagingError) and value is not BuyerMessagingError
+) - {SendOutcomeUnknown.__name__, SendInProgress.__name__}
+
+
+def _may_have_reached_the_buyer(failure: Failure, record: Mapping[str, Any] | None) -> bool:
+    """SendOutcomeUnknown; or, once a send's request was about to leave, an end that says nothing of Amazon's
+    answer: a state or Lambda timeout (WorkflowError, Sandbox.Timedout), a crash, another attempt still sending."""
+    if failure.error == SendOutcomeUnknown.__name__:
+        return True
+    return bool((record or {}).get("sendStartedAt")) and failure.error not in _DECIDED
 
 
 def event_detail(record: Mapping[str, Any]) -> dict[str, Any]:

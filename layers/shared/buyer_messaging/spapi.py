@@ -13,6 +13,7 @@ from buyer_messaging.auth import AccessTokenProvider, load_credentials
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.errors import (
     MessageTypeNotAvailable,
+    SendOutcomeUnknown,
     SpApiError,
     SpApiInvalidInput,
     SpApiNotFound,
@@ -74,15 +75,18 @@ class SpApiClient:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Mapping[str, Any] | None = None,
+        at_most_once: bool = False,
     ) -> SpApiResponse:
+        """``at_most_once``: the call acts at Amazon's (a message send) and must never be repeated blindly, so a
+        request that left without an answer ends in :class:`SendOutcomeUnknown` instead of a retried error."""
         token = self._tokens.access_token()
-        response = self._send(operation, method, path, params, json_body, token)
+        response = self._send(operation, method, path, params, json_body, token, at_most_once)
         if _token_refused(response):
             # Amazon refused the token itself (expired early, revoked): one fresh token, one more try. A 403
             # means Amazon did not act on the request, so sending it again cannot message the buyer twice.
             self._tokens.invalidate(token)
             token = self._tokens.access_token()
-            response = self._send(operation, method, path, params, json_body, token)
+            response = self._send(operation, method, path, params, json_body, token, at_most_once)
             if _token_refused(response):
                 self._tokens.invalidate(token)  # a later attempt starts with a new token, not a refused one
         return _parse(operation, response)
@@ -95,6 +99,7 @@ class SpApiClient:
         params: Mapping[str, str] | None,
         json_body: Mapping[str, Any] | None,
         token: str,
+        at_most_once: bool,
     ) -> requests.Response:
         import requests
 
@@ -114,10 +119,44 @@ class SpApiClient:
                 headers=headers,
                 timeout=self._timeout,
             )
-        except requests.Timeout:
-            raise SpApiUnavailable(f"{operation}: the SP-API did not answer in time.") from None
         except requests.RequestException as error:
+            if at_most_once and _may_have_arrived(error):
+                raise SendOutcomeUnknown(
+                    f"{operation}: the request was sent but no answer came ({_what_happened(error)}), so Amazon may"
+                    " have delivered the message to the buyer. It was not sent again: the Messaging API takes no"
+                    " idempotency key and a second send could message the buyer twice. Look at the order's messages"
+                    " in Seller Central before sending it again."
+                ) from None
+            if isinstance(error, requests.Timeout):
+                raise SpApiUnavailable(f"{operation}: the SP-API did not answer in time.") from None
             raise SpApiUnavailable(f"{operation}: the SP-API could not be reached ({type(error).__name__}).") from None
+
+
+def _may_have_arrived(error: Exception) -> bool:
+    """Whether a request that failed may have reached Amazon: anything but a connection that was never made
+    (refused, a name that does not resolve, a connect timeout, a failed TLS handshake) or a request that could
+    not even be prepared. A read timeout, or a connection reset or closed after the request was written, may
+    come after Amazon acted on it."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError):
+        return False
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidHeader):
+        return False
+    if isinstance(error, requests.ConnectionError):
+        # requests wraps urllib3's MaxRetryError, whose reason says why no connection could be made.
+        reason = getattr(error.args[0], "reason", None) if error.args else None
+        return not isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return True
+
+
+def _what_happened(error: Exception) -> str:
+    import requests
+
+    if isinstance(error, requests.ReadTimeout):
+        return "read timeout"
+    return type(error).__name__
 
 
 def _token_refused(response: requests.Response) -> bool:

@@ -1,4 +1,7 @@
-"""The status record of every request: received → validated → uploading → sent / failed.
+"""The status record of every request: received → validated → uploading → sent / failed / unknown.
+
+``unknown``: the send's request left but no answer came (SendOutcomeUnknown): the message may have reached
+the buyer. Final, like ``sent`` and ``failed``: only a person who looked at the order's messages sends again.
 
 One item per request in the workflow table (``request#{requestId}``; the request id is the execution's
 name). Each step moves the record forward with a conditional write, so a retried step, a redelivered event
@@ -33,6 +36,11 @@ class Status(StrEnum):
     UPLOADING = "uploading"
     SENT = "sent"
     FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+# The statuses a request ends in.
+FINAL = (Status.SENT, Status.FAILED, Status.UNKNOWN)
 
 
 # Which status each transition may start from; anything else means a later step already moved on.
@@ -41,6 +49,8 @@ _MAY_FOLLOW: Mapping[Status, tuple[Status, ...]] = {
     Status.UPLOADING: (Status.VALIDATED,),
     Status.SENT: (Status.VALIDATED, Status.UPLOADING),
     Status.FAILED: (Status.RECEIVED, Status.VALIDATED, Status.UPLOADING),
+    # Only a send can leave without an answer, and a send follows validation (and the uploads).
+    Status.UNKNOWN: (Status.VALIDATED, Status.UPLOADING),
 }
 
 
@@ -173,6 +183,41 @@ def failed(
     if get(table, request_id_of(execution_arn)) is None:
         received(table, execution_arn, retention, summary=summary)
     return advance(table, execution_arn, Status.FAILED, {"error": error, "cause": cause})
+
+
+def send_started(table: str, execution_arn: str) -> bool:
+    """A send's request is about to leave (``sendStartedAt``): until Amazon's answer clears it
+    (:func:`send_answered`), an end without that answer (a state or Lambda timeout, a crash) may have reached the
+    buyer. False when the record is not validated or uploading, or an earlier attempt's send got no answer."""
+    names = {"#status": "status", "#started": "sendStartedAt"}
+    values = {
+        ":at": {"S": now_iso()},
+        ":validated": {"S": Status.VALIDATED.value},
+        ":uploading": {"S": Status.UPLOADING.value},
+    }
+    condition = "#status IN (:validated, :uploading) AND attribute_not_exists(#started)"
+    return _update(table, request_id_of(execution_arn), names, values, ["#started = :at"], condition)
+
+
+def send_answered(table: str, execution_arn: str) -> None:
+    """Amazon answered the send with an error, or the call never left: nothing was sent, a later attempt may send."""
+    try:
+        call(
+            table,
+            lambda client: client.update_item(
+                TableName=table,
+                Key=_key(request_id_of(execution_arn)),
+                UpdateExpression="REMOVE sendStartedAt",
+                ConditionExpression="attribute_exists(id)",
+            ),
+        )
+    except ConditionNotMet:
+        return
+
+
+def outcome_unknown(table: str, execution_arn: str, error: str, cause: str) -> bool:
+    """The send left without an answer: the message may have reached the buyer. Never overrides ``sent``."""
+    return advance(table, execution_arn, Status.UNKNOWN, {"error": error, "cause": cause})
 
 
 def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from buyer_messaging.errors import (
     BuyerMessagingError,
     ConfigurationError,
     InvalidRequest,
+    SendOutcomeUnknown,
     UploadDestinationExpired,
     WorkflowTableUnavailable,
     error_name,
@@ -201,7 +202,7 @@ def _put(task: AttachmentTask, destination: UploadDestination) -> None:
             body,
             staged.size,
             settings.upload_url_allowed_hosts,
-            timeout=(settings.connect_timeout_seconds, max(settings.read_timeout_seconds, 60.0)),
+            timeout=settings.upload_timeout,
         )
     finally:
         body.close()
@@ -227,10 +228,21 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
         coverage_end_date=request.coverage_end_date,
     )
 
+    table = get_settings().require("workflow_table")
+
     def deliver() -> dict[str, Any]:
-        amazon_request_id = messaging.send_message(
-            default_client(), message_type, request.amazon_order_id, request.marketplace_id, body
-        )
+        if not status.send_started(table, send.execution_id):
+            _refuse_after_an_unknown_outcome(table, send.execution_id)
+        try:
+            amazon_request_id = messaging.send_message(
+                default_client(), message_type, request.amazon_order_id, request.marketplace_id, body
+            )
+        except SendOutcomeUnknown:
+            raise
+        except BuyerMessagingError:
+            # Amazon answered (429, 5xx, 4xx) or the call never left: nothing was sent, a retry may send.
+            status.send_answered(table, send.execution_id)
+            raise
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
         logger.info("Message sent", extra={"message_type": message_type.path, "amazon_request_id": amazon_request_id})
         return SentMessage(
@@ -244,11 +256,22 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
         ).to_dict()
 
     digest = idempotency.fingerprint(request.amazon_order_id, request.marketplace_id, message_type.path, body)
-    table = get_settings().require("workflow_table")
     result = idempotency.once(table, send.execution_id, digest, deliver, lambda_context)
     # After the idempotent call, so a retry that is answered from the idempotency record marks it too.
     status.sent(table, send.execution_id, {"amazonRequestId": result.get("amazonRequestId")})
     return result
+
+
+def _refuse_after_an_unknown_outcome(table: str, execution_id: str) -> None:
+    """A retry or a redrive after an attempt that ended without Amazon's answer (killed mid-send: its idempotency
+    record expired with it) must not send a second time."""
+    record = status.get(table, status.request_id_of(execution_id)) or {}
+    if record.get("status") == status.Status.UNKNOWN or record.get("sendStartedAt"):
+        raise SendOutcomeUnknown(
+            f"An earlier attempt sent this message at {record.get('sendStartedAt') or record.get('unknownAt')} and"
+            " got no answer, so Amazon may have delivered it to the buyer. It was not sent again: look at the"
+            " order's messages in Seller Central before sending it again."
+        )
 
 
 def record_outcome(task: OutcomeTask) -> dict[str, Any]:
