@@ -111,6 +111,10 @@ class LocalStack:
         self._create_queues(resolver)
         tables = self._create_tables(resolver)
         environment = self._function_environment(resolver)
+        if self.retry_speedup != 1.0:
+            # The pacer measures time as the state machine spends it: its Wait states and Retry intervals
+            # run retry_speedup times faster here (never set on AWS, where time is real).
+            environment["PACER_CLOCK_SPEEDUP"] = repr(float(self.retry_speedup))
         self._apply_environment(environment)
         functions = self._create_functions(resolver)
         state_machine_arn = self._create_state_machine(resolver)
@@ -355,10 +359,11 @@ class LocalStack:
         return bucket
 
     def _speed_up_retries(self) -> None:
-        """moto really waits a Retry's interval; tests may run those waits faster."""
+        """moto really waits a Retry's interval and a Wait state's seconds; tests may run both faster."""
         if self.retry_speedup == 1.0 or self._restore_sleep is not None:
             return
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
         namespace = vars(retrier_decl)
         original = namespace["time"]
@@ -373,9 +378,19 @@ class LocalStack:
                 original.sleep(seconds / speedup)
 
         namespace["time"] = _ScaledTime()
+        # moto 5.2's WaitFunction._wait_interval(env, wait_seconds) waits on the execution's stop event, then
+        # waits again for the whole seconds it did not wait: replaced by one scaled wait on the same event.
+        original_wait = WaitFunction._wait_interval
+
+        def scaled_wait(self: WaitFunction, env: Any, wait_seconds: int) -> None:
+            if wait_seconds > 0:
+                env.program_state_event.wait(wait_seconds / speedup)
+
+        WaitFunction._wait_interval = scaled_wait  # type: ignore[method-assign]
 
         def restore() -> None:
             namespace["time"] = original
+            WaitFunction._wait_interval = original_wait  # type: ignore[method-assign]
 
         self._restore_sleep = restore
 
