@@ -23,7 +23,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench clean build lock model-facts
+.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench load clean build lock model-facts
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
@@ -31,6 +31,7 @@ help:
 	@echo "make emulator  only the SP-API emulator, in the foreground"
 	@echo "make reliability  the bad-input and fault matrices through the real state machine, as tables"
 	@echo "make bench     hash, copy, cold start and end-to-end benchmarks as tables (ARGS='--help')"
+	@echo "make load      N messages at once on the local stack against Amazon's quotas (ARGS='-n 1000', '--help')"
 	@echo "make test      lint, type-check and run the full test suite"
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint, checkov"
 	@echo "make checkov   checkov's security scan of template.yaml (docs/checkov.md)"
@@ -118,6 +119,9 @@ reliability: $(STAMP)
 
 bench: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m bench $(ARGS)
+
+load: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m bench.load $(ARGS)
 
 model-facts: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m spapi_emulator.model_facts derive $(SPAPI_MODELS)

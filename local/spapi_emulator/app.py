@@ -26,7 +26,7 @@ from spapi_emulator.errors import (
     spapi_error_response,
 )
 from spapi_emulator.faults import LWA_OPERATION, UPLOAD_OPERATION, Fault, FaultBook
-from spapi_emulator.gateway import ROUTES, Gateway, Route, allowed_methods, match, with_rate_limit
+from spapi_emulator.gateway import ROUTES, Gateway, Route, allowed_methods, match
 from spapi_emulator.httpio import Request, Response
 from spapi_emulator.lwa import TOKEN_PATH, token
 from spapi_emulator.quotas import Quotas
@@ -157,7 +157,7 @@ class Application:
             )
         response = spapi_error_response(ApiError.of_status(fault.status, fault.error_code))
         if routed is not None:
-            with_rate_limit(response, routed[0].operation)
+            self._gateway.with_rate_limit(response, routed[0].operation, self._gateway.seller_of(request))
         return self._with_request_id(response, request)
 
     def _s3(self, error: S3Error, request: Request) -> Response:
@@ -177,6 +177,7 @@ class Application:
 
     def _record(self, request: Request, status: int) -> None:
         with self._state.lock:
+            self._state.call_counts[(request.operation or UNROUTED_OPERATION, status)] += 1
             self._state.calls.append(
                 {
                     "requestId": request.request_id,

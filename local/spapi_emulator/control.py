@@ -5,11 +5,19 @@ HTTP routes (no access token needed; JSON in and out):
 - ``GET  /_emulator/health`` -> ``{"status": "ok"}``
 - ``GET  /_emulator/messages[?amazonOrderId=]`` -> ``{"messages": [delivery, ...]}``
 - ``GET  /_emulator/calls[?operation=]`` -> ``{"calls": [call, ...]}``
-- ``GET  /_emulator/orders`` -> ``{"orders": [{amazonOrderId, marketplaceId, buyerLocale, allowedMessageTypes}]}``
+- ``GET  /_emulator/orders`` -> ``{"orders": [{amazonOrderId, marketplaceId, sellingPartnerId, buyerLocale,
+  allowedMessageTypes}]}``
 - ``GET  /_emulator/destinations`` -> ``{"destinations": [destination, ...]}``
 - ``GET  /_emulator/faults`` -> ``{"faults": [fault, ...]}`` (those not used yet)
 - ``POST /_emulator/faults`` ``{"operation", "status"?, "count"?, "delaySeconds"?, "errorCode"?}`` -> 201
-- ``POST /_emulator/reset`` -> ``{"status": "reset"}``
+- ``GET  /_emulator/usage-plans`` -> ``{"usagePlans": [{sellingPartnerId, operation, rate, burst}, ...]}``: every
+  seller's current plan of every operation
+- ``POST /_emulator/usage-plans`` ``{"operation", "rate", "burst", "sellingPartnerId"?}`` -> 200
+  ``{"usagePlans": [the plans changed]}``: from now on the operation's bucket refills at ``rate`` requests per
+  emulated second up to ``burst``, for that seller or (no ``sellingPartnerId``) every seller, and
+  ``x-amzn-RateLimit-Limit`` says the new rate; 400 for an unknown operation or seller, a rate not above 0
+  or a burst not a whole number from 1
+- ``POST /_emulator/reset`` -> ``{"status": "reset"}`` (the documented usage plans again, buckets full)
 - ``POST /_emulator/clock`` ``{"advanceSeconds": n}`` -> ``{"advancedSeconds": n}``
 - ``POST /_emulator/tokens/expire`` -> ``{"expired": n}``: every access token issued so far and still valid
   expires now, before its ``expires_in`` (as Amazon's do); the next call with one is answered 403 expired
@@ -56,6 +64,8 @@ class Control:
             ("GET", "/destinations"): lambda _: json_response(200, {"destinations": self.destinations()}),
             ("GET", "/faults"): lambda _: json_response(200, {"faults": self._faults.pending()}),
             ("POST", "/faults"): self._post_fault,
+            ("GET", "/usage-plans"): lambda _: json_response(200, {"usagePlans": self._quotas.plans()}),
+            ("POST", "/usage-plans"): self._post_usage_plan,
             ("POST", "/reset"): self._post_reset,
             ("POST", "/clock"): self._post_clock,
             ("POST", "/tokens/expire"): lambda _: json_response(200, {"expired": self.expire_tokens()}),
@@ -75,12 +85,21 @@ class Control:
         with self._state.lock:
             return [copy.deepcopy(call) for call in self._state.calls if operation in (None, call["operation"])]
 
+    def call_counts(self) -> dict[str, dict[int, int]]:
+        """How many calls of each operation were answered with each status since the last reset."""
+        with self._state.lock:
+            counts: dict[str, dict[int, int]] = {}
+            for (operation, status), count in sorted(self._state.call_counts.items()):
+                counts.setdefault(operation, {})[status] = count
+            return counts
+
     def orders(self) -> list[dict[str, Any]]:
         with self._state.lock:
             return [
                 {
                     "amazonOrderId": order.seed.amazon_order_id,
                     "marketplaceId": order.seed.marketplace_id,
+                    "sellingPartnerId": order.seed.selling_partner_id,
                     "buyerLocale": order.seed.buyer_locale,
                     "allowedMessageTypes": list(order.allowed),
                 }
@@ -123,10 +142,19 @@ class Control:
         self._faults.add(fault, count)
         return {**fault.to_dict(), "count": count}
 
+    def set_usage_plan(
+        self, operation: object, rate_per_second: object, burst: object, selling_partner_id: object = None
+    ) -> list[dict[str, Any]]:
+        """Change an operation's usage plan for one seller or all; ValueError names a wrong value."""
+        return self._quotas.set_plan(operation, rate_per_second, burst, selling_partner_id)
+
+    def usage_plans(self) -> list[dict[str, Any]]:
+        return self._quotas.plans()
+
     def reset(self) -> None:
         self._state.reset()
         self._faults.clear()
-        self._quotas.refill()
+        self._quotas.reset()
 
     def advance_clock(self, seconds: float) -> None:
         for clock in self._clocks:
@@ -185,6 +213,20 @@ class Control:
         except ValueError as error:
             raise ControlError(400, str(error)) from None
         return json_response(201, {"fault": fault})
+
+    def _post_usage_plan(self, request: Request) -> Response:
+        body = _json_object(request)
+        unknown = sorted(set(body) - {"operation", "rate", "burst", "sellingPartnerId"})
+        if unknown:
+            raise ControlError(400, f"Unknown fields {unknown}.")
+        missing = [name for name in ("operation", "rate", "burst") if name not in body]
+        if missing:
+            raise ControlError(400, f"Missing fields {missing}.")
+        try:
+            changed = self.set_usage_plan(body["operation"], body["rate"], body["burst"], body.get("sellingPartnerId"))
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        return json_response(200, {"usagePlans": changed})
 
     def _post_reset(self, request: Request) -> Response:
         self.reset()

@@ -6,9 +6,11 @@ A call to an SP-API operation is checked in this order; the first failure is the
 2. ``x-amz-access-token``: 403 ``Unauthorized`` "Access to requested resource is denied.", the reason in
    ``details``: "Access token is missing in the request header.", "The access token you provided has
    expired." or "The access token you provided is revoked, malformed or invalid." (unknown or revoked);
-3. the operation's token bucket -> empty: 429 ``QuotaExceeded``, nothing else happens;
-4. the operation: ``marketplaceIds`` (exactly one value), the order (well-formed id, known -> else 404
-   ``NotFound``, sold in that marketplace -> else 400), then the operation's own rules.
+3. the token bucket of the token's seller and the operation -> empty: 429 ``QuotaExceeded``, nothing else
+   happens (:mod:`spapi_emulator.quotas`);
+4. the operation: ``marketplaceIds`` (exactly one value), the order (well-formed id, known and sold by the
+   token's seller -> else 404 ``NotFound``, sold in that marketplace -> else 400), then the operation's own
+   rules.
 
 What Amazon accepts is accepted, however unusual; the call log's ``notes`` say what was unusual:
 
@@ -20,8 +22,9 @@ What Amazon accepts is accepted, however unusual; the call log's ``notes`` say w
 - ``Accept``, ``Content-Type`` of a GET and ``Host`` are not checked (the presigned upload URL's ``Host``
   is: it is signed).
 
-Every answer carries ``x-amzn-RequestId``; ``x-amzn-RateLimit-Limit`` (the operation's rate per second)
-is on the statuses the official model declares it for, never on 429.
+Every answer carries ``x-amzn-RequestId``; ``x-amzn-RateLimit-Limit`` (the rate per second of the seller's
+usage plan for the operation, which a test may have changed) is on the statuses the official model declares
+it for, never on 429 (Amazon's throttled answer has none: amzn/selling-partner-api-docs#86).
 """
 
 from __future__ import annotations
@@ -77,8 +80,11 @@ def api_of(operation: Operation) -> str:
     return operation.path_template.strip("/").split("/", 1)[0]
 
 
-def rate_limit_header(operation: Operation) -> tuple[str, str]:
-    return ("x-amzn-RateLimit-Limit", str(float(operation.rate_per_second)))
+def rate_limit_value(rate_per_second: float) -> str:
+    """The header's value: requests per second as Amazon writes them ("1.0", "10.0", "0.0167", "0.0055":
+    amzn/selling-partner-api-models#1444), at most four decimals, never rounded to zero."""
+    rate = float(rate_per_second)
+    return str(round(rate, 4) or float(f"{rate:.2g}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,7 @@ class Call:
     clock: EmulatedClock
     signer: UrlSigner
     base_url: str
+    selling_partner_id: str  # whose access token made the call
 
     @property
     def operation(self) -> Operation:
@@ -155,13 +162,15 @@ class Call:
         return marketplace_id
 
     def order(self, amazon_order_id: str, marketplace_id: str) -> OrderState:
-        """The order, known and sold in ``marketplace_id``: else 400 (malformed id, other marketplace) or 404."""
+        """The order, known and sold in ``marketplace_id``: else 400 (malformed id, other marketplace) or 404.
+
+        A seller sees only its own orders: another seller's order is answered like one that does not exist."""
         if not AMAZON_ORDER_ID_PATTERN.match(amazon_order_id):
             raise invalid_input(
                 f"{amazon_order_id!r} is not an Amazon order id.", "Order ids look like 123-1234567-1234567."
             )
         order = self.state.order(amazon_order_id)
-        if order is None:
+        if order is None or order.seed.selling_partner_id != self.selling_partner_id:
             raise not_found(f"Order {amazon_order_id} was not found.", "Check the order id and the marketplace.")
         if order.seed.marketplace_id != marketplace_id:
             raise invalid_input(
@@ -203,35 +212,48 @@ class Gateway:
             raise ValueError(f"no handler for {missing}")
 
     def handle(self, request: Request, route: Route, params: dict[str, str], base_url: str) -> Response:
+        seller: str | None = None
         try:
-            self._authorize(request)
+            seller = self._authorize(request)
             _note_user_agent(request)
             _note_query_parameters(request, route.operation)
-            if not self._quotas.take(route.operation.name):
+            if not self._quotas.take(seller, route.operation.name):
                 raise ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED_MESSAGE)
-            call = Call(request, route, params, self._state, self._clock, self._signer, base_url)
+            call = Call(request, route, params, self._state, self._clock, self._signer, base_url, seller)
             response = self._handlers[route.operation.name](call)
         except ApiError as error:
             response = spapi_error_response(error)
-        return with_rate_limit(response, route.operation)
+        return self.with_rate_limit(response, route.operation, seller)
 
-    def _authorize(self, request: Request) -> None:
+    def seller_of(self, request: Request) -> str | None:
+        """The seller a request's access token acts for, whatever the token's state; None without one."""
+        token = request.header(ACCESS_TOKEN_HEADER)
+        if not token:
+            return None
+        with self._state.lock:
+            return self._state.tokens.seller_of(token)
+
+    def with_rate_limit(self, response: Response, operation: Operation, seller: str | None) -> Response:
+        """``response`` with ``x-amzn-RateLimit-Limit`` (the seller's current rate for the operation) when the
+        model declares it for its status; none for a call no seller can be told from (no usage plan)."""
+        if seller is not None and response.status in RATE_LIMIT_HEADER_STATUSES[api_of(operation)]:
+            rate = self._quotas.plan(seller, operation.name).rate_per_second
+            response.headers.append(("x-amzn-RateLimit-Limit", rate_limit_value(rate)))
+        return response
+
+    def _authorize(self, request: Request) -> str:
+        """The seller the request's valid access token acts for; else 403."""
         token = request.header(ACCESS_TOKEN_HEADER)
         if not token:
             raise unauthorized(details=MISSING_TOKEN_DETAILS)
         with self._state.lock:
             status = self._state.tokens.status(token, self._clock.now())
+            seller = self._state.tokens.seller_of(token)
         if status == "expired":
             raise unauthorized(details=EXPIRED_TOKEN_DETAILS)
-        if status != "valid":
+        if status != "valid" or seller is None:
             raise unauthorized(details=REVOKED_TOKEN_DETAILS)
-
-
-def with_rate_limit(response: Response, operation: Operation) -> Response:
-    """``response`` with ``x-amzn-RateLimit-Limit`` when the model declares it for its status."""
-    if response.status in RATE_LIMIT_HEADER_STATUSES[api_of(operation)]:
-        response.headers.append(rate_limit_header(operation))
-    return response
+        return seller
 
 
 def _note_user_agent(request: Request) -> None:

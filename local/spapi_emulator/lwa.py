@@ -10,7 +10,8 @@ Checks, in order (OAuth 2.0, RFC 6749 section 5.2, as LWA answers):
    (400 ``unsupported_grant_type``: the emulator serves no grantless operations);
 3. ``client_id`` and ``client_secret`` are the seed's -> else 401 ``invalid_client``
    (client credentials in the body only, as LWA documents; HTTP Basic is not accepted);
-4. ``refresh_token`` is present (400 ``invalid_request``) and is the seed's (400 ``invalid_grant``).
+4. ``refresh_token`` is present (400 ``invalid_request``) and is one of the seed's sellers' (400
+   ``invalid_grant``); the access token acts for that seller (its usage plans, its orders).
 
 Parameters the refresh-token grant does not use are ignored and noted in the call log.
 
@@ -63,10 +64,11 @@ def token(request: Request, state: State, clock: EmulatedClock) -> Response:
     refresh_token = form.get("refresh_token")
     if not refresh_token:
         raise LwaError(400, "invalid_request", "The request is missing a required parameter : refresh_token")
-    if not _same(refresh_token, credentials.refresh_token):
+    seller = state.seed.seller_of_refresh_token(refresh_token)
+    if seller is None:
         raise LwaError(400, "invalid_grant", "The request has an invalid grant parameter : refresh_token")
     with state.lock:
-        access_token = state.tokens.issue(clock.now())
+        access_token = state.tokens.issue(clock.now(), seller)
     return json_response(
         200,
         {

@@ -1,4 +1,5 @@
-"""The emulator's world: the LWA credentials it accepts and the orders it knows (``local/seed/orders.json``).
+"""The emulator's world: the sellers and LWA credentials it accepts and the orders it knows
+(``local/seed/orders.json``).
 
 The format is documented in ``local/seed/README.md``. A seed is checked completely when it is loaded:
 a typo in a message type or an override that would loosen Amazon's rules is an error naming the
@@ -7,6 +8,7 @@ field, not a surprise at the first request.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -22,11 +24,24 @@ DEFAULT_SEED_PATH = Path(__file__).resolve().parent.parent / "seed" / "orders.js
 # 3-7-7 characters: "123-1234567-1234567"; digital and Amazon Pay orders start with a letter ("D01-...").
 AMAZON_ORDER_ID_PATTERN = re.compile(r"^[0-9A-Z]{3}-[0-9]{7}-[0-9]{7}$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+# Seller (merchant) ids are upper-case letters and digits, such as A2EUQ1WTGCTBG2.
+SELLING_PARTNER_ID_PATTERN = re.compile(r"^[A-Z0-9]{8,20}$")
+# The seller of a seed that names none: a one-seller seed written before sellers had ids works unchanged.
+DEFAULT_SELLING_PARTNER_ID = "A2EXAMPLESELLER"
 
-_TOP_LEVEL_FIELDS = frozenset({"credentials", "orders"})
+_TOP_LEVEL_FIELDS = frozenset({"credentials", "otherSellers", "orders"})
 _CREDENTIAL_FIELDS = ("clientId", "clientSecret", "refreshToken")
+_SELLER_FIELDS = frozenset({"sellingPartnerId", "refreshToken"})
 _ORDER_FIELDS = frozenset(
-    {"amazonOrderId", "marketplaceId", "buyerLocale", "allowedMessageTypes", "oncePerOrder", "schemaOverrides"}
+    {
+        "amazonOrderId",
+        "marketplaceId",
+        "sellingPartnerId",
+        "buyerLocale",
+        "allowedMessageTypes",
+        "oncePerOrder",
+        "schemaOverrides",
+    }
 )
 
 
@@ -36,15 +51,25 @@ class SeedError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """The LWA application and refresh token the emulator's token endpoint accepts."""
+    """The LWA application and the refresh token of the seed's (first) seller, which the token endpoint
+    accepts; ``selling_partner_id`` is the seller who authorized the application with that refresh token."""
 
     client_id: str
     client_secret: str = field(repr=False)
     refresh_token: str = field(repr=False)
+    selling_partner_id: str = DEFAULT_SELLING_PARTNER_ID
 
     def as_secret(self) -> dict[str, str]:
         """The JSON the workflow keeps in its credentials secret."""
         return {"clientId": self.client_id, "clientSecret": self.client_secret, "refreshToken": self.refresh_token}
+
+
+@dataclass(frozen=True, slots=True)
+class Seller:
+    """A selling partner who authorized the application, and the refresh token that authorization gave."""
+
+    selling_partner_id: str
+    refresh_token: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +78,7 @@ class OrderSeed:
 
     amazon_order_id: str
     marketplace_id: str
+    selling_partner_id: str  # the seller who sold it: only that seller's calls find it
     buyer_locale: str
     allowed_message_types: tuple[str, ...]  # catalog paths, in the seed's order
     once_per_order: frozenset[str]  # catalog paths; gone from the actions after one successful send
@@ -64,9 +90,33 @@ class Seed:
     credentials: Credentials
     orders: tuple[OrderSeed, ...]
     source: str = "<seed>"
+    other_sellers: tuple[Seller, ...] = ()
 
     def order(self, amazon_order_id: str) -> OrderSeed | None:
         return next((order for order in self.orders if order.amazon_order_id == amazon_order_id), None)
+
+    @property
+    def sellers(self) -> tuple[Seller, ...]:
+        """Every seller, the credentials' own first."""
+        first = Seller(self.credentials.selling_partner_id, self.credentials.refresh_token)
+        return (first, *self.other_sellers)
+
+    @property
+    def selling_partner_ids(self) -> tuple[str, ...]:
+        return tuple(seller.selling_partner_id for seller in self.sellers)
+
+    def seller_of_refresh_token(self, refresh_token: str) -> str | None:
+        """The seller whose authorization gave ``refresh_token``, or None."""
+        given = refresh_token.encode()
+        found = [s.selling_partner_id for s in self.sellers if hmac.compare_digest(s.refresh_token.encode(), given)]
+        return found[0] if found else None
+
+    def secret_for(self, selling_partner_id: str) -> dict[str, str]:
+        """The credentials secret of one seller (the application's client and that seller's refresh token)."""
+        seller = next((s for s in self.sellers if s.selling_partner_id == selling_partner_id), None)
+        if seller is None:
+            raise KeyError(f"{selling_partner_id!r} is not a seller of {self.source}.")
+        return {**self.credentials.as_secret(), "refreshToken": seller.refresh_token}
 
     @classmethod
     def from_dict(cls, data: object, *, source: str = "<seed>") -> Seed:
@@ -74,18 +124,29 @@ class Seed:
         top = _object(data, source, "the seed")
         _no_unknown_fields(top, _TOP_LEVEL_FIELDS, source, "the seed")
         credentials_data = _object(top.get("credentials"), source, "credentials")
-        _no_unknown_fields(credentials_data, frozenset(_CREDENTIAL_FIELDS), source, "credentials")
+        _no_unknown_fields(
+            credentials_data, frozenset({*_CREDENTIAL_FIELDS, "sellingPartnerId"}), source, "credentials"
+        )
         values = [_string(credentials_data.get(name), source, f"credentials.{name}") for name in _CREDENTIAL_FIELDS]
+        seller_id = _seller_id(
+            credentials_data.get("sellingPartnerId", DEFAULT_SELLING_PARTNER_ID), source, "credentials.sellingPartnerId"
+        )
+        client_id, client_secret, refresh_token = values
+        credentials = Credentials(client_id, client_secret, refresh_token, seller_id)
+        other_sellers = _other_sellers(top.get("otherSellers", []), credentials, source)
+        known_sellers = {seller_id, *(seller.selling_partner_id for seller in other_sellers)}
         orders_data = top.get("orders")
         if not isinstance(orders_data, list) or not orders_data:
             raise SeedError(f"{source}: orders must be a non-empty list of orders.")
-        orders = tuple(_order(item, source, f"orders[{index}]") for index, item in enumerate(orders_data))
+        orders = tuple(
+            _order(item, source, f"orders[{index}]", seller_id, known_sellers) for index, item in enumerate(orders_data)
+        )
         seen: set[str] = set()
         for order in orders:
             if order.amazon_order_id in seen:
                 raise SeedError(f"{source}: the order {order.amazon_order_id} is listed twice.")
             seen.add(order.amazon_order_id)
-        return cls(credentials=Credentials(*values), orders=orders, source=source)
+        return cls(credentials=credentials, orders=orders, source=source, other_sellers=other_sellers)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Seed:
@@ -109,7 +170,38 @@ def load_default_seed() -> Seed:
     return load_seed(None)
 
 
-def _order(data: object, source: str, where: str) -> OrderSeed:
+def _seller_id(value: object, source: str, where: str) -> str:
+    seller_id = _string(value, source, where)
+    if not SELLING_PARTNER_ID_PATTERN.match(seller_id):
+        raise SeedError(f"{source}: {where} {seller_id!r} is not a selling partner id like A2EUQ1WTGCTBG2.")
+    return seller_id
+
+
+def _other_sellers(value: object, credentials: Credentials, source: str) -> tuple[Seller, ...]:
+    if not isinstance(value, list):
+        raise SeedError(f"{source}: otherSellers must be a list of sellers.")
+    sellers: list[Seller] = []
+    seen_ids = {credentials.selling_partner_id}
+    seen_tokens = {credentials.refresh_token}
+    for index, data in enumerate(value):
+        where = f"otherSellers[{index}]"
+        item = _object(data, source, where)
+        _no_unknown_fields(item, _SELLER_FIELDS, source, where)
+        seller = Seller(
+            _seller_id(item.get("sellingPartnerId"), source, f"{where}.sellingPartnerId"),
+            _string(item.get("refreshToken"), source, f"{where}.refreshToken"),
+        )
+        if seller.selling_partner_id in seen_ids:
+            raise SeedError(f"{source}: the seller {seller.selling_partner_id} is listed twice.")
+        if seller.refresh_token in seen_tokens:
+            raise SeedError(f"{source}: {where}.refreshToken is another seller's; each authorization has its own.")
+        seen_ids.add(seller.selling_partner_id)
+        seen_tokens.add(seller.refresh_token)
+        sellers.append(seller)
+    return tuple(sellers)
+
+
+def _order(data: object, source: str, where: str, default_seller: str, sellers: set[str]) -> OrderSeed:
     item = _object(data, source, where)
     _no_unknown_fields(item, _ORDER_FIELDS, source, where)
     order_id = _string(item.get("amazonOrderId"), source, f"{where}.amazonOrderId")
@@ -119,6 +211,9 @@ def _order(data: object, source: str, where: str) -> OrderSeed:
     marketplace_id = _string(item.get("marketplaceId"), source, f"{where}.marketplaceId")
     if not marketplaces.MARKETPLACE_ID_PATTERN.match(marketplace_id):
         raise SeedError(f"{source}: {where}.marketplaceId {marketplace_id!r} is not a marketplace id.")
+    seller_id = _seller_id(item.get("sellingPartnerId", default_seller), source, f"{where}.sellingPartnerId")
+    if seller_id not in sellers:
+        raise SeedError(f"{source}: {where}.sellingPartnerId {seller_id!r} is not a seller of this seed.")
     locale = _string(item.get("buyerLocale"), source, f"{where}.buyerLocale")
     if not LOCALE_PATTERN.match(locale):
         raise SeedError(f"{source}: {where}.buyerLocale {locale!r} is not a locale like en-US.")
@@ -145,6 +240,7 @@ def _order(data: object, source: str, where: str) -> OrderSeed:
     return OrderSeed(
         amazon_order_id=order_id,
         marketplace_id=marketplace_id,
+        selling_partner_id=seller_id,
         buyer_locale=locale,
         allowed_message_types=tuple(allowed),
         once_per_order=frozenset(once),

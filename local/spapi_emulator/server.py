@@ -282,7 +282,7 @@ class Emulator:
         self._quota_clock = EmulatedClock(check_speedup(quota_speedup if quota_speedup is not None else speedup))
         self._state = State(self._seed, token_lifetime_seconds=token_lifetime_seconds)
         self._faults = FaultBook()
-        quotas = Quotas(self._quota_clock)
+        quotas = Quotas(self._quota_clock, self._seed.selling_partner_ids)
         self._control = Control(self._state, (self._clock, self._quota_clock), quotas, self._faults)
         self._stopping = threading.Event()
         self._app = Application(self._state, self._clock, quotas, self._faults, self._control, self._stopping)
@@ -389,8 +389,14 @@ class Emulator:
         parameters the model does not list) and why a client's known mistake was refused."""
         return self._control.calls(operation)
 
+    def call_counts(self) -> dict[str, dict[int, int]]:
+        """How many calls of each operation (as in :meth:`calls`) were answered with each status since the last
+        reset: ``{"sendInvoice": {201: 120, 429: 35}, ...}``. Unlike the call log, which keeps the latest
+        10,000 calls, the counts are never truncated."""
+        return self._control.call_counts()
+
     def orders(self) -> list[dict[str, Any]]:
-        """The orders now: id, marketplace, buyer locale and the message types allowed now."""
+        """The orders now: id, marketplace, seller, buyer locale and the message types allowed now."""
         return self._control.orders()
 
     def destinations(self) -> list[dict[str, Any]]:
@@ -414,9 +420,24 @@ class Emulator:
             operation, status=status, count=count, delay_seconds=delay_seconds, error_code=error_code
         )
 
+    def set_usage_plan(
+        self, operation: str, rate_per_second: float, burst: int, selling_partner_id: str | None = None
+    ) -> None:
+        """From now on, ``operation``'s token bucket refills at ``rate_per_second`` (emulated seconds) up to
+        ``burst``, for ``selling_partner_id`` or (None) every seller of the seed, as when Amazon gives a seller
+        another usage plan; ``x-amzn-RateLimit-Limit`` then says the new rate. Tokens left above the new
+        burst are gone. ValueError for an unknown operation or seller, a rate not above 0 or a burst below 1.
+        :meth:`reset` restores the documented plans."""
+        self._control.set_usage_plan(operation, rate_per_second, burst, selling_partner_id)
+
+    def usage_plans(self) -> list[dict[str, Any]]:
+        """Every seller's current plan of every operation: ``sellingPartnerId``, ``operation``, ``rate``,
+        ``burst``."""
+        return self._control.usage_plans()
+
     def reset(self) -> None:
         """Back to the seed: orders' actions restored, destinations, deliveries, calls and faults forgotten,
-        quotas refilled. Access tokens already issued stay valid."""
+        the documented usage plans with full buckets. Access tokens already issued stay valid."""
         self._control.reset()
 
     def advance_clock(self, seconds: float) -> None:

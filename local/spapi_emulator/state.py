@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,14 +84,22 @@ class AccessTokens:
             )
         self.lifetime_seconds = float(lifetime_seconds)
         self._expiry: dict[str, float] = {}
+        self._seller: dict[str, str] = {}
         self._revoked: set[str] = set()
 
-    def issue(self, now: float) -> str:
+    def issue(self, now: float, selling_partner_id: str) -> str:
+        """A new access token for the seller whose refresh token was exchanged."""
         token = "Atza|emulator." + secrets.token_urlsafe(48)
         self._expiry = {t: at for t, at in self._expiry.items() if at + EXPIRED_TOKEN_MEMORY_SECONDS > now}
+        self._seller = {t: seller for t, seller in self._seller.items() if t in self._expiry}
         self._revoked &= set(self._expiry)
         self._expiry[token] = now + self.lifetime_seconds
+        self._seller[token] = selling_partner_id
         return token
+
+    def seller_of(self, token: str) -> str | None:
+        """The selling partner a token acts for (whose refresh token minted it), or None for an unknown one."""
+        return self._seller.get(token)
 
     def status(self, token: str, now: float) -> str:
         """``valid``, ``expired``, ``revoked`` or ``unknown`` (never issued, or forgotten long after expiry)."""
@@ -127,6 +135,8 @@ class State:
         self.destinations: dict[str, Destination] = {}
         self.deliveries: list[dict[str, Any]] = []
         self.calls: deque[dict[str, Any]] = deque(maxlen=CALL_LOG_SIZE)
+        # Every call answered since the last reset, by operation and status: unlike the log, never truncated.
+        self.call_counts: Counter[tuple[str, int]] = Counter()
         self.reset()
 
     def reset(self) -> None:
@@ -136,6 +146,7 @@ class State:
             self.destinations = {}
             self.deliveries = []
             self.calls.clear()
+            self.call_counts.clear()
 
     def order(self, amazon_order_id: str) -> OrderState | None:
         return self.orders.get(amazon_order_id)

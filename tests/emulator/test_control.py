@@ -127,3 +127,19 @@ def test_orders_and_destinations(api: Api) -> None:
 def test_unknown_route_is_404_and_wrong_method_405(api: Api) -> None:
     assert api.session.get(f"{api.base_url}/_emulator/nothing").status_code == 404
     assert api.session.get(f"{api.base_url}/_emulator/reset").status_code == 405
+
+
+def test_call_counts_by_operation_and_status(api: Api) -> None:
+    api.get_actions()
+    api.get_actions(order="999-9999999-9999999")
+    api.get_attributes()
+
+    counts = api.emulator.call_counts()
+    api.emulator.reset()
+
+    assert counts == {
+        "GetAttributes": {200: 1},
+        "getMessagingActionsForOrder": {200: 1, 404: 1},
+        "lwaToken": {200: 1},
+    }
+    assert api.emulator.call_counts() == {}

@@ -60,6 +60,8 @@ def test_readme_documents_every_field_and_order() -> None:
         "clientId",
         "clientSecret",
         "refreshToken",
+        "sellingPartnerId",
+        "otherSellers",
         "amazonOrderId",
         "marketplaceId",
         "buyerLocale",
@@ -158,6 +160,51 @@ def test_missing_credentials(document: dict[str, Any]) -> None:
     del document["credentials"]["refreshToken"]
 
     assert "credentials.refreshToken" in _problem(document)
+
+
+def test_other_sellers_and_their_orders(document: dict[str, Any]) -> None:
+    document["otherSellers"] = [{"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "Atzr|other"}]
+    document["orders"][3]["sellingPartnerId"] = "A3OTHERSELLER9"
+
+    seed = Seed.from_dict(document)
+
+    assert seed.selling_partner_ids == ("A2EXAMPLESELLER", "A3OTHERSELLER9")
+    assert [order.selling_partner_id for order in seed.orders][2:] == ["A2EXAMPLESELLER", "A3OTHERSELLER9"]
+    assert seed.seller_of_refresh_token("Atzr|other") == "A3OTHERSELLER9"
+    assert seed.seller_of_refresh_token(seed.credentials.refresh_token) == "A2EXAMPLESELLER"
+    assert seed.seller_of_refresh_token("Atzr|nobody's") is None
+    assert seed.secret_for("A3OTHERSELLER9") == {**seed.credentials.as_secret(), "refreshToken": "Atzr|other"}
+    assert "Atzr|other" not in repr(seed.other_sellers)
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"otherSellers": [{"sellingPartnerId": "a2lower", "refreshToken": "Atzr|x"}]}, "is not a selling partner id"),
+        ({"otherSellers": [{"sellingPartnerId": "A2EXAMPLESELLER", "refreshToken": "Atzr|x"}]}, "listed twice"),
+        ({"otherSellers": [{"sellingPartnerId": "A3OTHERSELLER9"}]}, "otherSellers[0].refreshToken"),
+        ({"otherSellers": [{"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "SAME"}]}, "another seller's"),
+        (
+            {"otherSellers": [{"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "Atzr|x", "x": 1}]},
+            "otherSellers[0] has unknown fields",
+        ),
+        ({"otherSellers": {"A3OTHERSELLER9": "Atzr|x"}}, "otherSellers must be a list"),
+    ],
+)
+def test_malformed_other_sellers(document: dict[str, Any], change: dict[str, Any], complaint: str) -> None:
+    if change.get("otherSellers") and isinstance(change["otherSellers"], list):
+        for seller in change["otherSellers"]:
+            if seller.get("refreshToken") == "SAME":
+                seller["refreshToken"] = document["credentials"]["refreshToken"]
+    document.update(change)
+
+    assert complaint in _problem(document)
+
+
+def test_an_order_of_a_seller_the_seed_lacks(document: dict[str, Any]) -> None:
+    document["orders"][0]["sellingPartnerId"] = "A9NOSUCHSELLER"
+
+    assert "orders[0] (123-1234567-1234567).sellingPartnerId 'A9NOSUCHSELLER' is not a seller" in _problem(document)
 
 
 def test_overrides_reach_the_rules(document: dict[str, Any]) -> None:

@@ -1,0 +1,125 @@
+"""``python -m bench.load_run RESULT ARGS``: one burst of messages on a fresh local stack, what became of each.
+
+The local stack as ``make run`` has it (moto in-process executing the real ASL, the real handlers
+in-process, the SP-API emulator in a thread), with the emulator's quotas and the Retry and Wait times at one
+common ``factor``: ``Emulator(quota_speedup=factor)``, ``LocalStack(retry_speedup=factor)``. The emulator's
+other clock (access tokens, presigned URLs) runs in real time: the client caches a token for the real
+seconds LWA announces, so a faster token clock would only add expiries that no real run has.
+
+The messages are dropped at once as S3 uploads, so the real S3 trigger starts them: ``outbox/`` files for
+invoices, ``requests/*.json`` documents for text-only and several-file messages (their files staged first
+under ``attachments/``, which starts nothing). The child then waits until no execution runs (or the
+timeout) and writes raw facts as JSON; :mod:`bench.load` does the arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from bench.common import write_result
+from bench.load_plan import ORDER, Message, message_id_of
+
+POLL_SECONDS = 0.5
+DROP_THREADS = 8  # like a client uploading a folder (the AWS CLI uses 10 at a time)
+
+
+def main(result_path: str, arguments: dict[str, Any]) -> None:
+    from buyer_messaging import catalog
+    from local_stack import samples
+    from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
+    from spapi_emulator import Emulator, load_default_seed
+    from spapi_emulator.quotas import MAX_BURST, MAX_RATE_PER_SECOND
+
+    logging.disable(logging.CRITICAL)  # the functions' logs and moto's dumps of failed executions
+    messages = [Message(**item) for item in arguments["messages"]]
+    factor = float(arguments["factor"])
+    timeout_seconds = float(arguments["timeout_seconds"])
+    seed = load_default_seed()
+    pdf = samples.invoice_pdf(ORDER)
+    with Emulator(seed, quota_speedup=factor) as emulator, in_process_aws():
+        if arguments["quotas_off"]:
+            for operation in catalog.OPERATIONS:
+                emulator.set_usage_plan(operation.name, MAX_RATE_PER_SECOND, MAX_BURST)
+        target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
+        with LocalStack(target, retry_speedup=factor) as stack:
+            assert stack.deployment is not None
+            bucket = stack.deployment.bucket
+            s3 = stack.client("s3")
+            for message in messages:
+                for key in message.staged_keys():
+                    s3.put_object(Bucket=bucket, Key=key, Body=pdf)
+
+            cpu_before = time.process_time()
+            started_wall = time.time()
+            started = time.monotonic()
+            # moto runs the S3 trigger (a StartExecution) before put_object returns: uploads side by side.
+            with ThreadPoolExecutor(DROP_THREADS) as pool:
+                for future in [pool.submit(_put, s3, bucket, *message.upload(pdf)) for message in messages]:
+                    future.result()
+            dropped = time.monotonic() - started
+
+            threads_peak = threading.active_count()
+            deadline = started + timeout_seconds
+            listed = stack.executions()
+            while any(item["status"] == "RUNNING" for item in listed) and time.monotonic() < deadline:
+                time.sleep(POLL_SECONDS)
+                threads_peak = max(threads_peak, threading.active_count())
+                listed = stack.executions()
+            elapsed = time.monotonic() - started
+            cpu_seconds = time.process_time() - cpu_before
+
+            sfn = stack.client("stepfunctions")
+            outcomes: Counter[str] = Counter()
+            for item in listed:
+                if item["status"] == "FAILED":
+                    described = sfn.describe_execution(executionArn=item["executionArn"])
+                    outcomes[f"FAILED {described.get('error') or '(no error name)'}"] += 1
+                else:
+                    outcomes[item["status"]] += 1
+            deliveries = [
+                {"id": message_id_of(delivery), "seconds": _seconds_since(delivery["sentAt"], started_wall)}
+                for delivery in emulator.deliveries()
+            ]
+            calls = {op: {str(status): n for status, n in by.items()} for op, by in emulator.call_counts().items()}
+            write_result(
+                result_path,
+                {
+                    "messages": len(messages),
+                    "factor": factor,
+                    "executions": len(listed),
+                    "outcomes": dict(outcomes),
+                    "deliveries": deliveries,
+                    "calls": calls,
+                    "dropSeconds": dropped,
+                    "elapsedSeconds": elapsed,
+                    "timedOut": any(item["status"] == "RUNNING" for item in listed),
+                    "cpuSeconds": cpu_seconds,
+                    "threadsPeak": threads_peak,
+                },
+            )
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # Executions still running after a timeout are moto's threads: they would hold the process open.
+            os._exit(0)
+
+
+def _put(s3: Any, bucket: str, key: str, body: bytes) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def _seconds_since(timestamp: str, started_wall: float) -> float:
+    """Real seconds from the drop's start to an emulator timestamp (its main clock runs in real time)."""
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() - started_wall
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], json.loads(sys.argv[2]))
