@@ -183,12 +183,11 @@ def test_past_the_deadline_a_message_fails_with_quota_wait_expired_and_nothing_i
         assert record is not None and (record["status"], record["error"]) == ("failed", "QuotaWaitExpired")
 
 
-@pytest.mark.skipif(not hasattr(Emulator, "set_usage_plan"), reason="needs the emulator's usage plans (loadplans)")
 def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> None:
     start_all(paced, [problem(index) for index in range(6)])
     paced.local.wait_for_executions(6, timeout_seconds=120)
-    paced.emulator.set_usage_plan(ACTIONS, 0.25, 5)  # type: ignore[attr-defined]
-    paced.emulator.set_usage_plan(SEND, 0.25, 5)  # type: ignore[attr-defined]
+    paced.emulator.set_usage_plan(ACTIONS, 0.25, 5)
+    paced.emulator.set_usage_plan(SEND, 0.25, 5)
     start_all(paced, [problem(index) for index in range(6, 18)])
     executions = paced.local.wait_for_executions(18, timeout_seconds=180)
 
