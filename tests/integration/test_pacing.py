@@ -196,3 +196,20 @@ def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> 
     assert pace(ACTIONS).rate == 0.25 and pace(SEND).rate == 0.25  # the header's rate, followed
     # Only calls made before the first answer announced the new rate can meet the lower plan.
     assert len(throttled(paced)) <= 4
+
+
+def test_the_local_stack_runs_wait_states_at_its_speedup_and_tells_the_pacer() -> None:
+    """moto's private WaitFunction._wait_interval(env, wait_seconds) is replaced while a sped-up stack runs: this
+    fails loudly when moto moves it."""
+    import inspect
+
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    original = WaitFunction._wait_interval
+    assert list(inspect.signature(original).parameters) == ["self", "env", "wait_seconds"]
+    for stack in paced_stack():
+        assert WaitFunction._wait_interval is not original
+        assert get_settings().pacer_clock_speedup == SPEEDUP
+        assert stack.local.deployment is not None
+        assert stack.local.deployment.environment["PACER_CLOCK_SPEEDUP"] == "5.0"
+    assert WaitFunction._wait_interval is original
