@@ -117,6 +117,10 @@ class LocalStack:
         self._create_queues(resolver)
         tables = self._create_tables(resolver)
         environment = self._function_environment(resolver)
+        if self.retry_speedup != 1.0:
+            # The pacer measures time as the state machine spends it: its Wait states and Retry intervals
+            # run retry_speedup times faster here (never set on AWS, where time is real).
+            environment["PACER_CLOCK_SPEEDUP"] = repr(float(self.retry_speedup))
         self._apply_environment(environment)
         functions = self._create_functions(resolver)
         state_machine_arn = self._create_state_machine(resolver)

@@ -36,6 +36,7 @@ STATUS_LABELS = {
     "sent": "Sent: Amazon accepted the message and emails the buyer",
     "failed": "Not sent",
     "unknown": "No answer from Amazon: the message may have reached the buyer",
+    "waitingForQuota": "Waiting for its turn in Amazon's quota since",
 }
 # An unsigned JWT whose claims name the user; the page reads the email for display only.
 ID_TOKEN = (
@@ -287,6 +288,43 @@ def test_a_text_message_reaches_the_buyer_and_the_timeline_follows_it(
     assert delivered["text"] == text
     assert not delivered.get("attachments")
     assert len(desktop.watch.posts_to(r"/orders/[^/]+/messages$")) == 1
+
+
+def test_a_message_waiting_for_amazons_quota_says_so_in_the_timeline_then_is_sent(
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+) -> None:
+    from buyer_messaging import catalog, pacer, turns
+    from buyer_messaging.config import get_settings
+
+    page = desktop.page
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Your parcel is late; sorry.")
+    # Other messages hold the next turns of the send operation for about 3 s (the form's own calls, which
+    # the HTTP API makes, are of other operations and go at once).
+    operation = catalog.message_type("unexpectedProblem").operation
+    settings = get_settings()
+    key = pacer.PaceKey(turns.seller_key(settings), operation)
+    for _ in range(7):
+        pacer.reserve(settings.workflow_table, key, 1.0, 5, pacer.PacerClock().now)
+
+    with page.expect_response(re.compile(r"/orders/[^/?]+/messages$")) as posted:
+        send_button(page).click()
+    request_id = posted_request_id(posted.value)
+    expect_sent(page)
+    expect_timeline(page, console_url, request_id)
+    record = page.request.get(f"{console_url}messages/{request_id}").json()
+    assert [step["status"] for step in record["history"]] == [
+        "received",
+        "validated",
+        "waitingForQuota",
+        "sent",
+    ]
+    since = datetime.fromisoformat(record["history"][2]["at"].replace("Z", "+00:00")).strftime("%H:%M:%S")
+    items = page.get_by_role("list", name="What happened so far").get_by_role("listitem")
+    assert items.nth(2).inner_text() == f"Waiting for its turn in Amazon's quota since\n{since}"
+    screens(page, "waited-for-quota")
+    assert len(console_server.emulator.deliveries(ORDER)) == 1
 
 
 def test_a_failed_workflow_is_explained_in_plain_words_and_can_be_sent_again(

@@ -57,6 +57,8 @@ ENVIRONMENT_VARIABLES = {
     "WORKFLOW_TABLE",
     "STAGING_BUCKET",
     "STATUS_RETENTION_DAYS",
+    "QUOTA_WAIT_DEADLINE_HOURS",
+    "SELLING_PARTNER_ID",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -103,9 +105,13 @@ CATCH_ALL_ERRORS = {"States.ALL", "States.TaskFailed"}
 
 TOP_LEVEL_STATES = {
     "ValidateRequest",
+    "ValidatedOrTurnLater",
+    "WaitForActionsTurn",
     "HasAttachments",
     "UploadAttachments",
     "SendMessage",
+    "SentOrTurnLater",
+    "WaitForSendTurn",
     "RecordSent",
     "MessageSent",
     "KeepOnlyTheError",
@@ -127,7 +133,13 @@ DESCRIBING_STATES = (
     "KeepTheCause",
     "GiveACause",
 )
-UPLOAD_STATES = {"HashAttachment", "CreateUploadDestination", "UploadAttachment"}
+UPLOAD_STATES = {
+    "HashAttachment",
+    "CreateUploadDestination",
+    "DestinationOrTurnLater",
+    "WaitForUploadTurn",
+    "UploadAttachment",
+}
 # Task state -> the function it invokes
 TASK_FUNCTIONS = {
     "ValidateRequest": "ListActionsFunction",
@@ -141,11 +153,17 @@ TASK_FUNCTIONS = {
 # Every step that knows the request says which one it is: the execution id names its status record.
 EXECUTION_ID = {"executionId.$": "$$.Execution.Id"}
 TASK_PAYLOADS = {
-    "ValidateRequest": {**EXECUTION_ID, "request.$": "$"},
+    # The request is the execution's input; the state is the request, or {pacing} back from a wait for its turn.
+    "ValidateRequest": {
+        **EXECUTION_ID,
+        "request.$": "$$.Execution.Input",
+        "state.$": "$",
+        "retryCount.$": "$$.State.RetryCount",
+    },
     "HashAttachment": {"Payload.$": "$"},
     "CreateUploadDestination": {"Payload.$": "$"},
     "UploadAttachment": {"Payload.$": "$"},
-    "SendMessage": {**EXECUTION_ID, "request.$": "$"},
+    "SendMessage": {**EXECUTION_ID, "request.$": "$", "retryCount.$": "$$.State.RetryCount"},
     "RecordSent": {**EXECUTION_ID, "outcome": "sent"},
     "RecordFailure": {**EXECUTION_ID, "outcome": "failed", "failure.$": "$", "input.$": "$$.Execution.Input"},
 }
@@ -336,7 +354,16 @@ def test_states_are_those_of_the_architecture(asl: dict[str, Any]) -> None:
 def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     states = asl["States"]
     assert states["ValidateRequest"]["OutputPath"] == "$.Payload"
-    assert states["ValidateRequest"]["Next"] == "HasAttachments"
+    assert states["ValidateRequest"]["Next"] == "ValidatedOrTurnLater"
+    # A step whose turn in Amazon's quota is later answers {pacing}: the machine waits, then runs it again.
+    for choice, path, wait, task, default in (
+        ("ValidatedOrTurnLater", "$.pacing", "WaitForActionsTurn", "ValidateRequest", "HasAttachments"),
+        ("SentOrTurnLater", "$.pacing", "WaitForSendTurn", "SendMessage", "RecordSent"),
+    ):
+        assert states[choice]["Choices"] == [{"Variable": path, "IsPresent": True, "Next": wait}]
+        assert states[choice]["Default"] == default
+        assert states[wait]["Type"] == "Wait"
+        assert (states[wait]["SecondsPath"], states[wait]["Next"]) == (path + ".waitSeconds", task)
     assert states["HasAttachments"]["Choices"] == [
         {"Variable": "$.attachments[0]", "IsPresent": True, "Next": "UploadAttachments"}
     ]
@@ -362,14 +389,21 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     # Only the id: the presigned URL is a credential and stays out of the state and the history.
     assert inner["CreateUploadDestination"]["ResultSelector"] == {
         "uploadDestinationId.$": "$.Payload.uploadDestinationId",
+        "pacing.$": "$.Payload.pacing",
     }
     assert inner["CreateUploadDestination"]["ResultPath"] == "$.destination"
-    assert inner["CreateUploadDestination"]["Next"] == "UploadAttachment"
+    assert inner["CreateUploadDestination"]["Next"] == "DestinationOrTurnLater"
+    assert inner["DestinationOrTurnLater"]["Choices"] == [
+        {"Variable": "$.destination.pacing", "IsNull": False, "Next": "WaitForUploadTurn"}
+    ]
+    assert inner["DestinationOrTurnLater"]["Default"] == "UploadAttachment"
+    assert inner["WaitForUploadTurn"]["SecondsPath"] == "$.destination.pacing.waitSeconds"
+    assert inner["WaitForUploadTurn"]["Next"] == "CreateUploadDestination"
     assert inner["UploadAttachment"]["OutputPath"] == "$.Payload"
     assert inner["UploadAttachment"]["End"] is True
 
     assert states["SendMessage"]["OutputPath"] == "$.Payload"
-    assert states["SendMessage"]["Next"] == "RecordSent"
+    assert states["SendMessage"]["Next"] == "SentOrTurnLater"
     # The output stays what SendMessage returned; a failure to record the outcome cannot unsend it.
     assert states["RecordSent"]["ResultPath"] is None
     assert states["RecordSent"]["Next"] == "MessageSent"
@@ -672,6 +706,47 @@ def test_state_machine_logs_no_execution_data(resources: dict[str, Any]) -> None
     assert resources[log_group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
+# Functions that call the SP-API: each takes its calls' turns from the pacer (buyer_messaging.turns).
+SP_API_CALLERS = {
+    "ListActionsFunction",
+    "CreateDestinationFunction",
+    "UploadAttachmentFunction",
+    "SendMessageFunction",
+    "ApiFunction",
+}
+
+
+def test_the_pacer_items_and_only_they_are_open_to_the_sp_api_callers(resources: dict[str, Any]) -> None:
+    # moto enforces no IAM: this test is what keeps the pacer's permissions right.
+    policy = resources["PacerPolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem"]  # read, one conditional write
+    assert statement["Resource"] == {"Fn::GetAtt": ["WorkflowTable", "Arn"]}
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["pace#*"]}}
+    from buyer_messaging import pacer
+
+    assert pacer.KEY_PREFIX + "*" == "pace#*"
+    users = {
+        logical_id
+        for logical_id, resource in functions(resources).items()
+        if {"Ref": "PacerPolicy"} in resource["Properties"].get("Policies", [])
+    }
+    assert users == SP_API_CALLERS
+
+
+def test_pacing_parameters_reach_every_function(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    assert parameters["QuotaWaitDeadlineHours"]["Default"] == 24
+    assert parameters["SellingPartnerId"]["Default"] == ""
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["QUOTA_WAIT_DEADLINE_HOURS"] == {"Ref": "QuotaWaitDeadlineHours"}
+    assert variables["SELLING_PARTNER_ID"] == {"Ref": "SellingPartnerId"}
+    # The pacer's clock runs faster on the local stack only: never on AWS.
+    assert "PACER_CLOCK_SPEEDUP" not in json.dumps(template)
+
+
 def test_credentials_secret_holds_the_lwa_json(resources: dict[str, Any]) -> None:
     secret = resources["CredentialsSecret"]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
@@ -726,6 +801,8 @@ def test_sam_transform_has_no_cycles_and_least_privilege_roles(
     for logical_id, resource in transformed.items():
         if resource["Type"] == "AWS::IAM::Role":
             for arn in resource["Properties"].get("ManagedPolicyArns", []):
-                assert arn in ({"Ref": "StagingBucketReadPolicy"}, {"Ref": "RequestRecordsPolicy"}) or (
-                    arn in allowed_managed
-                ), (logical_id, arn)
+                assert arn in (
+                    {"Ref": "StagingBucketReadPolicy"},
+                    {"Ref": "RequestRecordsPolicy"},
+                    {"Ref": "PacerPolicy"},
+                ) or (arn in allowed_managed), (logical_id, arn)

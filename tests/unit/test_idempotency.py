@@ -45,9 +45,9 @@ def _register_send(http: responses.RequestsMock, status: int = 201, **kwargs: An
 
 
 def _records(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    """The idempotency records in the workflow table (not the requests' status records)."""
+    """The idempotency records in the workflow table (not the requests' status records, not the pacer's items)."""
     items: list[dict[str, Any]] = aws["dynamodb"].scan(TableName=support.TABLE, ConsistentRead=True)["Items"]
-    return [item for item in items if not item["id"]["S"].startswith(status.KEY_PREFIX)]
+    return [item for item in items if not item["id"]["S"].startswith((status.KEY_PREFIX, "pace#"))]
 
 
 # --- once per execution ----------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def _run_attachment(validated: dict[str, Any], http: responses.RequestsMock) -> 
     }
     item["hash"] = {"contentMd5": steps.hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
     created = steps.create_destination(AttachmentTask.from_dict(item))
-    assert created == {"uploadDestinationId": DESTINATION_ID}
+    assert created == {"uploadDestinationId": DESTINATION_ID, "pacing": None}
     item["destination"] = {"uploadDestinationId": created["uploadDestinationId"]}
     _assert_no_credential(item)
     uploaded = steps.upload_attachment(AttachmentTask.from_dict(item))
@@ -199,8 +199,12 @@ def test_text_message_needs_no_upload(aws: dict[str, Any], http: responses.Reque
     )
     assert json.loads(send.calls[0].request.body) == {"text": request.text}
     assert sent["attachments"] == []
-    # No destination was created, so the table holds only the request's status and the send step's record.
+    # No destination was created, so the table holds the request's status, the send step's record and the
+    # pacer's items of the two operations called.
     items = aws["dynamodb"].scan(TableName=support.TABLE)["Items"]
+    paces = sorted(item["operation"]["S"] for item in items if item["id"]["S"].startswith("pace#"))
+    assert paces == ["createUnexpectedProblem", "getMessagingActionsForOrder"]
+    items = [item for item in items if not item["id"]["S"].startswith("pace#")]
     by_kind = {item["id"]["S"].split("#", 1)[0]: item for item in items}
     assert len(items) == 2
     assert by_kind["request"]["status"] == {"S": "sent"}

@@ -64,6 +64,8 @@ const STATUS_LABELS = {
   sent: "Sent: Amazon accepted the message and emails the buyer",
   failed: "Not sent",
   unknown: "No answer from Amazon: the message may have reached the buyer",
+  // Not a status: the request keeps its status while it waits (README "Pacing Amazon's quota").
+  waitingForQuota: "Waiting for its turn in Amazon's quota since",
 };
 
 // The workflow's error names (README "Errors") in words for a seller; the API's `cause` adds the details.
@@ -101,6 +103,9 @@ const FRIENDLY_ERRORS = {
   SpApiNotFound: "Amazon does not know this order in this marketplace.",
   UploadRejected: "Amazon's file storage refused a file.",
   UploadDestinationExpired: "The upload link Amazon gave expired before the file arrived. Send again.",
+  QuotaWaitExpired:
+    "Amazon's limit on requests for this seller left this message waiting past the deadline set for it, so it " +
+    "was not sent. Send it again later, or ask an administrator about QuotaWaitDeadlineHours.",
   UploadUrlNotAllowed:
     "Amazon gave an upload address this app does not trust, so nothing was sent. An administrator should check " +
     "UPLOAD_URL_ALLOWED_HOSTS.",

@@ -50,6 +50,13 @@ class Settings:
     status_retention_days: int
     connect_timeout_seconds: float
     read_timeout_seconds: float
+    # The selling partner whose usage plans the pacer follows (see buyer_messaging.turns.seller_key).
+    selling_partner_id: str = ""
+    # How long a message may wait for Amazon's quota, from when it was received, before QuotaWaitExpired.
+    quota_wait_deadline_hours: float = 24.0
+    # The pacer's clock runs this many times faster than real time: set by the local stack only, to the
+    # factor its Wait states and Retry intervals run faster (never set on AWS).
+    pacer_clock_speedup: float = 1.0
 
     def spapi_call_seconds(self) -> float:
         """The longest one SP-API operation can take before its client gives up (tokens included)."""
@@ -88,6 +95,9 @@ class Settings:
             status_retention_days=_positive_int(env, "STATUS_RETENTION_DAYS", 90),
             connect_timeout_seconds=_positive_float(env, "SPAPI_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_SECONDS),
             read_timeout_seconds=_positive_float(env, "SPAPI_READ_TIMEOUT", DEFAULT_READ_TIMEOUT_SECONDS),
+            selling_partner_id=env.get("SELLING_PARTNER_ID", "").strip(),
+            quota_wait_deadline_hours=_positive_float(env, "QUOTA_WAIT_DEADLINE_HOURS", 24.0, unit="hours"),
+            pacer_clock_speedup=_positive_float(env, "PACER_CLOCK_SPEEDUP", 1.0, unit="times real time"),
         )
 
     def require(self, name: str) -> str:
@@ -112,16 +122,16 @@ def _require_url(variable: str, value: str) -> None:
         raise ConfigurationError(f"{variable}={value!r} is not an http(s) URL.")
 
 
-def _positive_float(env: Mapping[str, str], variable: str, default: float) -> float:
+def _positive_float(env: Mapping[str, str], variable: str, default: float, *, unit: str = "seconds") -> float:
     raw = env.get(variable, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigurationError(f"{variable}={raw!r} is not a number of seconds.") from None
+        raise ConfigurationError(f"{variable}={raw!r} is not a number of {unit}.") from None
     if not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(f"{variable} must be a positive number of seconds, not {raw}.")
+        raise ConfigurationError(f"{variable} must be a positive number of {unit}, not {raw}.")
     return value
 
 

@@ -158,6 +158,11 @@ class SpApiNotFound(SpApiError):
     """404: Amazon does not know the order (or the resource)."""
 
 
+class QuotaWaitExpired(BuyerMessagingError):
+    """The message's turn in Amazon's quota would come after the deadline the seller allows
+    (``QuotaWaitDeadlineHours`` from when it was received); it was not sent."""
+
+
 class ActionSchemaUnreadable(BuyerMessagingError):
     """Amazon lists the message type for the order, but its embedded schema cannot be read: the order's limits
     (and whether the type is disabled) are unknown, so nothing is uploaded or sent."""

@@ -202,6 +202,17 @@ class MessageRequest:
         )
 
 
+def _retry_count(reader: FieldReader) -> int:
+    """``$$.State.RetryCount`` as the state machine passes it (0 when absent)."""
+    value = reader.data.get("retryCount", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _pacing(value: object) -> Mapping[str, Any] | None:
+    """A reserved turn the state carries (read by buyer_messaging.turns), or None."""
+    return value if isinstance(value, Mapping) else None
+
+
 def _execution_id(reader: FieldReader) -> str:
     execution_id = reader.required_string("executionId").strip()
     if isinstance(reader.data.get("executionId"), str) and not execution_id:
@@ -211,17 +222,29 @@ def _execution_id(reader: FieldReader) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ValidationTask:
-    """The first step's input: ``{"executionId": ..., "request": {...request document...}}``."""
+    """The first step's input: ``{"executionId": ..., "request": {...request document...}}``; when the step
+    comes back from waiting for its turn in Amazon's quota, ``state`` is ``{"pacing": {...}}`` (the request is
+    the execution's input either way) and ``retryCount`` the state's retry count."""
 
     execution_id: str
     request: MessageRequest
+    pacing: Mapping[str, Any] | None = None
+    retry_count: int = 0
 
     @classmethod
     def from_dict(cls, data: object, *, default_bucket: str = "") -> ValidationTask:
         reader = FieldReader(data, "")
         execution_id = _execution_id(reader)
         reader.raise_if_problems("validation step input")
-        return cls(execution_id, MessageRequest.from_dict(reader.data.get("request"), default_bucket=default_bucket))
+        state = reader.data.get("state")
+        # Only the step's own answer is a turn: a dict with "pacing" alone (never a request document).
+        pacing = _pacing(state.get("pacing")) if isinstance(state, Mapping) and set(state) == {"pacing"} else None
+        return cls(
+            execution_id,
+            MessageRequest.from_dict(reader.data.get("request"), default_bucket=default_bucket),
+            pacing,
+            _retry_count(reader),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"executionId": self.execution_id, "request": self.request.to_dict()}
@@ -337,6 +360,8 @@ class AttachmentTask:
     attachment: StagedAttachment
     content_md5: str | None = None
     destination_id: str | None = None
+    # A turn reserved in Amazon's quota while the destination waits to be created (``destination.pacing``).
+    pacing: Mapping[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: object) -> AttachmentTask:
@@ -346,9 +371,12 @@ class AttachmentTask:
         if reader.data.get("hash") is not None:
             content_md5 = reader.mapping("hash").required_string("contentMd5")
         destination_id = None
+        pacing = None
         if reader.data.get("destination") is not None:
             destination = reader.mapping("destination")
-            destination_id = destination.required_string("uploadDestinationId")
+            pacing = _pacing(destination.data.get("pacing"))
+            if pacing is None or destination.data.get("uploadDestinationId") is not None:
+                destination_id = destination.required_string("uploadDestinationId")
             for secret in ("url", "headers"):
                 if secret in destination.data:
                     destination.problem(secret, "must not travel in the state (the presigned URL is a credential)")
@@ -364,6 +392,7 @@ class AttachmentTask:
             attachment=attachment,
             content_md5=content_md5,
             destination_id=destination_id,
+            pacing=pacing if destination_id is None else None,
         )
         reader.raise_if_problems("attachment step input")
         return task
@@ -433,6 +462,9 @@ class SendRequest:
     execution_id: str
     request: ValidatedRequest
     uploaded: tuple[UploadedAttachment, ...]
+    # A turn reserved in Amazon's quota (``request.pacing``, the step's own answer while it waits).
+    pacing: Mapping[str, Any] | None = None
+    retry_count: int = 0
 
     @classmethod
     def from_dict(cls, data: object) -> SendRequest:
@@ -445,7 +477,13 @@ class SendRequest:
             for item in state.object_list("uploaded", max_items=MAX_ATTACHMENTS_IN_REQUEST)
         )
         reader.raise_if_problems("send step input")
-        return cls(execution_id=execution_id, request=request, uploaded=uploaded)
+        return cls(
+            execution_id=execution_id,
+            request=request,
+            uploaded=uploaded,
+            pacing=_pacing(state.data.get("pacing")),
+            retry_count=_retry_count(reader),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,7 @@ import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from buyer_messaging import __version__
 from buyer_messaging.auth import AccessTokenProvider, load_credentials
@@ -23,6 +23,7 @@ from buyer_messaging.errors import (
     SpApiUnavailable,
 )
 from buyer_messaging.sessions import new_session
+from buyer_messaging.turns import Pace
 
 if TYPE_CHECKING:
     import requests
@@ -51,8 +52,20 @@ class SpApiResponse:
     rate_limit: str | None
 
 
+class Pacer(Protocol):
+    """Takes each call's turn in the seller's quota and hears what each answer says about the pace (see
+    buyer_messaging.turns.Pace)."""
+
+    def before(self, operation: str) -> None: ...
+
+    def answered(self, operation: str, rate_limit: str | None) -> None: ...
+
+    def throttled(self, operation: str) -> None: ...
+
+
 class SpApiClient:
-    """Calls SP-API operations. ``operation`` names the call in errors and logs."""
+    """Calls SP-API operations. ``operation`` names the call in errors and logs. ``pacer`` gives each call its
+    turn, and hears every answer's ``x-amzn-RateLimit-Limit`` and every 429."""
 
     def __init__(
         self,
@@ -61,11 +74,13 @@ class SpApiClient:
         *,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (5.0, 30.0),
+        pacer: Pacer | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._tokens = tokens
         self._session = session or new_session()
         self._timeout = timeout
+        self._pacer = pacer
 
     def call(
         self,
@@ -80,6 +95,8 @@ class SpApiClient:
         """``at_most_once``: the call acts at Amazon's (a message send) and must never be repeated blindly, so a
         request that left without an answer ends in :class:`SendOutcomeUnknown` instead of a retried error."""
         token = self._tokens.access_token()
+        if self._pacer is not None:
+            self._pacer.before(operation)
         response = self._send(operation, method, path, params, json_body, token, at_most_once)
         if _token_refused(response):
             # Amazon refused the token itself (expired early, revoked): one fresh token, one more try. A 403
@@ -89,6 +106,11 @@ class SpApiClient:
             response = self._send(operation, method, path, params, json_body, token, at_most_once)
             if _token_refused(response):
                 self._tokens.invalidate(token)  # a later attempt starts with a new token, not a refused one
+        if self._pacer is not None:
+            if response.status_code == 429:
+                self._pacer.throttled(operation)
+            elif 200 <= response.status_code < 300:
+                self._pacer.answered(operation, response.headers.get("x-amzn-RateLimit-Limit"))
         return _parse(operation, response)
 
     def _send(
@@ -255,4 +277,5 @@ def client_for(settings: Settings) -> SpApiClient:
         tokens,
         session=session,
         timeout=(settings.connect_timeout_seconds, settings.read_timeout_seconds),
+        pacer=Pace(),
     )

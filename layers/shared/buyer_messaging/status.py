@@ -165,6 +165,52 @@ def attachment_uploaded(table: str, execution_arn: str, index: int, facts: Mappi
     return _update(table, request_id_of(execution_arn), names, values, assignments, condition)
 
 
+# History entries that are not statuses: the record keeps its status while they last.
+WAITING_FOR_QUOTA = "waitingForQuota"
+
+
+def waiting_for_quota(table: str, execution_arn: str, operation: str, since: str) -> bool:
+    """The request waits for its turn in Amazon's quota for ``operation`` since ``since``: a timeline entry and
+    ``waitingForQuota`` ({operation, since}) until its next transition. Only while the request is under way."""
+    names = {"#status": "status", "#history": "history", "#waiting": WAITING_FOR_QUOTA}
+    values: dict[str, Any] = {
+        ":entry": to_attribute([{"status": WAITING_FOR_QUOTA, "at": since}]),
+        ":waiting": to_attribute({"operation": operation, "since": since}),
+        ":at": {"S": now_iso()},
+    }
+    under_way = (Status.RECEIVED, Status.VALIDATED, Status.UPLOADING)
+    for position, current in enumerate(under_way):
+        values[f":s{position}"] = {"S": current.value}
+    condition = "#status IN (" + ", ".join(f":s{position}" for position in range(len(under_way))) + ")"
+    try:
+        call(
+            table,
+            lambda client: client.update_item(
+                TableName=table,
+                Key=_key(request_id_of(execution_arn)),
+                UpdateExpression="SET #history = list_append(#history, :entry), #waiting = :waiting, updatedAt = :at",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            ),
+        )
+    except ConditionNotMet:
+        return False
+    return True
+
+
+def received_at(table: str, execution_arn: str) -> float | None:
+    """When the request was received (Unix seconds), or None without a record."""
+    record = get(table, request_id_of(execution_arn))
+    received = record.get("receivedAt") if record else None
+    if not isinstance(received, str):
+        return None
+    try:
+        return datetime.fromisoformat(received.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 def sent(table: str, execution_arn: str, facts: Mapping[str, Any]) -> bool:
     """Amazon accepted the message. Final."""
     return advance(table, execution_arn, Status.SENT, facts)
@@ -236,7 +282,8 @@ def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, 
     for position, previous in enumerate(allowed):
         values[f":from{position}"] = {"S": previous.value}
     condition = "#status IN (" + ", ".join(f":from{position}" for position in range(len(allowed))) + ")"
-    return _update(table, request_id_of(execution_arn), names, values, assignments, condition)
+    names["#waiting"] = WAITING_FOR_QUOTA  # a transition ends any wait for quota
+    return _update(table, request_id_of(execution_arn), names, values, assignments, condition, remove=["#waiting"])
 
 
 def get(table: str, request_id: str) -> dict[str, Any] | None:
@@ -274,15 +321,17 @@ def _update(
     values: dict[str, Any],
     assignments: list[str],
     condition: str,
+    remove: Sequence[str] = (),
 ) -> bool:
     """One conditional UpdateItem of the record; False when the condition did not hold."""
+    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(remove) if remove else "")
     try:
         call(
             table,
             lambda client: client.update_item(
                 TableName=table,
                 Key=_key(request_id),
-                UpdateExpression="SET " + ", ".join(assignments),
+                UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,

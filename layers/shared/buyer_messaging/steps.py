@@ -67,17 +67,26 @@ def check_request(request: MessageRequest) -> ValidatedRequest:
 
 
 def validate_request(task: ValidationTask) -> dict[str, Any]:
-    """getMessagingActionsForOrder, then the request checked against the order's schema and staged files."""
+    """getMessagingActionsForOrder, then the request checked against the order's schema and staged files.
+    ``{"pacing": ...}`` instead when the call's turn in Amazon's quota is later (the machine waits for it)."""
+    from buyer_messaging import turns
+
     settings = get_settings()
     table = settings.require("workflow_table")
     request = task.request
-    status.received(
-        table,
-        task.execution_id,
-        _retention(settings),
-        summary=request_summary(request),
-    )
-    validated = check_request(request)
+    if task.pacing is None:  # back from waiting for its turn, the record exists
+        status.received(
+            table,
+            task.execution_id,
+            _retention(settings),
+            summary=request_summary(request),
+        )
+    taker = turns.Taker(task.execution_id, turns.Pacing.from_state(task.pacing), task.retry_count)
+    try:
+        with turns.taking(taker):
+            validated = check_request(request)
+    except turns.TurnLater as later:
+        return {"pacing": later.pacing.to_dict()}
     status.validated(
         table,
         task.execution_id,
@@ -115,12 +124,20 @@ def hash_attachment(task: AttachmentTask) -> dict[str, Any]:
 
 
 def create_destination(task: AttachmentTask) -> dict[str, Any]:
-    """A new upload destination; its URL goes to the workflow table, only its id into the state."""
-    status.uploading(get_settings().require("workflow_table"), task.execution_id)
-    destination = _new_destination(task)
+    """A new upload destination; its URL goes to the workflow table, only its id into the state. While its
+    turn in Amazon's quota is later: no id, and the turn in ``pacing`` (the machine waits for it)."""
+    from buyer_messaging import turns
+
+    if task.pacing is None:
+        status.uploading(get_settings().require("workflow_table"), task.execution_id)
+    try:
+        with turns.taking(turns.Taker(task.execution_id, turns.Pacing.from_state(task.pacing))):
+            destination = _new_destination(task)
+    except turns.TurnLater as later:
+        return {"uploadDestinationId": None, "pacing": later.pacing.to_dict()}
     logger.info("Upload destination created", extra={"upload_destination_id": destination.upload_destination_id})
     metrics.add_metric(name="UploadDestinationsCreated", unit=MetricUnit.Count, value=1)
-    return {"uploadDestinationId": destination.upload_destination_id}
+    return {"uploadDestinationId": destination.upload_destination_id, "pacing": None}
 
 
 def _new_destination(task: AttachmentTask) -> UploadDestination:
@@ -174,6 +191,8 @@ def upload_attachment(task: AttachmentTask) -> dict[str, Any]:
 
 
 def _renewed(task: AttachmentTask, why: str) -> UploadDestination:
+    # Rare (a destination expired): taken as the HTTP API takes its turns, slept if near, else the step is
+    # retried as throttled.
     destination = _new_destination(task)
     logger.info(
         "Upload destination re-created",
@@ -210,7 +229,7 @@ def _put(task: AttachmentTask, destination: UploadDestination) -> None:
 
 def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[str, Any]:
     """The message type's operation, at most once per execution (see buyer_messaging.idempotency)."""
-    from buyer_messaging import catalog, idempotency, messaging
+    from buyer_messaging import catalog, idempotency, messaging, turns
     from buyer_messaging.spapi import default_client
 
     request = send.request
@@ -239,8 +258,9 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
             )
         except SendOutcomeUnknown:
             raise
-        except BuyerMessagingError:
-            # Amazon answered (429, 5xx, 4xx) or the call never left: nothing was sent, a retry may send.
+        except (BuyerMessagingError, turns.TurnLater):
+            # Amazon answered (429, 5xx, 4xx), the call never left, or its turn is later (the pacer let nothing
+            # leave): nothing was sent, a later attempt may send.
             status.send_answered(table, send.execution_id)
             raise
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
@@ -256,7 +276,14 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
         ).to_dict()
 
     digest = idempotency.fingerprint(request.amazon_order_id, request.marketplace_id, message_type.path, body)
-    result = idempotency.once(table, send.execution_id, digest, deliver, lambda_context)
+    taker = turns.Taker(send.execution_id, turns.Pacing.from_state(send.pacing), send.retry_count)
+    try:
+        with turns.taking(taker):
+            result = idempotency.once(table, send.execution_id, digest, deliver, lambda_context)
+    except turns.TurnLater as later:
+        # Nothing was sent (the idempotency record of the attempt is gone with the exception). The state as
+        # it came, with the turn: the machine waits for it and runs this step again.
+        return {**send.to_dict()["request"], "pacing": later.pacing.to_dict()}
     # After the idempotent call, so a retry that is answered from the idempotency record marks it too.
     status.sent(table, send.execution_id, {"amazonRequestId": result.get("amazonRequestId")})
     return result

@@ -1,0 +1,253 @@
+"""One pacer per selling partner and SP-API operation, shared by every execution and every Lambda.
+
+Amazon's usage plans are token buckets per selling partner, application and operation. The pacer keeps one
+GCRA (generic cell rate algorithm) per seller and operation in the workflow table, item
+``pace#{sellerKey}#{operation}``:
+
+- ``tat``: the theoretical arrival time, on the pacer's clock: when the next call would conform with no burst
+  left. A call takes its turn with one conditional write (the ``version`` it read), retried on a conflict,
+  so concurrent Lambdas never hand out the same turn.
+- A turn is *reserved*: a caller whose turn lies ahead keeps it (the slot) and comes back at that time (it
+  waits in Step Functions), so the waiting messages are served first come, first served; none starves.
+- ``rate`` starts at the catalog's documented rate and follows ``x-amzn-RateLimit-Limit``. When Amazon
+  announces another rate, every reserved turn is moved with it: the change is kept in ``remaps`` (time,
+  ratio), and a returning caller applies the changes made since its reservation to its slot.
+- ``factor`` lowers the pace after a 429 (halved, at most once per interval) and recovers by itself,
+  doubling every :data:`RECOVERY_SECONDS` until the full rate again.
+
+The pacer keeps one token of Amazon's burst unused: calls leave a few milliseconds after their turn and
+a Wait state ends late by up to a second, and the spare token absorbs that without a 429.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from buyer_messaging.errors import WorkflowTableUnavailable
+from buyer_messaging.table import ConditionNotMet, call, from_attribute, to_attribute
+
+KEY_PREFIX = "pace#"
+# A 429 halves the pace at most down to this share of the rate; the share doubles back every RECOVERY_SECONDS.
+MIN_FACTOR = 1 / 32
+RECOVERY_SECONDS = 60.0
+# Tokens of Amazon's burst the pacer leaves unused (see the module's docstring).
+BURST_HEADROOM = 1
+CONFLICT_ATTEMPTS = 8
+KEPT_REMAPS = 16
+# Items are kept while they matter: a day after the last turn they describe an idle seller.
+IDLE_TTL_SECONDS = 86_400
+
+
+class PacerClock:
+    """Seconds on the pacer's clock: real time run ``speedup`` times faster.
+
+    The local stack runs Wait states and Retry intervals ``speedup`` times faster and sets the same factor
+    here (``PACER_CLOCK_SPEEDUP``), so the pacer measures time as the state machine spends it. On AWS: 1.
+    """
+
+    def __init__(self, speedup: float = 1.0) -> None:
+        self.speedup = speedup
+
+    def now(self) -> float:
+        return time.time() * self.speedup
+
+    def elapsed_since(self, epoch_seconds: float) -> float:
+        """Pacer seconds since a real Unix time."""
+        return (time.time() - epoch_seconds) * self.speedup
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds / self.speedup)
+
+
+@dataclass(frozen=True, slots=True)
+class PaceKey:
+    seller: str
+    operation: str
+
+    @property
+    def item_id(self) -> str:
+        return f"{KEY_PREFIX}{self.seller}#{self.operation}"
+
+
+@dataclass(frozen=True, slots=True)
+class PaceState:
+    rate: float  # requests per second Amazon allows
+    burst: int
+    tat: float = 0.0
+    factor: float = 1.0
+    slowed_at: float = 0.0
+    generation: int = 0
+    remaps: tuple[tuple[int, float, float], ...] = field(default=())  # (generation, at, ratio)
+    version: int = 0  # 0: no item yet
+
+    def factor_at(self, now: float) -> float:
+        if self.factor >= 1.0:
+            return 1.0
+        return min(1.0, self.factor * math.pow(2.0, max(now - self.slowed_at, 0.0) / RECOVERY_SECONDS))
+
+    def interval(self, now: float) -> float:
+        """Seconds between two turns at the pace allowed at ``now``."""
+        return 1.0 / (self.rate * self.factor_at(now))
+
+    def tolerance(self, now: float) -> float:
+        """How far ahead of ``tat`` a turn may be taken: the burst the pacer uses, as time."""
+        return (max(1, self.burst - BURST_HEADROOM) - 1) * self.interval(now)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A turn: the caller may call Amazon at ``slot`` (pacer clock). ``taken`` is False when the turn would
+    have come after the caller's ``latest`` and nothing was reserved."""
+
+    slot: float
+    generation: int
+    rate: float
+    now: float  # when the turn was placed
+    taken: bool = True
+
+
+def reserve(
+    table: str,
+    key: PaceKey,
+    default_rate: float,
+    burst: int,
+    clock: Callable[[], float],
+    accept: Callable[[float, float], bool] | None = None,
+) -> Reservation:
+    """The next turn of ``key``, reserved with one conditional write (retried on a concurrent write).
+
+    ``clock`` is read at each attempt: a turn is placed from the time it is taken, not from before a wait for
+    DynamoDB. ``accept(slot, now)``: whether the caller can use a turn at that slot (its deadline); a refused
+    turn is not reserved.
+    """
+    for _ in range(CONFLICT_ATTEMPTS):
+        state = read(table, key, default_rate, burst)
+        now = clock()
+        start = max(state.tat, now)
+        slot = max(now, start - state.tolerance(now))
+        if accept is not None and not accept(slot, now):
+            return Reservation(slot, state.generation, state.rate, now, taken=False)
+        try:
+            _write(table, key, replace(state, tat=start + state.interval(now)), state.version)
+        except ConditionNotMet:
+            continue
+        return Reservation(slot, state.generation, state.rate, now)
+    raise _contention(key)
+
+
+def resume(
+    table: str, key: PaceKey, default_rate: float, burst: int, slot: float, generation: int
+) -> tuple[float, int] | None:
+    """A reserved slot moved by every rate change Amazon announced since it was reserved (no write), with the
+    pace's generation now; None when the changes are too many to replay (the caller takes a new turn)."""
+    state = read(table, key, default_rate, burst)
+    if generation == state.generation:
+        return slot, generation
+    changes = [remap for remap in state.remaps if remap[0] > generation]
+    if len(changes) != state.generation - generation:
+        return None
+    for _, at, ratio in sorted(changes):
+        if slot > at:
+            slot = at + (slot - at) * ratio
+    return slot, state.generation
+
+
+def follow_rate(table: str, key: PaceKey, default_rate: float, burst: int, announced: float, now: float) -> bool:
+    """Amazon announced ``announced`` requests/s for the operation: the pace follows, reserved turns move with
+    it. False when the pace already had that rate."""
+    for _ in range(CONFLICT_ATTEMPTS):
+        state = read(table, key, default_rate, burst)
+        if math.isclose(state.rate, announced, rel_tol=1e-6):
+            return False
+        ratio = state.rate / announced  # intervals grow by this much
+        generation = state.generation + 1
+        tat = now + (state.tat - now) * ratio if state.tat > now else state.tat
+        remaps = (*state.remaps, (generation, now, ratio))[-KEPT_REMAPS:]
+        changed = replace(state, rate=announced, tat=tat, generation=generation, remaps=remaps)
+        try:
+            _write(table, key, changed, state.version)
+        except ConditionNotMet:
+            continue
+        return True
+    raise _contention(key)
+
+
+def slow_down(table: str, key: PaceKey, default_rate: float, burst: int, now: float) -> bool:
+    """Amazon answered 429 although the turn was taken: the pace halves (once per interval; the answers of
+    calls made at the old pace do not halve it again) and recovers by itself. False when not lowered."""
+    for _ in range(CONFLICT_ATTEMPTS):
+        state = read(table, key, default_rate, burst)
+        if state.factor < 1.0 and now - state.slowed_at < state.interval(now):
+            return False
+        factor = max(MIN_FACTOR, state.factor_at(now) / 2)
+        slowed = replace(state, factor=factor, slowed_at=now)
+        # The next turn is one (slower) interval away: the bucket Amazon keeps has room again by then.
+        slowed = replace(slowed, tat=max(state.tat, now) + slowed.interval(now))
+        try:
+            _write(table, key, slowed, state.version)
+        except ConditionNotMet:
+            continue
+        return True
+    raise _contention(key)
+
+
+def read(table: str, key: PaceKey, default_rate: float, burst: int) -> PaceState:
+    """The pace of ``key``: the stored one, or the catalog's rate and burst before the first turn."""
+    response = call(
+        table,
+        lambda client: client.get_item(TableName=table, Key={"id": {"S": key.item_id}}, ConsistentRead=True),
+    )
+    item = response.get("Item")
+    if not item:
+        return PaceState(rate=default_rate, burst=burst)
+    fields: dict[str, Any] = {name: from_attribute(dict(value)) for name, value in item.items()}
+    return PaceState(
+        rate=float(fields["rate"]),
+        burst=int(fields["burst"]),
+        tat=float(fields["tat"]),
+        factor=float(fields["factor"]),
+        slowed_at=float(fields["slowedAt"]),
+        generation=int(fields["generation"]),
+        remaps=tuple((int(g), float(at), float(ratio)) for g, at, ratio in fields.get("remaps", [])),
+        version=int(fields["version"]),
+    )
+
+
+def _write(table: str, key: PaceKey, state: PaceState, previous_version: int) -> None:
+    """One conditional PutItem: only over the version that was read (or where no item was)."""
+    item = {
+        "id": {"S": key.item_id},
+        "seller": {"S": key.seller},
+        "operation": {"S": key.operation},
+        "rate": to_attribute(float(state.rate)),
+        "burst": to_attribute(state.burst),
+        "tat": to_attribute(float(state.tat)),
+        "factor": to_attribute(float(state.factor)),
+        "slowedAt": to_attribute(float(state.slowed_at)),
+        "generation": to_attribute(state.generation),
+        "remaps": to_attribute([list(remap) for remap in state.remaps]),
+        "version": to_attribute(previous_version + 1),
+        # DynamoDB TTL counts real Unix seconds; the pacer's clock may run faster (local stack only).
+        "expiration": to_attribute(int(time.time()) + IDLE_TTL_SECONDS),
+    }
+    call(
+        table,
+        lambda client: client.put_item(
+            TableName=table,
+            Item=item,
+            # Version 0 is "no item yet": written items start at 1.
+            ConditionExpression="attribute_not_exists(id) OR version = :version",
+            ExpressionAttributeValues={":version": {"N": str(previous_version)}},
+        ),
+    )
+
+
+def _contention(key: PaceKey) -> WorkflowTableUnavailable:
+    return WorkflowTableUnavailable(
+        f"The pace of {key.operation} changed under {CONFLICT_ATTEMPTS} attempts in a row to take a turn."
+    )

@@ -1,0 +1,240 @@
+"""A step's turn in Amazon's quota before each SP-API call, and what the step does while it waits.
+
+Every SP-API call of the workflow first takes its turn from the pacer (:mod:`buyer_messaging.pacer`) of its
+selling partner and operation. A turn due within :data:`MOMENT_SECONDS` is slept in the Lambda. A later
+turn stays reserved and the step returns ``{"pacing": {...}}`` instead of calling Amazon: the state machine
+waits ``waitSeconds`` in a Wait state (no Lambda runs meanwhile) and runs the step again, which finds its
+reserved turn in ``pacing``. Waiting is not failing: a message fails for quota (:class:`QuotaWaitExpired`)
+only when its turn would come after the seller's deadline, counted from when it was received.
+
+Amazon's answers feed the pacer back (:class:`Pace`): ``x-amzn-RateLimit-Limit`` sets the pace, a 429 lowers it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from buyer_messaging import catalog, pacer, status
+from buyer_messaging.config import Settings, get_settings
+from buyer_messaging.errors import BuyerMessagingError, QuotaWaitExpired, SpApiThrottled, error_name
+from buyer_messaging.observability import logger
+
+# A wait this short is slept in the Lambda (pacer seconds); a longer one is waited in Step Functions.
+MOMENT_SECONDS = 1.0
+
+
+class TurnLater(Exception):  # not an error: the step returns ``pacing`` and the machine waits
+    """The caller's turn is reserved for later: the step returns ``{"pacing": ...}`` and is run again."""
+
+    def __init__(self, pacing: Pacing) -> None:
+        super().__init__(f"{pacing.operation}: turn in {pacing.wait_seconds} s")
+        self.pacing = pacing
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """A reserved turn as it travels in the state: the Wait state reads ``waitSeconds``."""
+
+    operation: str
+    slot: float  # pacer clock
+    generation: int
+    wait_seconds: int
+    since: str  # when the message began waiting for this operation's quota (ISO 8601, UTC)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "slot": self.slot,
+            "generation": self.generation,
+            "waitSeconds": self.wait_seconds,
+            "since": self.since,
+        }
+
+    @classmethod
+    def from_state(cls, value: object) -> Pacing | None:
+        """The turn a state carries, or None (then the step takes a new one)."""
+        if not isinstance(value, Mapping):
+            return None
+        try:
+            pacing = cls(
+                operation=str(value["operation"]),
+                slot=float(value["slot"]),
+                generation=int(value["generation"]),
+                wait_seconds=int(value["waitSeconds"]),
+                since=str(value["since"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        return pacing if math.isfinite(pacing.slot) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Taker:
+    """Who takes a turn. ``execution_id``: the request (None for the HTTP API, which cannot wait in Step
+    Functions). ``retry_count``: the state's ``$$.State.RetryCount``; a retried attempt never reuses the turn
+    its first attempt may have used."""
+
+    execution_id: str | None = None
+    pacing: Pacing | None = None
+    retry_count: int = 0
+
+    @property
+    def can_wait(self) -> bool:
+        return self.execution_id is not None
+
+
+API_TAKER = Taker()
+# Whose turn the SP-API calls made now take: set by a step around the calls (each thread has its own).
+_taker: ContextVar[Taker] = ContextVar("taker", default=API_TAKER)
+
+
+@contextmanager
+def taking(taker: Taker) -> Iterator[None]:
+    """The SP-API calls made inside take ``taker``'s turns (else the HTTP API's: never waiting long)."""
+    token = _taker.set(taker)
+    try:
+        yield
+    finally:
+        _taker.reset(token)
+
+
+def seller_key(settings: Settings) -> str:
+    """The selling partner whose quota is paced: ``SELLING_PARTNER_ID``, else one key per credentials secret
+    (one deployment serves one seller: its secret names it)."""
+    if settings.selling_partner_id:
+        return settings.selling_partner_id
+    secret = settings.require("credentials_secret_id")
+    return "secret-" + hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+_known_rates: dict[str, float] = {}  # operation -> the rate the pacer used last (this container)
+
+
+def take_turn(operation: str, taker: Taker) -> None:
+    """Return when it is ``operation``'s turn (after a sleep of at most a moment), or raise :class:`TurnLater`
+    (turn reserved), :class:`QuotaWaitExpired` (past the deadline) or, for the API, :class:`SpApiThrottled`."""
+    settings = get_settings()
+    table = settings.require("workflow_table")
+    spec = catalog.operation(operation)
+    key = pacer.PaceKey(seller_key(settings), operation)
+    clock = pacer.PacerClock(settings.pacer_clock_speedup)
+    deadline = _Deadline(settings, table, taker, clock)
+    previous = taker.pacing if taker.pacing is not None and taker.pacing.operation == operation else None
+    slot: float | None = None
+    generation = 0
+    if previous is not None and taker.retry_count == 0:
+        resumed = pacer.resume(table, key, spec.rate_per_second, spec.burst, previous.slot, previous.generation)
+        if resumed is not None:
+            slot, generation = resumed
+        if slot is not None and not deadline.allows(slot, clock.now()):
+            raise deadline.expired(operation, slot - clock.now())
+    if slot is None:
+        accept = deadline.allows if taker.can_wait else _within_a_moment
+        reservation = pacer.reserve(table, key, spec.rate_per_second, spec.burst, clock.now, accept=accept)
+        if not reservation.taken:
+            if not taker.can_wait:
+                raise SpApiThrottled(
+                    f"{operation}: the seller's quota at Amazon is taken by queued messages for the next "
+                    f"{reservation.slot - reservation.now:.0f} s; nothing was asked of Amazon."
+                )
+            raise deadline.expired(operation, reservation.slot - reservation.now)
+        slot, generation = reservation.slot, reservation.generation
+        _known_rates[operation] = reservation.rate
+    wait = slot - clock.now()
+    if wait <= MOMENT_SECONDS:
+        clock.sleep(wait)
+        return
+    since = previous.since if previous is not None else status.now_iso()
+    if previous is None and taker.execution_id is not None:
+        status.waiting_for_quota(table, taker.execution_id, operation, since)
+    raise TurnLater(Pacing(operation, slot, generation, max(1, math.floor(wait)), since))
+
+
+def _within_a_moment(slot: float, now: float) -> bool:
+    return slot - now <= MOMENT_SECONDS
+
+
+class _Deadline:
+    """The last moment (pacer clock) a message may get its turn: QUOTA_WAIT_DEADLINE_HOURS after it was
+    received. The request's record is read only when a turn is more than a moment away."""
+
+    def __init__(self, settings: Settings, table: str, taker: Taker, clock: pacer.PacerClock) -> None:
+        self._hours = settings.quota_wait_deadline_hours
+        self._table = table
+        self._taker = taker
+        self._clock = clock
+        self._received: float | None = None
+
+    def allows(self, slot: float, now: float) -> bool:
+        if slot - now <= MOMENT_SECONDS:
+            return True
+        return slot - now <= self._hours * 3600 - self._clock.elapsed_since(self._received_at())
+
+    def _received_at(self) -> float:
+        if self._received is None:
+            found = status.received_at(self._table, self._taker.execution_id) if self._taker.execution_id else None
+            self._received = found if found is not None else datetime.now(UTC).timestamp()
+        return self._received
+
+    def expired(self, operation: str, wait: float) -> QuotaWaitExpired:
+        waited = self._clock.elapsed_since(self._received_at()) / 3600
+        return QuotaWaitExpired(
+            f"{operation}: the seller's quota at Amazon would give this message its turn in {wait / 3600:.2f} h, "
+            f"{waited + wait / 3600:.2f} h after it was received: later than the {self._hours:g} h the seller "
+            "allows (QuotaWaitDeadlineHours). The message was not sent."
+        )
+
+
+class Pace:
+    """The SP-API client's pacer: :meth:`before` takes the call's turn (right before the request leaves, after
+    the access token is at hand, so the turn is not spent waiting for Login with Amazon); :meth:`answered`
+    and :meth:`throttled` feed back what Amazon's answers say. Feeding back never fails the call it
+    observes: the answer stands whatever happens to the pacer's record."""
+
+    def before(self, operation: str) -> None:
+        take_turn(operation, _taker.get())
+
+    def answered(self, operation: str, rate_limit: str | None) -> None:
+        announced = _rate(rate_limit)
+        if announced is None or math.isclose(announced, _known_rates.get(operation, -1.0), rel_tol=1e-6):
+            return
+        self._update(operation, "follow_rate", announced)
+
+    def throttled(self, operation: str) -> None:
+        self._update(operation, "slow_down", None)
+
+    def _update(self, operation: str, what: str, announced: float | None) -> None:
+        try:
+            settings = get_settings()
+            spec = catalog.operation(operation)
+            table = settings.require("workflow_table")
+            key = pacer.PaceKey(seller_key(settings), operation)
+            now = pacer.PacerClock(settings.pacer_clock_speedup).now()
+            if announced is not None:
+                pacer.follow_rate(table, key, spec.rate_per_second, spec.burst, announced, now)
+                _known_rates[operation] = announced
+            else:
+                pacer.slow_down(table, key, spec.rate_per_second, spec.burst, now)
+        except (BuyerMessagingError, KeyError) as error:
+            logger.warning(
+                "The pacer did not take Amazon's answer into account",
+                extra={"operation": operation, "update": what, "error": error_name(error), "cause": str(error)},
+            )
+
+
+def _rate(header: str | None) -> float | None:
+    """``x-amzn-RateLimit-Limit``: requests per second, a positive number (else ignored)."""
+    if not header:
+        return None
+    try:
+        value = float(header.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None

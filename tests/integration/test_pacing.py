@@ -1,0 +1,215 @@
+"""Pacing every SP-API call to the seller's quota, through the real state machine on the local stack.
+
+The emulator's quotas, the state machine's Wait states and Retry intervals and the pacer's clock all run
+:data:`SPEEDUP` times faster, one factor, as ``make load`` does: what the pacer measures is what Amazon's
+buckets and the Wait states spend.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from buyer_messaging import catalog, pacer, status, turns
+from buyer_messaging.config import get_settings
+from local_stack import samples
+from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
+from spapi_emulator import Emulator, load_default_seed
+from tests.integration.conftest import Stack
+
+SPEEDUP = 5.0  # one pacer second is 200 ms real: more than a busy in-process stack delays a call after its turn
+ORDER = "123-1234567-1234567"  # the seed allows every message type for it, as often as asked
+MARKETPLACE = "ATVPDKIKX0DER"
+ACTIONS = "getMessagingActionsForOrder"
+SEND = catalog.message_type("unexpectedProblem").operation
+UPLOADS = "createUploadDestinationForResource"
+
+
+def paced_stack(parameters: dict[str, str] | None = None) -> Iterator[Stack]:
+    seed = load_default_seed()
+    with Emulator(seed, speedup=SPEEDUP) as emulator, in_process_aws():
+        target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
+        local = LocalStack(target, retry_speedup=SPEEDUP, parameters=parameters)
+        deployment = local.deploy()
+        try:
+            yield Stack(local, emulator, deployment.bucket, local.tap_events())
+        finally:
+            local.close()
+
+
+@pytest.fixture
+def paced() -> Iterator[Stack]:
+    yield from paced_stack()
+
+
+def start_all(stack: Stack, documents: list[dict[str, Any]]) -> list[str]:
+    """Every request started at once, as an ERP dropping last night's invoices would."""
+    assert stack.local.deployment is not None
+    arns = []
+    for index, document in enumerate(documents):
+        started = stack.sfn.start_execution(
+            stateMachineArn=stack.local.deployment.state_machine_arn,
+            name=f"paced-{index:03d}-{time.monotonic_ns()}",
+            input=json.dumps(document),
+        )
+        arns.append(started["executionArn"])
+    return arns
+
+
+def problem(index: int) -> dict[str, Any]:
+    return {
+        "amazonOrderId": ORDER,
+        "marketplaceId": MARKETPLACE,
+        "messageType": "unexpectedProblem",
+        "text": f"Message {index}: your parcel is late.",
+    }
+
+
+def throttled(stack: Stack, operation: str | None = None) -> list[dict[str, Any]]:
+    return [call for call in stack.emulator.calls(operation) if call["status"] == 429]
+
+
+def at_most_one_429(stack: Stack) -> bool:
+    """No 429, or one: the stack runs every Lambda, moto and the emulator on threads of one process, which can
+    hold a call back after its turn for longer than the one spare token of Amazon's burst covers."""
+    return len(throttled(stack)) <= 1
+
+
+def waits_in_step_functions(stack: Stack, execution: dict[str, Any]) -> list[str]:
+    """The Wait states an execution went through."""
+    return [
+        event["stateEnteredEventDetails"]["name"]
+        for event in stack.history(execution)
+        if event["type"] == "WaitStateEntered"
+    ]
+
+
+def pace(operation: str) -> pacer.PaceState:
+    spec = catalog.operation(operation)
+    settings = get_settings()
+    key = pacer.PaceKey(turns.seller_key(settings), operation)
+    return pacer.read(settings.workflow_table, key, spec.rate_per_second, spec.burst)
+
+
+def test_a_burst_larger_than_the_burst_size_is_delivered_without_429s(paced: Stack) -> None:
+    start_all(paced, [problem(index) for index in range(12)])
+    executions = paced.local.wait_for_executions(12, timeout_seconds=120)
+
+    assert [execution["status"] for execution in executions] == ["SUCCEEDED"] * 12
+    assert len(paced.emulator.deliveries(ORDER)) == 12
+    assert at_most_one_429(paced)
+    # Burst 5 (4 used at once): the others waited for their turn in Step Functions, not in a Lambda.
+    waited = [
+        execution for execution in executions if "WaitForActionsTurn" in waits_in_step_functions(paced, execution)
+    ]
+    assert waited
+    record = paced.record(waited[0])
+    assert record["status"] == "sent"
+    assert [entry["status"] for entry in record["history"]][:2] == ["received", "waitingForQuota"]
+    assert "waitingForQuota" not in record  # the wait ended with the next transition
+    # One turn per call: 12 validations and 12 sends took 12 turns of each operation.
+    assert pace(ACTIONS).version == 12
+    assert pace(SEND).version == 12
+
+
+def test_a_429_storm_slows_the_pace_and_every_message_is_delivered_once(paced: Stack) -> None:
+    paced.emulator.inject_fault(ACTIONS, status=429, count=6)
+    paced.emulator.inject_fault(SEND, status=429, count=4)
+    start_all(paced, [problem(index) for index in range(8)])
+    executions = paced.local.wait_for_executions(8, timeout_seconds=120)
+
+    assert [execution["status"] for execution in executions] == ["SUCCEEDED"] * 8
+    deliveries = paced.emulator.deliveries(ORDER)
+    assert sorted(delivery["text"] for delivery in deliveries) == sorted(problem(i)["text"] for i in range(8))
+    assert len(throttled(paced, ACTIONS)) == 6 and len(throttled(paced, SEND)) == 4  # the storm, nothing more
+    assert pace(ACTIONS).factor < 1.0  # the pace was lowered ...
+    assert (
+        pace(ACTIONS).factor_at(pacer.PacerClock(SPEEDUP).now() + pacer.RECOVERY_SECONDS * 5) == 1.0
+    )  # ... for a while
+
+
+def test_a_message_with_five_attachments_among_many_takes_upload_turns(paced: Stack) -> None:
+    pdf = samples.invoice_pdf(ORDER)
+    attachments = []
+    for index in range(5):
+        key = f"attachments/paced-{index}.pdf"
+        paced.put(key, pdf + f"\n% copy {index}\n".encode())
+        attachments.append({"key": key, "fileName": f"Invoice {index + 1}.pdf"})
+    invoice = {
+        "amazonOrderId": ORDER,
+        "marketplaceId": MARKETPLACE,
+        "messageType": "invoice",
+        "attachments": attachments,
+    }
+    start_all(paced, [problem(index) for index in range(4)] + [invoice] + [problem(index) for index in range(4, 9)])
+    executions = paced.local.wait_for_executions(10, timeout_seconds=120)
+
+    assert [execution["status"] for execution in executions] == ["SUCCEEDED"] * 10
+    delivered = paced.emulator.deliveries(ORDER)
+    assert len(delivered) == 10
+    [sent_invoice] = [delivery for delivery in delivered if delivery["messageType"] == "invoice"]
+    assert sorted(file["fileName"] for file in sent_invoice["attachments"]) == [f"Invoice {i}.pdf" for i in range(1, 6)]
+    assert at_most_one_429(paced)
+    # The uploads took turns of their own operation (10/s), one per attachment; the messages' turns are apart.
+    assert pace(UPLOADS).version == 5
+    assert pace(ACTIONS).version == 10
+    assert len(paced.emulator.calls(UPLOADS)) == 5
+
+
+def test_past_the_deadline_a_message_fails_with_quota_wait_expired_and_nothing_is_sent() -> None:
+    for stack in paced_stack({"QuotaWaitDeadlineHours": "0.01"}):  # 36 s of the pacer's clock
+        settings = get_settings()
+        spec = catalog.operation(ACTIONS)
+        key = pacer.PaceKey(turns.seller_key(settings), ACTIONS)
+        for _ in range(100):  # other messages hold the next 100 s of turns
+            pacer.reserve(settings.workflow_table, key, spec.rate_per_second, spec.burst, pacer.PacerClock(SPEEDUP).now)
+
+        execution = stack.start(problem(0), name="too-late")
+
+        assert execution["status"] == "FAILED"
+        assert execution["error"] == "QuotaWaitExpired"
+        assert execution["cause"].startswith(
+            f"{ACTIONS}: the seller's quota at Amazon would give this message its turn"
+        )
+        assert execution["cause"].endswith(
+            "later than the 0.01 h the seller allows (QuotaWaitDeadlineHours). The message was not sent."
+        )
+        assert stack.emulator.calls(ACTIONS) == [] and stack.emulator.deliveries() == []
+        record = status.get(settings.workflow_table, "too-late")
+        assert record is not None and (record["status"], record["error"]) == ("failed", "QuotaWaitExpired")
+
+
+def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> None:
+    start_all(paced, [problem(index) for index in range(6)])
+    paced.local.wait_for_executions(6, timeout_seconds=120)
+    paced.emulator.set_usage_plan(ACTIONS, 0.25, 5)
+    paced.emulator.set_usage_plan(SEND, 0.25, 5)
+    start_all(paced, [problem(index) for index in range(6, 18)])
+    executions = paced.local.wait_for_executions(18, timeout_seconds=180)
+
+    assert [execution["status"] for execution in executions] == ["SUCCEEDED"] * 18
+    assert len(paced.emulator.deliveries(ORDER)) == 18
+    assert pace(ACTIONS).rate == 0.25 and pace(SEND).rate == 0.25  # the header's rate, followed
+    # Only calls made before the first answer announced the new rate can meet the lower plan.
+    assert len(throttled(paced)) <= 4
+
+
+def test_the_local_stack_runs_wait_states_at_its_speedup_and_tells_the_pacer() -> None:
+    """moto's private WaitFunction._wait_interval(env, wait_seconds) is replaced while a sped-up stack runs: this
+    fails loudly when moto moves it."""
+    import inspect
+
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    original = WaitFunction._wait_interval
+    assert list(inspect.signature(original).parameters) == ["self", "env", "wait_seconds"]
+    for stack in paced_stack():
+        assert WaitFunction._wait_interval is not original
+        assert get_settings().pacer_clock_speedup == SPEEDUP
+        assert stack.local.deployment is not None
+        assert stack.local.deployment.environment["PACER_CLOCK_SPEEDUP"] == "5.0"
+    assert WaitFunction._wait_interval is original
