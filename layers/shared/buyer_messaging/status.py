@@ -182,21 +182,8 @@ def waiting_for_quota(table: str, execution_arn: str, operation: str, since: str
     for position, current in enumerate(under_way):
         values[f":s{position}"] = {"S": current.value}
     condition = "#status IN (" + ", ".join(f":s{position}" for position in range(len(under_way))) + ")"
-    try:
-        call(
-            table,
-            lambda client: client.update_item(
-                TableName=table,
-                Key=_key(request_id_of(execution_arn)),
-                UpdateExpression="SET #history = list_append(#history, :entry), #waiting = :waiting, updatedAt = :at",
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            ),
-        )
-    except ConditionNotMet:
-        return False
-    return True
+    assignments = ["#history = list_append(#history, :entry)", "#waiting = :waiting", "updatedAt = :at"]
+    return _update(table, request_id_of(execution_arn), names, values, assignments, condition)
 
 
 def received_at(table: str, execution_arn: str) -> float | None:
