@@ -25,12 +25,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from buyer_messaging.errors import WorkflowTableUnavailable
 from buyer_messaging.table import ConditionNotMet, call, from_attribute, to_attribute
 
 KEY_PREFIX = "pace#"
+T = TypeVar("T")
 # A 429 halves the pace at most down to this share of the rate; the share doubles back every RECOVERY_SECONDS.
 MIN_FACTOR = 1 / 32
 RECOVERY_SECONDS = 60.0
@@ -125,19 +126,16 @@ def reserve(
     DynamoDB. ``accept(slot, now)``: whether the caller can use a turn at that slot (its deadline); a refused
     turn is not reserved.
     """
-    for _ in range(CONFLICT_ATTEMPTS):
-        state = read(table, key, default_rate, burst)
+
+    def take(state: PaceState) -> tuple[PaceState | None, Reservation]:
         now = clock()
         start = max(state.tat, now)
         slot = max(now, start - state.tolerance(now))
         if accept is not None and not accept(slot, now):
-            return Reservation(slot, state.generation, state.rate, now, taken=False)
-        try:
-            _write(table, key, replace(state, tat=start + state.interval(now)), state.version)
-        except ConditionNotMet:
-            continue
-        return Reservation(slot, state.generation, state.rate, now)
-    raise _contention(key)
+            return None, Reservation(slot, state.generation, state.rate, now, taken=False)
+        return replace(state, tat=start + state.interval(now)), Reservation(slot, state.generation, state.rate, now)
+
+    return _change(table, key, default_rate, burst, take)
 
 
 def resume(
@@ -160,40 +158,31 @@ def resume(
 def follow_rate(table: str, key: PaceKey, default_rate: float, burst: int, announced: float, now: float) -> bool:
     """Amazon announced ``announced`` requests/s for the operation: the pace follows, reserved turns move with
     it. False when the pace already had that rate."""
-    for _ in range(CONFLICT_ATTEMPTS):
-        state = read(table, key, default_rate, burst)
+
+    def follow(state: PaceState) -> tuple[PaceState | None, bool]:
         if math.isclose(state.rate, announced, rel_tol=1e-6):
-            return False
+            return None, False
         ratio = state.rate / announced  # intervals grow by this much
         generation = state.generation + 1
         tat = now + (state.tat - now) * ratio if state.tat > now else state.tat
         remaps = (*state.remaps, (generation, now, ratio))[-KEPT_REMAPS:]
-        changed = replace(state, rate=announced, tat=tat, generation=generation, remaps=remaps)
-        try:
-            _write(table, key, changed, state.version)
-        except ConditionNotMet:
-            continue
-        return True
-    raise _contention(key)
+        return replace(state, rate=announced, tat=tat, generation=generation, remaps=remaps), True
+
+    return _change(table, key, default_rate, burst, follow)
 
 
 def slow_down(table: str, key: PaceKey, default_rate: float, burst: int, now: float) -> bool:
     """Amazon answered 429 although the turn was taken: the pace halves (once per interval; the answers of
     calls made at the old pace do not halve it again) and recovers by itself. False when not lowered."""
-    for _ in range(CONFLICT_ATTEMPTS):
-        state = read(table, key, default_rate, burst)
+
+    def slow(state: PaceState) -> tuple[PaceState | None, bool]:
         if state.factor < 1.0 and now - state.slowed_at < state.interval(now):
-            return False
-        factor = max(MIN_FACTOR, state.factor_at(now) / 2)
-        slowed = replace(state, factor=factor, slowed_at=now)
+            return None, False
+        slowed = replace(state, factor=max(MIN_FACTOR, state.factor_at(now) / 2), slowed_at=now)
         # The next turn is one (slower) interval away: the bucket Amazon keeps has room again by then.
-        slowed = replace(slowed, tat=max(state.tat, now) + slowed.interval(now))
-        try:
-            _write(table, key, slowed, state.version)
-        except ConditionNotMet:
-            continue
-        return True
-    raise _contention(key)
+        return replace(slowed, tat=max(state.tat, now) + slowed.interval(now)), True
+
+    return _change(table, key, default_rate, burst, slow)
 
 
 def read(table: str, key: PaceKey, default_rate: float, burst: int) -> PaceState:
@@ -216,6 +205,24 @@ def read(table: str, key: PaceKey, default_rate: float, burst: int) -> PaceState
         remaps=tuple((int(g), float(at), float(ratio)) for g, at, ratio in fields.get("remaps", [])),
         version=int(fields["version"]),
     )
+
+
+def _change(
+    table: str, key: PaceKey, default_rate: float, burst: int, change: Callable[[PaceState], tuple[PaceState | None, T]]
+) -> T:
+    """Read the pace, let ``change`` decide its new state (None: write nothing) and the answer, and write the new
+    state on the version read: one conditional write, tried again on a concurrent one."""
+    for _ in range(CONFLICT_ATTEMPTS):
+        state = read(table, key, default_rate, burst)
+        changed, answer = change(state)
+        if changed is None:
+            return answer
+        try:
+            _write(table, key, changed, state.version)
+        except ConditionNotMet:
+            continue
+        return answer
+    raise _contention(key)
 
 
 def _write(table: str, key: PaceKey, state: PaceState, previous_version: int) -> None:
