@@ -71,6 +71,12 @@ class LoadSummary:
     cpu_cores: float  # the local stack process's CPU seconds per real second
     threads_peak: int
     timed_out: bool
+    pacer: dict[str, int]  # what the pacer answered: "reserve booked|later", "resume booked|later|none"
+
+    @property
+    def wait_rounds(self) -> int:
+        """Wait-state rounds: each turn the pacer gave for later, first or again."""
+        return self.pacer.get("reserve later", 0) + self.pacer.get("resume later", 0)
 
     @property
     def total_calls(self) -> int:
@@ -160,11 +166,16 @@ def summarize(raw: Mapping[str, Any], capacity: float, quota: float, binding_ope
         cpu_cores=float(raw["cpuSeconds"]) / elapsed if elapsed > 0 else 0.0,
         threads_peak=int(raw["threadsPeak"]),
         timed_out=bool(raw["timedOut"]),
+        pacer={str(name): int(count) for name, count in raw.get("pacer", {}).items()},
     )
 
 
 def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
+
+
+def _per(part: int, whole: int) -> str:
+    return f"{part / whole:.2f}" if whole else "—"
 
 
 def _ratio(value: float | None) -> str:
@@ -195,6 +206,18 @@ def figures_table(summaries: Sequence[LoadSummary]) -> str:
         ["run until no execution runs, real s", *(s.elapsed_seconds for s in summaries)],
         ["local stack CPU, cores busy (one process)", *(f"{s.cpu_cores:.2f}" for s in summaries)],
         ["threads at peak", *(s.threads_peak for s in summaries)],
+        [
+            "paced calls: at once / after a Wait state",
+            *(f"{s.pacer.get('reserve booked', 0):,} / {s.pacer.get('reserve later', 0):,}" for s in summaries),
+        ],
+        [
+            "Wait-state rounds (per message)",
+            *(f"{s.wait_rounds:,} ({_per(s.wait_rounds, s.messages)})" for s in summaries),
+        ],
+        [
+            "back from a Wait state: called / sent back again",
+            *(f"{s.pacer.get('resume booked', 0):,} / {s.pacer.get('resume later', 0):,}" for s in summaries),
+        ],
     ]
     return table(["figure", *(f"N = {s.messages}" for s in summaries)], rows)
 
@@ -215,13 +238,22 @@ def operations_table(summaries: Sequence[LoadSummary]) -> str:
     return table(headers, rows)
 
 
-def run_load(messages: Sequence[Message], factor: float, *, quotas_off: bool, timeout_seconds: float) -> dict[str, Any]:
-    """One burst in a fresh process (``bench.load_run``); its raw result. The functions' output is dropped."""
+def run_load(
+    messages: Sequence[Message],
+    factor: float,
+    *,
+    quotas_off: bool,
+    timeout_seconds: float,
+    trace: Path | None = None,
+) -> dict[str, Any]:
+    """One burst in a fresh process (``bench.load_run``); its raw result. The functions' output is dropped.
+    ``trace``: also write the emulator's call log and the pacer's decisions there (JSON)."""
     arguments = {
         "messages": [{"number": m.number, "kind": m.kind, "files": m.files} for m in messages],
         "factor": factor,
         "quotas_off": quotas_off,
         "timeout_seconds": timeout_seconds,
+        "trace": str(trace) if trace else None,
     }
     with tempfile.TemporaryDirectory(prefix="load-") as scratch:
         result_path = Path(scratch) / "result.json"
@@ -286,6 +318,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="real seconds to wait for the executions of a run "
         "(default 120 + 3 x the ideal time N / quota at the factor)",
     )
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        help="a directory: write each run's call log and pacer decisions there (load-N.json)",
+    )
     parser.add_argument("--label", default="", help="a title for the results (e.g. 'before the pacer')")
     parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
     args = parser.parse_args(argv)
@@ -311,6 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         + f": the local stack processes {calibration.capacity / (quota * factor):.1f}x as fast as the quota."
     )
     summaries: list[LoadSummary] = []
+    if args.trace:
+        args.trace.mkdir(parents=True, exist_ok=True)
     for count in args.count:
         messages = plan_messages(count, weights, args.files)
         timeout = args.timeout or 120 + 3 * count / (quota * factor)
@@ -320,7 +359,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         summaries.append(
             summarize(
-                run_load(messages, factor, quotas_off=False, timeout_seconds=timeout),
+                run_load(
+                    messages,
+                    factor,
+                    quotas_off=False,
+                    timeout_seconds=timeout,
+                    trace=args.trace / f"load-{count}.json" if args.trace else None,
+                ),
                 calibration.capacity,
                 quota,
                 binding,

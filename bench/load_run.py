@@ -9,7 +9,9 @@ seconds LWA announces, so a faster token clock would only add expiries that no r
 The messages are dropped at once as S3 uploads, so the real S3 trigger starts them: ``outbox/`` files for
 invoices, ``requests/*.json`` documents for text-only and several-file messages (their files staged first
 under ``attachments/``, which starts nothing). The child then waits until no execution runs (or the
-timeout) and writes raw facts as JSON; :mod:`bench.load` does the arithmetic.
+timeout) and writes raw facts as JSON; :mod:`bench.load` does the arithmetic. What the pacer decided is counted
+by wrapping its two turn-taking functions (the handlers call them through the module), and with ``trace`` the
+emulator's call log and every pacer decision are written to that file as well.
 """
 
 from __future__ import annotations
@@ -32,6 +34,45 @@ POLL_SECONDS = 0.5
 DROP_THREADS = 8  # like a client uploading a folder (the AWS CLI uses 10 at a time)
 
 
+class PacerDecisions:
+    """What :func:`buyer_messaging.pacer.reserve` and :func:`~buyer_messaging.pacer.resume` answered during the
+    run: turns taken at once, turns to come back for, and, of the callers back, those that booked their call
+    and those sent back again."""
+
+    def __init__(self, keep_trace: bool) -> None:
+        self.counts: Counter[str] = Counter()
+        self.trace: list[dict[str, Any]] = []
+        self._keep_trace = keep_trace
+        self._lock = threading.Lock()
+
+    def install(self) -> None:
+        from buyer_messaging import pacer
+
+        for name in ("reserve", "resume"):
+            setattr(pacer, name, self._wrap(name, getattr(pacer, name)))
+
+    def _wrap(self, name: str, function: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            turn = function(*args, **kwargs)
+            outcome = "none" if turn is None else ("booked" if turn.booked else "later")
+            with self._lock:
+                self.counts[f"{name} {outcome}"] += 1
+                if self._keep_trace and turn is not None:
+                    self.trace.append(
+                        {
+                            "at": time.time(),
+                            "fn": name,
+                            "operation": args[1].operation,
+                            "outcome": outcome,
+                            "slot": turn.slot,
+                            "now": turn.now,
+                        }
+                    )
+            return turn
+
+        return counted
+
+
 def main(result_path: str, arguments: dict[str, Any]) -> None:
     from buyer_messaging import catalog
     from local_stack import samples
@@ -45,6 +86,9 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
     timeout_seconds = float(arguments["timeout_seconds"])
     seed = load_default_seed()
     pdf = samples.invoice_pdf(ORDER)
+    trace_path = arguments.get("trace")
+    decisions = PacerDecisions(keep_trace=bool(trace_path))
+    decisions.install()
     with Emulator(seed, quota_speedup=factor) as emulator, in_process_aws():
         if arguments["quotas_off"]:
             for operation in catalog.OPERATIONS:
@@ -77,14 +121,7 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
             elapsed = time.monotonic() - started
             cpu_seconds = time.process_time() - cpu_before
 
-            sfn = stack.client("stepfunctions")
-            outcomes: Counter[str] = Counter()
-            for item in listed:
-                if item["status"] == "FAILED":
-                    described = sfn.describe_execution(executionArn=item["executionArn"])
-                    outcomes[f"FAILED {described.get('error') or '(no error name)'}"] += 1
-                else:
-                    outcomes[item["status"]] += 1
+            outcomes = _outcomes(stack.client("stepfunctions"), listed)
             deliveries = [
                 {"id": message_id_of(delivery), "seconds": _seconds_since(delivery["sentAt"], started_wall)}
                 for delivery in emulator.deliveries()
@@ -104,12 +141,28 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
                     "timedOut": any(item["status"] == "RUNNING" for item in listed),
                     "cpuSeconds": cpu_seconds,
                     "threadsPeak": threads_peak,
+                    "pacer": dict(decisions.counts),
                 },
             )
+            if trace_path:
+                with open(trace_path, "w", encoding="utf-8") as trace:
+                    json.dump({"start": started_wall, "calls": emulator.calls(), "pacer": decisions.trace}, trace)
             sys.stdout.flush()
             sys.stderr.flush()
             # Executions still running after a timeout are moto's threads: they would hold the process open.
             os._exit(0)
+
+
+def _outcomes(sfn: Any, listed: list[dict[str, Any]]) -> Counter[str]:
+    """Executions by status, the failed ones by their error name."""
+    outcomes: Counter[str] = Counter()
+    for item in listed:
+        if item["status"] == "FAILED":
+            described = sfn.describe_execution(executionArn=item["executionArn"])
+            outcomes[f"FAILED {described.get('error') or '(no error name)'}"] += 1
+        else:
+            outcomes[item["status"]] += 1
+    return outcomes
 
 
 def _put(s3: Any, bucket: str, key: str, body: bytes) -> None:

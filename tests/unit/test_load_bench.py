@@ -93,6 +93,8 @@ def _raw(**overrides: Any) -> dict[str, Any]:
         "timedOut": False,
         "cpuSeconds": 9.0,
         "threadsPeak": 12,
+        # 4 messages' actions calls: 2 at once, 2 waited; back: 3 booked, 1 sent back (2 + 1 Wait rounds)
+        "pacer": {"reserve booked": 2, "reserve later": 2, "resume booked": 3, "resume later": 1},
     }
     raw.update(overrides)
     return raw
@@ -154,6 +156,9 @@ def test_the_tables_say_each_figure() -> None:
     assert figures["achieved send rate / quota"] == "1.00x"
     assert figures["time to deliver all / ideal (N / quota)"] == "—"
     assert figures["local stack CPU, cores busy (one process)"] == "0.90"
+    assert figures["paced calls: at once / after a Wait state"] == "2 / 2"
+    assert figures["Wait-state rounds (per message)"] == "3 (0.75)"
+    assert figures["back from a Wait state: called / sent back again"] == "3 / 1"
     assert operations[0] == ["operation (documented rate)", "calls, N = 4", "429s (share), N = 4"]
     assert operations[2:] == [
         ["`getMessagingActionsForOrder` (1/s)", "10", "6 (60.0%)"],

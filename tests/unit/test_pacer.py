@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import math
+import random
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -13,11 +16,15 @@ from buyer_messaging import pacer, status, turns
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import QuotaWaitExpired, SpApiThrottled
 from local_stack import atomic_dynamodb
+from spapi_emulator.quotas import TokenBucket
 from tests import support
 
 KEY = pacer.PaceKey("A1SELLER", "getMessagingActionsForOrder")
 RATE, BURST = 1.0, 5  # the catalog's messaging plan
 T0 = 1_000_000.0
+# How late a step is back from its Wait state (s): mostly on time, sometimes a cold start, a busy host.
+LATENESS = (0.0, 0.0, 0.0, 0.3, 1.5, 4.0, 12.0)
+MESSAGES = 120
 
 
 def take(now: float, key: pacer.PaceKey = KEY, rate: float = RATE, burst: int = BURST) -> float:
@@ -81,10 +88,13 @@ def test_the_rate_amazon_announces_sets_the_pace_and_moves_reserved_turns(table:
     generation = pacer.read(table, KEY, RATE, BURST).generation
     assert pacer.follow_rate(table, KEY, RATE, BURST, 0.5, T0 + 1)
     assert not pacer.follow_rate(table, KEY, RATE, BURST, 0.5, T0 + 1)  # already that rate: no write
-    # The reserved turn at T0+4 lies 3 s after the change: at half the rate, 6 s after it.
-    assert pacer.resume(table, KEY, RATE, BURST, slots[-1], generation) == (T0 + 7, generation + 1)
-    # A turn already past the change stays; a new turn comes after the moved queue, 2 s apart.
-    assert pacer.resume(table, KEY, RATE, BURST, T0, generation) == (T0, generation + 1)
+    # The reserved turn at T0+4 lies 3 s after the change: at half the rate, 6 s after it; far: nothing booked.
+    moved = pacer.resume(table, KEY, RATE, BURST, slots[-1], generation, lambda: T0 + 1, 1.0)
+    assert moved is not None and (moved.slot, moved.generation, moved.booked) == (T0 + 7, generation + 1, False)
+    # A turn already past the change stays, and its caller, back, books its call now.
+    back = pacer.resume(table, KEY, RATE, BURST, T0, generation, lambda: T0 + 1, 1.0)
+    assert back is not None and (back.slot, back.booked) == (T0 + 1, True)
+    # A new turn comes after the moved queue, 2 s apart.
     assert take(T0 + 1) == pytest.approx(T0 + 9)
     assert take(T0 + 1) == pytest.approx(T0 + 11)
 
@@ -98,12 +108,76 @@ def test_a_429_halves_the_pace_once_per_interval_and_it_recovers(table: str) -> 
     assert state.interval(T0) == 2.0
     assert state.interval(T0 + pacer.RECOVERY_SECONDS / 2) == pytest.approx(2**0.5)
     assert state.interval(T0 + pacer.RECOVERY_SECONDS) == 1.0  # recovered
-    # Right after the 429: once the burst is spent, turns (nearly) two seconds apart.
-    slots = [take(T0 + 0.5) for _ in range(4)]
-    interval = 2.0 / 2 ** (0.5 / pacer.RECOVERY_SECONDS)
-    assert [b - a for a, b in itertools.pairwise(slots[1:])] == pytest.approx([interval, interval])
+    # Amazon's bucket is empty: the next call is booked one slower interval after the 429, not at once.
+    assert state.call_time(T0) == pytest.approx(T0 + 2.0)
+    # The queue reserved right after the 429 is spaced by the pace at the time each turn falls: slower in the
+    # minute after the 429, the full rate once the pace has recovered (not the whole queue at the slow pace).
+    slots = [take(T0 + 0.5) for _ in range(90)]
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert 1.8 < gaps[3] < 2.0
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(gaps[3:]))  # the pace recovers, turn by turn
+    late = [gap for slot, gap in zip(slots, gaps, strict=False) if slot >= T0 + pacer.RECOVERY_SECONDS]
+    assert late and late == pytest.approx([1.0] * len(late))
     assert pacer.slow_down(table, KEY, RATE, BURST, T0 + 3)  # another 429 an interval later halves again
     assert pacer.read(table, KEY, RATE, BURST).interval(T0 + 3) == pytest.approx(4.0 / 2 ** (3 / 60), rel=1e-6)
+
+
+def test_callers_back_late_together_call_at_amazons_pace_not_in_a_bunch(table: str) -> None:
+    # Ten turns reserved at once; every caller is back late, together, 20 s after the first turn.
+    reserved = [pacer.reserve(table, KEY, RATE, BURST, lambda: T0) for _ in range(10)]
+    assert not any(turn.booked for turn in reserved)
+    back = T0 + 20
+    turns_now = [
+        pacer.resume(table, KEY, RATE, BURST, turn.slot, turn.generation, lambda: back, 1.0) for turn in reserved
+    ]
+    assert all(turn is not None for turn in turns_now)
+    booked = [turn.slot for turn in turns_now if turn and turn.booked]
+    sent_back = [turn.slot for turn in turns_now if turn and not turn.booked]
+    # Amazon's bucket holds 5: 4 calls at once and one a moment later, as if nobody had been late ...
+    assert booked == [back] * 4 + [back + 1]
+    # ... and the others are sent back to come back one interval apart from when the bucket has room again.
+    assert sent_back == [back + n for n in range(2, 7)]
+    assert pacer.read(table, KEY, RATE, BURST).version == 10 + 10  # a write each: booked or sent back
+    # The first sent back, back at its time, books its call at once.
+    again = pacer.resume(table, KEY, RATE, BURST, back + 2, turns_now[5].generation, lambda: back + 2, 1.0)  # type: ignore[union-attr]
+    assert again is not None and (again.slot, again.booked) == (back + 2, True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_late_and_early_returns_never_outrun_amazons_bucket(table: str, seed: int) -> None:
+    """A burst of turns taken as the steps take them, each caller back from its Wait state late by a random
+    LATENESS or up to a second early (whole-second waits): every call, made at the time the pacer says, is
+    accepted by a token bucket like Amazon's (1/s, burst 5), and the calls keep its pace."""
+    rng = random.Random(seed)
+    bucket = TokenBucket(RATE, BURST, float(BURST), T0)
+    clock = {"now": T0}
+    returns: list[tuple[float, int, pacer.Reservation]] = []  # (back at, tie, turn): the callers in Wait states
+    calls: list[float] = []
+
+    def handle(turn: pacer.Reservation, tie: int) -> None:
+        if turn.booked:  # booked within a moment: slept in the Lambda, then called
+            assert turn.slot - turn.now <= 1.0
+            calls.append(max(turn.slot, turn.now))
+            return
+        wait = max(1, math.floor(turn.slot - turn.now))  # the Wait state's whole seconds, then the step again
+        heapq.heappush(returns, (turn.now + wait + rng.choice(LATENESS), tie, turn))
+
+    for n in range(MESSAGES):
+        clock["now"] = T0 + n * 0.05  # the burst arrives over 3 s
+        handle(pacer.reserve(table, KEY, RATE, BURST, lambda: clock["now"], book_within=1.0), n)
+    tie = 100
+    while returns:
+        clock["now"], _, turn = heapq.heappop(returns)
+        back = pacer.resume(table, KEY, RATE, BURST, turn.slot, turn.generation, lambda: clock["now"], 1.0)
+        assert back is not None
+        tie += 1
+        handle(back, tie)
+    calls.sort()
+    assert len(calls) == MESSAGES
+    assert all(bucket.take(at) for at in calls), "a call the pacer made would have been answered 429"
+    # Its pace: within a tenth of the time the pacer's share of the bucket allows (burst 4, then 1/s), plus the
+    # lateness of the last caller back.
+    assert calls[-1] - calls[0] <= (MESSAGES - (BURST - 1)) / RATE * 1.1 + max(LATENESS)
 
 
 # ------------------------------------------------------------------ turns: what a step does with its turn

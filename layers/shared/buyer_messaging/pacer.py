@@ -9,14 +9,24 @@ GCRA (generic cell rate algorithm) per seller and operation in the workflow tabl
   so concurrent Lambdas never hand out the same turn.
 - A turn is *reserved*: a caller whose turn lies ahead keeps it (the slot) and comes back at that time (it
   waits in Step Functions), so the waiting messages are served first come, first served; none starves.
+- ``callTat``: a second GCRA, over the calls as they really leave. A reserved turn says when to come back;
+  the call itself is *booked* only when the caller is there and can call within a moment (:func:`resume`),
+  against Amazon's bucket as the calls really spent it. Callers come back late (a Wait state ends late, a
+  cold start, a busy host), and late callers come back together: sent at their reserved slots they would
+  leave in a bunch that Amazon's bucket, full up to its burst and no more, answers with 429s. Booked at the
+  time they really call, they leave at the pace Amazon allows. Nothing is booked ahead: a call booked for
+  later whose caller came back late would spend a token nobody used.
+- ``backTat``: the callers the calls of others sent back (their turn came, Amazon's bucket had no room yet)
+  come back one interval apart from when it will have room, not all at the same time.
 - ``rate`` starts at the catalog's documented rate and follows ``x-amzn-RateLimit-Limit``. When Amazon
   announces another rate, every reserved turn is moved with it: the change is kept in ``remaps`` (time,
   ratio), and a returning caller applies the changes made since its reservation to its slot.
 - ``factor`` lowers the pace after a 429 (halved, at most once per interval) and recovers by itself,
-  doubling every :data:`RECOVERY_SECONDS` until the full rate again.
+  doubling every :data:`RECOVERY_SECONDS` until the full rate again. It is a function of time: a turn is
+  spaced by the pace at the time it falls, so a 429 slows the next minute, not the whole queue reserved in it.
 
-The pacer keeps one token of Amazon's burst unused: calls leave a few milliseconds after their turn and
-a Wait state ends late by up to a second, and the spare token absorbs that without a 429.
+The pacer keeps one token of Amazon's burst unused: a call reaches Amazon a few milliseconds after it was
+booked, and the spare token absorbs that without a 429.
 """
 
 from __future__ import annotations
@@ -84,6 +94,8 @@ class PaceState:
     slowed_at: float = 0.0
     generation: int = 0
     remaps: tuple[tuple[int, float, float], ...] = field(default=())  # (generation, at, ratio)
+    call_tat: float = 0.0  # the GCRA of the calls booked (see the module's docstring)
+    back_tat: float = 0.0  # when the next caller sent back comes back
     version: int = 0  # 0: no item yet
 
     def factor_at(self, now: float) -> float:
@@ -99,17 +111,33 @@ class PaceState:
         """How far ahead of ``tat`` a turn may be taken: the burst the pacer uses, as time."""
         return (max(1, self.burst - BURST_HEADROOM) - 1) * self.interval(now)
 
+    def call_time(self, at: float) -> float:
+        """The first time from ``at`` on that a call conforms to Amazon's bucket as the booked calls left it."""
+        return max(at, self.call_tat - self.tolerance(at))
+
+    def book_call(self, at: float) -> PaceState:
+        """The pace with a call booked at ``at`` (a time :meth:`call_time` gave)."""
+        return replace(self, call_tat=max(self.call_tat, at) + self.interval(at))
+
+    def send_back(self, call_at: float) -> tuple[PaceState, float]:
+        """The pace with a caller sent back, and when it comes back: from ``call_at`` (when Amazon's bucket has
+        room again), one interval after the caller sent back before it."""
+        back = max(self.back_tat, call_at)
+        return replace(self, back_tat=back + self.interval(back)), back
+
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """A turn: the caller may call Amazon at ``slot`` (pacer clock). ``taken`` is False when the turn would
-    have come after the caller's ``latest`` and nothing was reserved."""
+    """A turn. ``booked``: the call is booked at ``slot`` (pacer clock, a moment away at most), the caller calls
+    Amazon then; else the caller comes back at ``slot`` to book it (:func:`resume`). ``taken`` is False when the
+    turn would have come after what the caller accepts (its deadline) and nothing was reserved."""
 
     slot: float
     generation: int
     rate: float
     now: float  # when the turn was placed
     taken: bool = True
+    booked: bool = False
 
 
 def reserve(
@@ -119,40 +147,76 @@ def reserve(
     burst: int,
     clock: Callable[[], float],
     accept: Callable[[float, float], bool] | None = None,
+    book_within: float | None = None,
 ) -> Reservation:
     """The next turn of ``key``, reserved with one conditional write (retried on a concurrent write).
 
     ``clock`` is read at each attempt: a turn is placed from the time it is taken, not from before a wait for
     DynamoDB. ``accept(slot, now)``: whether the caller can use a turn at that slot (its deadline); a refused
-    turn is not reserved.
+    turn is not reserved. ``book_within``: a caller that can wait that long books its call in the same write
+    when the call can leave by then (``booked``).
     """
 
     def take(state: PaceState) -> tuple[PaceState | None, Reservation]:
         now = clock()
         start = max(state.tat, now)
-        slot = max(now, start - state.tolerance(now))
-        if accept is not None and not accept(slot, now):
-            return None, Reservation(slot, state.generation, state.rate, now, taken=False)
-        return replace(state, tat=start + state.interval(now)), Reservation(slot, state.generation, state.rate, now)
+        slot = max(now, start - state.tolerance(start))
+        call_at = state.call_time(slot)
+        if accept is not None and not accept(call_at, now):
+            return None, Reservation(call_at, state.generation, state.rate, now, taken=False)
+        reserved = replace(state, tat=start + state.interval(start))
+        if book_within is not None and call_at - now <= book_within:
+            return reserved.book_call(call_at), Reservation(call_at, state.generation, state.rate, now, booked=True)
+        return reserved, Reservation(slot, state.generation, state.rate, now)
 
     return _change(table, key, default_rate, burst, take)
 
 
 def resume(
-    table: str, key: PaceKey, default_rate: float, burst: int, slot: float, generation: int
-) -> tuple[float, int] | None:
-    """A reserved slot moved by every rate change Amazon announced since it was reserved (no write), with the
-    pace's generation now; None when the changes are too many to replay (the caller takes a new turn)."""
-    state = read(table, key, default_rate, burst)
+    table: str,
+    key: PaceKey,
+    default_rate: float,
+    burst: int,
+    slot: float,
+    generation: int,
+    clock: Callable[[], float],
+    book_within: float,
+) -> Reservation | None:
+    """The caller is back for the turn it was given at ``slot``, the slot moved by every rate change Amazon
+    announced since (``remaps``); None when the changes are too many to replay (the caller takes a new turn).
+
+    Back early (the slot moved later), it is told to come back at the moved slot; nothing is written. Else it
+    books its call with one write when the call can leave within ``book_within``; when the calls of callers
+    back before it left Amazon's bucket no room by then, it is sent back (one write) to come back when there
+    is room, in its place among the others sent back."""
+
+    def book(state: PaceState) -> tuple[PaceState | None, Reservation | None]:
+        now = clock()
+        moved = _replay(state, slot, generation)
+        if moved is None:
+            return None, None
+        if moved - now > book_within:
+            return None, Reservation(moved, state.generation, state.rate, now)
+        call_at = state.call_time(max(moved, now))
+        if call_at - now <= book_within:
+            return state.book_call(call_at), Reservation(call_at, state.generation, state.rate, now, booked=True)
+        sent_back, back = state.send_back(call_at)
+        return sent_back, Reservation(back, state.generation, state.rate, now)
+
+    return _change(table, key, default_rate, burst, book)
+
+
+def _replay(state: PaceState, slot: float, generation: int) -> float | None:
+    """``slot`` (reserved at ``generation``) moved by the rate changes since; None when some were dropped."""
     if generation == state.generation:
-        return slot, generation
+        return slot
     changes = [remap for remap in state.remaps if remap[0] > generation]
     if len(changes) != state.generation - generation:
         return None
     for _, at, ratio in sorted(changes):
         if slot > at:
             slot = at + (slot - at) * ratio
-    return slot, state.generation
+    return slot
 
 
 def follow_rate(table: str, key: PaceKey, default_rate: float, burst: int, announced: float, now: float) -> bool:
@@ -165,8 +229,12 @@ def follow_rate(table: str, key: PaceKey, default_rate: float, burst: int, annou
         ratio = state.rate / announced  # intervals grow by this much
         generation = state.generation + 1
         tat = now + (state.tat - now) * ratio if state.tat > now else state.tat
+        call_tat, back_tat = (now + (at - now) * ratio if at > now else at for at in (state.call_tat, state.back_tat))
         remaps = (*state.remaps, (generation, now, ratio))[-KEPT_REMAPS:]
-        return replace(state, rate=announced, tat=tat, generation=generation, remaps=remaps), True
+        changed = replace(
+            state, rate=announced, tat=tat, call_tat=call_tat, back_tat=back_tat, generation=generation, remaps=remaps
+        )
+        return changed, True
 
     return _change(table, key, default_rate, burst, follow)
 
@@ -179,8 +247,15 @@ def slow_down(table: str, key: PaceKey, default_rate: float, burst: int, now: fl
         if state.factor < 1.0 and now - state.slowed_at < state.interval(now):
             return None, False
         slowed = replace(state, factor=max(MIN_FACTOR, state.factor_at(now) / 2), slowed_at=now)
-        # The next turn is one (slower) interval away: the bucket Amazon keeps has room again by then.
-        return replace(slowed, tat=max(state.tat, now) + slowed.interval(now)), True
+        # Amazon's bucket is empty now: the next call leaves one (slower) interval later, when it has room again.
+        return (
+            replace(
+                slowed,
+                tat=max(state.tat, now) + slowed.interval(now),
+                call_tat=max(state.call_tat, now + slowed.tolerance(now) + slowed.interval(now)),
+            ),
+            True,
+        )
 
     return _change(table, key, default_rate, burst, slow)
 
@@ -203,6 +278,8 @@ def read(table: str, key: PaceKey, default_rate: float, burst: int) -> PaceState
         slowed_at=float(fields["slowedAt"]),
         generation=int(fields["generation"]),
         remaps=tuple((int(g), float(at), float(ratio)) for g, at, ratio in fields.get("remaps", [])),
+        call_tat=float(fields.get("callTat", 0.0)),
+        back_tat=float(fields.get("backTat", 0.0)),
         version=int(fields["version"]),
     )
 
@@ -234,6 +311,8 @@ def _write(table: str, key: PaceKey, state: PaceState, previous_version: int) ->
         "rate": to_attribute(float(state.rate)),
         "burst": to_attribute(state.burst),
         "tat": to_attribute(float(state.tat)),
+        "callTat": to_attribute(float(state.call_tat)),
+        "backTat": to_attribute(float(state.back_tat)),
         "factor": to_attribute(float(state.factor)),
         "slowedAt": to_attribute(float(state.slowed_at)),
         "generation": to_attribute(state.generation),

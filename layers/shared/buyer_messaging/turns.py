@@ -1,11 +1,13 @@
 """A step's turn in Amazon's quota before each SP-API call, and what the step does while it waits.
 
 Every SP-API call of the workflow first takes its turn from the pacer (:mod:`buyer_messaging.pacer`) of its
-selling partner and operation. A turn due within :data:`MOMENT_SECONDS` is slept in the Lambda. A later
-turn stays reserved and the step returns ``{"pacing": {...}}`` instead of calling Amazon: the state machine
-waits ``waitSeconds`` in a Wait state (no Lambda runs meanwhile) and runs the step again, which finds its
-reserved turn in ``pacing``. Waiting is not failing: a message fails for quota (:class:`QuotaWaitExpired`)
-only when its turn would come after the seller's deadline, counted from when it was received.
+selling partner and operation. A call that can leave within :data:`MOMENT_SECONDS` is booked and the rest of
+the moment slept in the Lambda. A later turn stays reserved and the step returns ``{"pacing": {...}}``
+instead of calling Amazon: the state machine waits ``waitSeconds`` in a Wait state (no Lambda runs
+meanwhile) and runs the step again, which finds its reserved turn in ``pacing`` and books its call then (or,
+when the calls of others came back first, is told to come back a little later). Waiting is not failing: a
+message fails for quota (:class:`QuotaWaitExpired`) only when its turn would come after the seller's deadline,
+counted from when it was received.
 
 Amazon's answers feed the pacer back (:class:`Pace`): ``x-amzn-RateLimit-Limit`` sets the pace, a 429 lowers it.
 """
@@ -127,34 +129,41 @@ def take_turn(operation: str, taker: Taker) -> None:
     clock = pacer.PacerClock(settings.pacer_clock_speedup)
     deadline = _Deadline(settings, table, taker, clock)
     previous = taker.pacing if taker.pacing is not None and taker.pacing.operation == operation else None
-    slot: float | None = None
-    generation = 0
+    turn: pacer.Reservation | None = None
     if previous is not None and taker.retry_count == 0:
-        resumed = pacer.resume(table, key, spec.rate_per_second, spec.burst, previous.slot, previous.generation)
-        if resumed is not None:
-            slot, generation = resumed
-        if slot is not None and not deadline.allows(slot, clock.now()):
-            raise deadline.expired(operation, slot - clock.now())
-    if slot is None:
+        turn = pacer.resume(
+            table,
+            key,
+            spec.rate_per_second,
+            spec.burst,
+            previous.slot,
+            previous.generation,
+            clock.now,
+            MOMENT_SECONDS,
+        )
+        if turn is not None and not turn.booked and not deadline.allows(turn.slot, turn.now):
+            raise deadline.expired(operation, turn.slot - turn.now)
+    if turn is None:
         accept = deadline.allows if taker.can_wait else _within_a_moment
-        reservation = pacer.reserve(table, key, spec.rate_per_second, spec.burst, clock.now, accept=accept)
-        if not reservation.taken:
+        turn = pacer.reserve(
+            table, key, spec.rate_per_second, spec.burst, clock.now, accept=accept, book_within=MOMENT_SECONDS
+        )
+        if not turn.taken:
             if not taker.can_wait:
                 raise SpApiThrottled(
                     f"{operation}: the seller's quota at Amazon is taken by queued messages for the next "
-                    f"{reservation.slot - reservation.now:.0f} s; nothing was asked of Amazon."
+                    f"{turn.slot - turn.now:.0f} s; nothing was asked of Amazon."
                 )
-            raise deadline.expired(operation, reservation.slot - reservation.now)
-        slot, generation = reservation.slot, reservation.generation
-        _known_rates[operation] = reservation.rate
-    wait = slot - clock.now()
-    if wait <= MOMENT_SECONDS:
+            raise deadline.expired(operation, turn.slot - turn.now)
+        _known_rates[operation] = turn.rate
+    wait = turn.slot - clock.now()
+    if turn.booked:
         clock.sleep(wait)
         return
     since = previous.since if previous is not None else status.now_iso()
     if previous is None and taker.execution_id is not None:
         status.waiting_for_quota(table, taker.execution_id, operation, since)
-    raise TurnLater(Pacing(operation, slot, generation, max(1, math.floor(wait)), since))
+    raise TurnLater(Pacing(operation, turn.slot, turn.generation, max(1, math.floor(wait)), since))
 
 
 def _within_a_moment(slot: float, now: float) -> bool:
