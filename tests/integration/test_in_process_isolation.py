@@ -71,7 +71,7 @@ def test_concurrent_invocations_each_publish_exactly_their_own_metrics(
 
     errors = [payload for errored, payload in outcomes if errored]
     assert errors == []
-    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    printed = _json_documents(capsys.readouterr().out)
     published = [line for line in printed if "_aws" in line]
     # One metric blob per invocation, each with its own one count and nothing another invocation added.
     assert len(published) == THREADS * INVOCATIONS_PER_THREAD
@@ -83,3 +83,16 @@ def test_concurrent_invocations_each_publish_exactly_their_own_metrics(
     logged = [line for line in logged if line.get("message") == "Outcome recorded"]
     assert len(logged) == THREADS * INVOCATIONS_PER_THREAD
     assert len({line["function_request_id"] for line in logged}) == len(logged)
+
+
+def _json_documents(output: str) -> list[Any]:
+    """Every JSON object printed, wherever the lines break: Powertools prints a blob and its newline in two
+    writes, so two threads of one process (never two Lambda containers) may put two blobs on one line."""
+    decoder = json.JSONDecoder()
+    documents: list[Any] = []
+    position = output.find("{")
+    while position != -1:
+        document, end = decoder.raw_decode(output, position)
+        documents.append(document)
+        position = output.find("{", end)
+    return documents

@@ -206,6 +206,17 @@ def resume(
     return _change(table, key, default_rate, burst, book)
 
 
+def book_now(table: str, key: PaceKey, default_rate: float, burst: int, clock: Callable[[], float]) -> Reservation:
+    """A call booked at once, whatever the calls booked before it (one write): for a retried attempt, which has
+    waited the Retry's interval already. The calls booked after it leave room for it."""
+
+    def book(state: PaceState) -> tuple[PaceState, Reservation]:
+        now = clock()
+        return state.book_call(now), Reservation(now, state.generation, state.rate, now, booked=True)
+
+    return _change(table, key, default_rate, burst, book)
+
+
 def _replay(state: PaceState, slot: float, generation: int) -> float | None:
     """``slot`` (reserved at ``generation``) moved by the rate changes since; None when some were dropped."""
     if generation == state.generation:

@@ -80,8 +80,8 @@ class Pacing:
 @dataclass(frozen=True, slots=True)
 class Taker:
     """Who takes a turn. ``execution_id``: the request (None for the HTTP API, which cannot wait in Step
-    Functions). ``retry_count``: the state's ``$$.State.RetryCount``; a retried attempt never reuses the turn
-    its first attempt may have used."""
+    Functions). ``retry_count``: the state's ``$$.State.RetryCount``; a retried attempt calls at once (it
+    waited the Retry's interval), its call counted in the pace, and never reuses its first attempt's turn."""
 
     execution_id: str | None = None
     pacing: Pacing | None = None
@@ -130,7 +130,13 @@ def take_turn(operation: str, taker: Taker) -> None:
     deadline = _Deadline(settings, table, taker, clock)
     previous = taker.pacing if taker.pacing is not None and taker.pacing.operation == operation else None
     turn: pacer.Reservation | None = None
-    if previous is not None and taker.retry_count == 0:
+    if taker.retry_count > 0 and taker.can_wait:
+        # A retried attempt (after a 429 or an outage) has waited the state's Retry interval, with backoff and
+        # jitter: it calls now, and its call counts in the pace. Sent to a Wait state instead, it would come back
+        # as a new attempt and the Retry's count of attempts would start again at every round.
+        pacer.book_now(table, key, spec.rate_per_second, spec.burst, clock.now)
+        return
+    if previous is not None:
         turn = pacer.resume(
             table,
             key,
