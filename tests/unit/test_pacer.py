@@ -233,6 +233,19 @@ def test_a_turn_past_the_deadline_fails_the_message_and_reserves_nothing(
     assert pacer.read(support.TABLE, key, RATE, BURST).version == before.version
 
 
+def test_a_retried_attempt_calls_after_its_retry_interval_and_counts_in_the_pace(request_record: str) -> None:
+    fill_queue(30)  # a first attempt would wait about 27 s
+    key = pacer.PaceKey(turns.seller_key(get_settings()), KEY.operation)
+    before = pacer.read(support.TABLE, key, RATE, BURST)
+    # The Retry waited its interval: the attempt calls now (no Wait state, whose round would restart the
+    # Retry's count), and its call is booked, so the calls after it leave room for it.
+    turns.take_turn(KEY.operation, turns.Taker(request_record, retry_count=1))
+    after = pacer.read(support.TABLE, key, RATE, BURST)
+    assert after.version == before.version + 1
+    assert after.call_tat > before.call_tat
+    assert after.tat == before.tat  # the queue of turns is not touched
+
+
 def test_the_api_never_waits_long_for_a_turn(table: str) -> None:
     fill_queue(30)
     with pytest.raises(SpApiThrottled, match=r"taken by queued messages for the next 2[5-7] s; nothing was asked"):
