@@ -17,7 +17,8 @@ GCRA (generic cell rate algorithm) per seller and operation in the workflow tabl
   time they really call, they leave at the pace Amazon allows. Nothing is booked ahead: a call booked for
   later whose caller came back late would spend a token nobody used.
 - ``backTat``: the callers the calls of others sent back (their turn came, Amazon's bucket had no room yet)
-  come back one interval apart from when it will have room, not all at the same time.
+  come back one interval apart from when it will have room, not all at the same time. A retried attempt has
+  waited its Retry interval instead and books its call at once (:func:`book_now`).
 - ``rate`` starts at the catalog's documented rate and follows ``x-amzn-RateLimit-Limit``. When Amazon
   announces another rate, every reserved turn is moved with it: the change is kept in ``remaps`` (time,
   ratio), and a returning caller applies the changes made since its reservation to its slot.
