@@ -2,14 +2,19 @@
 
 Each HTTP request becomes the event API Gateway (HTTP API, payload format 2.0, ``$default`` stage) hands the
 function, and the deployed ApiFunction's handler runs in this process, like every other function of the local
-stack. :func:`serve_console` starts everything a browser needs: moto in server mode (the page uploads to its
-S3), the SP-API emulator, the template deployed, and this server.
+stack. Like API Gateway, the server invokes the function only for the routes the template gives it (the
+console API's: :func:`console_routes`); any other method or path is answered ``404 {"message":"Not Found"}``
+without invoking it. A body that is not UTF-8 text arrives base64-encoded (``isBase64Encoded``), whatever its
+content type says: an event is JSON and cannot carry other bytes as a string. :func:`serve_console` starts
+everything a browser needs: moto in server mode (the page uploads to its S3), the SP-API emulator, the
+template deployed, and this server.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 import time
@@ -18,13 +23,47 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local_stack.lambdas import LambdaContext
+from local_stack.template import Template
 
 Handler = Callable[[dict[str, Any], Any], Any]
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-www-form")
+ROOT = Path(__file__).resolve().parents[2]
+API_FUNCTION = "ApiFunction"
+CONSOLE_API = "ConsoleApi"
+NOT_FOUND = {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": '{"message":"Not Found"}'}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route of an HTTP API: a method and a path whose ``{name}`` segments match any one segment."""
+
+    method: str
+    path: str
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and _path_pattern(self.path).fullmatch(path) is not None
+
+
+def _path_pattern(template_path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}/]+\})", template_path)
+    return re.compile("".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts))
+
+
+def console_routes(template: Template | None = None) -> tuple[Route, ...]:
+    """The routes the template gives the API function on the console's HTTP API (the local server has no
+    authentication, like the console API's public routes; the machine API has the same routes but ``/``)."""
+    template = template or Template.load(ROOT / "template.yaml")
+    events = template.resources[API_FUNCTION]["Properties"].get("Events", {})
+    return tuple(
+        Route(str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"]))
+        for event in events.values()
+        if event.get("Type") == "HttpApi" and event["Properties"].get("ApiId") == {"Ref": CONSOLE_API}
+    )
 
 
 def to_event(method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
@@ -42,6 +81,11 @@ def to_event(method: str, target: str, headers: dict[str, str], body: bytes, sou
     for key, value in parse_qsl(url.query, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
     is_text = not body or lowered.get("content-type", "").startswith(_TEXT_TYPES)
+    if is_text and body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            is_text = False
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
@@ -74,7 +118,7 @@ def to_event(method: str, target: str, headers: dict[str, str], body: bytes, sou
     if query:
         event["queryStringParameters"] = query
     if body:
-        event["body"] = body.decode("utf-8") if is_text else base64.b64encode(body).decode("ascii")
+        event["body"] = text if is_text else base64.b64encode(body).decode("ascii")
     return event
 
 
@@ -92,12 +136,21 @@ def from_result(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 
 
 class LocalApi:
-    """``with LocalApi(handler) as api: requests.get(api.url + "/openapi.json")``"""
+    """``with LocalApi(handler) as api: requests.get(api.url + "/openapi.json")``. ``routes``: the routes that
+    invoke the handler (default: the console API's in template.yaml)."""
 
-    def __init__(self, handler: Handler, *, port: int = 0, context: Callable[[], Any] = lambda: None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        port: int = 0,
+        context: Callable[[], Any] = lambda: None,
+        routes: tuple[Route, ...] | None = None,
+    ) -> None:
         self.errors: list[BaseException] = []  # what the handler raised (API Gateway answers those with a 500)
         outer = self
         one_at_a_time = threading.Lock()
+        known = routes if routes is not None else console_routes()
 
         class _Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -106,14 +159,17 @@ class LocalApi:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 event = to_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
-                try:
-                    # One request at a time, like one Lambda container: the resolver keeps the current request
-                    # on the shared app, so two threads at once would answer each other's requests.
-                    with one_at_a_time:
-                        result = handler(event, context())
-                except Exception as error:
-                    outer.errors.append(error)
-                    result = {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}
+                if not any(route.matches(self.command, event["rawPath"]) for route in known):
+                    result: Any = NOT_FOUND  # API Gateway's own answer: no route, no invocation
+                else:
+                    try:
+                        # One request at a time, like one Lambda container: the resolver keeps the current request
+                        # on the shared app, so two threads at once would answer each other's requests.
+                        with one_at_a_time:
+                            result = handler(event, context())
+                    except Exception as error:
+                        outer.errors.append(error)
+                        result = {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}
                 status, headers, payload = from_result(result)
                 self.send_response(status)
                 for name, value in headers:
@@ -123,7 +179,12 @@ class LocalApi:
                 if self.command != "HEAD":
                     self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+            def __getattr__(self, name: str) -> Any:
+                # Every method reaches _serve (http.server looks up do_<METHOD>; without one it answers an
+                # HTML 501): API Gateway answers the methods no route has with its JSON 404.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the function logs each request itself."""

@@ -320,3 +320,25 @@ def test_the_console_config_says_no_sign_in_locally(api: str) -> None:
     assert answer.json() == {"auth": None}
     assert requests.get(f"{api}/console/..%2Ftemplate.yaml").status_code == 404
     assert requests.get(f"{api}/console/app.py").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("FOO", "/attachments"),  # a method no HTTP server knows
+        ("DELETE", "/attachments"),  # a method the route does not have
+        ("PUT", "/orders/123-1234567-1234567/messages"),
+        ("HEAD", "/openapi.json"),  # API Gateway's HTTP API does not answer HEAD for a GET route
+        ("GET", "/nope"),
+        ("GET", "/orders//messages"),  # an empty path parameter matches no route
+    ],
+)
+def test_what_no_route_has_gets_api_gateways_json_404_without_invoking_the_function(
+    api: str, method: str, path: str
+) -> None:
+    answer = requests.request(method, api + path, timeout=10)
+
+    assert answer.status_code == 404
+    if method != "HEAD":
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.json() == {"message": "Not Found"}
