@@ -66,6 +66,14 @@ def _caller() -> str:
     return "local"
 
 
+def _body() -> str | None:
+    """The request's body as text, whatever encoding API Gateway chose for it (the body reader's checks)."""
+    event = app.current_event
+    return http_api.request_text(
+        event.body, base64_encoded=event.is_base64_encoded, content_type=event.headers.get("content-type")
+    )
+
+
 @app.get("/orders/<amazonOrderId>/message-types")
 def get_message_types(amazonOrderId: str) -> Response[Any]:  # noqa: N803  (the path's own name)
     marketplace_id = http_api.read_marketplace_id(app.current_event.get_query_string_value("marketplaceId"))
@@ -74,13 +82,13 @@ def get_message_types(amazonOrderId: str) -> Response[Any]:  # noqa: N803  (the 
 
 @app.post("/attachments")
 def post_attachment() -> Response[Any]:
-    staging = http_api.read_stage_attachment(app.current_event.decoded_body)
+    staging = http_api.read_stage_attachment(_body())
     return _json(201, http_api.stage_attachment(staging.file_name, staging.content_type, staging.size))
 
 
 @app.post("/orders/<amazonOrderId>/messages")
 def post_message(amazonOrderId: str) -> Response[Any]:  # noqa: N803
-    body = http_api.read_send_message(app.current_event.decoded_body)
+    body = http_api.read_send_message(_body())
     idempotency_key = http_api.read_idempotency_key(
         app.current_event.headers.get(http_api.IDEMPOTENCY_KEY_HEADER.lower())
     )
