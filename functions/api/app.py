@@ -41,7 +41,12 @@ def _console_headers() -> dict[str, str]:
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(body, ensure_ascii=False), headers=headers)
+    text = json.dumps(body, ensure_ascii=False)
+    if not http_api.is_unicode_text(text):
+        # A lone surrogate that got into a record (a request document's "\ud800") would make the answer unsendable
+        # (Lambda encodes it as UTF-8): written as JSON's escape instead, the answer is UTF-8 whatever it holds.
+        text = json.dumps(body)
+    return Response(status, content_types.APPLICATION_JSON, text, headers=headers)
 
 
 @app.exception_handler(BuyerMessagingError)

@@ -709,6 +709,22 @@ CASES: tuple[BadInputCase, ...] = (
         staged={"requests/notes.txt": b"call the buyer"},
         key="requests/notes.txt",
     ),
+    BadInputCase(
+        "lone-surrogate-text",
+        "request document whose text has a lone surrogate (JSON's \\udc00)",
+        "request",
+        "InvalidRequest",
+        "text is not valid Unicode text",
+        raw=json.dumps(_doc("unexpectedProblem", text="Your parcel is delayed \udc00")).encode(),
+    ),
+    BadInputCase(
+        "lone-surrogate-message-type",
+        "console input whose messageType is a lone surrogate",
+        "console",
+        "InvalidRequest",
+        "messageType is not valid Unicode text",
+        document=_doc("\ud800", text="Your parcel is delayed."),
+    ),
     # --- the HTTP API: only keys POST /attachments gave; bodies that are no UTF-8 JSON object ----------------
     _api_key_case(
         "api-key-outbox-file",

@@ -14,6 +14,7 @@ import pytest
 import responses
 
 from buyer_messaging import errors, http_api, trigger, validation
+from buyer_messaging.models import MessageRequest
 from local_stack.template import Template
 from tests import support
 
@@ -312,3 +313,39 @@ def test_a_file_name_with_a_lone_surrogate_is_no_file_name_for_any_entry() -> No
     )
     assert validation.file_name_problem("Invoice\udfff.pdf") is not None
     assert validation.file_name_problem("請求書.pdf") is None
+
+
+def test_a_request_document_with_a_lone_surrogate_is_refused_naming_each_field() -> None:
+    document = {
+        "amazonOrderId": support.ORDER_ID,
+        "marketplaceId": support.MARKETPLACE_ID,
+        "messageType": "unexpectedProblem",
+        "text": "Hi \udc00",
+        "attachments": [{"key": "attachments/a.pdf", "fileName": "\ud800.pdf"}],
+    }
+
+    with pytest.raises(errors.InvalidRequest) as raised:
+        MessageRequest.from_dict(document, default_bucket=support.BUCKET)
+
+    assert raised.value.problems == (
+        ("text", "is not valid Unicode text (a lone surrogate U+DC00 at character 3)"),
+        ("attachments[0].fileName", "is not valid Unicode text (a lone surrogate U+D800 at character 0)"),
+    )
+
+
+def test_an_answer_is_utf8_even_when_amazon_sends_a_lone_surrogate(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    actions_url = f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}"
+    actions = support.actions_body(["unexpectedProblem"])
+    actions["_embedded"]["actions"][0]["_embedded"]["schema"]["description"] = "Tell the buyer \ud800"
+    http.get(actions_url, json=actions)  # sent as JSON's escape, read back as a lone surrogate
+    http.get(f"{actions_url}/attributes", json={"buyer": {"locale": "en-US"}})
+    event = copy.deepcopy(support.load_event("api/get-message-types.json"))
+
+    result = _handler()(event, lambda_context)
+
+    assert result["statusCode"] == 200
+    assert '"description": "Tell the buyer \\ud800"' in result["body"]  # JSON's escape: sendable UTF-8
+    described = json.loads(result["body"].encode("utf-8"))["messageTypes"][0]
+    assert described["description"] == "Tell the buyer \ud800"

@@ -36,7 +36,13 @@ from buyer_messaging.errors import (
     WorkflowTableUnavailable,
     error_name,
 )
-from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN, MAX_ATTACHMENTS_IN_REQUEST, FieldReader
+from buyer_messaging.models import (
+    AMAZON_ORDER_ID_PATTERN,
+    MAX_ATTACHMENTS_IN_REQUEST,
+    FieldReader,
+    lone_surrogate_at,
+    unicode_text_problem,
+)
 from buyer_messaging.observability import logger
 
 if TYPE_CHECKING:
@@ -182,9 +188,7 @@ def read_json_body(raw: str | None) -> dict[str, Any]:
             problems=(("body", f"is nested deeper than {MAX_JSON_DEPTH} levels"),),
         )
     problems = tuple(
-        (path, f"is not valid Unicode text (a lone surrogate U+{ord(text[at]):04X} at character {at})")
-        for path, text in _strings(body)
-        if (at := _lone_surrogate_at(text)) is not None
+        (path, problem) for path, text in _strings(body) if (problem := unicode_text_problem(text)) is not None
     )
     if problems:
         # A lone surrogate (JSON's "\ud800") is no character: it cannot be stored, sent to Amazon or even written
@@ -228,13 +232,9 @@ def _strings(document: object) -> Iterator[tuple[str, str]]:
             pending.extend((f"{path}[{index}]", child) for index, child in enumerate(value))
 
 
-def _lone_surrogate_at(text: str) -> int | None:
-    """Where ``text`` has a lone surrogate (a string that is not Unicode text, so not UTF-8), or None."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        return error.start
-    return None
+def is_unicode_text(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (it has no lone surrogate)."""
+    return lone_surrogate_at(text) is None
 
 
 def _escaped(text: str) -> str:
