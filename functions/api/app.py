@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import http_api
+from buyer_messaging import http_api, request_body
 from buyer_messaging.errors import BuyerMessagingError
 from buyer_messaging.observability import logger, metrics, tracer
 
@@ -42,7 +42,7 @@ def _console_headers() -> dict[str, str]:
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
     text = json.dumps(body, ensure_ascii=False)
-    if not http_api.is_unicode_text(text):
+    if not request_body.is_unicode_text(text):
         # A lone surrogate that got into a record (a request document's "\ud800") would make the answer unsendable
         # (Lambda encodes it as UTF-8): written as JSON's escape instead, the answer is UTF-8 whatever it holds.
         text = json.dumps(body)
@@ -74,7 +74,7 @@ def _caller() -> str:
 def _body() -> str | None:
     """The request's body as text, whatever encoding API Gateway chose for it (the body reader's checks)."""
     event = app.current_event
-    return http_api.request_text(
+    return request_body.request_text(
         event.body, base64_encoded=event.is_base64_encoded, content_type=event.headers.get("content-type")
     )
 
