@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import http_api
+from buyer_messaging import http_api, request_body
 from buyer_messaging.errors import BuyerMessagingError
 from buyer_messaging.observability import logger, metrics, tracer
 
@@ -41,7 +41,12 @@ def _console_headers() -> dict[str, str]:
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(body, ensure_ascii=False), headers=headers)
+    text = json.dumps(body, ensure_ascii=False)
+    if not request_body.is_unicode_text(text):
+        # A lone surrogate that got into a record (a request document's "\ud800") would make the answer unsendable
+        # (Lambda encodes it as UTF-8): written as JSON's escape instead, the answer is UTF-8 whatever it holds.
+        text = json.dumps(body)
+    return Response(status, content_types.APPLICATION_JSON, text, headers=headers)
 
 
 @app.exception_handler(BuyerMessagingError)
@@ -66,6 +71,14 @@ def _caller() -> str:
     return "local"
 
 
+def _body() -> str | None:
+    """The request's body as text, whatever encoding API Gateway chose for it (the body reader's checks)."""
+    event = app.current_event
+    return request_body.request_text(
+        event.body, base64_encoded=event.is_base64_encoded, content_type=event.headers.get("content-type")
+    )
+
+
 @app.get("/orders/<amazonOrderId>/message-types")
 def get_message_types(amazonOrderId: str) -> Response[Any]:  # noqa: N803  (the path's own name)
     marketplace_id = http_api.read_marketplace_id(app.current_event.get_query_string_value("marketplaceId"))
@@ -74,13 +87,13 @@ def get_message_types(amazonOrderId: str) -> Response[Any]:  # noqa: N803  (the 
 
 @app.post("/attachments")
 def post_attachment() -> Response[Any]:
-    staging = http_api.read_stage_attachment(app.current_event.decoded_body)
+    staging = http_api.read_stage_attachment(_body())
     return _json(201, http_api.stage_attachment(staging.file_name, staging.content_type, staging.size))
 
 
 @app.post("/orders/<amazonOrderId>/messages")
 def post_message(amazonOrderId: str) -> Response[Any]:  # noqa: N803
-    body = http_api.read_send_message(app.current_event.decoded_body)
+    body = http_api.read_send_message(_body())
     idempotency_key = http_api.read_idempotency_key(
         app.current_event.headers.get(http_api.IDEMPOTENCY_KEY_HEADER.lower())
     )

@@ -1,8 +1,9 @@
 """Bad-input matrix: every way a seller can get a message request wrong, run through the real workflow.
 
 Each :class:`BadInputCase` enters the way a seller's input would — a file dropped under ``outbox/``, a
-request document under ``requests/``, a StartExecution from the console, or a raw event handed to the S3
-trigger — on a fresh local stack (template.yaml on moto, the real handlers in-process, a fresh SP-API
+request document under ``requests/``, a StartExecution from the console, a raw event handed to the S3
+trigger, or an HTTP request to the API (the deployed ApiFunction's handler behind the local API server) —
+on a fresh local stack (template.yaml on moto, the real handlers in-process, a fresh SP-API
 emulator). The runner records how it ended: the error name and its cause, how many messages the buyer
 received, and how many staged objects are gone. Bad input must end in a named error with a readable
 cause, send nothing and lose nothing; the positive controls (non-ASCII file names) must be delivered
@@ -32,7 +33,7 @@ from typing import Any, Literal
 
 from local_stack import samples
 
-Entry = Literal["outbox", "request", "console", "event"]
+Entry = Literal["outbox", "request", "console", "event", "api"]
 DELIVERED = "delivered"  # the expected outcome of a positive control
 NOT_STARTED = "(nothing started)"  # the trigger was never invoked or returned without starting anything
 NO_EXECUTION = "—"  # no execution, so no status record is due
@@ -83,7 +84,11 @@ class BadInputCase:
       (``document`` as JSON, or ``raw`` bytes) under ``key`` (default ``requests/{id}.json``); ``console``
       starts the state machine with ``document``; ``event`` invokes the S3 trigger with ``document`` as the
       raw event, or (``document`` None) with an S3 ObjectCreated record of ``key`` in the staging bucket.
-    - ``staged``: objects put in the staging bucket first (keys that start nothing: ``attachments/`` ...).
+    - ``api``: POSTs to ``path`` of the HTTP API (through real HTTP on 127.0.0.1) ``document`` as JSON (lone
+      surrogates as ``\\ud800`` escapes) or ``raw`` bytes, under ``content_type`` (None: no Content-Type);
+      the answer must have the HTTP ``status``.
+    - ``staged``: objects put in the staging bucket first (mostly keys that start nothing: ``attachments/``
+      ...; what an ``outbox/`` or ``requests/`` key starts has ended before the input enters).
     - ``before``: request documents sent (and delivered) through the console first, e.g. to use up a
       once-per-order type; their messages do not count as sent by the bad input.
     - ``expected``: the error name, or :data:`DELIVERED` for a positive control, whose ``delivered`` maps
@@ -107,6 +112,9 @@ class BadInputCase:
     delivered: Mapping[str, str] = field(default_factory=dict)
     spapi_region: str = "na"
     known_issue: str = ""
+    path: str = ""
+    content_type: str | None = "application/json"
+    status: int = 0
 
     @property
     def positive(self) -> bool:
@@ -132,6 +140,7 @@ class CaseResult:
     # The request's status record: "<status>" or "<status> <error>", NO_RECORD, or NO_EXECUTION.
     record: str = ""
     seconds: float = 0.0
+    answered: int | None = None  # the HTTP status of the API's answer (entry "api")
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -153,6 +162,43 @@ def _file(key: str, file_name: str | None = None) -> dict[str, str]:
 INVOICE_KEY = "attachments/invoice.pdf"
 INVOICE = {INVOICE_KEY: PDF}
 WARRANTY_DATES = {"coverageStartDate": "2026-11-27T00:00:00Z", "coverageEndDate": "2028-11-27T00:00:00Z"}
+
+
+# The HTTP API (entry "api"): its routes, and a key of the form POST /attachments hands out.
+MESSAGES = f"/orders/{ORDER}/messages"
+STAGE = "/attachments"
+API_STAGED_KEY = "attachments/4f0c2b6e-1d3a-4c5b-9e7f-0a1b2c3d4e5f/Invoice.pdf"
+API_KEY_CAUSE = "key POST /attachments gave"
+OTHER_ORDERS_OUTBOX_FILE = f"outbox/{US}/{ONCE_PER_ORDER}/invoice/Invoice-114-3941689-8772232.pdf"
+OTHER_ORDERS_REQUEST = "requests/order-114.json"
+STAGING_BODY = {"fileName": "Invoice.pdf", "contentType": "application/pdf", "size": 1234}
+
+
+def _api_message(key: str, file_name: str = "Invoice.pdf", **attachment: str) -> dict[str, Any]:
+    """A message body of POST /orders/{ORDER}/messages with one attachment."""
+    return {
+        "marketplaceId": US,
+        "messageType": "invoice",
+        "attachments": [{"key": key, "fileName": file_name, **attachment}],
+    }
+
+
+def _api_key_case(case_id: str, description: str, key: str, staged: Mapping[str, Content]) -> BadInputCase:
+    return BadInputCase(
+        case_id,
+        description,
+        "api",
+        "InvalidAttachments",
+        API_KEY_CAUSE,
+        staged=staged,
+        document=_api_message(key),
+        path=MESSAGES,
+        status=400,
+    )
+
+
+def _nested(depth: int) -> bytes:
+    return ('{"a": ' * depth + "1" + "}" * depth).encode()
 
 
 def _invoice_named(case_id: str, description: str, file_name: str, cause: str) -> BadInputCase:
@@ -663,6 +709,150 @@ CASES: tuple[BadInputCase, ...] = (
         staged={"requests/notes.txt": b"call the buyer"},
         key="requests/notes.txt",
     ),
+    BadInputCase(
+        "lone-surrogate-text",
+        "request document whose text has a lone surrogate (JSON's \\udc00)",
+        "request",
+        "InvalidRequest",
+        "text is not valid Unicode text",
+        raw=json.dumps(_doc("unexpectedProblem", text="Your parcel is delayed \udc00")).encode(),
+    ),
+    BadInputCase(
+        "lone-surrogate-message-type",
+        "console input whose messageType is a lone surrogate",
+        "console",
+        "InvalidRequest",
+        "messageType is not valid Unicode text",
+        document=_doc("\ud800", text="Your parcel is delayed."),
+    ),
+    # --- the HTTP API: only keys POST /attachments gave; bodies that are no UTF-8 JSON object ----------------
+    _api_key_case(
+        "api-key-outbox-file",
+        "message naming another order's outbox invoice (outbox/…) as its attachment",
+        OTHER_ORDERS_OUTBOX_FILE,
+        {OTHER_ORDERS_OUTBOX_FILE: PDF},
+    ),
+    _api_key_case(
+        "api-key-request-document",
+        "message naming a request document (requests/…) as its attachment",
+        OTHER_ORDERS_REQUEST,
+        {
+            OTHER_ORDERS_REQUEST: json.dumps(
+                _doc("unexpectedProblem", order=ONCE_PER_ORDER, text="Your parcel is delayed.")
+            ).encode()
+        },
+    ),
+    _api_key_case(
+        "api-key-back-office-file",
+        "message naming a file staged for request documents (attachments/invoice.pdf), not by POST /attachments",
+        INVOICE_KEY,
+        INVOICE,
+    ),
+    _api_key_case(
+        "api-key-other-object",
+        "message naming any other object of the bucket (other/notes.json)",
+        "other/notes.json",
+        {"other/notes.json": b'{"buyer": "someone else", "address": "1 Main St"}'},
+    ),
+    _api_key_case(
+        "api-key-traversal",
+        "message naming attachments/{uuid}/../../requests/order-114.json",
+        API_STAGED_KEY.rsplit("/", 1)[0] + "/../../" + OTHER_ORDERS_REQUEST,
+        {},
+    ),
+    _api_key_case(
+        "api-key-empty-segment",
+        "message naming attachments//Invoice.pdf (an empty folder)",
+        "attachments//Invoice.pdf",
+        {"attachments//Invoice.pdf": PDF},
+    ),
+    BadInputCase(
+        "api-key-with-bucket",
+        "message naming a bucket for its attachment",
+        "api",
+        "InvalidRequest",
+        "attachments[0].bucket",
+        staged={API_STAGED_KEY: PDF},
+        document=_api_message(API_STAGED_KEY, bucket="another-sellers-bucket"),
+        path=MESSAGES,
+        status=400,
+    ),
+    BadInputCase(
+        "api-nested-list",
+        "POST /attachments body '[' * 1000 + ']' * 1000",
+        "api",
+        "InvalidRequest",
+        "deeper than 20 levels",
+        raw=b"[" * 1000 + b"]" * 1000,
+        path=STAGE,
+        status=400,
+    ),
+    BadInputCase(
+        "api-nested-object",
+        'message body {"a": {"a": …}} nested 1000 levels',
+        "api",
+        "InvalidRequest",
+        "deeper than 20 levels",
+        raw=_nested(1000),
+        path=MESSAGES,
+        status=400,
+    ),
+    BadInputCase(
+        "api-not-utf8-staging",
+        "POST /attachments body with byte 0xff, sent as application/octet-stream",
+        "api",
+        "InvalidRequest",
+        "not UTF-8 JSON",
+        raw=b'{"fileName": "\xff.pdf", "contentType": "application/pdf", "size": 1234}',
+        content_type="application/octet-stream",
+        path=STAGE,
+        status=400,
+    ),
+    BadInputCase(
+        "api-not-utf8-message",
+        "message body in Latin-1 ('Grüße'), sent as application/octet-stream",
+        "api",
+        "InvalidRequest",
+        "not UTF-8 JSON",
+        raw=json.dumps(_api_message(API_STAGED_KEY, "Grüße.pdf"), ensure_ascii=False).encode("latin-1"),
+        content_type="application/octet-stream",
+        staged={API_STAGED_KEY: PDF},
+        path=MESSAGES,
+        status=400,
+    ),
+    BadInputCase(
+        "api-form-content-type",
+        "message JSON sent as application/x-www-form-urlencoded (curl -d without -H)",
+        "api",
+        "UnsupportedContentType",
+        "Content-Type: application/json",
+        document=_api_message(API_STAGED_KEY),
+        content_type="application/x-www-form-urlencoded",
+        staged={API_STAGED_KEY: PDF},
+        path=MESSAGES,
+        status=415,
+    ),
+    BadInputCase(
+        "api-surrogate-staging",
+        "POST /attachments with file name '\\ud800.pdf' (a lone surrogate)",
+        "api",
+        "InvalidRequest",
+        "fileName is not valid Unicode text",
+        document={**STAGING_BODY, "fileName": "\ud800.pdf"},
+        path=STAGE,
+        status=400,
+    ),
+    BadInputCase(
+        "api-surrogate-message",
+        "message with attachment file name '\\ud800.pdf' (a lone surrogate)",
+        "api",
+        "InvalidRequest",
+        "attachments[0].fileName is not valid Unicode text",
+        document=_api_message(API_STAGED_KEY, "\ud800.pdf"),
+        staged={API_STAGED_KEY: PDF},
+        path=MESSAGES,
+        status=400,
+    ),
     # --- positive controls: non-ASCII file names are fine ----------------------------------------------------
     BadInputCase(
         "umlaut-outbox",
@@ -680,6 +870,17 @@ CASES: tuple[BadInputCase, ...] = (
         staged={"attachments/seikyusho.pdf": PDF},
         document=_doc("invoice", attachments=[_file("attachments/seikyusho.pdf", "請求書.pdf")]),
         delivered={"請求書.pdf": "attachments/seikyusho.pdf"},
+    ),
+    BadInputCase(
+        "api-staged-file",
+        "message through the API naming a key of the form POST /attachments gives (positive control)",
+        "api",
+        DELIVERED,
+        staged={API_STAGED_KEY: PDF},
+        document=_api_message(API_STAGED_KEY, "Rechnung Müller.pdf"),
+        path=MESSAGES,
+        status=202,
+        delivered={"Rechnung Müller.pdf": API_STAGED_KEY},
     ),
 )
 
@@ -771,11 +972,17 @@ def run_case(case: BadInputCase, *, timeout_seconds: float = 60.0) -> CaseResult
         staged_keys = set(case.staged)
         for key, content in case.staged.items():
             run.put(key, _bytes(content))
+        if run.local.executions():  # what a staged outbox/ or requests/ object started is not the input's doing
+            run.local.wait_for_executions(1, timeout_seconds=timeout_seconds)
         setup_problems = _send_before(run, case, timeout_seconds)
         delivered_before = len(run.emulator.deliveries())
         uploads_before = len(run.emulator.destinations())
 
-        actual, cause, execution_name = _enter(run, case, staged_keys, timeout_seconds)
+        answered = None
+        if case.entry == "api":
+            actual, cause, execution_name, answered = _enter_api(run, case, timeout_seconds)
+        else:
+            actual, cause, execution_name = _enter(run, case, staged_keys, timeout_seconds)
 
         deliveries = run.emulator.deliveries()[delivered_before:]
         present = run.current_keys()
@@ -789,6 +996,7 @@ def run_case(case: BadInputCase, *, timeout_seconds: float = 60.0) -> CaseResult
             staged_lost=len(staged_keys - present),
             uploads=len(run.emulator.destinations()) - uploads_before,
             record=run.record(execution_name),
+            answered=answered,
         )
         result.problems = setup_problems + judge(case, result)
         if case.positive:
@@ -841,6 +1049,48 @@ def _enter(run: _Run, case: BadInputCase, staged_keys: set[str], timeout_seconds
     return (*_outcome(described), described["name"])
 
 
+def _enter_api(run: _Run, case: BadInputCase, timeout_seconds: float) -> tuple[str, str, str | None, int | None]:
+    """POST the case's body to the API like a client: the outcome (the answer's error name, or how the execution
+    it started ended), its cause ("<status> <message>"), the execution's name and the answer's HTTP status."""
+    import http.client
+
+    from local_stack.api_server import LocalApi
+    from local_stack.lambdas import LambdaContext
+
+    function = run.local.lambdas.function(run.local.deployment.functions["ApiFunction"])
+    started_before = {item["executionArn"] for item in run.local.executions()}
+    # json.dumps escapes what is not ASCII: a lone surrogate travels as "\ud800", as a client would send it.
+    body = _bytes(case.raw) if case.raw is not None else json.dumps(case.document).encode("ascii")
+    headers = {"Content-Type": case.content_type} if case.content_type is not None else {}
+    context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds)
+    with LocalApi(function.load(), context=lambda: context) as api:
+        connection = http.client.HTTPConnection(api.url.removeprefix("http://"), timeout=timeout_seconds)
+        try:
+            connection.request("POST", case.path, body=body, headers=headers)
+            answer = connection.getresponse()
+            status, payload = answer.status, answer.read()
+        except (OSError, http.client.HTTPException) as error:
+            return "(connection dropped)", f"no answer: {type(error).__name__}", None, None
+        finally:
+            connection.close()
+        raised = [f"{type(error).__name__}: {error}" for error in api.errors]
+    try:
+        answer_body = json.loads(payload)
+    except ValueError:
+        answer_body = {}
+    error_name = answer_body.get("error") if isinstance(answer_body, dict) else None
+    actual = str(error_name) if error_name else f"(HTTP {status})"
+    cause = f"{status} {answer_body.get('message', '') if isinstance(answer_body, dict) else ''}".strip()
+    if raised:
+        actual, cause = "(handler raised)", f"{status} " + "; ".join(raised)
+    started = [item for item in run.local.executions() if item["executionArn"] not in started_before]
+    if not started:
+        return actual, cause, None, status
+    described = run.local.wait_for(started[0]["executionArn"], timeout_seconds=timeout_seconds)
+    outcome, execution_cause = _outcome(described)
+    return outcome, f"{status}, then: {execution_cause}", described["name"], status
+
+
 def _outcome(described: Mapping[str, Any]) -> tuple[str, str]:
     if described["status"] == "SUCCEEDED":
         return DELIVERED, "the message was sent"
@@ -874,6 +1124,8 @@ def judge(case: BadInputCase, result: CaseResult) -> list[str]:
     problems = []
     if result.actual != case.expected:
         problems.append(f"ended as {result.actual}, expected {case.expected}")
+    if case.entry == "api" and result.answered != case.status:
+        problems.append(f"the API answered {result.answered or 'nothing'}, expected {case.status}")
     if not case.positive:
         if not result.cause.strip():
             problems.append("the cause is empty")

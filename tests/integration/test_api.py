@@ -20,6 +20,7 @@ ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"
 ONCE_PER_ORDER = "114-3941689-8772232"
 MARKETPLACE = "ATVPDKIKX0DER"
 PDF = samples.invoice_pdf(ORDER)
+STAGED_FOLDER = "4f0c2b6e-1d3a-4c5b-9e7f-0a1b2c3d4e5f"  # a uuid4, the folder POST /attachments gives a file
 
 
 def _documented(model: type[BaseModel], answer: requests.Response) -> dict[str, Any]:
@@ -199,9 +200,14 @@ def test_a_repeat_of_a_once_per_order_message_is_still_a_no_op(api: str, stack: 
         ({"messageType": "invoice", "attachments": [{"key": 7}]}, "InvalidRequest", {"attachments[0].key"}),
         ({"messageType": "invoice", "colour": "red"}, "InvalidRequest", {"colour"}),
         (
-            {"messageType": "invoice", "attachments": [{"key": "attachments/missing.pdf"}]},
+            {"messageType": "invoice", "attachments": [{"key": f"attachments/{STAGED_FOLDER}/missing.pdf"}]},
             "AttachmentNotFound",
             {"attachments"},
+        ),
+        (
+            {"messageType": "invoice", "attachments": [{"key": "attachments/missing.pdf"}]},
+            "InvalidAttachments",
+            {"attachments[0].key"},
         ),
         (
             {"messageType": "invoice", "attachments": [{"key": "attachments/x.pdf", "bucket": "elsewhere"}]},
@@ -220,6 +226,22 @@ def test_invalid_messages_are_400_with_field_errors_and_send_nothing(
     assert set(_field_errors(answer)) == fields
     assert stack.emulator.deliveries() == []
     assert stack.local.executions() == []
+
+
+@pytest.mark.parametrize(
+    "key", ["other/notes.json", "attachments/invoice-123-1234567-1234567.pdf", "requests/notes.txt", "outbox/notes.txt"]
+)
+def test_no_object_but_a_staged_file_reaches_a_buyer_through_the_api(api: str, stack: Stack, key: str) -> None:
+    stack.put(key, b'{"buyer": "someone else", "address": "..."}')  # none of them starts a message
+
+    answer = _send(api, {"messageType": "invoice", "attachments": [{"key": key, "fileName": "notes.txt"}]})
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "InvalidAttachments"
+    assert set(_field_errors(answer)) == {"attachments[0].key"}
+    assert stack.emulator.deliveries() == []
+    assert stack.local.executions() == []
+    assert key in stack.staged_keys()
 
 
 def test_a_body_that_is_not_json_is_a_400(api: str) -> None:

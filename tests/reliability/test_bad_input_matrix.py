@@ -10,7 +10,7 @@ import inspect
 
 import pytest
 
-from buyer_messaging import errors
+from buyer_messaging import errors, trigger
 from local_stack import reliability
 from local_stack.reliability import DELIVERED, BadInputCase, CaseResult
 
@@ -44,6 +44,8 @@ def test_case_ends_as_expected(case: BadInputCase) -> None:
 
     assert result.actual == case.expected, f"{case.description}: {result.cause}"
     assert result.staged_lost == 0, "a staged object is gone"
+    if case.entry == "api":
+        assert result.answered == case.status, f"{case.description}: {result.cause}"
     if case.positive:
         assert result.messages_sent == 1
     else:
@@ -63,9 +65,24 @@ def test_the_matrix_has_at_least_30_bad_inputs_with_existing_error_names() -> No
     assert not unknown, f"not errors of buyer_messaging.errors: {unknown}"
     assert all(case.cause_contains for case in bad), "every bad case names what its cause must mention"
     assert all(case.description for case in reliability.CASES)
-    assert {case.entry for case in reliability.CASES} == {"outbox", "request", "console", "event"}
+    assert {case.entry for case in reliability.CASES} == {"outbox", "request", "console", "event", "api"}
     assert [case.id for case in reliability.CASES if case.positive], "positive controls are part of the matrix"
     assert all(case.delivered for case in reliability.CASES if case.positive)
+
+
+def test_the_api_cases_try_every_prefix_of_the_bucket_and_every_hostile_body() -> None:
+    api = [case for case in reliability.BAD_CASES if case.entry == "api"]
+    assert all(case.path and case.status for case in api)
+    refused_keys = [case.document["attachments"][0]["key"] for case in api if case.expected == "InvalidAttachments"]
+    # Each is a real object (except the traversal, which names none): refused for its key, not for being missing.
+    assert {key for key in refused_keys if ".." not in key} <= {key for case in api for key in case.staged}
+    for prefix in (trigger.OUTBOX_PREFIX, trigger.REQUESTS_PREFIX, "attachments/", "other/"):
+        assert any(key.startswith(prefix) for key in refused_keys), prefix
+    causes = {case.cause_contains for case in api}
+    assert {"deeper than 20 levels", "not UTF-8 JSON", "Content-Type: application/json"} <= causes
+    assert any("not valid Unicode text" in cause for cause in causes)
+    assert {case.status for case in api} == {400, 415}
+    assert [case.id for case in reliability.CASES if case.entry == "api" and case.positive] == ["api-staged-file"]
 
 
 def test_the_table_and_summary_show_every_row() -> None:

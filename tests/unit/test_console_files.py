@@ -151,7 +151,13 @@ def test_app_js_explains_only_error_names_the_workflow_has() -> None:
     assert names <= known, f"unknown error names: {sorted(names - known)}"
     # Every error a message can end with has its own sentence; these never end a message: the S3 trigger's
     # (no execution starts) and the API's own answers (shown as the API's error, not in a timeline).
-    never_end_a_message = {"UnsupportedS3Key", "ExecutionStartFailed", "IdempotencyKeyReused", "RequestNotFound"}
+    never_end_a_message = {
+        "UnsupportedS3Key",
+        "ExecutionStartFailed",
+        "IdempotencyKeyReused",
+        "RequestNotFound",
+        "UnsupportedContentType",
+    }
     can_end_a_message = {
         name
         for name, value in vars(errors).items()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from buyer_messaging import catalog, trigger, validation
+from buyer_messaging import catalog, http_api, trigger, validation
 from buyer_messaging.messaging import AvailableAction
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from tests import support
@@ -51,6 +51,9 @@ def _http_api_event(event: Any) -> None:
     assert any(re.fullmatch(route, request.raw_path) for route in routes), request.raw_path
     if request.body:
         assert isinstance(json.loads(request.body), dict)
+    if request.request_context.http.method == "POST" and request.raw_path.endswith("/messages"):
+        # Its attachments are files POST /attachments staged: the only keys the API sends.
+        http_api.check_staged_files(http_api.read_send_message(request.body).get("attachments") or [])
 
 
 def _bare_task(event: Any) -> None:

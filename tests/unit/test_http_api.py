@@ -33,7 +33,7 @@ def test_every_named_error_has_a_status_and_a_body(kind: type[errors.BuyerMessag
     if error.transient:
         assert status == 503
     else:
-        assert status in {400, 404, 409, 500, 502}
+        assert status in {400, 404, 409, 415, 500, 502}
     assert all(set(problem) == {"field", "message"} for problem in body["errors"])
 
 
@@ -46,6 +46,7 @@ def test_every_named_error_has_a_status_and_a_body(kind: type[errors.BuyerMessag
         (errors.InvalidRequest("bad"), 400, []),
         (errors.SpApiNotFound("no order"), 404, ["amazonOrderId"]),
         (errors.IdempotencyKeyReused("reused"), 409, ["Idempotency-Key"]),
+        (errors.UnsupportedContentType("not JSON"), 415, ["Content-Type"]),
         (errors.LwaInvalidGrant("re-authorize"), 502, []),
         (errors.ConfigurationError("unset"), 500, []),
         (errors.SpApiThrottled("slow down"), 503, []),

@@ -157,6 +157,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid input: the error's name and the field-level problems.",
     404: "No such order (Amazon's answer) or no such request.",
     409: "The Idempotency-Key was already used for another message.",
+    415: "The body was sent as another Content-Type than application/json (UTF-8).",
     502: "Amazon refused the app's credentials or authorization: the seller has to act.",
     503: "A transient failure; try again after Retry-After seconds.",
 }
@@ -176,7 +177,7 @@ OPERATIONS = (
         "Stage one file: a presigned S3 POST under attachments/ that S3 holds to the size and content type.",
         201,
         StagedUpload,
-        (400, 503),
+        (400, 415, 503),
         request=StageAttachmentIn,
     ),
     Operation(
@@ -185,7 +186,7 @@ OPERATIONS = (
         "Check the message against the order and start the workflow; a repeat answers with the first request.",
         202,
         Accepted,
-        (400, 404, 409, 502, 503),
+        (400, 404, 409, 415, 502, 503),
         parameters=(
             ORDER_ID,
             Parameter(

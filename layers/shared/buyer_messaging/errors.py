@@ -71,6 +71,10 @@ class RequestNotFound(BuyerMessagingError):
     """No request has this id (never started, or its record expired)."""
 
 
+class UnsupportedContentType(BuyerMessagingError):
+    """HTTP API: a JSON route was sent a body under another Content-Type than ``application/json`` (UTF-8)."""
+
+
 class StagingUnavailable(TransientError):
     """S3 (the staging bucket) throttled or failed; retried."""
 

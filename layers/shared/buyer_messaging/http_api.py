@@ -8,7 +8,7 @@ runs, so a console page does not load the SP-API client, and a status read does 
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,16 +27,26 @@ from buyer_messaging.errors import (
     SpApiNotFound,
     StagingAccessDenied,
     UnknownMessageType,
+    UnsupportedContentType,
     WorkflowTableUnavailable,
     error_name,
 )
 from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN, MAX_ATTACHMENTS_IN_REQUEST, FieldReader
 from buyer_messaging.observability import logger
+from buyer_messaging.request_body import read_json_body
 
 if TYPE_CHECKING:
     from buyer_messaging.models import MessageRequest
 
 ATTACHMENTS_PREFIX = "attachments/"
+# The only keys a message sent through the API may name: the ones POST /attachments hands out, a folder of
+# its own (a random uuid) and the file's name. Everything else in the staging bucket (outbox/ files, request
+# documents, files the back office staged for other orders) is not the caller's to send.
+_STAGED_KEY = re.compile(
+    re.escape(ATTACHMENTS_PREFIX)
+    + r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/(?P<name>[^/]+)"
+)
+STAGED_KEY_FORM = ATTACHMENTS_PREFIX + "{uuid}/{fileName}"
 STAGING_URL_SECONDS = 900
 ORDER_HISTORY_LIMIT = 50
 NOT_OFFERED = "Amazon does not offer this message type for this order now."
@@ -57,6 +67,7 @@ _CALLER_ERRORS: dict[type[BuyerMessagingError], tuple[int, str | None]] = {
     SpApiNotFound: (404, "amazonOrderId"),
     RequestNotFound: (404, "requestId"),
     IdempotencyKeyReused: (409, "Idempotency-Key"),
+    UnsupportedContentType: (415, "Content-Type"),
 }
 TRANSIENT_STATUS = 503
 # Amazon refused the app itself (credentials, authorization): the seller has to act, not the caller.
@@ -96,21 +107,6 @@ ATTACHMENT_FIELDS = ("key", "fileName")
 STAGE_ATTACHMENT_FIELDS = ("fileName", "contentType", "size")
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 64
-
-
-def read_json_body(raw: str | None) -> dict[str, Any]:
-    """The body, a JSON object, or InvalidRequest on the ``body`` field."""
-    if raw is None or not raw.strip():
-        raise InvalidRequest("The request has no body; send a JSON object.", problems=(("body", "is required"),))
-    try:
-        body = json.loads(raw)
-    except ValueError as error:
-        raise InvalidRequest(
-            f"The body is not JSON ({error}).", problems=(("body", f"is not JSON: {error}"),)
-        ) from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object.", problems=(("body", "must be a JSON object"),))
-    return body
 
 
 def read_send_message(raw: str | None) -> dict[str, Any]:
@@ -260,6 +256,37 @@ def stage_attachment(file_name: str, content_type: str, size: int) -> dict[str, 
     return {"key": key, "url": form.url, "fields": form.fields, "maxBytes": size, "expiresIn": STAGING_URL_SECONDS}
 
 
+def staged_key_problem(key: object) -> str | None:
+    """Why ``key`` is not one POST /attachments hands out (``attachments/{uuid}/{fileName}``), or None."""
+    from buyer_messaging import validation
+
+    found = _STAGED_KEY.fullmatch(key) if isinstance(key, str) else None
+    if found is None or validation.file_name_problem(found["name"]) is not None:
+        return f"must be a key POST /attachments gave ({STAGED_KEY_FORM}); no other object of the bucket can be sent"
+    return None
+
+
+def check_staged_files(attachments: list[Any]) -> None:
+    """Every attachment of an API message is a file the API staged: in the staging bucket (it names no bucket),
+    under a key POST /attachments gave. Checked before anything is read, started or sent; the S3 entries
+    (outbox/, requests/ documents) are the bucket owner's own and name any key."""
+    problems: list[tuple[str, str]] = []
+    for index, attachment in enumerate(attachments):
+        if not isinstance(attachment, dict):
+            continue  # read_send_message refused it already
+        if "bucket" in attachment:
+            problems.append((f"attachments[{index}].bucket", "is not accepted: stage the file with POST /attachments"))
+        problem = staged_key_problem(attachment.get("key"))
+        if problem:
+            problems.append((f"attachments[{index}].key", problem))
+    if problems:
+        details = "; ".join(f"{path} {message}" for path, message in problems)
+        raise InvalidAttachments(
+            f"Attachments sent through the API are files staged with POST /attachments: {details}.",
+            problems=tuple(problems),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Submitted:
     request_id: str
@@ -276,12 +303,7 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
 
     check_order_id(amazon_order_id)
     settings = get_settings()
-    for attachment in body.get("attachments") or []:
-        if isinstance(attachment, dict) and "bucket" in attachment:
-            raise InvalidRequest(
-                "Attachments sent through the API are staged files (POST /attachments); they name no bucket.",
-                problems=(("attachments.bucket", "is not accepted: stage the file with POST /attachments"),),
-            )
+    check_staged_files(body.get("attachments") or [])
     document = {**body, "amazonOrderId": amazon_order_id}
     request = MessageRequest.from_dict(document, default_bucket=settings.require("staging_bucket"))
     if catalog.find_message_type(request.message_type) is None:

@@ -45,6 +45,9 @@ class FieldReader:
         if not isinstance(value, str):
             self.problem(name, f"must be a string, not {json_type(value)}")
             return default
+        text_problem = unicode_text_problem(value)
+        if text_problem is not None:
+            self.problem(name, text_problem)  # raised with the others; the value is still read for their checks
         return value
 
     def required_string(self, name: str) -> str:
@@ -84,6 +87,24 @@ class FieldReader:
         if self.problems:
             details = "; ".join(f"{path} {message}" for path, message in self.problems)
             raise InvalidRequest(f"The {what} is invalid: {details}.", problems=tuple(self.problems))
+
+
+def lone_surrogate_at(text: str) -> int | None:
+    """Where ``text`` has a lone surrogate (JSON's "\\ud800": no character, so no UTF-8), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start
+    return None
+
+
+def unicode_text_problem(text: str) -> str | None:
+    """Why ``text`` is not Unicode text, or None. A lone surrogate can be neither stored, sent to Amazon nor
+    written back in an answer; the problem names it without repeating the text."""
+    at = lone_surrogate_at(text)
+    if at is None:
+        return None
+    return f"is not valid Unicode text (a lone surrogate U+{ord(text[at]):04X} at character {at})"
 
 
 def json_type(value: object) -> str:

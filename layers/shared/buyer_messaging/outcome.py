@@ -19,7 +19,7 @@ from typing import Any
 
 from buyer_messaging import errors, eventbus, status, storage
 from buyer_messaging.errors import BuyerMessagingError, SendInProgress, SendOutcomeUnknown, error_name
-from buyer_messaging.models import Failure
+from buyer_messaging.models import Failure, unicode_text_problem
 from buyer_messaging.observability import logger
 
 TAG_OUTCOME = "buyer-messaging:outcome"
@@ -119,9 +119,15 @@ def event_detail(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _summary(execution_input: object) -> dict[str, str]:
+    """The input's order, marketplace and type as they came, if text: a lone surrogate (JSON's "\\ud800") is
+    no UTF-8, which DynamoDB refuses, and the failure would never be recorded."""
     if not isinstance(execution_input, Mapping):
         return {}
-    return {name: value for name in _SUMMARY_FIELDS if isinstance(value := execution_input.get(name), str)}
+    return {
+        name: value
+        for name in _SUMMARY_FIELDS
+        if isinstance(value := execution_input.get(name), str) and unicode_text_problem(value) is None
+    }
 
 
 def _staged_objects(

@@ -265,6 +265,9 @@ def file_name_problem(file_name: str) -> str | None:
         return "is empty"
     if len(file_name) > catalog.FILE_NAME_MAX_LENGTH:
         return f"is longer than {catalog.FILE_NAME_MAX_LENGTH} characters"
+    if any(unicodedata.category(char) == "Cs" for char in file_name):
+        # A lone surrogate (JSON's "\\ud800") is no character: no UTF-8 file name, no answer that shows it.
+        return f"{file_name!r} is not valid Unicode text (it has a lone surrogate)"
     if any(separator in file_name for separator in ("/", "\\")):
         return f"{file_name!r} must be a plain file name, without '/' or '\\'"
     if any(_is_hidden_control(char) for char in file_name):
