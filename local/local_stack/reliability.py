@@ -821,6 +821,19 @@ CASES: tuple[BadInputCase, ...] = (
         status=400,
     ),
     BadInputCase(
+        "api-not-utf8-json",
+        "message body in Latin-1 ('Grüße'), claiming to be application/json (the local API server hands such bytes "
+        "on base64-encoded, as an event must)",
+        "api",
+        "InvalidRequest",
+        "not UTF-8 JSON",
+        raw=json.dumps(_api_message(API_STAGED_KEY, "Grüße.pdf"), ensure_ascii=False).encode("latin-1"),
+        content_type="application/json",
+        staged={API_STAGED_KEY: PDF},
+        path=MESSAGES,
+        status=400,
+    ),
+    BadInputCase(
         "api-form-content-type",
         "message JSON sent as application/x-www-form-urlencoded (curl -d without -H)",
         "api",
