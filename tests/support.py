@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from buyer_messaging import catalog
@@ -37,6 +40,16 @@ def workflow_table_definition() -> dict[str, Any]:
 
     properties = Template.load(ROOT / "template.yaml").resources["WorkflowTable"]["Properties"]
     return {name: properties[name] for name in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")}
+
+
+@cache
+def function_module(function: str) -> ModuleType:
+    """functions/<function>/app.py, imported once under a module name of its own (every handler file is app.py)."""
+    spec = importlib.util.spec_from_file_location(f"handler_{function}_app", ROOT / "functions" / function / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_event(relative: str) -> Any:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from functools import cache
 from typing import Any
 
 from buyer_messaging import api_models, http_api
@@ -14,13 +12,8 @@ from tests import support
 NOT_OPERATIONS = {("get", "/"), ("get", "/console/{name}"), ("get", "/openapi.json")}
 
 
-@cache
 def _api_app() -> Any:
-    spec = importlib.util.spec_from_file_location("api_contract_app", support.ROOT / "functions/api/app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return support.function_module("api")
 
 
 def test_every_route_of_the_api_function_is_a_documented_operation_and_back() -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
-import importlib.util
 import json
-from functools import cache
 from typing import Any
 
 import pytest
@@ -25,13 +23,8 @@ STAGED_FOLDER = "4f0c2b6e-1d3a-4c5b-9e7f-0a1b2c3d4e5f"  # a uuid4, as POST /atta
 STAGING = {"fileName": "Invoice.pdf", "contentType": "application/pdf", "size": 1234}
 
 
-@cache
 def _handler() -> Any:
-    spec = importlib.util.spec_from_file_location("hostile_input_api_app", support.ROOT / "functions/api/app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.lambda_handler
+    return support.function_module("api").lambda_handler
 
 
 def _event(

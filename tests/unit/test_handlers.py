@@ -5,12 +5,10 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import importlib.util
 import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
@@ -40,15 +38,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-@cache
 def _handler(function: str) -> Handler:
-    """functions/<function>/app.py under a module name of its own (every handler file is app.py)."""
-    spec = importlib.util.spec_from_file_location(f"handler_{function}_app", FUNCTIONS / function / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    handler: Handler = module.lambda_handler
+    handler: Handler = support.function_module(function).lambda_handler
     return handler
 
 
