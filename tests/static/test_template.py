@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from buyer_messaging import errors
+from buyer_messaging import errors, urls
 
 pytestmark = pytest.mark.static
 
@@ -734,6 +734,27 @@ def test_the_pacer_items_and_only_they_are_open_to_the_sp_api_callers(resources:
         if {"Ref": "PacerPolicy"} in resource["Properties"].get("Policies", [])
     }
     assert users == SP_API_CALLERS
+
+
+# URL parameters and the variables they set: the access tokens, the LWA client secret and refresh token travel there.
+CREDENTIAL_URL_PARAMETERS = {"SpApiEndpoint": "SPAPI_ENDPOINT", "LwaTokenUrl": "LWA_TOKEN_URL"}
+
+
+def test_credential_url_parameters_take_https_only_loopback_excepted(template: dict[str, Any]) -> None:
+    """CloudFormation refuses a plain-http URL to another host before anything is deployed, by the rule the
+    functions' settings apply (buyer_messaging.urls)."""
+    parameters = template["Parameters"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert {name for name in parameters if name.endswith(("Url", "Endpoint"))} == set(CREDENTIAL_URL_PARAMETERS)
+    for name, variable in CREDENTIAL_URL_PARAMETERS.items():
+        parameter = parameters[name]
+        assert parameter["AllowedPattern"] == urls.SECURE_URL_PATTERN, name
+        assert parameter["ConstraintDescription"].startswith(
+            "an https URL (plain http only to localhost, 127.0.0.1 or ::1)"
+        ), name
+        assert re.fullmatch(parameter["AllowedPattern"], parameter["Default"]), name
+        assert not re.fullmatch(parameter["AllowedPattern"], "http://api.amazon.com/auth/o2/token"), name
+        assert variables[variable] == {"Ref": name}, name
 
 
 def test_pacing_parameters_reach_every_function(template: dict[str, Any]) -> None:
