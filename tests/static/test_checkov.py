@@ -42,6 +42,7 @@ CHECKED_TYPES = {
     "AWS::SQS::Queue",
     "AWS::Logs::LogGroup",
     "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::Role",
     "AWS::Lambda::Permission",
 }
 # The template as it is has 69 results (34 passed, 35 skipped): far fewer means checkov stopped reading it.

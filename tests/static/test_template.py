@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from buyer_messaging import errors
+from buyer_messaging import errors, urls
 
 pytestmark = pytest.mark.static
 
@@ -337,9 +337,18 @@ def test_definition_substitutions_match_placeholders(resources: dict[str, Any], 
 
 
 def test_state_machine_may_invoke_exactly_its_functions(resources: dict[str, Any]) -> None:
-    policies = resources[STATE_MACHINE_ID]["Properties"]["Policies"]
-    invoked = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in policies if "LambdaInvokePolicy" in p}
-    assert invoked == set(SUBSTITUTIONS.values())
+    """Exact ARNs, not SAM's LambdaInvokePolicy (function:<name>*, which matches other functions too);
+    tests/static/test_grants.py checks the same on the translated template."""
+    assert resources[STATE_MACHINE_ID]["Properties"]["Role"] == {"Fn::GetAtt": [f"{STATE_MACHINE_ID}Role", "Arn"]}
+    assert "Policies" not in resources[STATE_MACHINE_ID]["Properties"]
+    invoking = [
+        statement
+        for statement in iter_statements(resources[f"{STATE_MACHINE_ID}Role"])
+        if "lambda:InvokeFunction" in as_list(statement["Action"])
+    ]
+    assert [statement["Resource"] for statement in invoking] == [
+        [{"Fn::GetAtt": [function, "Arn"]} for function in SUBSTITUTIONS.values()]
+    ]
 
 
 def test_states_are_those_of_the_architecture(asl: dict[str, Any]) -> None:
@@ -736,6 +745,27 @@ def test_the_pacer_items_and_only_they_are_open_to_the_sp_api_callers(resources:
     assert users == SP_API_CALLERS
 
 
+# URL parameters and the variables they set: the access tokens, the LWA client secret and refresh token travel there.
+CREDENTIAL_URL_PARAMETERS = {"SpApiEndpoint": "SPAPI_ENDPOINT", "LwaTokenUrl": "LWA_TOKEN_URL"}
+
+
+def test_credential_url_parameters_take_https_only_loopback_excepted(template: dict[str, Any]) -> None:
+    """CloudFormation refuses a plain-http URL to another host before anything is deployed, by the rule the
+    functions' settings apply (buyer_messaging.urls)."""
+    parameters = template["Parameters"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert {name for name in parameters if name.endswith(("Url", "Endpoint"))} == set(CREDENTIAL_URL_PARAMETERS)
+    for name, variable in CREDENTIAL_URL_PARAMETERS.items():
+        parameter = parameters[name]
+        assert parameter["AllowedPattern"] == urls.SECURE_URL_PATTERN, name
+        assert parameter["ConstraintDescription"].startswith(
+            "an https URL (plain http only to localhost, 127.0.0.1 or ::1)"
+        ), name
+        assert re.fullmatch(parameter["AllowedPattern"], parameter["Default"]), name
+        assert not re.fullmatch(parameter["AllowedPattern"], "http://api.amazon.com/auth/o2/token"), name
+        assert variables[variable] == {"Ref": name}, name
+
+
 def test_pacing_parameters_reach_every_function(template: dict[str, Any]) -> None:
     parameters = template["Parameters"]
     assert parameters["QuotaWaitDeadlineHours"]["Default"] == 24
@@ -760,30 +790,7 @@ def test_credentials_secret_holds_the_lwa_json(resources: dict[str, Any]) -> Non
 
 
 # ------------------------------------------------------------------ the SAM transform itself
-class _ManagedPolicies:
-    """Offline stand-in for samtranslator's IAM-backed managed policy loader."""
-
-    def load(self) -> dict[str, str]:
-        return {
-            "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-            "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-        }
-
-
-def test_sam_transform_has_no_cycles_and_least_privilege_roles(
-    template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Runs the real SAM transform (offline) when aws-sam-translator is installed."""
-    transform = pytest.importorskip("samtranslator.translator.transform").transform
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    packaged = json.loads(json.dumps(template))
-    for resource in packaged["Resources"].values():  # what `sam package` does to local paths
-        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
-            if key in resource.get("Properties", {}):
-                resource["Properties"][key] = "s3://bucket/" + resource["Properties"][key].strip("/")
-    output = transform(packaged, {}, _ManagedPolicies())
-    transformed = output["Resources"]
-
+def test_sam_transform_has_no_cycles_and_least_privilege_roles(transformed: dict[str, Any]) -> None:
     graph = {}
     for logical_id, resource in transformed.items():
         depends_on = set(as_list(resource.get("DependsOn", [])))
@@ -804,5 +811,6 @@ def test_sam_transform_has_no_cycles_and_least_privilege_roles(
                 assert arn in (
                     {"Ref": "StagingBucketReadPolicy"},
                     {"Ref": "RequestRecordsPolicy"},
+                    {"Ref": "RequestRecordsReadPolicy"},
                     {"Ref": "PacerPolicy"},
                 ) or (arn in allowed_managed), (logical_id, arn)

@@ -21,7 +21,18 @@ HANDLERS = tuple(
 WITHOUT_HTTP = ("start_workflow", "hash_attachment", "record_outcome")
 # What every handler loads of our package when it starts; the rest comes with its step. The status record
 # (status, table) is written by almost every step, and neither loads an SDK before its first call.
-STEP_BASICS = ("", ".steps", ".config", ".errors", ".models", ".observability", ".status", ".table", ".aws_clients")
+STEP_BASICS = (
+    "",
+    ".steps",
+    ".config",
+    ".urls",
+    ".errors",
+    ".models",
+    ".observability",
+    ".status",
+    ".table",
+    ".aws_clients",
+)
 WATCHED = ("requests", "boto3", "botocore.client", "aws_xray_sdk", "wrapt", "asyncio", "sqlite3", "pydantic")
 TRACE_HEADER = "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 
@@ -114,7 +125,7 @@ def test_the_api_function_loads_neither_pydantic_nor_an_adapter_before_a_route_n
     assert not loaded["pydantic"]
     assert not loaded["requests"]
     assert not loaded["sqlite3"]
-    api_basics = ("", ".http_api", ".request_body", ".config", ".errors", ".models", ".observability")
+    api_basics = ("", ".http_api", ".request_body", ".config", ".urls", ".errors", ".models", ".observability")
     assert set(found["ours"]) == {f"buyer_messaging{name}" for name in api_basics}
 
 

@@ -89,6 +89,44 @@ def test_url_that_is_no_http_url(variable: str, value: str) -> None:
     assert value in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("variable", "carries"),
+    [
+        ("SPAPI_ENDPOINT", "the SP-API access tokens"),
+        ("LWA_TOKEN_URL", "the LWA client secret and refresh token"),
+    ],
+)
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://api.amazon.com/auth/o2/token",
+        "http://sellingpartnerapi-na.amazon.com",
+        "http://10.0.0.5:8080",
+        "http://localhost.example.com",
+        "http://127.0.0.1.example.com/token",
+        "http://localhost@attacker.example",
+        "https:///no-host",
+    ],
+)
+def test_a_credential_url_must_be_https_unless_loopback(variable: str, carries: str, value: str) -> None:
+    # One wrong setting would send the client secret and refresh token (or the access tokens) in clear.
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({variable: value})
+    assert str(raised.value) == (
+        f"{variable}={value!r} is not an https URL (plain http only to localhost, 127.0.0.1 or ::1): "
+        f"{carries} would travel to it."
+    )
+
+
+@pytest.mark.parametrize("variable", ["SPAPI_ENDPOINT", "LWA_TOKEN_URL"])
+@pytest.mark.parametrize(
+    "value", ["http://127.0.0.1:9000/x", "http://localhost:8080", "http://[::1]:8080/x", "https://emulator.example/x"]
+)
+def test_a_credential_url_may_be_plain_http_to_a_loopback_host(variable: str, value: str) -> None:
+    settings = Settings.from_env({variable: value})
+    assert value.rstrip("/") in (settings.spapi_endpoint, settings.lwa_token_url)
+
+
 def test_token_url_override() -> None:
     assert Settings.from_env({"LWA_TOKEN_URL": " http://127.0.0.1:9/auth/o2/token "}).lwa_token_url == (
         "http://127.0.0.1:9/auth/o2/token"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from buyer_messaging.errors import ConfigurationError
+from buyer_messaging.urls import is_secure_url
 
 DEFAULT_LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105  (a URL, not a secret)
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
@@ -76,9 +77,9 @@ class Settings:
                 f"SPAPI_REGION={region!r} is not an SP-API region; use one of {', '.join(REGION_ENDPOINTS)}."
             )
         endpoint = env.get("SPAPI_ENDPOINT", "").strip().rstrip("/") or REGION_ENDPOINTS[region]
-        _require_url("SPAPI_ENDPOINT", endpoint)
+        _require_secure_url("SPAPI_ENDPOINT", endpoint)
         token_url = env.get("LWA_TOKEN_URL", "").strip() or DEFAULT_LWA_TOKEN_URL
-        _require_url("LWA_TOKEN_URL", token_url)
+        _require_secure_url("LWA_TOKEN_URL", token_url)
         hosts = tuple(
             host.strip().lower() for host in env.get("UPLOAD_URL_ALLOWED_HOSTS", "").split(",") if host.strip()
         )
@@ -117,9 +118,20 @@ _VARIABLE_OF = {
 }
 
 
-def _require_url(variable: str, value: str) -> None:
-    if not value.startswith(("https://", "http://")):
-        raise ConfigurationError(f"{variable}={value!r} is not an http(s) URL.")
+# What each URL setting would carry: a plain-http URL to another host would send it in clear.
+_CARRIES = {
+    "SPAPI_ENDPOINT": "the SP-API access tokens",
+    "LWA_TOKEN_URL": "the LWA client secret and refresh token",
+}
+
+
+def _require_secure_url(variable: str, value: str) -> None:
+    """The rule of buyer_messaging.urls (the template's AllowedPattern is the same): https, else a loopback host."""
+    if not is_secure_url(value):
+        raise ConfigurationError(
+            f"{variable}={value!r} is not an https URL (plain http only to localhost, 127.0.0.1 or ::1): "
+            f"{_CARRIES[variable]} would travel to it."
+        )
 
 
 def _positive_float(env: Mapping[str, str], variable: str, default: float, *, unit: str = "seconds") -> float:

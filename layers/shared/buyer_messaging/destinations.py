@@ -17,7 +17,7 @@ from buyer_messaging.table import call
 URL_LIFETIME_SECONDS = 900
 # Re-create rather than start an upload this close to the expiry: a large file takes time to send.
 RENEW_MARGIN_SECONDS = 120
-_KEY_PREFIX = "destination#"
+KEY_PREFIX = "destination#"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class StoredDestination:
 def save(table: str, destination: UploadDestination, created_at: float | None = None) -> StoredDestination:
     created = time.time() if created_at is None else created_at
     item = {
-        "id": {"S": _KEY_PREFIX + destination.upload_destination_id},
+        "id": {"S": KEY_PREFIX + destination.upload_destination_id},
         "url": {"S": destination.url},
         "headers": {"S": json.dumps(dict(destination.headers))},
         "createdAt": {"N": repr(created)},
@@ -45,7 +45,7 @@ def save(table: str, destination: UploadDestination, created_at: float | None = 
 
 def load(table: str, upload_destination_id: str) -> StoredDestination | None:
     """The stored destination, or None when it is gone (expired and removed, or never stored)."""
-    key = {"id": {"S": _KEY_PREFIX + upload_destination_id}}
+    key = {"id": {"S": KEY_PREFIX + upload_destination_id}}
     response = call(table, lambda client: client.get_item(TableName=table, Key=key, ConsistentRead=True))
     item = response.get("Item")
     if not item:

@@ -23,6 +23,7 @@ from buyer_messaging.sessions import new_session
 from buyer_messaging.spapi import SpApiClient
 from buyer_messaging.storage import Readable
 from buyer_messaging.streams import ReadAhead
+from buyer_messaging.urls import is_secure_url
 
 if TYPE_CHECKING:
     import requests
@@ -87,13 +88,12 @@ def check_upload_url(url: str, allowed_hosts: Sequence[str]) -> None:
     host = (parts.hostname or "").lower()
     if not host:
         raise UploadUrlNotAllowed("The upload destination's URL has no host; nothing was uploaded.")
-    if parts.scheme == "http":
-        if not _is_loopback(host):
+    if not is_secure_url(url):
+        if parts.scheme == "http":
             raise UploadUrlNotAllowed(
                 f"The upload destination's URL uses plain http on {host}; only https is accepted (plain http only "
                 "for loopback hosts). Nothing was uploaded."
             )
-    elif parts.scheme != "https":
         raise UploadUrlNotAllowed(f"The upload destination's URL scheme {parts.scheme!r} is not https.")
     if not host_allowed(host, allowed_hosts):
         allowed = ", ".join(allowed_hosts) if allowed_hosts else "Amazon S3 hosts"
@@ -113,17 +113,6 @@ def host_allowed(host: str, patterns: Sequence[str]) -> bool:
         elif host == pattern:
             return True
     return False
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _SizedStream:

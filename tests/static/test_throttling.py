@@ -1,0 +1,118 @@
+"""Throttling of both HTTP APIs and the API function's reserved concurrency (issue 14, item 1), read from the
+SAM-translated template: the stages and routes as CloudFormation deploys them.
+
+Without them a flood of unauthenticated requests to the console's public routes invoked the API function at any
+rate, on the account's shared Lambda concurrency, and starved the workflow's own functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.static
+
+APIS = ("MachineApi", "ConsoleApi")
+# The console's static files: the only routes without an authorizer.
+PUBLIC_ROUTES = {"GET /", "GET /console/{name}"}
+LIMITS = ("ThrottlingRateLimit", "ThrottlingBurstLimit")
+
+
+def parameter_default(template: dict[str, Any], value: Any) -> float:
+    """A limit's value as deployed with the defaults (a Ref of a parameter, or a number)."""
+    if isinstance(value, dict):
+        parameter = template["Parameters"][value["Ref"]]
+        assert parameter["Type"] == "Number", value
+        return float(parameter["Default"])
+    return float(value)
+
+
+def routes(transformed: dict[str, Any], api: str) -> dict[str, list[str]]:
+    """Every route of the API ("GET /path") and its authorizers, from the OpenAPI body SAM generates."""
+    paths = transformed[api]["Properties"]["Body"]["paths"]
+    found = {}
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            authorizers = [name for requirement in operation.get("security", []) for name in requirement]
+            found[f"{method.upper()} {path}"] = authorizers
+    return found
+
+
+def stage_of(transformed: dict[str, Any], api: str) -> dict[str, Any]:
+    (stage,) = [
+        resource["Properties"]
+        for resource in transformed.values()
+        if resource["Type"] == "AWS::ApiGatewayV2::Stage" and resource["Properties"]["ApiId"] == {"Ref": api}
+    ]
+    return stage
+
+
+def effective_limits(template: dict[str, Any], stage: dict[str, Any], route: str) -> dict[str, float]:
+    """What API Gateway applies to the route: its own settings, else the stage's default route settings."""
+    settings = {**stage.get("DefaultRouteSettings", {}), **stage.get("RouteSettings", {}).get(route, {})}
+    return {limit: parameter_default(template, settings[limit]) for limit in LIMITS if limit in settings}
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_every_route_of_both_apis_is_throttled(template: dict[str, Any], transformed: dict[str, Any], api: str) -> None:
+    stage = stage_of(transformed, api)
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+    }
+    found = routes(transformed, api)
+    events = template["Resources"]["ApiFunction"]["Properties"]["Events"].values()
+    assert set(found) == {
+        f"{event['Properties']['Method']} {event['Properties']['Path']}"
+        for event in events
+        if event["Properties"]["ApiId"] == {"Ref": api}
+    }
+    for route in found:
+        limits = effective_limits(template, stage, route)
+        assert set(limits) == set(LIMITS), route
+        assert all(value > 0 for value in limits.values()), (route, limits)
+    # Route settings for a route the API does not have would fail the deployment.
+    assert set(stage.get("RouteSettings", {})) <= set(found)
+
+
+def test_the_public_routes_are_the_unauthenticated_ones_and_are_throttled_lower(
+    template: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    for api in APIS:
+        unauthenticated = {route for route, authorizers in routes(transformed, api).items() if authorizers == ["NONE"]}
+        assert unauthenticated == (PUBLIC_ROUTES if api == "ConsoleApi" else set()), api
+    stage = stage_of(transformed, "ConsoleApi")
+    assert set(stage["RouteSettings"]) == PUBLIC_ROUTES
+    default = effective_limits(template, stage, "GET /openapi.json")
+    assert default == {"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 20.0}
+    for route in PUBLIC_ROUTES:
+        public = effective_limits(template, stage, route)
+        assert public == {"ThrottlingRateLimit": 2.0, "ThrottlingBurstLimit": 10.0}, route
+        assert all(public[limit] < default[limit] for limit in LIMITS), route
+        # A page load fetches five files at once (index.html, app.css, app.js, favicon.svg, config.json).
+        assert public["ThrottlingBurstLimit"] >= 5
+
+
+def test_the_api_function_has_reserved_concurrency(template: dict[str, Any], transformed: dict[str, Any]) -> None:
+    reserved = transformed["ApiFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    # 0 would stop the function altogether: an operator's 0 means "reserve none" instead.
+    assert reserved == {
+        "Fn::If": ["ApiConcurrencyReserved", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert template["Conditions"]["ApiConcurrencyReserved"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ApiReservedConcurrency"}, 0]}]
+    }
+    parameter = template["Parameters"]["ApiReservedConcurrency"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 10, 0)
+    # Lambda keeps 100 of the account's executions unreserved: the reason for the default is stated.
+    assert "fewer than 100 of the account's executions unreserved" in " ".join(parameter["Description"].split())
+    # The reservation is the API's ceiling at its default rate: about a second per request.
+    assert parameter["Default"] == template["Parameters"]["ApiThrottlingRateLimit"]["Default"]
+    # The workflow's own functions reserve nothing: they draw on what the API cannot take from them.
+    others = [
+        logical_id
+        for logical_id, resource in transformed.items()
+        if resource["Type"] == "AWS::Lambda::Function" and "ReservedConcurrentExecutions" in resource["Properties"]
+    ]
+    assert others == ["ApiFunction"]
