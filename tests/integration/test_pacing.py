@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -71,6 +72,10 @@ def problem(index: int) -> dict[str, Any]:
 
 def throttled(stack: Stack, operation: str | None = None) -> list[dict[str, Any]]:
     return [call for call in stack.emulator.calls(operation) if call["status"] == 429]
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def at_most_one_429(stack: Stack) -> bool:
@@ -194,8 +199,14 @@ def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> 
     assert [execution["status"] for execution in executions] == ["SUCCEEDED"] * 18
     assert len(paced.emulator.deliveries(ORDER)) == 18
     assert pace(ACTIONS).rate == 0.25 and pace(SEND).rate == 0.25  # the header's rate, followed
-    # Only calls made before the first answer announced the new rate can meet the lower plan.
-    assert len(throttled(paced)) <= 4
+    # Only calls made before the pace followed the announced rate can meet the lower plan: none after it (a
+    # call booked before may still leave up to a moment later).
+    for operation in (ACTIONS, SEND):
+        [(_, followed_at, ratio)] = pace(operation).remaps
+        assert ratio == 4.0
+        last_old_call = (followed_at + turns.MOMENT_SECONDS) / SPEEDUP + 0.5  # real seconds, some slack
+        late = [call for call in throttled(paced, operation) if _epoch(call["at"]) > last_old_call]
+        assert late == [], f"{operation}: answered 429 after the pace followed the new rate"
 
 
 def test_the_local_stack_runs_wait_states_at_its_speedup_and_tells_the_pacer() -> None:

@@ -291,16 +291,18 @@ def test_a_step_functions_error_ends_as_workflow_error_with_its_name_in_the_caus
 
 
 def test_a_burst_over_the_real_messaging_quota_is_throttled_retried_and_delivered_once_each() -> None:
-    """Eight messages at once against Messaging's real token buckets (burst 5): some calls get 429
-    QuotaExceeded from the emulator's quota, the state machine backs off, every buyer gets one message."""
+    """Eight messages at once against Messaging's real token buckets (burst 5), with the pacer's clock (which
+    runs at the stack's retry speedup) ten times faster than the buckets, as a pacer that misjudges Amazon's
+    pace would be: some calls get 429 QuotaExceeded from the emulator's quota, the state machine backs off,
+    every buyer gets one message."""
     from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
     from spapi_emulator import Emulator, load_default_seed
 
     seed = load_default_seed()
-    # Quotas refill 5x faster (5 requests/s, burst 5); retry waits run 10x faster (0.2 s, 0.4 s, ...).
-    with Emulator(seed, quota_speedup=5) as emulator, in_process_aws():
+    # Quotas refill 2x faster (2 requests/s, burst 5); retry waits and the pacer run 20x faster (0.1 s, 0.2 s, ...).
+    with Emulator(seed, quota_speedup=2) as emulator, in_process_aws():
         target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
-        local = LocalStack(target, retry_speedup=10)
+        local = LocalStack(target, retry_speedup=20)
         deployment = local.deploy()
         try:
             sfn = local.client("stepfunctions")

@@ -91,9 +91,11 @@ def test_the_rate_amazon_announces_sets_the_pace_and_moves_reserved_turns(table:
     # The reserved turn at T0+4 lies 3 s after the change: at half the rate, 6 s after it; far: nothing booked.
     moved = pacer.resume(table, KEY, RATE, BURST, slots[-1], generation, lambda: T0 + 1, 1.0)
     assert moved is not None and (moved.slot, moved.generation, moved.booked) == (T0 + 7, generation + 1, False)
-    # A turn already past the change stays, and its caller, back, books its call now.
+    # Amazon's bucket is counted empty at the lower rate: the next call leaves one new interval (2 s) later, so
+    # a turn already past the change stays, and its caller, back now, is sent back to come at that time.
+    assert pacer.read(table, KEY, RATE, BURST).call_time(T0 + 1) == T0 + 3
     back = pacer.resume(table, KEY, RATE, BURST, T0, generation, lambda: T0 + 1, 1.0)
-    assert back is not None and (back.slot, back.booked) == (T0 + 1, True)
+    assert back is not None and (back.slot, back.booked) == (T0 + 3, False)
     # A new turn comes after the moved queue, 2 s apart.
     assert take(T0 + 1) == pytest.approx(T0 + 9)
     assert take(T0 + 1) == pytest.approx(T0 + 11)

@@ -233,7 +233,7 @@ def _replay(state: PaceState, slot: float, generation: int) -> float | None:
 
 def follow_rate(table: str, key: PaceKey, default_rate: float, burst: int, announced: float, now: float) -> bool:
     """Amazon announced ``announced`` requests/s for the operation: the pace follows, reserved turns move with
-    it. False when the pace already had that rate."""
+    it; a lower rate counts Amazon's bucket as empty. False when the pace already had that rate."""
 
     def follow(state: PaceState) -> tuple[PaceState | None, bool]:
         if math.isclose(state.rate, announced, rel_tol=1e-6):
@@ -246,6 +246,11 @@ def follow_rate(table: str, key: PaceKey, default_rate: float, burst: int, annou
         changed = replace(
             state, rate=announced, tat=tat, call_tat=call_tat, back_tat=back_tat, generation=generation, remaps=remaps
         )
+        if announced < state.rate:
+            # The calls made before the answer that announced it were booked at the old rate, and Amazon's
+            # bucket refills at the new one since it changed: how much of it is left is unknown. Counted empty,
+            # the next call leaves one (new) interval from now, and the burst comes back as the bucket refills.
+            changed = replace(changed, call_tat=max(call_tat, now + changed.tolerance(now) + changed.interval(now)))
         return changed, True
 
     return _change(table, key, default_rate, burst, follow)
