@@ -70,13 +70,13 @@ def served_api() -> Iterator[Any]:
     its API function's handler counted; fails the test if the handler raised (API Gateway's 500)."""
     from local_stack.api_server import serve_console
 
-    started = time.monotonic()
     with serve_console() as console:
         api = console.api
         _count(api)
+        started = time.monotonic()
         yield console
+        TRAFFIC.seconds += time.monotonic() - started
         assert api.errors == [], f"the API function raised: {api.errors!r}"
-    TRAFFIC.seconds += time.monotonic() - started
 
 
 def _count(api: Any) -> None:
