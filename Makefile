@@ -126,7 +126,7 @@ load: $(STAMP)
 
 # tests/contract (Schemathesis against the HTTP API on the local stack, every phase and check), longer than in
 # `make test` (15): EXAMPLES per operation and per stateful run, SEED for other inputs; ARGS go to pytest.
-EXAMPLES ?= 100
+EXAMPLES ?= 120
 SEED ?= 13
 fuzz: $(STAMP)
 	SCHEMATHESIS_EXAMPLES=$(EXAMPLES) SCHEMATHESIS_SEED=$(SEED) $(BIN)/python -m pytest -p no:xdist tests/contract $(ARGS)
