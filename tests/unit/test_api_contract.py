@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from buyer_messaging import api_models, catalog, contract_rules, http_api, marketplaces, validation
+from buyer_messaging.errors import InvalidRequest
 from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
 from local_stack.stack import reset_function_caches
 from tests import support
@@ -388,3 +389,13 @@ def test_the_document_links_the_operations_that_feed_each_other() -> None:
     assert links[("/orders/{amazonOrderId}/messages", "post", "RequestStatus")]["parameters"] == {
         "requestId": "$response.body#/requestId"
     }
+
+
+def test_a_size_written_as_a_whole_float_is_the_integer_the_document_allows() -> None:
+    """JSON Schema's integer includes 12.0 (Schemathesis sends it as valid): the API reads it as 12."""
+    body = '{"fileName": "a.pdf", "contentType": "application/pdf", "size": 12.0}'
+
+    assert _validator(api_models.openapi_document(), "StageAttachmentIn").is_valid(json.loads(body))
+    assert http_api.read_stage_attachment(body).size == 12
+    with pytest.raises(InvalidRequest, match="size must be an integer"):
+        http_api.read_stage_attachment(body.replace("12.0", "12.5"))
