@@ -5,15 +5,25 @@ Only that route and the tests import this module: the API reads requests with th
 readers (http_api), so its cold start does without pydantic. The tests hold the two together: the request
 models' fields are the fields http_api reads, every route of the API function is an operation here, and real
 answers validate against the response models. Field names are the JSON names (camelCase), as in docs/api.md.
+
+Every limit the document states (patterns, enums, lengths, sizes, counts) is read from the constant the code
+checks (buyer_messaging.contract_rules): a client generated from the document sends nothing the API refuses
+for its form; what the document cannot know (whether the order allows a type now, whether a staged file is
+there) is the state the API answers about.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from buyer_messaging import catalog
+from buyer_messaging import contract_rules as rules
+from buyer_messaging.http_api import ATTACHMENTS_PREFIX
 
 
 class _Strict(BaseModel):
@@ -21,26 +31,53 @@ class _Strict(BaseModel):
 
 
 class AttachmentIn(_Strict):
-    key: str = Field(description="The key POST /attachments returned.")
-    fileName: str | None = Field(default=None, description="The name the buyer sees; default: the key's last part.")
+    key: str = Field(
+        description=f"The key POST /attachments returned (under {ATTACHMENTS_PREFIX}).",
+        json_schema_extra=rules.STAGED_KEY,
+    )
+    fileName: str | None = Field(
+        default=None,
+        description="The name the buyer sees; default: the key's last part.",
+        json_schema_extra=rules.FILE_NAME,
+    )
 
 
 COVERAGE_DATE = "warranty only: a date-time with an offset (2026-01-31T00:00:00Z), sent to Amazon as RFC 3339 in UTC"
 
 
 class SendMessageIn(_Strict):
-    marketplaceId: str = Field(examples=["ATVPDKIKX0DER"])
-    messageType: str = Field(description="Path segment or operation name, e.g. invoice or sendInvoice.")
-    text: str | None = None
-    attachments: list[AttachmentIn] = Field(default_factory=list)
-    coverageStartDate: str | None = Field(default=None, description=COVERAGE_DATE)
-    coverageEndDate: str | None = Field(default=None, description=COVERAGE_DATE)
+    """Which fields a message takes depends on its type (see each type in allOf)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=rules.message_type_rules)
+
+    marketplaceId: str = Field(
+        description="The order's marketplace; this deployment's SP-API region serves these.",
+        json_schema_extra=rules.marketplace_id,
+    )
+    messageType: str = Field(
+        description="Path segment or operation name, e.g. invoice or sendInvoice.",
+        json_schema_extra=rules.MESSAGE_TYPE,
+    )
+    text: str | None = Field(default=None, json_schema_extra=rules.TEXT)
+    attachments: list[AttachmentIn] = Field(
+        default_factory=list, json_schema_extra={"maxItems": catalog.ATTACHMENTS_MAX_COUNT}
+    )
+    coverageStartDate: str | None = Field(default=None, description=COVERAGE_DATE, json_schema_extra=rules.DATE_TIME)
+    coverageEndDate: str | None = Field(default=None, description=COVERAGE_DATE, json_schema_extra=rules.DATE_TIME)
 
 
 class StageAttachmentIn(_Strict):
-    fileName: str
-    contentType: str = Field(examples=["application/pdf"])
-    size: int = Field(description="Bytes; S3 refuses the upload unless the file has exactly this size.")
+    """The content type is the file name's extension's (see anyOf)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=rules.content_type_rules)
+
+    fileName: str = Field(examples=["Invoice 1.pdf"], json_schema_extra=rules.FILE_NAME)
+    contentType: str = Field(examples=["application/pdf"], json_schema_extra=rules.CONTENT_TYPE)
+    size: int = Field(
+        examples=[123456],
+        description="Bytes; S3 refuses the upload unless the file has exactly this size.",
+        json_schema_extra=rules.SIZE,
+    )
 
 
 class Accepted(BaseModel):
@@ -136,7 +173,26 @@ class Parameter:
     location: str  # path, query or header
     description: str
     required: bool = True
-    schema: tuple[tuple[str, Any], ...] = (("type", "string"),)
+    schema: Callable[[], dict[str, Any]] = lambda: {"type": "string"}
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An OpenAPI link: how an answer's values feed another operation (Schemathesis follows them)."""
+
+    name: str
+    operation_id: str
+    description: str
+    parameters: tuple[tuple[str, str], ...] = ()
+    request_body: dict[str, Any] | None = None  # merged into the body the client writes
+
+    def to_dict(self) -> dict[str, Any]:
+        link: dict[str, Any] = {"operationId": self.operation_id, "description": self.description}
+        if self.parameters:
+            link["parameters"] = dict(self.parameters)
+        if self.request_body is not None:
+            link["requestBody"] = self.request_body
+        return link
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +206,19 @@ class Operation:
     parameters: tuple[Parameter, ...] = ()
     request: type[BaseModel] | None = None
     response_headers: tuple[tuple[str, str], ...] = ()
+    links: tuple[Link, ...] = ()
 
 
-ORDER_ID = Parameter("amazonOrderId", "path", "The Amazon order id, like 123-1234567-1234567.")
+ORDER_ID = Parameter(
+    "amazonOrderId", "path", "The Amazon order id, like 123-1234567-1234567.", schema=lambda: dict(rules.ORDER_ID)
+)
+SEND_MESSAGE = "postOrdersAmazonOrderIdMessages"
+ORDER_MESSAGES = Link(
+    "OrderMessages",
+    "getOrdersAmazonOrderIdMessages",
+    "The order's requests.",
+    (("amazonOrderId", "$request.path.amazonOrderId"),),
+)
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: the error's name and the field-level problems.",
     404: "No such order (Amazon's answer) or no such request.",
@@ -169,7 +235,28 @@ OPERATIONS = (
         200,
         MessageTypesOut,
         (400, 404, 502, 503),
-        parameters=(ORDER_ID, Parameter("marketplaceId", "query", "The order's marketplace, e.g. ATVPDKIKX0DER.")),
+        parameters=(
+            ORDER_ID,
+            Parameter(
+                "marketplaceId",
+                "query",
+                "The order's marketplace, e.g. ATVPDKIKX0DER; this deployment's SP-API region serves these.",
+                schema=rules.marketplace_parameter,
+            ),
+        ),
+        links=(
+            Link(
+                "SendMessage",
+                SEND_MESSAGE,
+                "Send the order a message of the first type listed (available types come first).",
+                (("amazonOrderId", "$response.body#/amazonOrderId"),),
+                {
+                    "marketplaceId": "$response.body#/marketplaceId",
+                    "messageType": "$response.body#/messageTypes/0/messageType",
+                },
+            ),
+            ORDER_MESSAGES,
+        ),
     ),
     Operation(
         "post",
@@ -179,6 +266,14 @@ OPERATIONS = (
         StagedUpload,
         (400, 415, 503),
         request=StageAttachmentIn,
+        links=(
+            Link(
+                "SendStagedFile",
+                SEND_MESSAGE,
+                "Send the staged file (once uploaded) with a message.",
+                request_body={"attachments": [{"key": "$response.body#/key", "fileName": "$request.body#/fileName"}]},
+            ),
+        ),
     ),
     Operation(
         "post",
@@ -194,11 +289,20 @@ OPERATIONS = (
                 "header",
                 "Makes a repeat a no-op that answers with the first request; default: the message's content.",
                 required=False,
-                schema=(("type", "string"), ("minLength", 1), ("maxLength", 64)),
+                schema=lambda: dict(rules.IDEMPOTENCY_KEY),
             ),
         ),
         request=SendMessageIn,
         response_headers=(("Location", "The request's status URL."),),
+        links=(
+            Link(
+                "RequestStatus",
+                "getMessagesRequestId",
+                "The request's status record.",
+                (("requestId", "$response.body#/requestId"),),
+            ),
+            ORDER_MESSAGES,
+        ),
     ),
     Operation(
         "get",
@@ -248,6 +352,7 @@ def openapi_document() -> dict[str, Any]:
                         if operation.response_headers
                         else {}
                     ),
+                    **({"links": {link.name: link.to_dict() for link in operation.links}} if operation.links else {}),
                 },
                 **{str(code): _error_response(code, refs[(ErrorOut, "serialization")]) for code in operation.errors},
             },
@@ -259,7 +364,7 @@ def openapi_document() -> dict[str, Any]:
                     "in": parameter.location,
                     "required": parameter.required,
                     "description": parameter.description,
-                    "schema": dict(parameter.schema),
+                    "schema": parameter.schema(),
                 }
                 for parameter in operation.parameters
             ]

@@ -58,6 +58,9 @@ class FieldReader:
         if value is None:
             self.problem(name, "is required")
             return 0
+        # JSON has one number type: 12.0 is the integer 12 (JSON Schema's "integer" says so too).
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(name, "must be an integer")
             return 0
