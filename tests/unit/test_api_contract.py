@@ -149,7 +149,7 @@ def documented_limits(document: dict[str, Any]) -> dict[str, Any]:
             attachment["properties"]["fileName"]["maxLength"],
             staging["properties"]["fileName"]["maxLength"],
         },
-        "staged key prefix": attachment["properties"]["key"]["pattern"],
+        "staged key": attachment["properties"]["key"]["pattern"],
         "content types": set(staging["properties"]["contentType"]["enum"]),
         "size": (staging["properties"]["size"]["minimum"], staging["properties"]["size"]["maximum"]),
         "extensions by content type": {
@@ -192,7 +192,11 @@ def checked_limits() -> dict[str, Any]:
         "text": (min(text.min_length for text in texts), max(text.max_length for text in texts)),
         "attachments": catalog.ATTACHMENTS_MAX_COUNT,
         "file name length": {catalog.FILE_NAME_MAX_LENGTH},
-        "staged key prefix": "^" + re.escape(http_api.ATTACHMENTS_PREFIX),
+        "staged key": "^"
+        + re.escape(http_api.ATTACHMENTS_PREFIX)
+        + http_api.STAGED_FOLDER_PATTERN
+        + "/"
+        + contract_rules.file_name_pattern().removeprefix("^"),
         "content types": set(catalog.ATTACHMENT_CONTENT_TYPES.values()),
         "size": (1, catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT),
         "extensions by content type": {

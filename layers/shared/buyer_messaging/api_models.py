@@ -23,7 +23,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from buyer_messaging import catalog
 from buyer_messaging import contract_rules as rules
-from buyer_messaging.http_api import ATTACHMENTS_PREFIX
+from buyer_messaging.http_api import STAGED_KEY_FORM
 
 
 class _Strict(BaseModel):
@@ -32,7 +32,7 @@ class _Strict(BaseModel):
 
 class AttachmentIn(_Strict):
     key: str = Field(
-        description=f"The key POST /attachments returned (under {ATTACHMENTS_PREFIX}).",
+        description=f"The key POST /attachments returned ({STAGED_KEY_FORM}); no other object can be sent.",
         json_schema_extra=rules.STAGED_KEY,
     )
     fileName: str | None = Field(

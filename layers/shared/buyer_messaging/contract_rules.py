@@ -17,7 +17,11 @@ from typing import Any
 
 from buyer_messaging import catalog, marketplaces, validation
 from buyer_messaging.config import get_settings
-from buyer_messaging.http_api import ATTACHMENTS_PREFIX, IDEMPOTENCY_KEY_MAX_LENGTH
+from buyer_messaging.http_api import (
+    ATTACHMENTS_PREFIX,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    STAGED_FOLDER_PATTERN,
+)
 from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
 
 # pydantic's json_schema_extra takes dict[str, JsonValue] (or a function of one); Any keeps this module free of it.
@@ -89,7 +93,11 @@ def _file_name(schema: JsonDict) -> None:
 
 
 FILE_NAME = _file_name
-STAGED_KEY: JsonDict = {"minLength": len(ATTACHMENTS_PREFIX) + 1, "pattern": "^" + re.escape(ATTACHMENTS_PREFIX)}
+# The key POST /attachments gave: its folder (a uuid4), then a file name by the file name rules.
+STAGED_KEY: JsonDict = {
+    "pattern": f"^{re.escape(ATTACHMENTS_PREFIX)}{STAGED_FOLDER_PATTERN}/{file_name_pattern().removeprefix('^')}",
+    "maxLength": len(ATTACHMENTS_PREFIX) + 36 + 1 + catalog.FILE_NAME_MAX_LENGTH,
+}
 CONTENT_TYPES = sorted(set(catalog.ATTACHMENT_CONTENT_TYPES.values()))
 CONTENT_TYPE: JsonDict = {"enum": CONTENT_TYPES}
 SIZE: JsonDict = {"minimum": 1, "maximum": catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT}

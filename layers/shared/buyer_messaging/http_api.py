@@ -42,10 +42,8 @@ ATTACHMENTS_PREFIX = "attachments/"
 # The only keys a message sent through the API may name: the ones POST /attachments hands out, a folder of
 # its own (a random uuid) and the file's name. Everything else in the staging bucket (outbox/ files, request
 # documents, files the back office staged for other orders) is not the caller's to send.
-_STAGED_KEY = re.compile(
-    re.escape(ATTACHMENTS_PREFIX)
-    + r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/(?P<name>[^/]+)"
-)
+STAGED_FOLDER_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"  # a uuid4
+_STAGED_KEY = re.compile(re.escape(ATTACHMENTS_PREFIX) + STAGED_FOLDER_PATTERN + r"/(?P<name>[^/]+)")
 STAGED_KEY_FORM = ATTACHMENTS_PREFIX + "{uuid}/{fileName}"
 STAGING_URL_SECONDS = 900
 ORDER_HISTORY_LIMIT = 50
