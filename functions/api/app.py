@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from buyer_messaging import http_api, request_body
+from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError
 from buyer_messaging.observability import logger, metrics, tracer
 
@@ -27,12 +28,28 @@ CONSOLE_TYPES = {
 }
 
 
-# The console talks to its own origin and uploads straight to S3; nothing else may run or load. Without a
-# user pool (the local stack) its S3 is moto on 127.0.0.1.
+def console_connect_sources() -> str:
+    """Where the console's page may connect besides its own origin: the user pool's endpoint (sign-in) and the
+    staging bucket's own hosts (the presigned POST: regional, and the global name boto3 gives in us-east-1), no
+    other AWS host. Without a user pool (the local stack) its S3 is moto on 127.0.0.1."""
+    user_pool_id = os.environ.get("CONSOLE_USER_POOL_ID")
+    if not user_pool_id:
+        return "http://127.0.0.1:*"
+    pool_region = user_pool_id.split("_", 1)[0]  # a user pool id is "{region}_{id}"
+    region = os.environ.get("AWS_REGION") or pool_region  # Lambda's region, the stack's: the bucket's
+    bucket = get_settings().require("staging_bucket")
+    return (
+        f"https://cognito-idp.{pool_region}.amazonaws.com https://{bucket}.s3.{region}.amazonaws.com "
+        f"https://{bucket}.s3.amazonaws.com"
+    )
+
+
+# The console talks to its own origin, signs in with the user pool and uploads straight to S3; nothing else may
+# run or load.
 def _console_headers() -> dict[str, str]:
-    uploads = "https://*.amazonaws.com" + ("" if os.environ.get("CONSOLE_USER_POOL_ID") else " http://127.0.0.1:*")
     return {
-        "Content-Security-Policy": f"default-src 'self'; connect-src 'self' {uploads}; img-src 'self' data:; "
+        "Content-Security-Policy": f"default-src 'self'; connect-src 'self' {console_connect_sources()}; "
+        "img-src 'self' data:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",

@@ -756,10 +756,13 @@ def test_readable_on_a_phone_with_unavailable_types_explained(console_url: str, 
 
 
 def test_sign_in_with_cognito_when_the_deployment_has_a_user_pool(
-    console_server: Any, console_url: str, desktop: Tab, screens: Screens
+    console_server: Any, console_url: str, desktop: Tab, screens: Screens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Deployed, config.json names a user pool and the page signs in with InitiateAuth. Cognito is played here
-    by the browser's request interception; the local API ignores the token, so only the page's part is tested."""
+    by the browser's request interception; the local API ignores the token, so only the page's part is tested.
+    The API function is told of the user pool as deployed, so its Content-Security-Policy lets the page reach
+    that pool's endpoint, and only that one."""
+    monkeypatch.setenv("CONSOLE_USER_POOL_ID", "eu-west-1_Example1")
     page = desktop.page
     cognito_calls: list[dict[str, Any]] = []
     answers = [
