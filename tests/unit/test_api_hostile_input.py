@@ -342,3 +342,17 @@ def test_an_answer_is_utf8_even_when_amazon_sends_a_lone_surrogate(
     assert '"description": "Tell the buyer \\ud800"' in result["body"]  # JSON's escape: sendable UTF-8
     described = json.loads(result["body"].encode("utf-8"))["messageTypes"][0]
     assert described["description"] == "Tell the buyer \ud800"
+
+
+# --- a trailing newline: Python's "$" matches before one, so the order id and marketplace checks take whole strings
+
+
+@pytest.mark.parametrize("order_id", ["123-1234567-1234567\n", "123-1234567-1234567\r\n"])
+def test_an_order_id_with_a_trailing_newline_is_not_an_order_id(order_id: str) -> None:
+    with pytest.raises(errors.InvalidRequest, match="is not an Amazon order id"):
+        http_api.check_order_id(order_id)
+
+
+def test_a_marketplace_id_with_a_trailing_newline_is_not_a_marketplace_id() -> None:
+    with pytest.raises(errors.InvalidRequest, match="is not an Amazon marketplace id"):
+        validation.check_marketplace("ATVPDKIKX0DER\n", "na")

@@ -92,7 +92,7 @@ def error_response(error: BuyerMessagingError) -> tuple[int, dict[str, Any]]:
 
 
 def check_order_id(amazon_order_id: str) -> None:
-    if not AMAZON_ORDER_ID_PATTERN.match(amazon_order_id):
+    if not AMAZON_ORDER_ID_PATTERN.fullmatch(amazon_order_id):
         raise InvalidRequest(
             f"{amazon_order_id!r} is not an Amazon order id (like 123-1234567-1234567).",
             problems=(("amazonOrderId", "is not an Amazon order id (like 123-1234567-1234567)"),),

@@ -182,7 +182,7 @@ class MessageRequest:
             AttachmentRef.read(item, default_bucket)
             for item in reader.object_list("attachments", max_items=MAX_ATTACHMENTS_IN_REQUEST)
         )
-        if order_id and not AMAZON_ORDER_ID_PATTERN.match(order_id):
+        if order_id and not AMAZON_ORDER_ID_PATTERN.fullmatch(order_id):
             reader.problem("amazonOrderId", f"{order_id!r} is not an Amazon order id (like 123-1234567-1234567)")
         for name, value in (
             ("amazonOrderId", order_id),

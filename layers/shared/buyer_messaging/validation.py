@@ -38,7 +38,7 @@ class StagedObject:
 
 def check_marketplace(marketplace_id: str, spapi_region: str) -> None:
     """Refuse ids that are no marketplace id, and marketplaces another SP-API region serves."""
-    if not marketplaces.MARKETPLACE_ID_PATTERN.match(marketplace_id):
+    if not marketplaces.MARKETPLACE_ID_PATTERN.fullmatch(marketplace_id):
         raise InvalidRequest(
             f"marketplaceId {marketplace_id!r} is not an Amazon marketplace id (like ATVPDKIKX0DER).",
             problems=(("marketplaceId", "is not an Amazon marketplace id"),),
