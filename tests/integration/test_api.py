@@ -259,6 +259,8 @@ def test_a_body_that_is_not_json_is_a_400(api: str) -> None:
         ({"fileName": "Invoice.pdf", "contentType": "image/png", "size": 10}, {"contentType"}),
         ({"fileName": "Invoice.pdf", "contentType": "application/pdf", "size": 0}, {"size"}),
         ({"fileName": "Invoice.pdf", "contentType": "application/pdf", "size": 10_000_001}, {"size"}),
+        # A message's files must total under 10,000,000 bytes: a file of exactly that could never be sent.
+        ({"fileName": "Invoice.pdf", "contentType": "application/pdf", "size": 10_000_000}, {"size"}),
         ({"fileName": "../etc/passwd.pdf", "contentType": "application/pdf", "size": 10}, {"fileName"}),
         ({"fileName": "Invoice.pdf", "contentType": "application/pdf"}, {"size"}),
     ],

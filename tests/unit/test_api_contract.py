@@ -198,7 +198,7 @@ def checked_limits() -> dict[str, Any]:
         + "/"
         + contract_rules.file_name_pattern().removeprefix("^"),
         "content types": set(catalog.ATTACHMENT_CONTENT_TYPES.values()),
-        "size": (1, catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT),
+        "size": (1, catalog.ATTACHMENT_MAX_BYTES),
         "extensions by content type": {
             content_type: contract_rules.file_name_pattern(tuple(extensions))
             for content_type, extensions in by_type.items()
@@ -217,7 +217,7 @@ def test_every_limit_the_document_states_is_the_one_the_code_checks() -> None:
     [
         ("FILE_NAME_MAX_LENGTH", 200),
         ("ATTACHMENTS_MAX_COUNT", 4),
-        ("ATTACHMENTS_TOTAL_BYTES_LIMIT", 5_000_000),
+        ("ATTACHMENT_MAX_BYTES", 5_000_000),
     ],
 )
 def test_a_limit_the_code_checks_otherwise_is_a_difference(

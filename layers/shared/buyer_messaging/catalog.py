@@ -33,6 +33,8 @@ ATTACHMENT_CONTENT_TYPES: Mapping[str, str] = {
 }
 # "Less than 10 MB": read as decimal megabytes, the stricter reading, so we never send what Amazon refuses.
 ATTACHMENTS_TOTAL_BYTES_LIMIT = 10_000_000
+# The largest one file a message can carry: the total must be *under* the limit.
+ATTACHMENT_MAX_BYTES = ATTACHMENTS_TOTAL_BYTES_LIMIT - 1
 ATTACHMENTS_MAX_COUNT = 5
 FILE_NAME_MAX_LENGTH = 255
 

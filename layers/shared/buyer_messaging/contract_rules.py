@@ -100,7 +100,7 @@ STAGED_KEY: JsonDict = {
 }
 CONTENT_TYPES = sorted(set(catalog.ATTACHMENT_CONTENT_TYPES.values()))
 CONTENT_TYPE: JsonDict = {"enum": CONTENT_TYPES}
-SIZE: JsonDict = {"minimum": 1, "maximum": catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT}
+SIZE: JsonDict = {"minimum": 1, "maximum": catalog.ATTACHMENT_MAX_BYTES}
 MESSAGE_TYPES = sorted({name for kind in catalog.MESSAGE_TYPES for name in (kind.path, kind.operation)})
 MESSAGE_TYPE: JsonDict = {"enum": MESSAGE_TYPES}
 TEXT_MAX_LENGTH = max(kind.text.max_length for kind in catalog.MESSAGE_TYPES if kind.text is not None)

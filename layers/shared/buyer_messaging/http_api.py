@@ -241,8 +241,9 @@ def stage_attachment(file_name: str, content_type: str, size: int) -> dict[str, 
         problems.append(("contentType", f"must be {expected_type} for a {file_name.rsplit('.', 1)[-1]} file"))
     if size <= 0:
         problems.append(("size", "must be at least 1 byte (Amazon refuses empty files)"))
-    elif size > catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT:
-        problems.append(("size", f"must be at most {catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT:,} bytes"))
+    elif size > catalog.ATTACHMENT_MAX_BYTES:
+        # A larger file could be staged but never sent: a message's files must total under the limit.
+        problems.append(("size", f"must be under {catalog.ATTACHMENTS_TOTAL_BYTES_LIMIT:,} bytes"))
     if problems:
         details = "; ".join(f"{field} {message}" for field, message in problems)
         raise InvalidAttachments(f"The file cannot be staged: {details}.", problems=tuple(problems))
