@@ -42,6 +42,17 @@ def workflow_table_definition() -> dict[str, Any]:
     return {name: properties[name] for name in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")}
 
 
+# The template's functions (logical ids) the state machine invokes, in the order of its states.
+WORKFLOW_FUNCTIONS = (
+    "ListActionsFunction",
+    "HashAttachmentFunction",
+    "CreateDestinationFunction",
+    "UploadAttachmentFunction",
+    "SendMessageFunction",
+    "RecordOutcomeFunction",
+)
+
+
 @cache
 def function_module(function: str) -> ModuleType:
     """functions/<function>/app.py, imported once under a module name of its own (every handler file is app.py)."""
