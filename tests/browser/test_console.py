@@ -327,18 +327,23 @@ def test_a_message_waiting_for_amazons_quota_says_so_in_the_timeline_then_is_sen
     assert len(console_server.emulator.deliveries(ORDER)) == 1
 
 
+def send_delay_notice(page: Page, console_url: str) -> str:
+    """An unexpected-problem message "Your order is delayed." sent from the form: the request id it got."""
+    open_order(page, console_url)
+    choose(page, "unexpected problem")
+    page.get_by_label("Message to the buyer").fill("Your order is delayed.")
+    with page.expect_response(re.compile(r"/orders/[^/?]+/messages$")) as posted:
+        send_button(page).click()
+    return posted_request_id(posted.value)
+
+
 def test_a_failed_workflow_is_explained_in_plain_words_and_can_be_sent_again(
     console_server: Any, console_url: str, desktop: Tab, screens: Screens
 ) -> None:
     page = desktop.page
     # Amazon refuses the send itself (403): a permanent error, the workflow ends failed with its name and cause.
     console_server.emulator.inject_fault("createUnexpectedProblem", status=403, count=1)
-    open_order(page, console_url)
-    choose(page, "unexpected problem")
-    page.get_by_label("Message to the buyer").fill("Your order is delayed.")
-    with page.expect_response(re.compile(r"/orders/[^/?]+/messages$")) as posted:
-        send_button(page).click()
-    request_id = posted_request_id(posted.value)
+    request_id = send_delay_notice(page, console_url)
 
     expect_done(page)
     record = page.request.get(f"{console_url}messages/{request_id}").json()
@@ -375,12 +380,7 @@ def test_a_send_without_an_answer_says_maybe_sent_and_does_not_offer_to_send_aga
     reset_function_caches()
     page = desktop.page
     console_server.emulator.inject_fault("createUnexpectedProblem", delay_seconds=3.0, processed=True)
-    open_order(page, console_url)
-    choose(page, "unexpected problem")
-    page.get_by_label("Message to the buyer").fill("Your order is delayed.")
-    with page.expect_response(re.compile(r"/orders/[^/?]+/messages$")) as posted:
-        send_button(page).click()
-    request_id = posted_request_id(posted.value)
+    request_id = send_delay_notice(page, console_url)
 
     timeline = page.get_by_role("list", name="What happened so far")
     expect(timeline.get_by_role("listitem").last).to_contain_text(STATUS_LABELS["unknown"], timeout=WORKFLOW_TIMEOUT_MS)

@@ -232,15 +232,21 @@ def test_a_crashed_attempt_still_in_time_is_in_progress(
     assert send.call_count == 0
 
 
-def test_a_crashed_attempt_past_its_timeout_is_sent_by_the_retry(
-    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
-) -> None:
+def _killed_mid_send_then_expired(aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any) -> Any:
+    """An attempt killed while its send was in flight, its in-progress record expired since; the send endpoint
+    answering again (the mock that counts the calls)."""
     crash = http.add_callback("POST", SEND_URL, callback=_crash)
     with pytest.raises(Crash):
         steps.send_message(_send(), lambda_context)
     _expire_in_progress(aws)
     http.remove(crash)
-    send = _register_send(http)
+    return _register_send(http)
+
+
+def test_a_crashed_attempt_past_its_timeout_is_sent_by_the_retry(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    send = _killed_mid_send_then_expired(aws, http, lambda_context)
 
     result = steps.send_message(_send(), lambda_context)
 
@@ -261,12 +267,7 @@ def test_a_retry_after_an_attempt_killed_mid_send_does_not_send_again(
     """The killed attempt's request may have reached Amazon: once its in-progress record expired, the retry finds
     the send begun without an answer and ends in SendOutcomeUnknown instead of messaging the buyer again."""
     _validated_record()
-    crash = http.add_callback("POST", SEND_URL, callback=_crash)
-    with pytest.raises(Crash):
-        steps.send_message(_send(), lambda_context)
-    _expire_in_progress(aws)
-    http.remove(crash)
-    send = _register_send(http)
+    send = _killed_mid_send_then_expired(aws, http, lambda_context)
 
     with pytest.raises(SendOutcomeUnknown, match="An earlier attempt sent this message at 20"):
         steps.send_message(_send(), lambda_context)
