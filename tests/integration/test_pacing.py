@@ -199,14 +199,15 @@ def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> 
     assert [execution["status"] for execution in executions] == ["SUCCEEDED"] * 18
     assert len(paced.emulator.deliveries(ORDER)) == 18
     assert pace(ACTIONS).rate == 0.25 and pace(SEND).rate == 0.25  # the header's rate, followed
-    # Only calls made before the pace followed the announced rate can meet the lower plan: none after it (a
-    # call booked before may still leave up to a moment later).
+    # Only calls made before the pace followed the announced rate can meet the lower plan (a call booked before
+    # may still leave up to a moment later), and the retried attempt of one of them: it calls after its Retry
+    # interval (pacer.book_now), which can be shorter than the new rate's interval. No paced turn does.
     for operation in (ACTIONS, SEND):
         [(_, followed_at, ratio)] = pace(operation).remaps
         assert ratio == 4.0
         last_old_call = (followed_at + turns.MOMENT_SECONDS) / SPEEDUP + 0.5  # real seconds, some slack
         late = [call for call in throttled(paced, operation) if _epoch(call["at"]) > last_old_call]
-        assert late == [], f"{operation}: answered 429 after the pace followed the new rate"
+        assert len(late) <= 1, f"{operation}: answered 429 {len(late)} times after the pace followed the new rate"
 
 
 def test_the_local_stack_runs_wait_states_at_its_speedup_and_tells_the_pacer() -> None:
