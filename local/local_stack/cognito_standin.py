@@ -319,6 +319,8 @@ class UserPool:
             user.status = "CONFIRMED"
             return self._next_step(user)
         if name == "SOFTWARE_TOKEN_MFA":
+            # A wrong code leaves the session standing, so the user may type the next code (Amplify's and this
+            # console's forms rely on it); the 3 minutes still run.
             if not self.totp_matches(user.totp_secret, str(answers.get("SOFTWARE_TOKEN_MFA_CODE", ""))):
                 raise CognitoError("CodeMismatchException", "Invalid code or auth state for the user.")
             self._spend(str(token))
