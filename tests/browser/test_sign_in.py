@@ -8,6 +8,7 @@ stand-in itself against pycognito), so a page that computed either wrongly could
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -254,3 +255,38 @@ def test_start_again_leaves_a_challenge_for_the_email_and_password_form(
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(alert(page)).to_have_text("")
     expect(page.get_by_label("Password", exact=True)).to_have_value("")
+
+
+def test_cognitos_throttling_refusals_are_said_in_words(
+    console_server: Any, console_url: str, desktop: Tab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cognito's quotas (TooManyRequestsException for the pool, LimitExceededException for one account) refuse
+    before any check of the password: the page says to wait, not that the password is wrong."""
+    pool = UserPool(mfa="OPTIONAL")
+    pool.create_confirmed_user(EMAIL, PASSWORD)
+    page = desktop.page
+    serve_pool(page, pool, monkeypatch)
+    refusals = [
+        {"__type": "TooManyRequestsException", "message": "Too many requests"},
+        {"__type": "LimitExceededException", "message": "Attempt limit exceeded, please try after some time."},
+    ]
+
+    def throttled(route: Any) -> None:
+        if route.request.method == "POST" and refusals:
+            route.fulfill(
+                status=400,
+                headers={"access-control-allow-origin": "*", "content-type": "application/x-amz-json-1.1"},
+                body=json.dumps(refusals.pop(0)),
+            )
+        else:
+            route.fallback()  # to the stand-in
+
+    page.route(f"https://cognito-idp.{pool.region}.amazonaws.com/", throttled)
+    page.goto(console_url)
+    enter_password(page, EMAIL, PASSWORD)
+    expect(alert(page)).to_have_text("Too many sign-in attempts at once. Wait a minute and try again.")
+    enter_password(page, EMAIL, PASSWORD)
+    expect(alert(page)).to_have_text("Too many attempts for this account. Wait a few minutes and try again.")
+    assert_no_stray_words(page)
+    enter_password(page, EMAIL, PASSWORD)
+    expect(page.get_by_text(SIGNED_IN)).to_be_visible()
