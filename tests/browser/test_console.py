@@ -4,9 +4,7 @@ tests/browser/artifacts/ (kept by CI as test artifacts)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import re
 import time
 from datetime import datetime
@@ -16,6 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from local_stack.cognito_standin import UserPool
+from tests.browser.cognito_route import serve_pool
 from tests.browser.pages import Screens, Tab
 
 ORDER = "123-1234567-1234567"  # Amazon's sandbox order: the emulator allows every type, any number of times
@@ -38,10 +38,6 @@ STATUS_LABELS = {
     "unknown": "No answer from Amazon: the message may have reached the buyer",
     "waitingForQuota": "Waiting for its turn in Amazon's quota since",
 }
-# An unsigned JWT whose claims name the user; the page reads the email for display only.
-ID_TOKEN = (
-    "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(b'{"email":"seller@example.com"}').decode().rstrip("=") + ".x"
-)  # the whole workflow on the local stack takes a few seconds; retries take more
 
 
 def tiny_pdf(line: str) -> bytes:
@@ -758,71 +754,46 @@ def test_readable_on_a_phone_with_unavailable_types_explained(console_url: str, 
 def test_sign_in_with_cognito_when_the_deployment_has_a_user_pool(
     console_server: Any, console_url: str, desktop: Tab, screens: Screens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Deployed, config.json names a user pool and the page signs in with InitiateAuth. Cognito is played here
-    by the browser's request interception; the local API ignores the token, so only the page's part is tested.
-    The API function is told of the user pool as deployed, so its Content-Security-Policy lets the page reach
-    that pool's endpoint, and only that one."""
-    monkeypatch.setenv("CONSOLE_USER_POOL_ID", "eu-west-1_Example1")
+    """Deployed, config.json names a user pool and the page signs in to it with SRP. Cognito is played here by
+    the local stand-in (ConsoleMfa OPTIONAL, a user without an authenticator app: no challenge after the
+    password); the local API ignores the token, so only the page's part is tested. The API function is told of
+    the user pool as deployed, so its Content-Security-Policy lets the page reach that pool's endpoint, and only
+    that one. The challenges are in tests/browser/test_sign_in.py."""
+    pool = UserPool(mfa="OPTIONAL")
+    pool.create_confirmed_user("seller@example.com", "Permanent-Passw0rd")
     page = desktop.page
-    cognito_calls: list[dict[str, Any]] = []
-    answers = [
-        (400, {"__type": "NotAuthorizedException", "message": "Incorrect username or password."}),
-        (200, {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s", "ChallengeParameters": {}}),
-        (200, {"AuthenticationResult": {"IdToken": ID_TOKEN, "AccessToken": "a", "ExpiresIn": 3600}}),
-    ]
-
-    def cognito(route: Route) -> None:
-        request = route.request
-        cognito_calls.append({"headers": request.headers, "body": json.loads(request.post_data or "{}")})
-        status, body = answers[len(cognito_calls) - 1]
-        cors = {"access-control-allow-origin": "*", "content-type": "application/x-amz-json-1.1"}
-        route.fulfill(status=status, headers=cors, body=json.dumps(body))
-
-    page.route(
-        "**/console/config.json",
-        lambda route: route.fulfill(
-            json={"auth": {"region": "eu-west-1", "userPoolId": "eu-west-1_Example1", "clientId": "client123"}}
-        ),
-    )
-    page.route("https://cognito-idp.eu-west-1.amazonaws.com/", cognito)
+    cognito = serve_pool(page, pool, monkeypatch)
     page.goto(console_url)
     expect(page.get_by_label("Amazon order id")).to_be_hidden()  # nothing but the sign-in form before signing in
     expect(page.get_by_label("Email")).to_be_focused()
     screens(page, "sign-in")
     page.get_by_label("Email").fill("seller@example.com")
-    page.get_by_label("Password").fill("wrong")
+    page.get_by_label("Password", exact=True).fill("wrong")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert").filter(has_text="Wrong email or password.")).to_be_visible()
     screens(page, "wrong-password")
 
-    page.get_by_label("Password").fill("Temporary-Passw0rd")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#signin-error")).to_contain_text("Ask an administrator to set a permanent password")
-    screens(page, "new-password-required")
-
-    page.get_by_label("Password").fill("Permanent-Passw0rd")
+    page.get_by_label("Password", exact=True).fill("Permanent-Passw0rd")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Signed in as seller@example.com")).to_be_visible()
-    expect(page.get_by_label("Password")).to_be_hidden()
+    expect(page.get_by_label("Password", exact=True)).to_be_hidden()
     page.reload()  # the tab keeps its session: no new sign-in
     expect(page.get_by_text("Signed in as seller@example.com")).to_be_visible()
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('buyer-messaging.console.session')).token")
     with page.expect_request(re.compile(r"/message-types\?")) as listed:
         open_order(page, None)
-    assert listed.value.headers["authorization"] == f"Bearer {ID_TOKEN}"
+    assert listed.value.headers["authorization"] == f"Bearer {token}"
     screens(page, "signed-in")
 
-    call = cognito_calls[-1]
-    assert call["headers"]["x-amz-target"] == "AWSCognitoIdentityProviderService.InitiateAuth"
-    assert call["headers"]["content-type"] == "application/x-amz-json-1.1"
-    assert call["body"] == {
-        "AuthFlow": "USER_PASSWORD_AUTH",
-        "ClientId": "client123",
-        "AuthParameters": {"USERNAME": "seller@example.com", "PASSWORD": "Permanent-Passw0rd"},
-    }
+    call = cognito.calls[-2]
+    assert call.target == "AWSCognitoIdentityProviderService.InitiateAuth"
+    assert call.body["AuthFlow"] == "USER_SRP_AUTH" and call.body["ClientId"] == pool.client_id
+    assert set(call.body["AuthParameters"]) == {"USERNAME", "SRP_A"}
+    assert [c for c in cognito.calls if "Passw0rd" in c.raw] == []  # SRP: the password never left the page
     # The password is gone from the page; only the ID token is kept, for this tab.
-    assert page.get_by_label("Password").input_value() == ""
+    assert page.get_by_label("Password", exact=True).input_value() == ""
     stored = page.evaluate("JSON.stringify(sessionStorage)")
-    assert "Passw0rd" not in stored and ID_TOKEN in stored
+    assert "Passw0rd" not in stored and token in stored
     assert page.evaluate("JSON.stringify(localStorage)") == "{}"
 
     page.get_by_role("button", name="Sign out").click()

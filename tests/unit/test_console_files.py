@@ -166,3 +166,25 @@ def test_app_js_explains_only_error_names_the_workflow_has() -> None:
         and value not in (errors.BuyerMessagingError, errors.TransientError, errors.SpApiError)
     } - never_end_a_message
     assert can_end_a_message - names == set(), "errors without a sentence in the console"
+
+
+def test_app_js_states_the_user_pools_password_rules() -> None:
+    """The new-password form says the rules of ConsoleUserPool (template.yaml), which Cognito enforces."""
+    from cfnlint.decode import cfn_yaml
+
+    block = _block(_read("app.js"), "password-policy")
+    found = re.search(
+        r"minimumLength: (\d+), lowercase: (true|false), uppercase: (true|false), numbers: (true|false), "
+        r"symbols: (true|false)",
+        block,
+    )
+    assert found, block
+    template = cfn_yaml.load(str(support.ROOT / "template.yaml"))
+    policy = template["Resources"]["ConsoleUserPool"]["Properties"]["Policies"]["PasswordPolicy"]
+    assert (int(found[1]), *(flag == "true" for flag in found.groups()[1:])) == (
+        policy["MinimumLength"],
+        policy["RequireLowercase"],
+        policy["RequireUppercase"],
+        policy["RequireNumbers"],
+        policy["RequireSymbols"],
+    )
