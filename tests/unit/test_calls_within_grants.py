@@ -20,7 +20,7 @@ import boto3
 import pytest
 import responses
 
-from buyer_messaging import destinations, pacer, status, steps
+from buyer_messaging import destinations, idempotency, pacer, status, steps
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from tests import support
 
@@ -186,3 +186,21 @@ def test_every_function_stays_inside_its_narrowed_grants(
     assert calls.of("HashAttachmentFunction", "dynamodb:GetItem") == []
     # The readers that keep GetItem on status records do read them.
     assert status.KEY_PREFIX in _key_prefixes(calls.of("RecordOutcomeFunction", "dynamodb:GetItem"))
+
+
+def test_only_request_records_carry_the_order_index_keys(
+    aws: dict[str, Any], http: responses.RequestsMock, calls: Calls, lambda_context: Any
+) -> None:
+    """ApiFunction's Query on ByOrder has no dynamodb:LeadingKeys (template.yaml, OrderHistory: on an index it
+    would name the order id, not the item's id). The sparse index is what holds the query to request records:
+    no other family's item may carry its keys."""
+    _run_everything(aws, http, calls, lambda_context)
+    items = aws["dynamodb"].scan(TableName=support.TABLE)["Items"]
+    families = {item["id"]["S"].split("#")[0] + "#" for item in items}
+    assert families == {status.KEY_PREFIX, destinations.KEY_PREFIX, pacer.KEY_PREFIX, idempotency.KEY_PREFIX}
+    indexed = {
+        item["id"]["S"].split("#")[0] + "#"
+        for item in items
+        if status.ORDER_INDEX_PARTITION in item or status.ORDER_INDEX_SORT in item
+    }
+    assert indexed == {status.KEY_PREFIX}
