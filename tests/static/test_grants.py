@@ -29,8 +29,7 @@ pytestmark = pytest.mark.static
 STATE_MACHINE_ROLE = "SendMessageStateMachineRole"
 WORKFLOW_FUNCTIONS = support.WORKFLOW_FUNCTIONS
 FUNCTIONS = ("StartWorkflowFunction", *WORKFLOW_FUNCTIONS, "ApiFunction")
-# The functions that read a status record (module docstring). SendMessage's idempotency statement has no key
-# condition yet (issue 14, item 3), but SendMessage reads status records anyway.
+# The functions that read a status record (module docstring).
 STATUS_RECORD_READERS = {
     "ListActionsFunction",
     "CreateDestinationFunction",
@@ -133,6 +132,7 @@ def test_every_status_record_writer_may_update_them(transformed: dict[str, Any])
         "ListActionsFunction",
         "CreateDestinationFunction",
         "UploadAttachmentFunction",
+        "SendMessageFunction",
         "RecordOutcomeFunction",
         "ApiFunction",
     }

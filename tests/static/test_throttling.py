@@ -116,3 +116,30 @@ def test_the_api_function_has_reserved_concurrency(template: dict[str, Any], tra
         if resource["Type"] == "AWS::Lambda::Function" and "ReservedConcurrentExecutions" in resource["Properties"]
     ]
     assert others == ["ApiFunction"]
+
+
+# Each API's one authorizer (issue 14, "Build": every route's authorizer).
+AUTHORIZERS = {"MachineApi": "AWS_IAM", "ConsoleApi": "ConsoleUsers"}
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_every_route_has_its_apis_authorizer_but_the_public_ones(transformed: dict[str, Any], api: str) -> None:
+    """A route without a security requirement would be as open as a NONE one without saying so: every route names
+    the API's authorizer, the console's two public routes (its static files) NONE, and nothing else."""
+    found = routes(transformed, api)
+    public = PUBLIC_ROUTES if api == "ConsoleApi" else set()
+    assert {route: authorizers for route, authorizers in found.items() if route not in public} == {
+        route: [AUTHORIZERS[api]] for route in found if route not in public
+    }
+    assert {route: found[route] for route in public} == {route: ["NONE"] for route in public}
+    schemes = transformed[api]["Properties"]["Body"]["components"]["securitySchemes"]
+    assert set(schemes) == {AUTHORIZERS[api]}
+    if api == "MachineApi":
+        assert schemes["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    else:
+        authorizer = schemes["ConsoleUsers"]["x-amazon-apigateway-authorizer"]
+        assert authorizer["type"] == "jwt"
+        assert authorizer["jwtConfiguration"]["audience"] == [{"Ref": "ConsoleUserPoolClient"}]
+        assert authorizer["jwtConfiguration"]["issuer"] == {
+            "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${ConsoleUserPool}"
+        }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -136,6 +139,88 @@ def test_the_record_holds_the_result_and_expires_after_a_week(
     # The key stands for the execution; the message is only in the validation hash and the result.
     assert not record["id"]["S"].startswith("destination#")
     assert record["validation"]["S"]
+
+
+def test_the_records_are_the_idempotency_family_of_the_table(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    """Every record's id is ``idempotency#`` and the hash of its execution (Powertools' key_prefix): the send
+    step's IAM statement is held to that family (template.yaml, IdempotencyRecords' dynamodb:LeadingKeys), so the
+    ids must never take another form, neither a completed nor an in-progress record's."""
+    _register_send(http)
+    http.add_callback("POST", SEND_URL, callback=_crash)  # answers the second send: responses keeps the order
+    steps.send_message(_send(FIRST), lambda_context)
+    with pytest.raises(Crash):
+        steps.send_message(_send(SECOND), lambda_context)
+
+    records = {record["id"]["S"]: record["status"]["S"] for record in _records(aws)}
+    assert records == {
+        "idempotency#" + hashlib.md5(json.dumps(FIRST).encode()).hexdigest(): "COMPLETED",
+        "idempotency#" + hashlib.md5(json.dumps(SECOND).encode()).hexdigest(): "INPROGRESS",
+    }
+    assert idempotency.KEY_PREFIX == "idempotency#"
+
+
+@contextmanager
+def _before_the_key_prefix() -> Iterator[None]:
+    """The send step as deployed before its records had a prefix: Powertools' own ids,
+    ``<function name>.buyer_messaging.idempotency._guard.<locals>.send#<hash>`` (an empty key_prefix is none to
+    Powertools: ``key_prefix or <its default>``)."""
+    saved = idempotency.KEY_PREFIX
+    idempotency.KEY_PREFIX = "#"
+    idempotency.reset()
+    try:
+        yield
+    finally:
+        idempotency.KEY_PREFIX = saved
+        idempotency.reset()
+
+
+def _legacy_ids(aws: dict[str, Any]) -> list[str]:
+    ids = [record["id"]["S"] for record in _records(aws)]
+    assert all(i.startswith("test-func.buyer_messaging.idempotency._guard.<locals>.send#") for i in ids), ids
+    return ids
+
+
+def test_a_send_in_flight_during_the_deploy_is_not_sent_again_by_the_new_code(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    """The deploy that gave the records their prefix lands while an attempt is sending: its in-progress record
+    (the old id) is invisible to the new code, but the send's mark on the status record is not. The retry ends in
+    SendOutcomeUnknown at once, as the old code's retry would have after the record's in-progress expiry."""
+    _validated_record()
+    crash = http.add_callback("POST", SEND_URL, callback=_crash)
+    with _before_the_key_prefix(), pytest.raises(Crash):
+        steps.send_message(_send(), lambda_context)
+    assert len(_legacy_ids(aws)) == 1
+    http.remove(crash)
+    send = _register_send(http)
+
+    with pytest.raises(SendOutcomeUnknown, match="An earlier attempt sent this message at 20"):
+        steps.send_message(_send(), lambda_context)
+
+    assert send.call_count == 0
+
+
+def test_a_send_completed_before_the_deploy_is_not_sent_again_by_the_new_code(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> None:
+    """A retry or redrive after the deploy of a send that Amazon took under the old id (a Lambda service error
+    after the function returned): no second message. It ends in SendOutcomeUnknown instead of the recorded
+    result, which only the old id holds: the status record says sent."""
+    _validated_record()
+    send = _register_send(http)
+    with _before_the_key_prefix():
+        first = steps.send_message(_send(), lambda_context)
+    assert first["status"] == "sent"
+    assert len(_legacy_ids(aws)) == 1
+
+    with pytest.raises(SendOutcomeUnknown):
+        steps.send_message(_send(), lambda_context)
+
+    assert send.call_count == 1
+    record = status.get(support.TABLE, FIRST.rsplit(":", 1)[-1])
+    assert record is not None and record["status"] == "sent"
 
 
 def test_the_in_progress_record_expires_with_the_invocation(

@@ -10,6 +10,16 @@ Amazon, and the Messaging API takes no idempotency key. Such a send ends in :cla
 that outcome is recorded like a result: a retry, a Lambda retry or a redrive of the execution gets
 SendOutcomeUnknown again from the record instead of sending a second time. Only a person, who can look at the
 order's messages, decides to send it again (a new execution, a new key).
+
+The records' ids start with :data:`KEY_PREFIX` (Powertools' ``key_prefix``), so the send step's IAM statement is
+held to them with ``dynamodb:LeadingKeys`` and cannot reach the status records, destinations or pacer items
+beside them. Without it Powertools names a record ``<Lambda function name>.<module>.<function>#<hash>``, which
+no policy can name in advance (the function's name is generated with the stack).
+
+Records saved under that older id are not read any more. A retry or a redrive of an execution whose send began
+under it still sends nothing: that send marked the request's status record (``sendStartedAt``, or ``sent`` /
+``unknown``), and :func:`buyer_messaging.steps.send_message` refuses a second send on that mark before anything
+leaves (SendOutcomeUnknown).
 """
 
 from __future__ import annotations
@@ -30,6 +40,8 @@ from buyer_messaging.errors import (
 )
 from buyer_messaging.observability import logger
 
+# The idempotency records' family in the workflow table (template.yaml: IdempotencyRecords' LeadingKeys).
+KEY_PREFIX = "idempotency#"
 RECORD_SECONDS = 7 * 24 * 3600  # longer than any execution, its retries and a redrive
 # The recorded result of an action whose outcome is unknown: the error's message, raised again on every call.
 OUTCOME_UNKNOWN = "outcomeUnknown"
@@ -57,7 +69,13 @@ def _guard(table: str) -> tuple[Any, Callable[..., dict[str, Any]]]:
         expires_after_seconds=RECORD_SECONDS,
     )
 
-    @idempotent_function(data_keyword_argument="attempt", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    # Powertools joins key_prefix and the key's hash with "#" itself.
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="attempt",
+        persistence_store=persistence,
+        config=config,
+        key_prefix=KEY_PREFIX.removesuffix("#"),
+    )
     def send(attempt: dict[str, str]) -> dict[str, Any]:
         action: Callable[[], dict[str, Any]] = _pending.action
         try:

@@ -1,7 +1,8 @@
 """The workflow table adapter: the one DynamoDB client, and DynamoDB's errors turned into named ones.
 
-The table holds upload destinations (``destination#…``), the send step's idempotency records (Powertools)
-and the status record of every request (``request#…``).
+The table holds upload destinations (``destination#…``), the send step's idempotency records (Powertools,
+``idempotency#…``), the pacer's items (``pace#…``) and the status record of every request (``request#…``); each
+function's IAM statements are held to its families by ``dynamodb:LeadingKeys`` (template.yaml).
 """
 
 from __future__ import annotations

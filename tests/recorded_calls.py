@@ -1,0 +1,199 @@
+"""Every AWS call the functions' code makes on a whole run, by function: what the grants tests compare with the
+template (tests/unit/test_calls_within_grants.py, tests/static/test_permission_table.py). moto enforces no IAM,
+so this recording is how a call without its grant, or a grant without its call, shows before a deployment.
+
+One run goes through every path that calls AWS: two S3 starts (a request document and an outbox file), every
+step of one message with an attachment, its upload destination expired before the upload (the renewal path),
+the outcome, and the HTTP API's operations (message types, staging form, a submit and its repeat, status,
+history) as ApiFunction runs them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import responses
+
+from buyer_messaging import destinations, http_api, steps
+from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
+from local_stack.stack import reset_function_caches
+from tests import support
+
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
+DESTINATION_ID = "0b8c7d54-3f3e-4c55-9e0e-3c7f2b1d9a10"
+UPLOAD_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{DESTINATION_ID}?X-Amz-Signature=abc"
+EXECUTION_ID = f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:calls-within-grants"
+PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+
+
+class Calls:
+    """Every AWS call the package's own clients make, by the function (step) that makes it."""
+
+    def __init__(self) -> None:
+        self.function = ""
+        self.by_function: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+
+    def record(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        self.by_function[self.function].append((f"{service}:{operation}", dict(params)))
+
+    def now(self, function: str) -> None:
+        """``function`` makes the next calls, in a container of its own: no secret, token or client cached from
+        another function's calls (each function is its own Lambda)."""
+        reset_function_caches()
+        self.function = function
+
+    def of(self, function: str, action: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.by_function[function] if name == action]
+
+
+@contextmanager
+def recording() -> Iterator[Calls]:
+    """Every API call of every botocore client: the package's own, and those of Powertools (Parameters reads the
+    secret, Idempotency writes its records), which make their clients from sessions of their own. A call the test
+    makes itself is recorded under the function "" (set around it). ``_make_api_call`` is where every client's
+    operation goes through (botocore's BaseClient, stable since 1.0; a presigned URL or form makes none)."""
+    from botocore.client import BaseClient
+
+    recorder = Calls()
+    original = BaseClient._make_api_call
+
+    def make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        # The signing name is the IAM service prefix for every service the stack uses (states, secretsmanager,
+        # events, s3, dynamodb, sqs).
+        recorder.record(client.meta.service_model.signing_name, operation_name, api_params)
+        return original(client, operation_name, api_params)
+
+    BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+    try:
+        yield recorder
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def _md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def _s3_record(aws: dict[str, Any], key: str, body: bytes) -> dict[str, Any]:
+    put = aws["s3"].put_object(Bucket=support.BUCKET, Key=key, Body=body)
+    return {
+        "s3": {
+            "bucket": {"name": support.BUCKET},
+            "object": {"key": key, "versionId": put["VersionId"], "eTag": put["ETag"].strip('"'), "size": len(body)},
+        }
+    }
+
+
+def _register_sp_api(http: responses.RequestsMock) -> None:
+    orders = f"{support.ENDPOINT}/messaging/v1/orders/{support.ORDER_ID}"
+    http.get(orders, json=support.actions_body(["sendInvoice"]), headers={"x-amzn-RateLimit-Limit": "1.0"})
+    http.get(f"{orders}/attributes", json={"buyer": {"locale": "en-US"}})
+    http.post(
+        f"{support.ENDPOINT}/uploads/2020-11-01/uploadDestinations/messaging/v1/orders/{support.ORDER_ID}"
+        "/messages/invoice",
+        json={
+            "payload": {
+                "uploadDestinationId": DESTINATION_ID,
+                "url": UPLOAD_URL,
+                "headers": {"Content-MD5": _md5(PDF), "x-amz-server-side-encryption": "aws:kms"},
+            }
+        },
+    )
+    http.put(UPLOAD_URL, status=200)
+    http.post(f"{orders}/messages/invoice", json={}, status=201)
+
+
+def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Calls, lambda_context: Any) -> None:
+    boto3.client("stepfunctions", region_name="us-east-1").create_state_machine(
+        name=support.STATE_MACHINE_NAME,
+        definition=PASS_DEFINITION,
+        roleArn="arn:aws:iam::123456789012:role/StatesExecutionRole",
+    )
+    _register_sp_api(http)
+    document = support.load_event("statemachine/invoice.json")
+    records = [
+        _s3_record(aws, "requests/invoice-1.json", json.dumps(document).encode()),
+        _s3_record(aws, f"outbox/{support.MARKETPLACE_ID}/{support.ORDER_ID}/invoice/Invoice.pdf", PDF),
+    ]
+    aws["s3"].put_object(Bucket=support.BUCKET, Key="attachments/inv-1.pdf", Body=PDF)
+    calls.now("StartWorkflowFunction")
+    started = steps.start_workflows({"Records": records})["executions"]
+
+    request = MessageRequest.from_dict(
+        {
+            "amazonOrderId": support.ORDER_ID,
+            "marketplaceId": support.MARKETPLACE_ID,
+            "messageType": "sendInvoice",
+            "attachments": [{"key": "attachments/inv-1.pdf", "fileName": "Invoice-1.pdf"}],
+        },
+        default_bucket=support.BUCKET,
+    )
+    calls.now("ListActionsFunction")
+    validated = steps.validate_request(ValidationTask(EXECUTION_ID, request))
+    item: dict[str, Any] = {
+        "executionId": EXECUTION_ID,
+        "index": 0,
+        "amazonOrderId": support.ORDER_ID,
+        "marketplaceId": support.MARKETPLACE_ID,
+        "messageType": validated["messageType"],
+        "attachment": validated["attachments"][0],
+    }
+    calls.now("HashAttachmentFunction")
+    item["hash"] = {"contentMd5": steps.hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
+    calls.now("CreateDestinationFunction")
+    item["destination"] = {
+        "uploadDestinationId": steps.create_destination(AttachmentTask.from_dict(item))["uploadDestinationId"]
+    }
+    # The destination expired before its upload: the upload step creates a new one.
+    calls.now("")
+    stored = destinations.load(support.TABLE, DESTINATION_ID)
+    assert stored is not None
+    destinations.save(support.TABLE, stored.destination, created_at=time.time() - destinations.URL_LIFETIME_SECONDS)
+    calls.now("UploadAttachmentFunction")
+    uploaded = steps.upload_attachment(AttachmentTask.from_dict(item))
+    calls.now("SendMessageFunction")
+    steps.send_message(
+        SendRequest.from_dict({"executionId": EXECUTION_ID, "request": {**validated, "uploaded": [uploaded]}}),
+        lambda_context,
+    )
+    calls.now("RecordOutcomeFunction")
+    recorded = steps.record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent"}))
+    assert recorded["status"] == "sent"
+    # The outbox file's request fails: its record becomes failed, its source object is tagged by version.
+    failed = support.load_event("record_outcome/failed.json")
+    failed["executionId"] = started[1]["executionArn"]
+    failed["input"]["attachments"] = []
+    assert steps.record_outcome(OutcomeTask.from_dict(failed))["status"] == "failed"
+
+    _run_the_api(aws, calls)
+    calls.now("")
+
+
+def _run_the_api(aws: dict[str, Any], calls: Calls) -> None:
+    """ApiFunction's operations, each as its route calls it (functions/api/app.py)."""
+    calls.now("ApiFunction")
+    types = http_api.message_types(support.ORDER_ID, support.MARKETPLACE_ID)
+    assert any(entry["available"] for entry in types["messageTypes"])
+    form = http_api.stage_attachment("Invoice-2.pdf", "application/pdf", len(PDF))
+    calls.now("")  # the browser posts the file to S3 with the form
+    aws["s3"].put_object(Bucket=support.BUCKET, Key=form["key"], Body=PDF)
+    calls.now("ApiFunction")
+    body = {
+        "marketplaceId": support.MARKETPLACE_ID,
+        "messageType": "invoice",
+        "attachments": [{"key": form["key"], "fileName": "Invoice-2.pdf"}],
+    }
+    submitted = http_api.submit(support.ORDER_ID, body, caller="recorded-calls", idempotency_key="one")
+    again = http_api.submit(support.ORDER_ID, body, caller="recorded-calls", idempotency_key="one")
+    assert (submitted.repeat, again.repeat) == (False, True)
+    assert http_api.request_status(submitted.request_id)["status"] == "received"
+    history = http_api.order_history(support.ORDER_ID)
+    assert submitted.request_id in [message["requestId"] for message in history["messages"]]

@@ -1,0 +1,422 @@
+"""The permission table (issue 14, "Build"): every grant of every function and of the state machine, read from the
+SAM-translated template (policy templates expanded, the stack's and AWS's managed policies included), compared
+with a table kept here, and the table compared with the AWS calls the code makes on a whole recorded run.
+
+Both ways, both sides: a grant added to or removed from the template fails, naming the function and the action;
+a call the code makes without its grant fails, and so does a grant that no call uses, unless the table says why
+(a reason instead of CALLED). A new function is one entry in PERMISSIONS (and one role in its run of
+tests/recorded_calls.py).
+
+A grant is (IAM action, resource, item family): the resource named by logical id ("WorkflowTable",
+"StagingBucket/requests/*", "states:stateMachine:SendMessageStateMachine"), the family the dynamodb:LeadingKeys
+pattern the statement is held to ("request#*"), None where there is none.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import responses
+
+from buyer_messaging import destinations, idempotency, pacer, status
+from tests import support
+from tests.recorded_calls import recording, run_everything
+
+pytestmark = [pytest.mark.static, pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")]
+
+Grant = tuple[str, str, str | None]
+CALLED = ""  # the code calls it: the recorded run must show the call
+
+# What Lambda itself does with every function's role (SAM attaches both AWS managed policies).
+_LOGS = "log delivery: Lambda writes the function's own logs with its role (AWSLambdaBasicExecutionRole)"
+_XRAY = "X-Ray via Powertools: Tracing Active, Lambda and the Tracer send segments (AWSXrayWriteOnlyAccess)"
+EVERY_FUNCTION: dict[Grant, str] = {
+    ("logs:CreateLogGroup", "*", None): _LOGS,
+    ("logs:CreateLogStream", "*", None): _LOGS,
+    ("logs:PutLogEvents", "*", None): _LOGS,
+    ("xray:PutTraceSegments", "*", None): _XRAY,
+    ("xray:PutTelemetryRecords", "*", None): _XRAY,
+    ("xray:GetSamplingRules", "*", None): _XRAY,
+    ("xray:GetSamplingTargets", "*", None): _XRAY,
+    ("xray:GetSamplingStatisticSummaries", "*", None): _XRAY,
+}
+# A function that calls the SP-API: the LWA credentials and the pacer's turns (PacerPolicy).
+SP_API_CALLER: dict[Grant, str] = {
+    ("secretsmanager:GetSecretValue", "CredentialsSecret", None): CALLED,
+    ("dynamodb:GetItem", "WorkflowTable", "pace#*"): CALLED,
+    ("dynamodb:PutItem", "WorkflowTable", "pace#*"): CALLED,
+}
+STAGED_READER: dict[Grant, str] = {
+    ("s3:GetObject", "StagingBucket/*", None): CALLED,
+    ("s3:ListBucket", "StagingBucket", None): (
+        "no call of its own: with it S3 answers a missing key 404 (AttachmentNotFound) instead of 403"
+    ),
+}
+REQUEST_RECORDS: dict[Grant, str] = {("dynamodb:UpdateItem", "WorkflowTable", "request#*"): CALLED}
+_DEADLINE = "the quota deadline (turns._Deadline reads receivedAt) only for a turn more than a moment away"
+
+PERMISSIONS: dict[str, dict[Grant, str]] = {
+    "StartWorkflowFunction": {
+        **EVERY_FUNCTION,
+        **REQUEST_RECORDS,
+        ("states:StartExecution", "states:stateMachine:SendMessageStateMachine", None): CALLED,
+        ("s3:GetObjectVersion", "StagingBucket/requests/*", None): CALLED,
+        ("s3:GetObject", "StagingBucket/requests/*", None): (
+            "a request document's event without a versionId (storage.read_json_object; never on the versioned bucket)"
+        ),
+        ("sqs:SendMessage", "FailedStartsQueue", None): (
+            "Lambda's OnFailure destination sends a failed S3 event with the function's role (EventInvokeConfig)"
+        ),
+    },
+    "ListActionsFunction": {
+        **EVERY_FUNCTION,
+        **SP_API_CALLER,
+        **STAGED_READER,
+        **REQUEST_RECORDS,
+        ("dynamodb:GetItem", "WorkflowTable", "request#*"): _DEADLINE,
+    },
+    "HashAttachmentFunction": {**EVERY_FUNCTION, **STAGED_READER},
+    "CreateDestinationFunction": {
+        **EVERY_FUNCTION,
+        **SP_API_CALLER,
+        **REQUEST_RECORDS,
+        ("dynamodb:GetItem", "WorkflowTable", "request#*"): _DEADLINE,
+        ("dynamodb:PutItem", "WorkflowTable", "destination#*"): CALLED,
+    },
+    "UploadAttachmentFunction": {
+        **EVERY_FUNCTION,
+        **SP_API_CALLER,
+        **STAGED_READER,
+        **REQUEST_RECORDS,
+        ("dynamodb:GetItem", "WorkflowTable", "destination#*"): CALLED,
+        ("dynamodb:PutItem", "WorkflowTable", "destination#*"): CALLED,
+    },
+    "SendMessageFunction": {
+        **EVERY_FUNCTION,
+        **SP_API_CALLER,
+        **REQUEST_RECORDS,
+        ("dynamodb:GetItem", "WorkflowTable", "request#*"): (
+            f"{_DEADLINE}, and a retry after a send without an answer (steps._refuse_after_an_unknown_outcome)"
+        ),
+        ("dynamodb:PutItem", "WorkflowTable", "idempotency#*"): CALLED,
+        ("dynamodb:UpdateItem", "WorkflowTable", "idempotency#*"): CALLED,
+        ("dynamodb:GetItem", "WorkflowTable", "idempotency#*"): (
+            "Powertools Idempotency reads the record when a refused PutItem returns no old item "
+            "(persistence/dynamodb.py)"
+        ),
+        ("dynamodb:DeleteItem", "WorkflowTable", "idempotency#*"): (
+            "Powertools Idempotency deletes the record of an attempt that raised (a failed send leaves none)"
+        ),
+    },
+    "RecordOutcomeFunction": {
+        **EVERY_FUNCTION,
+        **REQUEST_RECORDS,
+        ("dynamodb:GetItem", "WorkflowTable", "request#*"): CALLED,
+        ("events:PutEvents", "events:event-bus/EventBusName", None): CALLED,
+        # The source object (outbox/ file, request document) by its version; attachments by key (outcome.py).
+        ("s3:GetObjectVersionTagging", "StagingBucket/*", None): CALLED,
+        ("s3:PutObjectVersionTagging", "StagingBucket/*", None): CALLED,
+        ("s3:GetObjectTagging", "StagingBucket/*", None): CALLED,
+        ("s3:PutObjectTagging", "StagingBucket/*", None): CALLED,
+    },
+    "ApiFunction": {
+        **EVERY_FUNCTION,
+        **SP_API_CALLER,
+        **STAGED_READER,
+        **REQUEST_RECORDS,
+        ("dynamodb:GetItem", "WorkflowTable", "request#*"): CALLED,
+        ("dynamodb:Query", "WorkflowTable/index/ByOrder", None): CALLED,
+        ("states:StartExecution", "states:stateMachine:SendMessageStateMachine", None): CALLED,
+        ("states:DescribeExecution", "states:execution:SendMessageStateMachine:*", None): CALLED,
+        ("s3:PutObject", "StagingBucket/attachments/*", None): (
+            "signs POST /attachments' presigned form (storage.presigned_post): the browser's upload uses it"
+        ),
+    },
+    "SendMessageStateMachineRole": {
+        **{
+            ("lambda:InvokeFunction", function, None): "the state machine's Task states (send_message.asl.json)"
+            for function in support.WORKFLOW_FUNCTIONS
+        },
+        **{
+            (action, "*", None): "Step Functions sets up its execution logging (log delivery APIs)"
+            for action in (
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            )
+        },
+        **{
+            (action, "*", None): "X-Ray: the state machine's Tracing Enabled"
+            for action in (
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+            )
+        },
+    },
+}
+
+# The workflow table's item families (each module's KEY_PREFIX) and the one statement on the table without one.
+TABLE_FAMILIES = {"request#*", "pace#*", "destination#*", "idempotency#*"}
+WITHOUT_FAMILY = {
+    ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/ByOrder", None)): (
+        "on a Query LeadingKeys is the index's partition key (an order id); the sparse index holds request records "
+        "only (template.yaml, OrderHistory; tests/unit/test_calls_within_grants.py)"
+    )
+}
+
+# AWS managed policies SAM attaches (their documents are AWS's; the actions as published).
+AWS_MANAGED = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        }
+    ],
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:GetSamplingStatisticSummaries",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+_STACK_ARN = r"arn:\$\{AWS::Partition\}:(\w+):\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+_BUCKET_ARN = "arn:${AWS::Partition}:s3:::buyer-messaging-${AWS::AccountId}-${AWS::Region}-${StackSuffix}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def resource_name(resource: Any) -> str:
+    """A statement's resource by logical id: "WorkflowTable", "StagingBucket/requests/*", "states:stateMachine:…"."""
+    if resource == "*":
+        return "*"
+    if isinstance(resource, dict) and "Ref" in resource:
+        return str(resource["Ref"])
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return str(resource["Fn::GetAtt"][0])  # its Arn, or the Name that the ARN is built from
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text, variables = (resource["Fn::Sub"], {}) if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"]
+        text = text.replace(_BUCKET_ARN, "StagingBucket")
+        for name, value in variables.items():
+            if name != "StackSuffix":
+                text = text.replace(f"${{{name}}}", resource_name(value))
+        text = re.sub(r"\$\{(\w+)\.Arn\}", r"\1", text)
+        return re.sub(_STACK_ARN, r"\1:", text)
+    raise AssertionError(f"a resource this table cannot name: {resource}")
+
+
+def family(statement: dict[str, Any], role: str) -> str | None:
+    condition = statement.get("Condition")
+    if condition is None:
+        return None
+    assert list(condition) == ["ForAllValues:StringLike"], f"{role}: a condition this table does not know: {condition}"
+    (patterns,) = [_as_list(value) for key, value in condition["ForAllValues:StringLike"].items()]
+    assert list(condition["ForAllValues:StringLike"]) == ["dynamodb:LeadingKeys"], f"{role}: {condition}"
+    assert len(patterns) == 1, f"{role}: one family per statement: {patterns}"
+    return str(patterns[0])
+
+
+def statements(transformed: dict[str, Any], role: str) -> Iterator[dict[str, Any]]:
+    """Every statement that applies to the role: inline, the stack's managed policies, AWS's, attached policies."""
+    properties = transformed[role]["Properties"]
+    documents = [policy["PolicyDocument"]["Statement"] for policy in properties.get("Policies", [])]
+    for arn in properties.get("ManagedPolicyArns", []):
+        if isinstance(arn, dict):
+            documents.append(transformed[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"])
+        else:
+            assert arn in AWS_MANAGED, f"{role}: an AWS managed policy this table does not know: {arn}"
+            documents.append(AWS_MANAGED[arn])
+    for resource in transformed.values():
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
+            roles = resource["Properties"].get("Roles") or [resource["Properties"].get("RoleName")]
+            if {"Ref": role} in roles:
+                documents.append(resource["Properties"]["PolicyDocument"]["Statement"])
+    for document in documents:
+        yield from _as_list(document)
+
+
+def effective_grants(transformed: dict[str, Any], role: str) -> set[Grant]:
+    grants = set()
+    for statement in statements(transformed, role):
+        assert statement["Effect"] == "Allow", f"{role}: {statement}"
+        assert "NotAction" not in statement and "NotResource" not in statement, f"{role}: {statement}"
+        kept = family(statement, role)
+        for action in _as_list(statement["Action"]):
+            for resource in _as_list(statement["Resource"]):
+                grants.add((action, resource_name(resource), kept))
+    return grants
+
+
+def role_of(transformed: dict[str, Any], entry: str) -> str:
+    if transformed[entry]["Type"] == "AWS::IAM::Role":
+        return entry
+    assert transformed[entry]["Properties"]["Role"] == {"Fn::GetAtt": [f"{entry}Role", "Arn"]}, entry
+    return f"{entry}Role"
+
+
+def _show(grants: set[Grant]) -> str:
+    return "; ".join(f"{a} on {r}" + (f" ({f})" if f else "") for a, r, f in sorted(grants, key=str))
+
+
+# ---------------------------------------------------------------- the template against the table
+def test_every_function_and_role_has_its_entry(transformed: dict[str, Any]) -> None:
+    functions = {logical for logical, r in transformed.items() if r["Type"] == "AWS::Lambda::Function"}
+    roles = {logical for logical, r in transformed.items() if r["Type"] == "AWS::IAM::Role"}
+    assert functions | {"SendMessageStateMachineRole"} == set(PERMISSIONS)
+    assert {role_of(transformed, entry) for entry in PERMISSIONS} == roles
+
+
+@pytest.mark.parametrize("entry", sorted(PERMISSIONS))
+def test_the_template_grants_exactly_the_table(transformed: dict[str, Any], entry: str) -> None:
+    granted = effective_grants(transformed, role_of(transformed, entry))
+    table = set(PERMISSIONS[entry])
+    assert not granted - table, f"{entry}: granted by the template, not in the table: {_show(granted - table)}"
+    assert not table - granted, f"{entry}: in the table, not granted by the template: {_show(table - granted)}"
+
+
+def test_no_statement_on_the_table_without_its_family(transformed: dict[str, Any]) -> None:
+    assert {status.KEY_PREFIX, pacer.KEY_PREFIX, destinations.KEY_PREFIX, idempotency.KEY_PREFIX} == {
+        pattern.removesuffix("*") for pattern in TABLE_FAMILIES
+    }
+    without = set()
+    for entry in PERMISSIONS:
+        for grant in effective_grants(transformed, role_of(transformed, entry)):
+            action, resource, kept = grant
+            if resource.split("/")[0] == "WorkflowTable" or action.startswith("dynamodb:"):
+                assert resource.startswith("WorkflowTable"), f"{entry}: {action} on {resource}"
+                if kept is None:
+                    without.add((entry, grant))
+                else:
+                    assert kept in TABLE_FAMILIES, f"{entry}: {action} held to {kept}, not an item family"
+    assert without == set(WITHOUT_FAMILY), f"statements on the table without dynamodb:LeadingKeys: {without}"
+
+
+# ---------------------------------------------------------------- the table against the code's calls
+def _bucket_resource(params: dict[str, Any]) -> str:
+    assert params["Bucket"] == support.BUCKET, params
+    return f"StagingBucket/{params['Key']}" if "Key" in params else "StagingBucket"
+
+
+_S3_ACTIONS = {  # operation -> IAM action, without and with a VersionId
+    "GetObject": ("s3:GetObject", "s3:GetObjectVersion"),
+    "HeadObject": ("s3:GetObject", "s3:GetObjectVersion"),
+    "GetObjectTagging": ("s3:GetObjectTagging", "s3:GetObjectVersionTagging"),
+    "PutObjectTagging": ("s3:PutObjectTagging", "s3:PutObjectVersionTagging"),
+    "PutObject": ("s3:PutObject", "s3:PutObject"),
+    "ListObjectsV2": ("s3:ListBucket", "s3:ListBucket"),
+}
+
+
+def called_grant(call: str, params: dict[str, Any]) -> tuple[str, str, str | None]:
+    """The grant a recorded call needs: (IAM action, resource name, the item's id for a table item)."""
+    service, operation = call.split(":")
+    if service == "s3":
+        return _S3_ACTIONS[operation]["VersionId" in params], _bucket_resource(params), None
+    if service == "dynamodb":
+        assert params["TableName"] == support.TABLE, params
+        index = params.get("IndexName")
+        item_id = None if index else (params.get("Key") or params["Item"])["id"]["S"]
+        return call, "WorkflowTable" + (f"/index/{index}" if index else ""), item_id
+    if call == "secretsmanager:GetSecretValue":
+        assert params["SecretId"] == support.SECRET_ID, params
+        return call, "CredentialsSecret", None
+    if call == "states:StartExecution":
+        assert params["stateMachineArn"].endswith(f":stateMachine:{support.STATE_MACHINE_NAME}"), params
+        return call, "states:stateMachine:SendMessageStateMachine", None
+    if call == "states:DescribeExecution":
+        assert f":execution:{support.STATE_MACHINE_NAME}:" in params["executionArn"], params
+        return call, "states:execution:SendMessageStateMachine:*", None
+    if call == "events:PutEvents":
+        assert {entry["EventBusName"] for entry in params["Entries"]} == {"default"}, params
+        return call, "events:event-bus/EventBusName", None
+    raise AssertionError(f"a call this table cannot name: {call} {params}")
+
+
+def covers(grant: Grant, needed: tuple[str, str, str | None]) -> bool:
+    action, resource, item_id = needed
+    kept = grant[2]
+    return (
+        grant[0] == action
+        and fnmatch.fnmatchcase(resource, grant[1])
+        and (kept is None or (item_id is not None and fnmatch.fnmatchcase(item_id, kept)))
+    )
+
+
+@pytest.fixture
+def recorded(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """One recorded run of tests/recorded_calls.py: every function's calls."""
+    with recording() as calls:
+        run_everything(aws, http, calls, lambda_context)
+    return dict(calls.by_function)
+
+
+FUNCTIONS = sorted(set(PERMISSIONS) - {"SendMessageStateMachineRole"})
+
+
+def test_every_call_the_code_makes_is_in_the_table(recorded: dict[str, list[tuple[str, dict[str, Any]]]]) -> None:
+    missing = []
+    for function in FUNCTIONS:
+        for call, params in recorded[function]:
+            action, resource, item_id = needed = called_grant(call, params)
+            if not any(covers(grant, needed) for grant in PERMISSIONS[function]):
+                item = f", item {item_id}" if item_id else ""
+                missing.append(f"{function}: the code calls {call} ({action} on {resource}{item}), not granted")
+    assert not missing, "\n".join(missing)
+
+
+def test_every_grant_is_called_or_says_why(recorded: dict[str, list[tuple[str, dict[str, Any]]]]) -> None:
+    wrong = []
+    for function in FUNCTIONS:
+        needed = [called_grant(call, params) for call, params in recorded[function]]
+        for grant, reason in PERMISSIONS[function].items():
+            called = any(covers(grant, one) for one in needed)
+            if reason == CALLED and not called:
+                wrong.append(f"{function}: {grant[0]} on {grant[1]} is granted for the code, which never called it")
+            elif reason != CALLED and called:
+                wrong.append(f"{function}: {grant[0]} on {grant[1]} is called: mark it CALLED, not {reason!r}")
+            elif reason != CALLED and len(reason.split()) < 5:
+                wrong.append(f"{function}: {grant[0]} on {grant[1]}: say why it is granted without a call")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_state_machine_invokes_what_its_role_grants(asl_text: str, template: dict[str, Any]) -> None:
+    """The state machine's calls are its Task states: every function they name, and nothing else, is invoked."""
+    substitutions = template["Resources"]["SendMessageStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    named = {substitutions[name]["Fn::GetAtt"][0] for name in re.findall(r"\$\{(\w+)\}", asl_text)}
+    granted = {r for (a, r, _) in PERMISSIONS["SendMessageStateMachineRole"] if a == "lambda:InvokeFunction"}
+    assert named == granted
+
+
+@pytest.fixture(scope="module")
+def asl_text() -> str:
+    return (support.ROOT / "statemachine" / "send_message.asl.json").read_text(encoding="utf-8")
+
+
+def test_the_recorded_run_is_the_whole_workflow(recorded: dict[str, list[tuple[str, dict[str, Any]]]]) -> None:
+    """Every function of the table made calls in the run: a function left out of tests/recorded_calls.py would
+    otherwise pass with every grant explained away."""
+    assert set(PERMISSIONS) - {"SendMessageStateMachineRole"} <= {f for f, made in recorded.items() if made}
+    assert json.dumps(sorted(recorded)) != "[]"
