@@ -42,7 +42,9 @@ from buyer_messaging.observability import logger
 
 # The idempotency records' family in the workflow table (template.yaml: IdempotencyRecords' LeadingKeys).
 KEY_PREFIX = "idempotency#"
-RECORD_SECONDS = 7 * 24 * 3600  # longer than any execution, its retries and a redrive
+# Step Functions redrives an execution up to 14 days after it ended, and the send is among its last steps: a
+# record kept 15 days from the send outlives every redrive, so a redrive gets the recorded result back.
+RECORD_SECONDS = 15 * 24 * 3600
 # The recorded result of an action whose outcome is unknown: the error's message, raised again on every call.
 OUTCOME_UNKNOWN = "outcomeUnknown"
 _pending = threading.local()
