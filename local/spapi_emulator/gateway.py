@@ -251,8 +251,13 @@ class Gateway:
             seller = self._state.tokens.seller_of(token)
         if status == "expired":
             raise unauthorized(details=EXPIRED_TOKEN_DETAILS)
-        if status != "valid" or seller is None:
+        if status != "valid":
             raise unauthorized(details=REVOKED_TOKEN_DETAILS)
+        if seller is None:
+            # A grantless (client_credentials) token acts for no seller: denied without a reason, as Amazon
+            # answers a token of the wrong grant (PipedreamHQ/pipedream#19400, the reverse case).
+            request.notes.append("A grantless access token was sent to an operation that needs a seller's.")
+            raise unauthorized(details="")
         return seller
 
 

@@ -271,6 +271,7 @@ def client_for(settings: Settings) -> SpApiClient:
         lambda: load_credentials(secret_id),
         session=session,
         timeout=(settings.connect_timeout_seconds, settings.read_timeout_seconds),
+        fresh_credentials=lambda: load_credentials(secret_id, fresh=True),
     )
     return SpApiClient(
         settings.spapi_endpoint,
