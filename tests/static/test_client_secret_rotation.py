@@ -13,6 +13,12 @@ from tests.static.test_grants import allowed, role_of
 
 pytestmark = pytest.mark.static
 
+# Every AWS action each function's code calls (tests/unit/test_rotation.py records them on a run) is granted,
+# and nothing else: a new boto3 call without its grant, or a grant without its call, fails one side.
+ACTIONS = {
+    "RotateClientSecretFunction": {"secretsmanager:GetSecretValue"},
+    "ClientSecretNotificationsFunction": {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"},
+}
 BASIC_MANAGED = [
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
@@ -37,14 +43,16 @@ def _grants(transformed: dict[str, Any], function: str) -> list[tuple[list[str],
 def test_the_daily_check_may_only_read_the_credentials_secret(transformed: dict[str, Any]) -> None:
     # rotation.scheduled_check reads the secret (its clientSecretExpiresAt, and the client id and secret for the
     # grantless token); the rotation itself is an HTTPS call to Amazon, no AWS permission.
-    assert _grants(transformed, "RotateClientSecretFunction") == [(["secretsmanager:GetSecretValue"], SECRET)]
+    assert _grants(transformed, "RotateClientSecretFunction") == [
+        (sorted(ACTIONS["RotateClientSecretFunction"]), SECRET)
+    ]
 
 
 def test_the_notifications_function_may_store_the_secret_and_poll_its_queue_only(transformed: dict[str, Any]) -> None:
     # rotation.store_new_secret: GetSecretValue then PutSecretValue; the event source mapping polls with the
     # function's role: ReceiveMessage, DeleteMessage, GetQueueAttributes, on this queue (no AWS managed SQS policy).
     assert _grants(transformed, "ClientSecretNotificationsFunction") == [
-        (["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], SECRET),
+        (sorted(ACTIONS["ClientSecretNotificationsFunction"]), SECRET),
         (["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], QUEUE),
     ]
 

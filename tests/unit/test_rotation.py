@@ -340,3 +340,34 @@ def test_the_rotation_function_runs_the_daily_check(
     assert answer["rotationRequested"] is False
     assert 149.9 < answer["daysLeft"] <= 150
     assert not [c for c in http.calls if c.request.url == ROTATE_URL]
+
+
+def test_the_functions_call_only_the_actions_they_are_granted(
+    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both functions' every AWS call on a run (rotation, a new secret, an expiry warning) is in the table that
+    tests/static/test_client_secret_rotation.py holds the grants to (moto enforces no IAM)."""
+    import botocore.client
+
+    from tests.static.test_client_secret_rotation import ACTIONS
+
+    made: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(client: Any, operation: str, params: Any) -> Any:
+        made.append(f"{client.meta.service_model.signing_name}:{operation}")
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    http.post(ROTATE_URL, status=204)
+    support.function_module("rotate_client_secret").lambda_handler(
+        support.load_event("rotate_client_secret/daily-check.json"), lambda_context
+    )
+    rotate_calls, made[:] = set(made), []
+    notifications = support.function_module("client_secret_notifications")
+    for sample in ("new-secret", "secret-expiry"):
+        event = support.load_event(f"client_secret_notifications/{sample}.json")
+        assert notifications.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+
+    assert rotate_calls == ACTIONS["RotateClientSecretFunction"]
+    assert set(made) == ACTIONS["ClientSecretNotificationsFunction"]
