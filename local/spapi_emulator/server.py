@@ -449,7 +449,8 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the seed: orders' actions restored, destinations, deliveries, calls and faults forgotten,
-        the documented usage plans with full buckets. Access tokens already issued stay valid."""
+        the documented usage plans with full buckets, the seed's client secret again with no notification queue
+        registered. Access tokens already issued stay valid."""
         self._control.reset()
 
     def advance_clock(self, seconds: float) -> None:
