@@ -51,6 +51,7 @@ from spapi_emulator.errors import (
     MISSING_TOKEN_DETAILS,
     QUOTA_EXCEEDED_MESSAGE,
     REVOKED_TOKEN_DETAILS,
+    SECRET_EXPIRED_DETAILS,
     ApiError,
     spapi_error_response,
     unauthorized,
@@ -163,6 +164,12 @@ class Applications:
         with self._lock:
             return self.secrets.accepts(client_secret, self._clock.now())
 
+    def past_deadline(self) -> bool:
+        """Whether the current secret is past Amazon's 180-day deadline (never rotated in time). LWA still mints
+        tokens with it; every SP-API call with one is refused (errors.SECRET_EXPIRED_DETAILS)."""
+        with self._lock:
+            return self._clock.now() >= self.secrets.expires_at
+
     def current_secret(self) -> str:
         with self._lock:
             return self.secrets.current
@@ -233,6 +240,11 @@ class Applications:
             raise unauthorized(details=EXPIRED_TOKEN_DETAILS)
         if status != "valid":
             raise unauthorized(details=REVOKED_TOKEN_DETAILS)
+        if state.tokens.secret_past_deadline(token):
+            # Amazon's docs: past the deadline "your application returns an error when it calls the SP-API";
+            # what the rotation answers then is not documented: it is refused like every other call, and only
+            # the Developer Console's rotation is left.
+            raise unauthorized(details=SECRET_EXPIRED_DETAILS)
         if scope != ROTATION_SCOPE:
             request.notes.append(
                 f"The access token's grant is {scope or 'a refresh token'}; rotateApplicationClientSecret takes a "

@@ -70,15 +70,16 @@ def token(request: Request, state: State, clock: EmulatedClock, applications: Ap
     if not applications.client_authenticates(form.get("client_id"), form.get("client_secret")):
         raise LwaError(401, "invalid_client", "Client authentication failed")
     if grant_type == "client_credentials":
-        return _grantless(form, state, clock)
+        return _grantless(form, state, clock, applications.past_deadline())
     refresh_token = form.get("refresh_token")
     if not refresh_token:
         raise LwaError(400, "invalid_request", "The request is missing a required parameter : refresh_token")
     seller = state.seed.seller_of_refresh_token(refresh_token)
     if seller is None:
         raise LwaError(400, "invalid_grant", "The request has an invalid grant parameter : refresh_token")
+    past_deadline = applications.past_deadline()
     with state.lock:
-        access_token = state.tokens.issue(clock.now(), seller)
+        access_token = state.tokens.issue(clock.now(), seller, secret_past_deadline=past_deadline)
     return json_response(
         200,
         {
@@ -92,14 +93,14 @@ def token(request: Request, state: State, clock: EmulatedClock, applications: Ap
     )
 
 
-def _grantless(form: dict[str, str], state: State, clock: EmulatedClock) -> Response:
+def _grantless(form: dict[str, str], state: State, clock: EmulatedClock, past_deadline: bool) -> Response:
     scope = form.get("scope")
     if not scope:
         raise LwaError(400, "invalid_request", "The request is missing a required parameter : scope")
     if scope not in GRANTLESS_SCOPES:
         raise LwaError(400, "invalid_scope", "An unknown scope was requested")
     with state.lock:
-        access_token = state.tokens.issue(clock.now(), None, scope)
+        access_token = state.tokens.issue(clock.now(), None, scope, secret_past_deadline=past_deadline)
     return json_response(
         200,
         {

@@ -15,6 +15,7 @@ import requests
 from moto import mock_aws
 
 from buyer_messaging import rotation
+from buyer_messaging.errors import SpApiUnauthorized
 from spapi_emulator import Emulator
 
 ROTATE = "/applications/2023-11-30/clientSecret"
@@ -258,3 +259,33 @@ def test_a_reset_brings_back_the_seeds_secret(emulator: Emulator, session: reque
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_past_the_deadline_every_call_is_refused_as_amazon_refuses_it(
+    emulator: Emulator, session: requests.Session, sqs: Any, client: Any
+) -> None:
+    """A secret never rotated: LWA still mints tokens with it, the SP-API refuses them all."""
+    emulator.register_notification_queue(rotation.NEW_SECRET, QUEUE_ARN)
+    emulator.advance_clock(180 * DAY)
+
+    with pytest.raises(SpApiUnauthorized) as raised:
+        client.call(
+            "getMessagingActionsForOrder",
+            "GET",
+            "/messaging/v1/orders/123-1234567-1234567",
+            params={"marketplaceIds": "ATVPDKIKX0DER"},
+        )
+    refused = _rotate(emulator, session, _grantless(emulator, session))
+
+    assert str(raised.value).startswith(
+        "getMessagingActionsForOrder failed with HTTP 403: Unauthorized: Access to requested resource is denied. "
+        "(The LWA secret token you provided has expired.) The LWA client secret is past Amazon's 180-day deadline"
+    )
+    assert _errors(refused) == [
+        {
+            "code": "Unauthorized",
+            "message": "Access to requested resource is denied.",
+            "details": "The LWA secret token you provided has expired.",
+        }
+    ]
+    assert emulator.notifications() == []
