@@ -15,19 +15,30 @@ pytestmark = pytest.mark.static
 
 # Every AWS action each function's code calls (tests/unit/test_rotation.py records them on a run) is granted,
 # and nothing else: a new boto3 call without its grant, or a grant without its call, fails one side.
+ROTATION_REQUESTS = {"secretsmanager:DescribeSecret", "secretsmanager:TagResource"}  # rotation.REQUESTED_TAG
 ACTIONS = {
-    "RotateClientSecretFunction": {"secretsmanager:GetSecretValue"},
-    "ClientSecretNotificationsFunction": {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"},
+    "RotateClientSecretFunction": {"secretsmanager:GetSecretValue", *ROTATION_REQUESTS},
+    "ClientSecretNotificationsFunction": {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        *ROTATION_REQUESTS,
+    },
 }
+TAG_KEY_ONLY = {"ForAllValues:StringEquals": {"aws:TagKeys": [rotation.REQUESTED_TAG]}}
 BASIC_MANAGED = [
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 ]
 SECRET = {"Ref": "CredentialsSecret"}
 QUEUE = {"Fn::GetAtt": ["ClientSecretQueue", "Arn"]}
+# Asking for a rotation: the tag rotationRequestedAt (and no other key) remembers the last one asked for.
+ROTATION_REQUEST_GRANTS = [
+    (["secretsmanager:DescribeSecret"], SECRET, None),
+    (["secretsmanager:TagResource"], SECRET, TAG_KEY_ONLY),
+]
 
 
-def _grants(transformed: dict[str, Any], function: str) -> list[tuple[list[str], Any]]:
+def _grants(transformed: dict[str, Any], function: str) -> list[tuple[list[str], Any, Any]]:
     role = role_of(transformed, function)
     assert transformed[role]["Properties"]["ManagedPolicyArns"] == BASIC_MANAGED, function
     found = []
@@ -36,25 +47,32 @@ def _grants(transformed: dict[str, Any], function: str) -> list[tuple[list[str],
         resource = statement["Resource"]
         if isinstance(resource, dict) and "Fn::Sub" in resource:  # SAM's policy template: "${secretArn}"
             resource = resource["Fn::Sub"][1]["secretArn"]
-        found.append((sorted(actions), resource))
+        found.append((sorted(actions), resource, statement.get("Condition")))
     return found
 
 
-def test_the_daily_check_may_only_read_the_credentials_secret(transformed: dict[str, Any]) -> None:
+def _secret_actions(grants: list[tuple[list[str], Any, Any]]) -> set[str]:
+    return {action for actions, resource, _ in grants if resource == SECRET for action in actions}
+
+
+def test_the_daily_check_may_read_the_credentials_secret_and_tag_its_requests(transformed: dict[str, Any]) -> None:
     # rotation.scheduled_check reads the secret (its clientSecretExpiresAt, and the client id and secret for the
     # grantless token); the rotation itself is an HTTPS call to Amazon, no AWS permission.
-    assert _grants(transformed, "RotateClientSecretFunction") == [
-        (sorted(ACTIONS["RotateClientSecretFunction"]), SECRET)
-    ]
+    grants = _grants(transformed, "RotateClientSecretFunction")
+    assert grants == [(["secretsmanager:GetSecretValue"], SECRET, None), *ROTATION_REQUEST_GRANTS]
+    assert _secret_actions(grants) == ACTIONS["RotateClientSecretFunction"]
 
 
 def test_the_notifications_function_may_store_the_secret_and_poll_its_queue_only(transformed: dict[str, Any]) -> None:
     # rotation.store_new_secret: GetSecretValue then PutSecretValue; the event source mapping polls with the
     # function's role: ReceiveMessage, DeleteMessage, GetQueueAttributes, on this queue (no AWS managed SQS policy).
-    assert _grants(transformed, "ClientSecretNotificationsFunction") == [
-        (sorted(ACTIONS["ClientSecretNotificationsFunction"]), SECRET),
-        (["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], QUEUE),
+    grants = _grants(transformed, "ClientSecretNotificationsFunction")
+    assert grants == [
+        (["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], SECRET, None),
+        *ROTATION_REQUEST_GRANTS,
+        (["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], QUEUE, None),
     ]
+    assert _secret_actions(grants) == ACTIONS["ClientSecretNotificationsFunction"]
 
 
 def test_amazon_may_write_to_the_queue_and_nobody_else_is_granted(transformed: dict[str, Any]) -> None:

@@ -160,6 +160,7 @@ def test_app_js_explains_only_error_names_the_workflow_has() -> None:
         # The client secret rotation's (buyer_messaging.rotation): raised outside any message's execution.
         "ClientSecretRotationNotEnrolled",
         "ClientSecretRotationRefused",
+        "ClientSecretNotStored",
         "ClientSecretNotificationInvalid",
         "ClientSecretForAnotherClient",
     }

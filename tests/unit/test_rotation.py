@@ -17,6 +17,7 @@ from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.errors import (
     ClientSecretForAnotherClient,
     ClientSecretNotificationInvalid,
+    ClientSecretNotStored,
     ClientSecretRotationNotEnrolled,
     ClientSecretRotationRefused,
     ConfigurationError,
@@ -30,7 +31,9 @@ NEW = "amzn1.oa2-cs.v1.new-secret"
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 
 
-def _new_secret_body(client_id: str = support.CREDENTIALS["clientId"], secret: str = NEW, days: int = 180) -> str:
+def _new_secret_body(
+    client_id: str = support.CREDENTIALS["clientId"], secret: str = NEW, days: int = 180, now: datetime = NOW
+) -> str:
     """Shaped as in amzn/selling-partner-api-samples use-cases/lwa-rotation/README.md."""
     return json.dumps(
         {
@@ -42,7 +45,7 @@ def _new_secret_body(client_id: str = support.CREDENTIALS["clientId"], secret: s
                 "applicationOAuthClientNewSecret": {
                     "clientId": client_id,
                     "newClientSecret": secret,
-                    "newClientSecretExpiryTime": (NOW + timedelta(days=days)).isoformat().replace("+00:00", "Z"),
+                    "newClientSecretExpiryTime": (now + timedelta(days=days)).isoformat().replace("+00:00", "Z"),
                     "oldClientSecretExpiryTime": "2026-12-13T10:00:00.000Z",
                 }
             },
@@ -364,10 +367,35 @@ def test_the_functions_call_only_the_actions_they_are_granted(
         support.load_event("rotate_client_secret/daily-check.json"), lambda_context
     )
     rotate_calls, made[:] = set(made), []
+    now = datetime.now(UTC)
     notifications = support.function_module("client_secret_notifications")
-    for sample in ("new-secret", "secret-expiry"):
-        event = support.load_event(f"client_secret_notifications/{sample}.json")
+    event = support.load_event("client_secret_notifications/new-secret.json")
+    for body in (_new_secret_body(days=180, now=now), _expiry_body(now + timedelta(days=180))):
+        event["Records"][0]["body"] = body  # the new secret stored, then Amazon's warning about it
         assert notifications.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
 
     assert rotate_calls == ACTIONS["RotateClientSecretFunction"]
     assert set(made) == ACTIONS["ClientSecretNotificationsFunction"]
+
+
+def test_no_second_rotation_while_the_last_one_is_not_stored(aws: dict[str, Any], http: responses.RequestsMock) -> None:
+    """Amazon keeps one old secret working: a second rotation before the first one's secret is stored would end
+    the stored secret at once instead of seven days later."""
+    http.post(ROTATE_URL, status=204)
+    assert rotation.scheduled_check(get_settings(), rotation_days=90, now=NOW)["rotationRequested"] is True
+    tags = aws["secretsmanager"].describe_secret(SecretId=support.SECRET_ID)["Tags"]
+    assert tags == [{"Key": "rotationRequestedAt", "Value": "2026-12-06T10:00:00Z"}]
+
+    with pytest.raises(ClientSecretNotStored) as raised:
+        rotation.scheduled_check(get_settings(), rotation_days=90, now=NOW + timedelta(days=1))
+
+    assert str(raised.value).startswith(
+        "A rotation asked for at 2026-12-06T10:00:00Z has not been stored in the credentials secret"
+    )
+    assert len([c for c in http.calls if c.request.url == ROTATE_URL]) == 1
+    # Once stored, the daily check finds a fresh secret.
+    rotation.handle_notification(get_settings(), _new_secret_body(days=180))
+    assert rotation.scheduled_check(get_settings(), rotation_days=90, now=NOW + timedelta(days=1)) == {
+        "rotationRequested": False,
+        "daysLeft": 179.0,
+    }

@@ -128,6 +128,11 @@ class ClientSecretRotationRefused(BuyerMessagingError):
     application, an application without access)."""
 
 
+class ClientSecretNotStored(BuyerMessagingError):
+    """A rotation asked for less than seven days ago has not been stored yet: another one would cut the stored
+    secret's remaining days (only the last old secret keeps working), so none is asked for."""
+
+
 class ClientSecretNotificationInvalid(BuyerMessagingError):
     """A message on the client secret queue is not an Amazon notification about the client secret."""
 

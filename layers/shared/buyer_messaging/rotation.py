@@ -18,7 +18,9 @@ The workflow: a daily schedule runs :func:`scheduled_check` (rotate when the sec
 report the days left for the alarm before the deadline); the queue's messages run :func:`handle_notification`
 (store a new secret in the credentials secret, keeping clientId and refreshToken; rotate on an expiry warning).
 The new secret's expiry is kept beside it in the credentials secret (``clientSecretExpiresAt``), so the daily
-check knows the secret's age without another permission.
+check knows the secret's age. Each rotation asked for is remembered in the secret's tag ``rotationRequestedAt``:
+while a rotation of the last seven days is not stored, no other is asked for, since a second rotation would end
+the stored secret (Amazon keeps one old secret working, the emulator likewise) long before its seven days.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from buyer_messaging.config import Settings
 from buyer_messaging.errors import (
     ClientSecretForAnotherClient,
     ClientSecretNotificationInvalid,
+    ClientSecretNotStored,
     ClientSecretRotationNotEnrolled,
     ClientSecretRotationRefused,
     CredentialsNotConfigured,
@@ -61,6 +64,8 @@ EXPIRY_WARNING_DAYS = 90
 AMAZON_NOTIFICATIONS_ACCOUNT = "437568002678"
 # Beside clientId, clientSecret and refreshToken in the credentials secret: when the stored secret expires.
 EXPIRES_AT_FIELD = "clientSecretExpiresAt"
+# The credentials secret's tag: when the last rotation was asked for (the template grants this tag key only).
+REQUESTED_TAG = "rotationRequestedAt"
 DAYS_LEFT_METRIC = "ClientSecretDaysLeft"
 STORED_METRIC = "ClientSecretStored"
 ROTATED_METRIC = "ClientSecretRotationsRequested"
@@ -213,9 +218,27 @@ def rotation_client(settings: Settings) -> SpApiClient:
     return SpApiClient(settings.spapi_endpoint, tokens, session=session, timeout=timeout)
 
 
-def request_rotation(settings: Settings) -> None:
+def _last_request(secret_id: str) -> datetime | None:
+    tags = _secrets_client().describe_secret(SecretId=secret_id).get("Tags", [])
+    found = [tag["Value"] for tag in tags if tag.get("Key") == REQUESTED_TAG]
+    return stored_expiry({EXPIRES_AT_FIELD: found[0]}) if found else None
+
+
+def request_rotation(settings: Settings, now: datetime | None = None) -> None:
     """Ask Amazon for a new client secret; it arrives on the queue. SpApiThrottled (0.0167/s, burst 1) is
-    transient and left to the caller's retries."""
+    transient and left to the caller's retries. :class:`ClientSecretNotStored` instead of a second rotation
+    while the last one (less than seven days ago) is not stored."""
+    now = now or datetime.now(UTC)
+    secret_id = settings.require("credentials_secret_id")
+    requested = _last_request(secret_id)
+    if requested is not None and now - requested < timedelta(days=OLD_SECRET_GRACE_DAYS):
+        stored = stored_expiry(_read_secret(secret_id))
+        if stored is None or stored < requested + timedelta(days=SECRET_LIFETIME_DAYS - 1):
+            raise ClientSecretNotStored(
+                f"A rotation asked for at {_iso(requested)} has not been stored in the credentials secret, and "
+                "another would end the secret stored now: look at ClientSecretDeadLetterQueue and the notifications "
+                "function's logs, and store the new secret by hand (docs/runbook-client-secret.md)."
+            )
     try:
         rotation_client(settings).call(ROTATION_OPERATION, "POST", ROTATION_PATH)
     except SpApiInvalidInput as error:
@@ -228,6 +251,7 @@ def request_rotation(settings: Settings) -> None:
             f"Amazon refused the rotation: {error} The call takes a grantless token of scope {ROTATION_SCOPE} of a "
             "production (not sandbox) application."
         ) from None
+    _secrets_client().tag_resource(SecretId=secret_id, Tags=[{"Key": REQUESTED_TAG, "Value": _iso(now)}])
     metrics.add_metric(name=ROTATED_METRIC, unit=MetricUnit.Count, value=1)
     logger.info("Amazon rotated the LWA client secret; the new one arrives on the client secret queue")
 
@@ -243,7 +267,7 @@ def scheduled_check(settings: Settings, rotation_days: int, now: datetime | None
         metrics.add_metric(name=DAYS_LEFT_METRIC, unit=MetricUnit.Count, value=round(days_left, 2))
     due = days_left is None or days_left <= SECRET_LIFETIME_DAYS - rotation_days
     if due:
-        request_rotation(settings)
+        request_rotation(settings, now)
     return {"rotationRequested": due, "daysLeft": None if days_left is None else round(days_left, 2)}
 
 
