@@ -379,8 +379,8 @@ def test_the_functions_call_only_the_actions_they_are_granted(
 
 
 def test_no_second_rotation_while_the_last_one_is_not_stored(aws: dict[str, Any], http: responses.RequestsMock) -> None:
-    """Amazon keeps one old secret working: a second rotation before the first one's secret is stored would end
-    the stored secret at once instead of seven days later."""
+    """A second rotation before the first one's secret is stored could end the stored secret at once (Amazon
+    documents one old secret working seven days, not two)."""
     http.post(ROTATE_URL, status=204)
     assert rotation.scheduled_check(get_settings(), rotation_days=90, now=NOW)["rotationRequested"] is True
     tags = aws["secretsmanager"].describe_secret(SecretId=support.SECRET_ID)["Tags"]

@@ -129,8 +129,8 @@ class ClientSecretRotationRefused(BuyerMessagingError):
 
 
 class ClientSecretNotStored(BuyerMessagingError):
-    """A rotation asked for less than seven days ago has not been stored yet: another one would cut the stored
-    secret's remaining days (only the last old secret keeps working), so none is asked for."""
+    """A rotation asked for less than seven days ago has not been stored yet: another one could end the stored
+    secret (Amazon documents one old secret working seven days, not two), so none is asked for."""
 
 
 class ClientSecretNotificationInvalid(BuyerMessagingError):

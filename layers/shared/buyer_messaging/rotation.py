@@ -19,8 +19,9 @@ report the days left for the alarm before the deadline); the queue's messages ru
 (store a new secret in the credentials secret, keeping clientId and refreshToken; rotate on an expiry warning).
 The new secret's expiry is kept beside it in the credentials secret (``clientSecretExpiresAt``), so the daily
 check knows the secret's age. Each rotation asked for is remembered in the secret's tag ``rotationRequestedAt``:
-while a rotation of the last seven days is not stored, no other is asked for, since a second rotation would end
-the stored secret (Amazon keeps one old secret working, the emulator likewise) long before its seven days.
+while a rotation of the last seven days is not stored, no other is asked for. Amazon documents one old secret
+working seven days after a rotation, not what a second rotation does to the one before (the emulator keeps one
+old secret): a second rotation could end the stored secret at once, so the safe side is taken.
 """
 
 from __future__ import annotations
