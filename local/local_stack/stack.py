@@ -32,6 +32,13 @@ STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::Sta
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 # Deployed to AWS, not to the local stack: their Ref is empty, so the console runs without sign-in.
 NOT_LOCAL_TYPES = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient")
+# Deployed to AWS only, deliberately: moto enforces no queue policy, runs no alarm and has no SNS subscriber to
+# tell; tests/static checks them on the translated template. An event source mapping is not polled by moto:
+# LocalStack.poll_queue drives its function from its queue, as Lambda's poller would.
+AWS_ONLY_TYPES = ("AWS::SQS::QueuePolicy", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic")
+EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
+# The queue attributes the local stack applies (moto keeps them; the redrive moves a message that failed too often).
+QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy")
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,8 @@ class LocalStack:
                 resolver.attributes[(logical, "Arn")] = f"arn:aws:s3:::{name.lower()}"
             elif kind in NOT_LOCAL_TYPES:
                 resolver.refs[logical] = ""
+            elif kind in (*AWS_ONLY_TYPES, EVENT_SOURCE_MAPPING):
+                resolver.refs[logical] = f"{self.stack_name}-{logical}"  # named, never created
             else:
                 resolver.refs.setdefault(logical, f"{self.stack_name}-{logical}")
 
@@ -201,8 +210,16 @@ class LocalStack:
 
     def _create_queues(self, resolver: Resolver) -> None:
         sqs = self.client("sqs")
-        for logical in self.template.resources_of_type("AWS::SQS::Queue"):
-            created = sqs.create_queue(QueueName=resolver.attributes[(logical, "QueueName")])
+        queues = self.template.resources_of_type("AWS::SQS::Queue")
+        # Dead-letter queues first: a redrive policy names a queue that exists.
+        for logical in sorted(queues, key=lambda name: "RedrivePolicy" in queues[name].get("Properties", {})):
+            properties = resolver.resolve(queues[logical].get("Properties", {}))
+            attributes = {
+                name: json.dumps(properties[name]) if isinstance(properties[name], dict) else str(properties[name])
+                for name in QUEUE_ATTRIBUTES
+                if name in properties
+            }
+            created = sqs.create_queue(QueueName=resolver.attributes[(logical, "QueueName")], Attributes=attributes)
             resolver.refs[logical] = created["QueueUrl"]
 
     def _create_tables(self, resolver: Resolver) -> dict[str, str]:
@@ -427,6 +444,43 @@ class LocalStack:
                 raise TimeoutError(f"executions not finished after {timeout_seconds} s: {states}")
             time.sleep(0.05)
 
+    def poll_queue(self, mapping: str) -> list[dict[str, Any]]:
+        """What Lambda's poller does for the event source mapping ``mapping`` (logical id), once: receive the
+        queue's messages (a batch of the mapping's BatchSize), invoke the function with an SQS event, and delete
+        the messages it did not report failed (ReportBatchItemFailures); a failed message comes back after its
+        visibility timeout and, past the redrive's maxReceiveCount, moves to the dead-letter queue. Returns what
+        each invocation answered (``{"payload", "errored"}``), until the queue gives nothing."""
+        assert self.deployment is not None
+        spec = self.template.resources[mapping]
+        if spec["Type"] != EVENT_SOURCE_MAPPING:
+            raise ValueError(f"{mapping} is not an event source mapping")
+        properties = spec["Properties"]
+        queue = properties["EventSourceArn"]["Fn::GetAtt"][0]
+        function = self.lambdas.function(self.deployment.functions[properties["FunctionName"]["Ref"]])
+        queue_url = self.deployment.queues[queue]
+        queue_arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{queue_url.rsplit('/', 1)[1]}"
+        sqs = self.client("sqs")
+        answers: list[dict[str, Any]] = []
+        while True:
+            received = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=int(properties.get("BatchSize", 10)),
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not received:
+                return answers
+            event = {"Records": [_sqs_record(message, queue_arn, self.region) for message in received]}
+            payload, errored, _ = self.lambdas.invoke(function, event)
+            answer = json.loads(payload) if payload else None
+            answers.append({"payload": answer, "errored": errored})
+            failed = set() if errored else {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+            for message in received:
+                if errored or message["MessageId"] in failed:
+                    continue
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if errored or failed:
+                return answers  # the failed ones come back after their visibility timeout, as on AWS
+
     def wait_for(self, execution_arn: str, *, timeout_seconds: float = 120.0) -> dict[str, Any]:
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout_seconds
@@ -472,6 +526,21 @@ def reset_function_caches() -> None:
     storage.reset_client()
     executions.reset_client()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+def _sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """An SQS message as Lambda's poller hands it to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
 
 
 def _zip_of(code_dir: Path) -> bytes:

@@ -1,6 +1,8 @@
 """The emulator's request router: which part answers a request, injected faults, request ids, the call log.
 
 - ``/auth/o2/token``          Login with Amazon (:mod:`spapi_emulator.lwa`), logged as ``lwaToken``
+- ``/applications/2023-11-30/clientSecret``  the Application Management API (:mod:`spapi_emulator.applications`),
+  logged as ``rotateApplicationClientSecret``
 - ``/upload/{id}``            the presigned upload URL (:mod:`spapi_emulator.s3_endpoint`), logged as ``upload``
 - ``/_emulator/...``          inspection and control (:mod:`spapi_emulator.control`), not logged
 - anything else               the SP-API (:mod:`spapi_emulator.gateway`), logged under the operation's name
@@ -12,7 +14,9 @@ import logging
 import threading
 from enum import Enum
 
+from buyer_messaging.rotation import ROTATION_OPERATION, ROTATION_PATH
 from spapi_emulator import messaging, uploads
+from spapi_emulator.applications import Applications
 from spapi_emulator.clock import EmulatedClock, iso_timestamp
 from spapi_emulator.control import CONTROL_PREFIX, Control
 from spapi_emulator.errors import (
@@ -55,8 +59,10 @@ class Application:
         faults: FaultBook,
         control: Control,
         stopping: threading.Event,
+        applications: Applications,
     ) -> None:
         self._state = state
+        self._applications = applications
         self._clock = clock
         self._faults = faults
         self._stopping = stopping
@@ -79,10 +85,13 @@ class Application:
         self.host = ""  # the Host header value of the base URL, signed into upload URLs
 
     def handle(self, request: Request) -> Response:
+        self._applications.warn_if_due()  # Amazon's warning comes by itself, whatever the developer calls
         if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
             return self._with_request_id(self.control.handle(request), request)
         operation: str
-        if request.path == TOKEN_PATH:
+        if request.path == ROTATION_PATH:
+            operation, dialect, routed = ROTATION_OPERATION, Dialect.SPAPI, None
+        elif request.path == TOKEN_PATH:
             operation, dialect, routed = LWA_OPERATION, Dialect.LWA, None
         elif request.path.startswith(UPLOAD_PATH_PREFIX):
             request.request_id, _ = s3_request_ids()
@@ -124,7 +133,7 @@ class Application:
             return self._framing_error(request, dialect)
         if dialect is Dialect.LWA:
             try:
-                return self._with_request_id(token(request, self._state, self._clock), request)
+                return self._with_request_id(token(request, self._state, self._clock, self._applications), request)
             except LwaError as error:
                 return self._with_request_id(lwa_error_response(error), request)
         if dialect is Dialect.S3:
@@ -132,6 +141,13 @@ class Application:
                 return self._s3_headers(self._uploads.handle(request, self.host), request)
             except S3Error as error:
                 return self._s3(error, request)
+        if request.operation == ROTATION_OPERATION:
+            if request.method != "POST":
+                refusal = ApiError(
+                    405, "MethodNotAllowed", f"{request.method} is not allowed on this resource; use POST."
+                )
+                return self._with_request_id(spapi_error_response(refusal), request)
+            return self._with_request_id(self._applications.rotate(request, self._state), request)
         if routed is None:
             return self._with_request_id(spapi_error_response(_unrouted(request)), request)
         route, params = routed

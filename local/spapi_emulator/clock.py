@@ -43,6 +43,10 @@ class EmulatedClock:
         """The emulated date and time (UTC): the real start time plus the emulated seconds since."""
         return self._started_wall + timedelta(seconds=self.now())
 
+    def wall_at(self, emulated_seconds: float) -> datetime:
+        """The emulated date and time (UTC) at ``emulated_seconds`` on this clock (past or future)."""
+        return self._started_wall + timedelta(seconds=emulated_seconds)
+
     def advance(self, seconds: float) -> None:
         """Move emulated time forward (tokens and presigned URLs expire, buckets refill)."""
         if not math.isfinite(seconds) or seconds < 0:

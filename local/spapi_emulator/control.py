@@ -23,6 +23,11 @@ HTTP routes (no access token needed; JSON in and out):
 - ``POST /_emulator/tokens/expire`` -> ``{"expired": n}``: every access token issued so far and still valid
   expires now, before its ``expires_in`` (as Amazon's do); the next call with one is answered 403 expired
 - ``POST /_emulator/tokens/revoke`` -> ``{"revoked": n}``: the same, answered 403 revoked
+- ``POST /_emulator/notifications/destinations`` ``{"notificationType", "queueArn", "endpointUrl"?}`` -> 201: the
+  SQS queue that gets ``APPLICATION_OAUTH_CLIENT_NEW_SECRET`` or ``APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY``, as a
+  developer registers it in the Developer Console (``endpointUrl``: where that queue's SQS answers, a moto server)
+- ``GET  /_emulator/notifications`` -> ``{"notifications": [{notificationType, queueArn, delivered, body}]}``
+- ``POST /_emulator/notifications/secret-expiry`` -> 201: Amazon's 90-day warning, sent now
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from spapi_emulator.applications import Applications
 from spapi_emulator.clock import EmulatedClock
 from spapi_emulator.faults import FaultBook, make_fault
 from spapi_emulator.httpio import BodyTooLarge, IncompleteBody, MalformedBody, Request, Response, json_response
@@ -52,8 +58,16 @@ class ControlError(Exception):
 class Control:
     """The emulator's inspection and control operations."""
 
-    def __init__(self, state: State, clocks: tuple[EmulatedClock, ...], quotas: Quotas, faults: FaultBook) -> None:
+    def __init__(
+        self,
+        state: State,
+        clocks: tuple[EmulatedClock, ...],
+        quotas: Quotas,
+        faults: FaultBook,
+        applications: Applications,
+    ) -> None:
         self._state = state
+        self.applications = applications
         self._clocks = clocks
         self._quotas = quotas
         self._faults = faults
@@ -71,6 +85,9 @@ class Control:
             ("POST", "/clock"): self._post_clock,
             ("POST", "/tokens/expire"): lambda _: json_response(200, {"expired": self.expire_tokens()}),
             ("POST", "/tokens/revoke"): lambda _: json_response(200, {"revoked": self.revoke_tokens()}),
+            ("POST", "/notifications/destinations"): self._post_destination,
+            ("GET", "/notifications"): lambda _: json_response(200, {"notifications": self.applications.sent()}),
+            ("POST", "/notifications/secret-expiry"): self._post_secret_expiry,
         }
 
     # --- Python API ---------------------------------------------------------------------------------------
@@ -159,6 +176,7 @@ class Control:
         self._state.reset()
         self._faults.clear()
         self._quotas.reset()
+        self.applications.reset()
 
     def advance_clock(self, seconds: float) -> None:
         for clock in self._clocks:
@@ -232,6 +250,29 @@ class Control:
         except ValueError as error:
             raise ControlError(400, str(error)) from None
         return json_response(200, {"usagePlans": changed})
+
+    def _post_destination(self, request: Request) -> Response:
+        body = _json_object(request)
+        unknown = sorted(set(body) - {"notificationType", "queueArn", "endpointUrl"})
+        if unknown:
+            raise ControlError(400, f"Unknown fields {unknown}.")
+        endpoint_url = body.get("endpointUrl")
+        try:
+            registered = self.applications.register(
+                str(body.get("notificationType", "")),
+                str(body.get("queueArn", "")),
+                None if endpoint_url is None else str(endpoint_url),
+            )
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        return json_response(201, {"destination": registered})
+
+    def _post_secret_expiry(self, request: Request) -> Response:
+        try:
+            sent = self.applications.warn()
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        return json_response(201, {"notification": sent})
 
     def _post_reset(self, request: Request) -> Response:
         self.reset()

@@ -23,6 +23,9 @@ ACCESS_DENIED_MESSAGE = "Access to requested resource is denied."
 EXPIRED_TOKEN_DETAILS = "The access token you provided has expired."  # noqa: S105  (a message)
 REVOKED_TOKEN_DETAILS = "The access token you provided is revoked, malformed or invalid."  # noqa: S105
 MISSING_TOKEN_DETAILS = "Access token is missing in the request header."  # noqa: S105
+# A token minted with a client secret past Amazon's 180-day deadline: every call is refused with this reason
+# (PipedreamHQ/pipedream#16843, amzn/selling-partner-api-models#4489 quote it).
+SECRET_EXPIRED_DETAILS = "The LWA secret token you provided has expired."  # noqa: S105
 QUOTA_EXCEEDED_MESSAGE = "You exceeded your quota for the requested resource."
 NOT_AVAILABLE_MESSAGE = "Invalid amazonOrderId and template combination."
 

@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from buyer_messaging import catalog
+from buyer_messaging.rotation import ROTATION_OPERATION
 
 LWA_OPERATION = "lwaToken"
 UPLOAD_OPERATION = "upload"
 FAULTABLE_OPERATIONS: tuple[str, ...] = (
     *(operation.name for operation in catalog.OPERATIONS),
+    ROTATION_OPERATION,
     LWA_OPERATION,
     UPLOAD_OPERATION,
 )

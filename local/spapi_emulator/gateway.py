@@ -5,7 +5,8 @@ A call to an SP-API operation is checked in this order; the first failure is the
 1. an injected fault for the operation (see :mod:`spapi_emulator.faults`; handled by the application);
 2. ``x-amz-access-token``: 403 ``Unauthorized`` "Access to requested resource is denied.", the reason in
    ``details``: "Access token is missing in the request header.", "The access token you provided has
-   expired." or "The access token you provided is revoked, malformed or invalid." (unknown or revoked);
+   expired.", "The access token you provided is revoked, malformed or invalid." (unknown or revoked), or "The
+   LWA secret token you provided has expired." (minted with a client secret past Amazon's 180-day deadline);
 3. the token bucket of the token's seller and the operation -> empty: 429 ``QuotaExceeded``, nothing else
    happens (:mod:`spapi_emulator.quotas`);
 4. the operation: ``marketplaceIds`` (exactly one value), the order (well-formed id, known and sold by the
@@ -42,6 +43,7 @@ from spapi_emulator.errors import (
     MISSING_TOKEN_DETAILS,
     QUOTA_EXCEEDED_MESSAGE,
     REVOKED_TOKEN_DETAILS,
+    SECRET_EXPIRED_DETAILS,
     ApiError,
     invalid_input,
     not_found,
@@ -251,8 +253,15 @@ class Gateway:
             seller = self._state.tokens.seller_of(token)
         if status == "expired":
             raise unauthorized(details=EXPIRED_TOKEN_DETAILS)
-        if status != "valid" or seller is None:
+        if status != "valid":
             raise unauthorized(details=REVOKED_TOKEN_DETAILS)
+        if self._state.tokens.secret_past_deadline(token):
+            raise unauthorized(details=SECRET_EXPIRED_DETAILS)
+        if seller is None:
+            # A grantless (client_credentials) token acts for no seller: denied without a reason, as Amazon
+            # answers a token of the wrong grant (PipedreamHQ/pipedream#19400, the reverse case).
+            request.notes.append("A grantless access token was sent to an operation that needs a seller's.")
+            raise unauthorized(details="")
         return seller
 
 

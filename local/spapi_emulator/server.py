@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from spapi_emulator.app import Application
+from spapi_emulator.applications import Applications
 from spapi_emulator.clock import EmulatedClock, check_speedup
 from spapi_emulator.control import Control
 from spapi_emulator.faults import FaultBook
@@ -283,9 +284,13 @@ class Emulator:
         self._state = State(self._seed, token_lifetime_seconds=token_lifetime_seconds)
         self._faults = FaultBook()
         quotas = Quotas(self._quota_clock, self._seed.selling_partner_ids)
-        self._control = Control(self._state, (self._clock, self._quota_clock), quotas, self._faults)
+        # The application's client secrets and rotation live on the emulator's clock: a test ages them in days.
+        self._applications = Applications(self._seed.credentials, self._clock)
+        self._control = Control(self._state, (self._clock, self._quota_clock), quotas, self._faults, self._applications)
         self._stopping = threading.Event()
-        self._app = Application(self._state, self._clock, quotas, self._faults, self._control, self._stopping)
+        self._app = Application(
+            self._state, self._clock, quotas, self._faults, self._control, self._stopping, self._applications
+        )
         self._log_requests = log_requests
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -444,7 +449,8 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the seed: orders' actions restored, destinations, deliveries, calls and faults forgotten,
-        the documented usage plans with full buckets. Access tokens already issued stay valid."""
+        the documented usage plans with full buckets, the seed's client secret again with no notification queue
+        registered. Access tokens already issued stay valid."""
         self._control.reset()
 
     def advance_clock(self, seconds: float) -> None:
@@ -461,3 +467,26 @@ class Emulator:
         """Every access token issued so far and still valid is revoked; the next call with one is answered 403
         with details "The access token you provided is revoked, malformed or invalid.". Returns how many."""
         return self._control.revoke_tokens()
+
+    # --- the application's client secret (spapi_emulator.applications) --------------------------------------
+
+    def register_notification_queue(
+        self, notification_type: str, queue_arn: str, *, endpoint_url: str | None = None
+    ) -> None:
+        """Register the SQS queue (its ARN) that gets ``APPLICATION_OAUTH_CLIENT_NEW_SECRET`` or
+        ``APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY``, as a developer does in the Developer Console. ``endpoint_url``:
+        where the queue's SQS answers (a moto server); None: boto3's default (moto in-process)."""
+        self._applications.register(notification_type, queue_arn, endpoint_url)
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Notifications sent, oldest first: ``notificationType``, ``queueArn``, ``delivered``, ``body``."""
+        return self._applications.sent()
+
+    def client_secret(self) -> str:
+        """The application's current LWA client secret (it changes with every rotation)."""
+        return self._applications.current_secret()
+
+    def warn_secret_expiry(self) -> dict[str, Any]:
+        """Send ``APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY`` now (Amazon sends it 90 days before the deadline, which
+        the emulator also does by itself when its clock gets there)."""
+        return self._applications.warn()

@@ -85,21 +85,47 @@ class AccessTokens:
         self.lifetime_seconds = float(lifetime_seconds)
         self._expiry: dict[str, float] = {}
         self._seller: dict[str, str] = {}
+        self._scope: dict[str, str] = {}
         self._revoked: set[str] = set()
+        self._past_deadline: set[str] = set()  # minted with a client secret past Amazon's 180-day deadline
 
-    def issue(self, now: float, selling_partner_id: str) -> str:
-        """A new access token for the seller whose refresh token was exchanged."""
+    def issue(
+        self,
+        now: float,
+        selling_partner_id: str | None,
+        scope: str | None = None,
+        *,
+        secret_past_deadline: bool = False,
+    ) -> str:
+        """A new access token for the seller whose refresh token was exchanged, or (no seller) a grantless token
+        of ``scope`` from the client_credentials grant."""
         token = "Atza|emulator." + secrets.token_urlsafe(48)
         self._expiry = {t: at for t, at in self._expiry.items() if at + EXPIRED_TOKEN_MEMORY_SECONDS > now}
         self._seller = {t: seller for t, seller in self._seller.items() if t in self._expiry}
+        self._scope = {t: granted for t, granted in self._scope.items() if t in self._expiry}
         self._revoked &= set(self._expiry)
+        self._past_deadline &= set(self._expiry)
+        if secret_past_deadline:
+            self._past_deadline.add(token)
         self._expiry[token] = now + self.lifetime_seconds
-        self._seller[token] = selling_partner_id
+        if selling_partner_id is not None:
+            self._seller[token] = selling_partner_id
+        if scope is not None:
+            self._scope[token] = scope
         return token
 
     def seller_of(self, token: str) -> str | None:
-        """The selling partner a token acts for (whose refresh token minted it), or None for an unknown one."""
+        """The selling partner a token acts for (whose refresh token minted it); None for an unknown or a
+        grantless token."""
         return self._seller.get(token)
+
+    def secret_past_deadline(self, token: str) -> bool:
+        """Whether the token was minted with a client secret past Amazon's 180-day deadline."""
+        return token in self._past_deadline
+
+    def scope_of(self, token: str) -> str | None:
+        """The scope of a grantless token; None for a token minted from a refresh token (or unknown)."""
+        return self._scope.get(token)
 
     def status(self, token: str, now: float) -> str:
         """``valid``, ``expired``, ``revoked`` or ``unknown`` (never issued, or forgotten long after expiry)."""

@@ -201,8 +201,12 @@ def _swallow(call: Callable[[], object]) -> None:
         call()
 
 
-def test_faultable_operations_are_the_catalogs_plus_lwa_and_upload() -> None:
-    assert set(FAULTABLE_OPERATIONS) == {o.name for o in catalog.OPERATIONS} | {"lwaToken", "upload"}
+def test_faultable_operations_are_the_catalogs_plus_rotation_lwa_and_upload() -> None:
+    assert set(FAULTABLE_OPERATIONS) == {o.name for o in catalog.OPERATIONS} | {
+        "rotateApplicationClientSecret",
+        "lwaToken",
+        "upload",
+    }
 
 
 @pytest.mark.parametrize(

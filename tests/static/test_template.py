@@ -36,6 +36,8 @@ FUNCTION_FOLDERS = {
     "SendMessageFunction": "send_message",
     "RecordOutcomeFunction": "record_outcome",
     "ApiFunction": "api",
+    "RotateClientSecretFunction": "rotate_client_secret",
+    "ClientSecretNotificationsFunction": "client_secret_notifications",
 }
 
 # DefinitionSubstitutions key -> the function whose ARN it carries
@@ -569,6 +571,7 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
             "StartWorkflowFunction": {"STATE_MACHINE_ARN"},
             "RecordOutcomeFunction": {"EVENT_BUS_NAME"},
             "ApiFunction": {"STATE_MACHINE_ARN", "CONSOLE_USER_POOL_ID", "CONSOLE_CLIENT_ID"},
+            "RotateClientSecretFunction": {"CLIENT_SECRET_ROTATION_DAYS"},
         }
         assert set(own) == expected.get(logical_id, set()), logical_id
     assert template["Resources"]["StartWorkflowFunction"]["Properties"]["Environment"]["Variables"] == {

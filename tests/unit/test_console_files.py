@@ -157,6 +157,12 @@ def test_app_js_explains_only_error_names_the_workflow_has() -> None:
         "IdempotencyKeyReused",
         "RequestNotFound",
         "UnsupportedContentType",
+        # The client secret rotation's (buyer_messaging.rotation): raised outside any message's execution.
+        "ClientSecretRotationNotEnrolled",
+        "ClientSecretRotationRefused",
+        "ClientSecretNotStored",
+        "ClientSecretNotificationInvalid",
+        "ClientSecretForAnotherClient",
     }
     can_end_a_message = {
         name

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from buyer_messaging import catalog, http_api, trigger, validation
+from buyer_messaging import catalog, http_api, rotation, trigger, validation
 from buyer_messaging.messaging import AvailableAction
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from tests import support
@@ -90,7 +90,24 @@ def _s3_event(event: Any) -> None:
         catalog.message_type(request.message_type)
 
 
+def _client_secret_notifications(event: Any) -> None:
+    """An SQS event whose message is one of Amazon's client secret notifications (buyer_messaging.rotation)."""
+    from aws_lambda_powertools.utilities.data_classes import SQSEvent
+
+    for record in SQSEvent(event).records:
+        notification = rotation.parse_notification(record.body)
+        assert notification.client_id == support.CREDENTIALS["clientId"]
+
+
+def _scheduled_event(event: Any) -> None:
+    from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
+    assert EventBridgeEvent(event).detail_type == "Scheduled Event"
+
+
 PARSERS: dict[str, Callable[[Any], None]] = {
+    "client_secret_notifications": _client_secret_notifications,
+    "rotate_client_secret": _scheduled_event,
     "api": _http_api_event,
     "list_actions": _validation_task,
     "record_outcome": _outcome_task,

@@ -71,10 +71,12 @@ def test_every_function_has_a_handler_and_they_are_distinct() -> None:
     functions = sorted(path.name for path in FUNCTIONS.iterdir() if (path / "app.py").exists())
     assert functions == [
         "api",
+        "client_secret_notifications",
         "create_destination",
         "hash_attachment",
         "list_actions",
         "record_outcome",
+        "rotate_client_secret",
         "send_message",
         "start_workflow",
         "upload_attachment",

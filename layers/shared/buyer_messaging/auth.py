@@ -4,6 +4,15 @@ Credentials never leave this module except as the form fields of the token reque
 hides them so they cannot reach a log by accident. Access tokens are cached per container and
 refreshed shortly before ``expires_in`` runs out, and at once when Amazon refuses one (see spapi).
 
+Rotation of the client secret (buyer_messaging.rotation): the credentials secret is cached for
+``SECRET_CACHE_SECONDS`` (5 minutes), far inside the seven days Amazon keeps the old secret working after a
+rotation, so every container picks the new one up in time. Should LWA still refuse the client (``invalid_client``:
+the cached secret was rotated out, or stored by hand a moment ago), the secret is read once more past the cache
+and, when it changed, the token is asked for with the new one instead of failing.
+
+Grantless operations (the rotation itself) take a token of LWA's ``client_credentials`` grant with their
+``scope`` instead of the seller's refresh token (SP-API docs, "Grantless operations").
+
 A cached token's age is measured on the wall clock (``time.time``): Lambda freezes an idle container,
 and the monotonic clock need not advance while it is frozen, so by monotonic time a token could look
 minutes old when hours have passed.
@@ -17,12 +26,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from buyer_messaging.errors import (
     CredentialsNotConfigured,
     LwaInvalidGrant,
     LwaRejected,
     LwaUnavailable,
 )
+from buyer_messaging.observability import logger, metrics
 from buyer_messaging.sessions import new_session
 
 if TYPE_CHECKING:
@@ -32,6 +44,8 @@ if TYPE_CHECKING:
 REFRESH_MARGIN_SECONDS = 120.0
 SECRET_CACHE_SECONDS = 300
 REQUIRED_CREDENTIAL_FIELDS = ("clientId", "clientSecret", "refreshToken")
+# Counted each time LWA refuses the client: the template's LwaRejectedAlarm watches it.
+LWA_REJECTED_METRIC = "LwaRejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +77,14 @@ def _non_empty_string(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def load_credentials(secret_id: str) -> LwaCredentials:
-    """Read the credentials secret through Powertools Parameters (cached for a few minutes)."""
+def load_credentials(secret_id: str, *, fresh: bool = False) -> LwaCredentials:
+    """Read the credentials secret through Powertools Parameters (cached for a few minutes; ``fresh``: read
+    Secrets Manager now, and cache that)."""
     # Imported here: only functions that call the SP-API pay for the Parameters utility's import.
     from aws_lambda_powertools.utilities import parameters
 
     try:
-        secret = parameters.get_secret(secret_id, transform="json", max_age=SECRET_CACHE_SECONDS)
+        secret = parameters.get_secret(secret_id, transform="json", max_age=SECRET_CACHE_SECONDS, force_fetch=fresh)
     except parameters.exceptions.TransformParameterError:
         raise CredentialsNotConfigured(f"The LWA credentials secret {secret_id!r} is not valid JSON.") from None
     except parameters.exceptions.GetParameterError as error:
@@ -90,7 +105,10 @@ class _CachedToken:
 
 
 class AccessTokenProvider:
-    """Hands out an LWA access token, asking LWA only when the cached one is close to expiry."""
+    """Hands out an LWA access token, asking LWA only when the cached one is close to expiry.
+
+    ``scope``: a grantless token of that scope (``client_credentials`` grant) instead of the seller's.
+    ``fresh_credentials``: the credentials read past any cache, tried once when LWA refuses the client."""
 
     def __init__(
         self,
@@ -100,9 +118,13 @@ class AccessTokenProvider:
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (5.0, 15.0),
         clock: Callable[[], float] | None = None,
+        scope: str | None = None,
+        fresh_credentials: Callable[[], LwaCredentials] | None = None,
     ) -> None:
         self._token_url = token_url
         self._credentials = credentials
+        self._scope = scope
+        self._fresh_credentials = fresh_credentials
         self._session = session or new_session()
         self._timeout = timeout
         self._clock = clock or _wall_clock
@@ -127,19 +149,33 @@ class AccessTokenProvider:
                 self._cached = None
 
     def _request_token(self) -> _CachedToken:
+        credentials = self._credentials()
+        try:
+            return self._exchange(credentials)
+        except LwaRejected as refused:
+            if refused.code != "invalid_client" or self._fresh_credentials is None:
+                raise
+            fresh = self._fresh_credentials()
+            if (fresh.client_id, fresh.client_secret) == (credentials.client_id, credentials.client_secret):
+                raise
+            # The secret changed since it was cached (a rotation stored a new one): once more with it.
+            logger.info("LWA refused the cached client secret; the credentials secret holds a newer one")
+            return self._exchange(fresh)
+
+    def _form(self, credentials: LwaCredentials) -> dict[str, str]:
+        client = {"client_id": credentials.client_id, "client_secret": credentials.client_secret}
+        if self._scope is not None:
+            return {"grant_type": "client_credentials", "scope": self._scope, **client}
+        return {"grant_type": "refresh_token", "refresh_token": credentials.refresh_token, **client}
+
+    def _exchange(self, credentials: LwaCredentials) -> _CachedToken:
         import requests
 
-        credentials = self._credentials()
         requested_at = self._clock()
         try:
             response = self._session.post(
                 self._token_url,
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": credentials.refresh_token,
-                    "client_id": credentials.client_id,
-                    "client_secret": credentials.client_secret,
-                },
+                data=self._form(credentials),
                 headers={"Accept": "application/json"},
                 timeout=self._timeout,
             )
@@ -157,10 +193,13 @@ class AccessTokenProvider:
                     "the application again and the new refresh token must be stored in the credentials secret."
                     + (f" LWA said: {description}" if description else "")
                 )
+            metrics.add_metric(name=LWA_REJECTED_METRIC, unit=MetricUnit.Count, value=1)
             raise LwaRejected(
                 f"Login with Amazon refused the token request ({code})"
                 + (f": {description}" if description else "")
-                + ". Check the client id and client secret in the credentials secret."
+                + ". Check the client id and client secret in the credentials secret"
+                + " (docs/runbook-client-secret.md).",
+                code=code,
             )
         token = body.get("access_token")
         expires_in = body.get("expires_in", 3600)

@@ -58,6 +58,9 @@ class Settings:
     # The pacer's clock runs this many times faster than real time: set by the local stack only, to the
     # factor its Wait states and Retry intervals run faster (never set on AWS).
     pacer_clock_speedup: float = 1.0
+    # The LWA client secret is rotated once it is this many days old (buyer_messaging.rotation); Amazon's
+    # deadline is 180 days, and the old secret works seven days after a rotation.
+    client_secret_rotation_days: int = 90
 
     def spapi_call_seconds(self) -> float:
         """The longest one SP-API operation can take before its client gives up (tokens included)."""
@@ -99,6 +102,7 @@ class Settings:
             selling_partner_id=env.get("SELLING_PARTNER_ID", "").strip(),
             quota_wait_deadline_hours=_positive_float(env, "QUOTA_WAIT_DEADLINE_HOURS", 24.0, unit="hours"),
             pacer_clock_speedup=_positive_float(env, "PACER_CLOCK_SPEEDUP", 1.0, unit="times real time"),
+            client_secret_rotation_days=_rotation_days(env),
         )
 
     def require(self, name: str) -> str:
@@ -154,6 +158,21 @@ def _positive_int(env: Mapping[str, str], variable: str, default: int) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise ConfigurationError(f"{variable} must be a positive whole number, not {raw!r}.")
     return int(raw)
+
+
+# A rotation's new secret must be stored before the old one's seven days run out, and both before Amazon's
+# 180-day deadline: rotating later than day 173 leaves no room.
+MAX_ROTATION_DAYS = 180 - 7
+
+
+def _rotation_days(env: Mapping[str, str]) -> int:
+    days = _positive_int(env, "CLIENT_SECRET_ROTATION_DAYS", 90)
+    if days > MAX_ROTATION_DAYS:
+        raise ConfigurationError(
+            f"CLIENT_SECRET_ROTATION_DAYS must be at most {MAX_ROTATION_DAYS} (Amazon's 180-day deadline less the "
+            f"old secret's seven days), not {days}."
+        )
+    return days
 
 
 @lru_cache(maxsize=1)

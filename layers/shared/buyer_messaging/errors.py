@@ -103,11 +103,42 @@ class LwaInvalidGrant(BuyerMessagingError):
 
 
 class LwaRejected(BuyerMessagingError):
-    """LWA refused the token request for another reason (client id or secret wrong, ...)."""
+    """LWA refused the token request for another reason (client id or secret wrong, ...). ``code`` is LWA's
+    ``error`` (``invalid_client`` for a client id or secret it does not take, a rotated-out secret among them)."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class LwaUnavailable(TransientError):
     """LWA could not be reached or answered with a server error; retried."""
+
+
+# --- The LWA client secret's rotation (buyer_messaging.rotation) ----------------------------------------
+
+
+class ClientSecretRotationNotEnrolled(BuyerMessagingError):
+    """rotateApplicationClientSecret answered 400: no SQS queue is registered for the new secret's notification
+    in the Developer Console, so Amazon would have nowhere to send it; nothing was rotated."""
+
+
+class ClientSecretRotationRefused(BuyerMessagingError):
+    """rotateApplicationClientSecret answered 403: the grantless token was refused (wrong scope, a sandbox
+    application, an application without access)."""
+
+
+class ClientSecretNotStored(BuyerMessagingError):
+    """A rotation asked for less than seven days ago has not been stored yet: another one could end the stored
+    secret (Amazon documents one old secret working seven days, not two), so none is asked for."""
+
+
+class ClientSecretNotificationInvalid(BuyerMessagingError):
+    """A message on the client secret queue is not an Amazon notification about the client secret."""
+
+
+class ClientSecretForAnotherClient(BuyerMessagingError):
+    """A client secret notification names another LWA client id than the credentials secret's: not stored."""
 
 
 # --- SP-API answers --------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ EXPIRED_TOKEN_TEXTS = (
     "the security token included in the request is expired",
 )
 REVOKED_TOKEN_TEXTS = ("the access token you provided is revoked, malformed or invalid",)
+# A client secret past Amazon's 180-day deadline (PipedreamHQ/pipedream#16843): no fresh token helps.
+SECRET_EXPIRED_TEXT = "the lwa secret token you provided has expired"  # noqa: S105  (a message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +244,12 @@ def _parse(operation: str, response: requests.Response) -> SpApiResponse:
         raise MessageTypeNotAvailable(
             f"{where}: Amazon does not allow this message type for this order now ({said}).{suffix}"
         )
+    elif status == 403 and _says(errors, (SECRET_EXPIRED_TEXT,)):
+        error_class, hint = (
+            SpApiUnauthorized,
+            " The LWA client secret is past Amazon's 180-day deadline: rotate it in the Developer Console and store"
+            " it in the credentials secret (docs/runbook-client-secret.md).",
+        )
     elif status in (401, 403):
         error_class, hint = (
             SpApiUnauthorized,
@@ -271,6 +279,7 @@ def client_for(settings: Settings) -> SpApiClient:
         lambda: load_credentials(secret_id),
         session=session,
         timeout=(settings.connect_timeout_seconds, settings.read_timeout_seconds),
+        fresh_credentials=lambda: load_credentials(secret_id, fresh=True),
     )
     return SpApiClient(
         settings.spapi_endpoint,

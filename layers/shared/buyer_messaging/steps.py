@@ -374,3 +374,18 @@ def _record_received_from_s3(
         )
     except (WorkflowTableUnavailable, ConfigurationError) as error:
         logger.warning("Request record not written", extra={"error": error_name(error), "cause": str(error)})
+
+
+def check_client_secret() -> dict[str, Any]:
+    """The daily schedule: the LWA client secret's days left, and a rotation once it is due."""
+    from buyer_messaging import rotation
+
+    settings = get_settings()
+    return rotation.scheduled_check(settings, settings.client_secret_rotation_days)
+
+
+def client_secret_notification(body: str) -> str:
+    """One of Amazon's client secret notifications from the queue: the new secret stored, or a rotation."""
+    from buyer_messaging import rotation
+
+    return rotation.handle_notification(get_settings(), body)
