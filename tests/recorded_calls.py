@@ -4,8 +4,9 @@ so this recording is how a call without its grant, or a grant without its call, 
 
 One run goes through every path that calls AWS: two S3 starts (a request document and an outbox file), every
 step of one message with an attachment, its upload destination expired before the upload (the renewal path),
-the outcome, and the HTTP API's operations (message types, staging form, a submit and its repeat, status,
-history) as ApiFunction runs them.
+the outcome, the HTTP API's operations (message types, staging form, a submit and its repeat, status,
+history) as ApiFunction runs them, and the client secret's rotation: the daily check asks for one, Amazon's new
+secret is stored, and Amazon's expiry warning about it asks for the next.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import responses
 
-from buyer_messaging import destinations, http_api, steps
+from buyer_messaging import destinations, http_api, rotation, steps
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from local_stack.stack import reset_function_caches
 from tests import support
@@ -174,6 +176,7 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
     assert steps.record_outcome(OutcomeTask.from_dict(failed))["status"] == "failed"
 
     _run_the_api(aws, calls)
+    _run_the_rotation(http, calls)
     calls.now("")
 
 
@@ -197,3 +200,24 @@ def _run_the_api(aws: dict[str, Any], calls: Calls) -> None:
     assert http_api.request_status(submitted.request_id)["status"] == "received"
     history = http_api.order_history(support.ORDER_ID)
     assert submitted.request_id in [message["requestId"] for message in history["messages"]]
+
+
+def _notification(sample: str, fields: dict[str, str]) -> str:
+    """A sample notification of events/client_secret_notifications/ with its payload's ``fields`` replaced."""
+    body = json.loads(support.load_event(f"client_secret_notifications/{sample}")["Records"][0]["body"])
+    (payload,) = body["payload"].values()
+    payload.update(fields)
+    return json.dumps(body)
+
+
+def _run_the_rotation(http: responses.RequestsMock, calls: Calls) -> None:
+    """The client secret's two functions (functions/rotate_client_secret, functions/client_secret_notifications)."""
+    http.post(support.ENDPOINT + rotation.ROTATION_PATH, status=204)
+    calls.now("RotateClientSecretFunction")
+    assert steps.check_client_secret()["rotationRequested"] is True  # the stored secret's age is unknown
+    expires = (datetime.now(UTC) + timedelta(days=rotation.SECRET_LIFETIME_DAYS)).isoformat()
+    calls.now("ClientSecretNotificationsFunction")
+    stored = _notification("new-secret.json", {"newClientSecret": "recorded-run", "newClientSecretExpiryTime": expires})
+    assert steps.client_secret_notification(stored) == "stored"
+    warning = _notification("secret-expiry.json", {"clientSecretExpiryTime": expires})
+    assert steps.client_secret_notification(warning) == "rotation requested"

@@ -26,10 +26,13 @@ READERS = {
     "UploadAttachmentFunction",
     "SendMessageFunction",
     "ApiFunction",
+    # The client secret's rotation: the grantless token takes the client id and secret (rotation.py).
+    "RotateClientSecretFunction",
+    "ClientSecretNotificationsFunction",
 }
 
-# The functions that write the secret (IAM grant only): none yet; the client secret's rotation will be one.
-WRITERS: set[str] = set()
+# The functions that write the secret (IAM grant only): the one that stores Amazon's new client secret.
+WRITERS = {"ClientSecretNotificationsFunction"}
 
 
 def test_no_parameter_carries_credentials(template: dict[str, Any]) -> None:

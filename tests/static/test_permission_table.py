@@ -7,9 +7,10 @@ a call the code makes without its grant fails, and so does a grant that no call 
 (a reason instead of CALLED). A new function is one entry in PERMISSIONS (and one role in its run of
 tests/recorded_calls.py).
 
-A grant is (IAM action, resource, item family): the resource named by logical id ("WorkflowTable",
-"StagingBucket/requests/*", "states:stateMachine:SendMessageStateMachine"), the family the dynamodb:LeadingKeys
-pattern the statement is held to ("request#*"), None where there is none.
+A grant is (IAM action, resource, condition): the resource named by logical id ("WorkflowTable",
+"StagingBucket/requests/*", "states:stateMachine:SendMessageStateMachine"), the condition the item family that
+the dynamodb:LeadingKeys pattern holds the statement to ("request#*") or the only tag key a tagging statement may
+write ("aws:TagKeys=rotationRequestedAt"), None where there is none.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 import responses
 
-from buyer_messaging import destinations, idempotency, pacer, status
+from buyer_messaging import destinations, idempotency, pacer, rotation, status
 from tests import support
 from tests.recorded_calls import recording, run_everything
 
@@ -57,6 +58,7 @@ STAGED_READER: dict[Grant, str] = {
         "no call of its own: with it S3 answers a missing key 404 (AttachmentNotFound) instead of 403"
     ),
 }
+ROTATION_TAG = f"aws:TagKeys={rotation.REQUESTED_TAG}"
 REQUEST_RECORDS: dict[Grant, str] = {("dynamodb:UpdateItem", "WorkflowTable", "request#*"): CALLED}
 _DEADLINE = "the quota deadline (turns._Deadline reads receivedAt) only for a turn more than a moment away"
 
@@ -136,6 +138,28 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         ("s3:PutObject", "StagingBucket/attachments/*", None): (
             "signs POST /attachments' presigned form (storage.presigned_post): the browser's upload uses it"
         ),
+    },
+    # The client secret's rotation (rotation.py): the secret's own fields, and the tag that remembers a rotation
+    # asked for (rotation.REQUESTED_TAG, the only key it may write).
+    "RotateClientSecretFunction": {
+        **EVERY_FUNCTION,
+        ("secretsmanager:GetSecretValue", "CredentialsSecret", None): CALLED,
+        ("secretsmanager:DescribeSecret", "CredentialsSecret", None): CALLED,
+        ("secretsmanager:TagResource", "CredentialsSecret", ROTATION_TAG): CALLED,
+    },
+    "ClientSecretNotificationsFunction": {
+        **EVERY_FUNCTION,
+        ("secretsmanager:GetSecretValue", "CredentialsSecret", None): CALLED,
+        ("secretsmanager:PutSecretValue", "CredentialsSecret", None): CALLED,
+        ("secretsmanager:DescribeSecret", "CredentialsSecret", None): CALLED,
+        ("secretsmanager:TagResource", "CredentialsSecret", ROTATION_TAG): CALLED,
+        **{
+            (action, "ClientSecretQueue", None): (
+                "Lambda's event source mapping polls the queue with the function's role "
+                "(ClientSecretNotificationsMapping)"
+            )
+            for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+        },
     },
     "SendMessageStateMachineRole": {
         **{
@@ -230,6 +254,10 @@ def family(statement: dict[str, Any], role: str) -> str | None:
     condition = statement.get("Condition")
     if condition is None:
         return None
+    if list(condition) == ["ForAllValues:StringEquals"]:
+        assert list(condition["ForAllValues:StringEquals"]) == ["aws:TagKeys"], f"{role}: {condition}"
+        (tag_key,) = _as_list(condition["ForAllValues:StringEquals"]["aws:TagKeys"])
+        return f"aws:TagKeys={tag_key}"
     assert list(condition) == ["ForAllValues:StringLike"], f"{role}: a condition this table does not know: {condition}"
     (patterns,) = [_as_list(value) for key, value in condition["ForAllValues:StringLike"].items()]
     assert list(condition["ForAllValues:StringLike"]) == ["dynamodb:LeadingKeys"], f"{role}: {condition}"
@@ -338,9 +366,10 @@ def called_grant(call: str, params: dict[str, Any]) -> tuple[str, str, str | Non
         index = params.get("IndexName")
         item_id = None if index else (params.get("Key") or params["Item"])["id"]["S"]
         return call, "WorkflowTable" + (f"/index/{index}" if index else ""), item_id
-    if call == "secretsmanager:GetSecretValue":
+    if service == "secretsmanager":
         assert params["SecretId"] == support.SECRET_ID, params
-        return call, "CredentialsSecret", None
+        tag_keys = "aws:TagKeys=" + ",".join(sorted(tag["Key"] for tag in params["Tags"])) if "Tags" in params else None
+        return call, "CredentialsSecret", tag_keys
     if call == "states:StartExecution":
         assert params["stateMachineArn"].endswith(f":stateMachine:{support.STATE_MACHINE_NAME}"), params
         return call, "states:stateMachine:SendMessageStateMachine", None
@@ -354,13 +383,13 @@ def called_grant(call: str, params: dict[str, Any]) -> tuple[str, str, str | Non
 
 
 def covers(grant: Grant, needed: tuple[str, str, str | None]) -> bool:
-    action, resource, item_id = needed
+    action, resource, item = needed  # item: a table item's id, or the tag keys a tagging call writes
     kept = grant[2]
-    return (
-        grant[0] == action
-        and fnmatch.fnmatchcase(resource, grant[1])
-        and (kept is None or (item_id is not None and fnmatch.fnmatchcase(item_id, kept)))
-    )
+    if kept is not None and kept.startswith("aws:TagKeys="):
+        held = item == kept
+    else:
+        held = kept is None or (item is not None and fnmatch.fnmatchcase(item, kept))
+    return grant[0] == action and fnmatch.fnmatchcase(resource, grant[1]) and held
 
 
 @pytest.fixture

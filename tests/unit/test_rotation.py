@@ -345,39 +345,6 @@ def test_the_rotation_function_runs_the_daily_check(
     assert not [c for c in http.calls if c.request.url == ROTATE_URL]
 
 
-def test_the_functions_call_only_the_actions_they_are_granted(
-    aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Both functions' every AWS call on a run (rotation, a new secret, an expiry warning) is in the table that
-    tests/static/test_client_secret_rotation.py holds the grants to (moto enforces no IAM)."""
-    import botocore.client
-
-    from tests.static.test_client_secret_rotation import ACTIONS
-
-    made: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def record(client: Any, operation: str, params: Any) -> Any:
-        made.append(f"{client.meta.service_model.signing_name}:{operation}")
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
-    http.post(ROTATE_URL, status=204)
-    support.function_module("rotate_client_secret").lambda_handler(
-        support.load_event("rotate_client_secret/daily-check.json"), lambda_context
-    )
-    rotate_calls, made[:] = set(made), []
-    now = datetime.now(UTC)
-    notifications = support.function_module("client_secret_notifications")
-    event = support.load_event("client_secret_notifications/new-secret.json")
-    for body in (_new_secret_body(days=180, now=now), _expiry_body(now + timedelta(days=180))):
-        event["Records"][0]["body"] = body  # the new secret stored, then Amazon's warning about it
-        assert notifications.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
-
-    assert rotate_calls == ACTIONS["RotateClientSecretFunction"]
-    assert set(made) == ACTIONS["ClientSecretNotificationsFunction"]
-
-
 def test_no_second_rotation_while_the_last_one_is_not_stored(aws: dict[str, Any], http: responses.RequestsMock) -> None:
     """A second rotation before the first one's secret is stored could end the stored secret at once (Amazon
     documents one old secret working seven days, not two)."""
