@@ -276,3 +276,21 @@ def test_bytecode_is_used_without_reading_the_source(packaged: Path, tmp_path: P
     assert f"{PACKAGE}.naming" in report["names"]
     assert all(Path(file).is_relative_to(layer) for file in report["files"])
     assert report["compiled"] == []
+
+
+def test_no_source_holds_a_lone_surrogate() -> None:
+    """A string constant holding a lone surrogate (a docstring's "\\ud800" written without its second backslash)
+    compiles under this Python but not under the runtime's: Python 3.13 encodes docstrings as UTF-8 when it
+    compiles them, so the layer's `python3.13 -m compileall` (and `sam build`) stopped with "UnicodeEncodeError:
+    surrogates not allowed" while every test here passed."""
+    import ast
+
+    found = []
+    for path in sorted([*(ROOT / "layers/shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                try:
+                    node.value.encode("utf-8")
+                except UnicodeEncodeError:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, f"string constants with a lone surrogate (write \\\\ud800 in the source): {found}"

@@ -66,7 +66,7 @@ def file_name_pattern(extensions: tuple[str, ...] = tuple(catalog.ATTACHMENT_CON
     """validation.file_name_problem as one pattern: no separator, no hidden control or direction character,
     no leading dot or space (it ends in an extension, so it cannot end in a space), and an extension the catalog
     allows (or one of ``extensions``). Lone surrogates are left to the description: a JSON string holding one is
-    no Unicode text, and a class naming them (\ud800-\udfff) makes Schemathesis drop the whole pattern."""
+    no Unicode text, and a class naming them (\\ud800-\\udfff) makes Schemathesis drop the whole pattern."""
     refused = sorted(
         {ord("/"), ord("\\")}
         | {point for point in range(sys.maxunicode + 1) if validation._is_hidden_control(chr(point))}
