@@ -60,15 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if ok else 1
 
 
+def _progress(result: CaseResult | FaultResult) -> None:
+    verdict = "ok" if result.passed else "NOT AS EXPECTED"
+    print(f"  {result.case_id:30} {result.actual:24} {result.seconds:5.1f} s  {verdict}", file=sys.stderr)
+
+
 def _print_bad_input_matrix(cases: Sequence[BadInputCase], jobs: int, timeout: float) -> bool:
-
-    def progress(result: CaseResult) -> None:
-        verdict = "ok" if result.passed else "NOT AS EXPECTED"
-        print(f"  {result.case_id:30} {result.actual:24} {result.seconds:5.1f} s  {verdict}", file=sys.stderr)
-
     print(f"Bad-input matrix: {len(cases)} cases, a fresh local stack each, {jobs} at a time", file=sys.stderr)
     with quiet():
-        rows = run_bad_input_matrix(cases, timeout_seconds=timeout, jobs=jobs, progress=progress)
+        rows = run_bad_input_matrix(cases, timeout_seconds=timeout, jobs=jobs, progress=_progress)
     print(render_table(rows, cases))
     print()
     print(summary(rows, cases))
@@ -76,13 +76,9 @@ def _print_bad_input_matrix(cases: Sequence[BadInputCase], jobs: int, timeout: f
 
 
 def _print_fault_matrix(faults: Sequence[FaultCase], jobs: int, timeout: float) -> bool:
-    def progress(result: FaultResult) -> None:
-        verdict = "ok" if result.passed else "NOT AS EXPECTED"
-        print(f"  {result.case_id:30} {result.actual:24} {result.seconds:5.1f} s  {verdict}", file=sys.stderr)
-
     print(f"Fault matrix: {len(faults)} kinds, a fresh local stack each, {jobs} at a time", file=sys.stderr)
     with quiet():
-        rows = run_fault_matrix(faults, timeout_seconds=timeout, jobs=jobs, progress=progress)
+        rows = run_fault_matrix(faults, timeout_seconds=timeout, jobs=jobs, progress=_progress)
     print(render_fault_table(rows))
     print()
     print(fault_summary(rows, faults))
