@@ -23,7 +23,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench load fuzz clean build lock model-facts
+.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench load fuzz clean build lock model-facts asl
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
@@ -37,6 +37,7 @@ help:
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint, checkov"
 	@echo "make checkov   checkov's security scan of template.yaml (docs/checkov.md)"
 	@echo "make format    apply ruff's formatting and safe fixes"
+	@echo "make asl       write statemachine/send_message.asl.json from its source, send_message.asl.yaml"
 	@echo "make model-facts  re-derive local/spapi_emulator/model_facts.json from Amazon's models (SPAPI_MODELS=$(SPAPI_MODELS))"
 	@echo "make lock      re-resolve the layer's and the tests' dependencies, rewrite their constraints (network)"
 	@echo "make build     sam build (needs the AWS SAM CLI, and python3.13 for the layer: README, Deploy with SAM)"
@@ -133,6 +134,9 @@ fuzz: $(STAMP)
 
 model-facts: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m spapi_emulator.model_facts derive $(SPAPI_MODELS)
+
+asl: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m asl_source
 
 build:
 	sam build

@@ -1,4 +1,5 @@
-"""``python -m local_stack run`` (the demo behind `make run`), ``serve``, or ``reliability`` (the bad-input matrix)."""
+"""``python -m local_stack run`` (the demo behind `make run`), ``serve``, or ``reliability`` (the bad-input and
+fault matrices)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ def main() -> int:
 
         return serve.main(arguments)
     if command == "reliability":
-        from local_stack import reliability
+        from local_stack.reliability import cli
 
-        return reliability.main(arguments)
+        return cli.main(arguments)
     print("usage: python -m local_stack [run [options] | serve [options] | reliability [options]]", file=sys.stderr)
     return 2
 

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from buyer_messaging import status
-from local_stack.stack import EventTap, LocalStack, SpApiTarget, in_process_aws
-from spapi_emulator import Emulator, load_default_seed
+from local_stack.reliability import runner
+from local_stack.stack import EventTap, LocalStack
+from spapi_emulator import Emulator
 
-# Retry waits (2 s, 4 s, ... with full jitter) run 200 times faster; quotas refill 50 times faster.
-RETRY_SPEEDUP = 200.0
-QUOTA_SPEEDUP = 50.0
+# For the tests that build a stack of their own: the speeds of the fixture's (and the reliability matrices').
+RETRY_SPEEDUP = runner.RETRY_SPEEDUP
+QUOTA_SPEEDUP = runner.QUOTA_SPEEDUP
 
 
 @dataclass
@@ -101,12 +102,6 @@ def api(stack: Stack) -> Iterator[str]:
 
 @pytest.fixture
 def stack() -> Iterator[Stack]:
-    seed = load_default_seed()
-    with Emulator(seed, speedup=QUOTA_SPEEDUP) as emulator, in_process_aws():
-        target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
-        local = LocalStack(target, retry_speedup=RETRY_SPEEDUP)
-        deployment = local.deploy()
-        try:
-            yield Stack(local, emulator, deployment.bucket, local.tap_events())
-        finally:
-            local.close()
+    """The stack each case of the reliability matrices runs on (retry waits and quotas sped up alike)."""
+    with runner.fresh_stack("na") as run:
+        yield Stack(run.local, run.emulator, run.bucket, run.local.tap_events())

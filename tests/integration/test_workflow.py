@@ -9,14 +9,11 @@ from typing import Any
 import pytest
 
 from buyer_messaging import catalog
-from local_stack import samples, timeline
+from local_stack import timeline
+from local_stack.reliability import bad_inputs, faults
+from local_stack.reliability.inputs import ORDER, PDF, PNG
+from local_stack.reliability.inputs import US as MARKETPLACE
 from tests.integration.conftest import Stack
-
-ORDER = "123-1234567-1234567"  # the seed allows every message type for it
-ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"
-MARKETPLACE = "ATVPDKIKX0DER"
-PDF = samples.invoice_pdf(ORDER)
-PNG = samples.proof_png()
 
 
 def _md5(data: bytes) -> str:
@@ -123,26 +120,25 @@ def test_a_request_document_with_text_and_an_image_reaches_the_buyer(stack: Stac
 
 
 def test_a_redelivered_s3_event_starts_nothing_new(stack: Stack) -> None:
-    stack.put(f"outbox/{MARKETPLACE}/{ORDER}/invoice/Invoice.pdf", PDF)
+    stack.put(faults.FAULT_OUTBOX_KEY, PDF)
     stack.finished(1)
-    (first_event,) = [
-        i.event for i in stack.local.lambdas.invocations if i.function_name.endswith("StartWorkflowFunction")
-    ]
 
-    lambda_client = stack.local.client("lambda")
-    assert stack.local.deployment is not None
-    again = lambda_client.invoke(
-        FunctionName=stack.local.deployment.functions["StartWorkflowFunction"], Payload=json.dumps(first_event)
-    )
+    again = faults.redeliver_s3_event(stack)  # the fault table's duplicate-s3-event
     assert "FunctionError" not in again
 
     assert len(stack.finished(1)) == 1
     assert len(stack.emulator.deliveries(ORDER)) == 1
 
 
+def _stage_case(stack: Stack, case: bad_inputs.BadInputCase) -> None:
+    for key, content in case.staged.items():
+        stack.put(key, bad_inputs.content_bytes(content))
+
+
 def test_a_zero_byte_file_is_rejected_clearly_and_nothing_is_sent(stack: Stack) -> None:
-    stack.put("attachments/empty.pdf", b"")
-    execution = stack.start(_document("invoice", attachments=[{"key": "attachments/empty.pdf", "fileName": "I.pdf"}]))
+    case = bad_inputs.case_by_id("zero-byte-file")  # the matrix enters it as a request document
+    _stage_case(stack, case)
+    execution = stack.start(case.document)
 
     assert execution["status"] == "FAILED"
     assert execution["error"] == "InvalidAttachments"
@@ -194,8 +190,9 @@ def test_a_warranty_date_without_a_time_zone_fails_before_any_upload(stack: Stac
 
 
 def test_a_type_the_order_does_not_allow_fails_clearly_and_sends_nothing(stack: Stack) -> None:
-    entries, _ = _stage(stack, 1)
-    execution = stack.start(_document("invoice", order=ONLY_UNEXPECTED_PROBLEM, attachments=entries))
+    case = bad_inputs.case_by_id("type-not-available")  # the matrix enters it as a request document
+    _stage_case(stack, case)
+    execution = stack.start(case.document)
 
     assert execution["status"] == "FAILED"
     assert execution["error"] == "MessageTypeNotAvailable"
@@ -226,7 +223,7 @@ def test_throttling_and_server_errors_are_retried_and_the_message_is_delivered_o
 
 def test_s3_asking_to_retry_an_upload_with_a_400_is_retried_and_the_message_delivered_once(stack: Stack) -> None:
     # S3 answers 400 RequestTimeout when the body stalls; SlowDown and InternalError may come with any status.
-    stack.emulator.inject_fault("upload", status=400, error_code="RequestTimeout")
+    faults.fault_case_by_id("upload-request-timeout").apply(stack)
     stack.emulator.inject_fault("upload", status=400, error_code="SlowDown")
     entries, contents = _stage(stack, 1)
     execution = stack.start(_document("invoice", attachments=entries))
@@ -240,7 +237,7 @@ def test_s3_asking_to_retry_an_upload_with_a_400_is_retried_and_the_message_deli
 
 
 def test_an_lwa_outage_is_retried(stack: Stack) -> None:
-    stack.emulator.inject_fault("lwaToken", status=503, count=2)
+    faults.fault_case_by_id("lwa-down").apply(stack)
     execution = stack.start(_document("unexpectedProblem", text="Your parcel is delayed."))
 
     assert execution["status"] == "SUCCEEDED", execution.get("cause")
@@ -248,7 +245,7 @@ def test_an_lwa_outage_is_retried(stack: Stack) -> None:
 
 
 def test_an_upload_the_endpoint_rejects_fails_clearly_and_sends_nothing(stack: Stack) -> None:
-    stack.emulator.inject_fault("upload", status=400, error_code="BadDigest")
+    faults.fault_case_by_id("upload-bad-digest").apply(stack)
     entries, _ = _stage(stack, 1)
     execution = stack.start(_document("invoice", attachments=entries))
 
@@ -322,23 +319,10 @@ def test_a_burst_over_the_real_messaging_quota_is_throttled_retried_and_delivere
         assert throttled, "the burst never exceeded the quota: the test proves nothing"
 
 
-def test_a_crash_after_the_send_returned_is_retried_without_messaging_the_buyer_twice(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_crash_after_the_send_returned_is_retried_without_messaging_the_buyer_twice(stack: Stack) -> None:
     """The send step sends, then its Lambda sandbox dies before answering: Step Functions retries the step,
     and the idempotency record the first attempt saved answers instead of a second message."""
-    invoke = stack.local.lambdas.invoke
-    crashes: list[str] = []
-
-    def crash_once_after_sending(function: Any, event: Any) -> tuple[str, bool, str]:
-        result = invoke(function, event)
-        if function.name.endswith("SendMessageFunction") and not crashes:
-            crashes.append(function.name)
-            failure = {"errorType": "Lambda.ServiceException", "errorMessage": "the sandbox died after the send"}
-            return json.dumps(failure), True, ""
-        return result
-
-    monkeypatch.setattr(stack.local.lambdas, "invoke", crash_once_after_sending)
+    crashes = faults.fault_case_by_id("crash-after-send").apply(stack)
     entries, _ = _stage(stack, 1)
     execution = stack.start(_document("invoice", attachments=entries))
 
@@ -350,19 +334,10 @@ def test_a_crash_after_the_send_returned_is_retried_without_messaging_the_buyer_
     assert runs["SendMessage"].failures == ["Lambda.ServiceException"]
 
 
-def test_an_upload_destination_that_expires_before_the_upload_is_recreated(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_upload_destination_that_expires_before_the_upload_is_recreated(stack: Stack) -> None:
     """Amazon's presigned URLs live 15 minutes; a Map that waited longer (throttling, a slow Lambda) must
     upload to a fresh destination rather than fail."""
-    invoke = stack.local.lambdas.invoke
-
-    def time_passes_before_the_upload(function: Any, event: Any) -> tuple[str, bool, str]:
-        if function.name.endswith("UploadAttachmentFunction") and not stack.emulator.calls("upload"):
-            stack.emulator.advance_clock(901)  # the first URL is past its X-Amz-Expires now
-        return invoke(function, event)
-
-    monkeypatch.setattr(stack.local.lambdas, "invoke", time_passes_before_the_upload)
+    faults.fault_case_by_id("destination-expired").apply(stack)
     entries, contents = _stage(stack, 1)
     execution = stack.start(_document("invoice", attachments=entries))
 

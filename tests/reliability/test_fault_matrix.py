@@ -1,6 +1,6 @@
 """The fault matrix: each fault kind against a good invoice request on a fresh local stack.
 
-Every kind is run by the same :func:`local_stack.reliability.run_fault_case` that ``python -m local_stack
+Every kind is run by the same :func:`local_stack.reliability.runner.run_fault_case` that ``python -m local_stack
 reliability`` prints, so the command and the tests cannot drift apart.
 """
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import reliability
-from local_stack.reliability import DELIVERED_ONCE, FaultCase, FaultResult
+from local_stack.reliability import faults, report, runner
+from local_stack.reliability.faults import DELIVERED_ONCE, FaultCase
+from local_stack.reliability.verdicts import FaultResult
 
 
 @pytest.fixture(autouse=True)
@@ -22,8 +23,8 @@ def no_sp_api_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _run(case_id: str) -> tuple[FaultCase, FaultResult]:
-    case = reliability.fault_case_by_id(case_id)
-    result = reliability.run_fault_case(case)
+    case = faults.fault_case_by_id(case_id)
+    result = runner.run_fault_case(case)
     assert result.actual == case.expected, f"{case.injected}: {result.cause}"
     assert result.messages_sent == (1 if case.transient else 0)
     assert result.staged_lost == 0, "a staged object is gone"
@@ -113,11 +114,11 @@ def test_a_crash_after_the_send_is_retried_without_a_second_send() -> None:
 
 
 def test_the_fault_matrix_has_at_least_10_kinds_each_tested_here() -> None:
-    ids = [case.id for case in reliability.FAULT_CASES]
+    ids = [case.id for case in faults.FAULT_CASES]
     assert len(ids) >= 10
     assert len(set(ids)) == len(ids), "fault kind ids must be unique"
-    assert any(case.transient for case in reliability.FAULT_CASES)
-    assert any(not case.transient for case in reliability.FAULT_CASES)
+    assert any(case.transient for case in faults.FAULT_CASES)
+    assert any(not case.transient for case in faults.FAULT_CASES)
     source = Path(__file__).read_text(encoding="utf-8").splitlines()
     tested = {line.split('"')[1] for line in source if '_run("' in line}
     assert set(ids) <= tested, f"fault kinds without a test: {set(ids) - tested}"
@@ -129,9 +130,9 @@ def test_the_fault_table_and_summary_show_every_row() -> None:
         FaultResult("upload-bad-digest", "400", "UploadRejected", "UploadRejected", "a | b", 1, 1, 1, 0),
     ]
     rows[1].problems = ["x"]
-    table = reliability.render_fault_table(rows).splitlines()
+    table = report.render_fault_table(rows).splitlines()
     assert len(table) == 2 + len(rows)
     assert "a \\| b" in table[3]
     assert table[3].endswith("✗ x |")
-    line = reliability.fault_summary(rows)
+    line = report.fault_summary(rows)
     assert line.startswith("1/2 fault kinds ended as expected; 1/1 transient faults delivered once; 1 messages sent")

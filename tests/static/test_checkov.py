@@ -7,15 +7,16 @@ CKV_SKIP_PACKAGE_UPDATE_CHECK turns off its PyPI update check, and a scratch HOM
 variables means no API key (from the environment or ~/.bridgecrew/credentials) and no personal ~/.checkov.yaml.
 
 A suppression is a `Metadata: checkov: skip:` entry on the resource, with a comment that says why the check
-does not apply to this stack (docs/checkov.md lists them). The tests below also make sure that checkov really
-read the template, so that "nothing failed" cannot come from a scan that found nothing to check.
+does not apply to this stack. A reason that holds for several resources is written once in template.yaml (a YAML
+anchor under the template's `Metadata: CheckovSkips`) and aliased where it applies; docs/checkov.md's table is the
+template's suppressions per reason, checked here. The tests below also make sure that checkov really read the
+template, so that "nothing failed" cannot come from a scan that found nothing to check.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 CONFIG_PATH = ROOT / ".checkov.yaml"
 DOCS_PATH = ROOT / "docs" / "checkov.md"
+TEMPLATE_PATH = ROOT / "template.yaml"
 
 # The checks that checkov runs on every AWS::Serverless::Function (and AWS::Lambda::Function).
 LAMBDA_CHECKS = {"CKV_AWS_45", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_363"}
@@ -159,13 +161,38 @@ def test_checkov_read_the_whole_template(report: dict[str, Any], template: dict[
         assert evaluated[name] >= LAMBDA_CHECKS, f"{name}: missing {sorted(LAMBDA_CHECKS - evaluated[name])}"
 
 
-def test_docs_list_every_suppression(template: dict[str, Any]) -> None:
-    """docs/checkov.md's table has a row per check and group of resources: `| `CKV_AWS_n` ... | A, B | why |`."""
-    listed: set[tuple[str, str]] = set()
-    for line in DOCS_PATH.read_text().splitlines():
-        row = re.match(r"\| `(CKV2?_[A-Z]+_\d+)`[^|]*\|([^|]+)\|", line)
-        if row:
-            listed |= {(name.strip(), row.group(1)) for name in row.group(2).split(",")}
-    declared = set(_suppressions(template))
-    assert sorted(declared - listed) == [], "suppressed in template.yaml, missing from docs/checkov.md"
-    assert sorted(listed - declared) == [], "listed in docs/checkov.md, not suppressed in template.yaml"
+def _docs_table(report: dict[str, Any], template: dict[str, Any]) -> list[str]:
+    """The suppressions as docs/checkov.md shows them: a row per check and reason, with the resources it holds
+    for, in the template's order (a check's rows together); checkov's own name of each check."""
+    names = {str(r["check_id"]): str(r["check_name"]) for r in _results(report, "skipped_checks")}
+    rows: dict[tuple[str, str], list[str]] = {}
+    for (logical_id, check_id), comment in _suppressions(template).items():
+        rows.setdefault((check_id, " ".join(comment.split())), []).append(logical_id)
+    checks = list(dict.fromkeys(check_id for check_id, _ in rows))  # a check's rows together
+    return [
+        "| check | resources | why it does not apply |",
+        "| --- | --- | --- |",
+        *(
+            f"| `{check_id}` {names[check_id]} | {', '.join(resources)} | {reason} |"
+            for (check_id, reason), resources in sorted(rows.items(), key=lambda row: checks.index(row[0][0]))
+        ),
+    ]
+
+
+def test_docs_show_the_templates_suppressions(report: dict[str, Any], template: dict[str, Any]) -> None:
+    """docs/checkov.md's table (from its header to the next blank line) is the template's suppressions."""
+    lines = DOCS_PATH.read_text(encoding="utf-8").splitlines()
+    start = lines.index("| check | resources | why it does not apply |")
+    end = lines.index("", start)
+    expected = _docs_table(report, template)
+    assert lines[start:end] == expected, (
+        "docs/checkov.md's table of suppressions is not template.yaml's; replace it with:\n" + "\n".join(expected)
+    )
+
+
+def test_each_reason_is_written_once(template: dict[str, Any]) -> None:
+    """A reason that holds for several resources is an alias of one anchor in template.yaml, not a copy."""
+    text = " ".join(TEMPLATE_PATH.read_text(encoding="utf-8").replace(">-", " ").split())
+    reasons = {" ".join(comment.split()) for comment in _suppressions(template).values()}
+    copies = {reason[:80]: text.count(reason) for reason in reasons if text.count(reason) != 1}
+    assert copies == {}, "reasons written out more (or less) than once in template.yaml"

@@ -1,0 +1,96 @@
+"""The matrices as Markdown tables, and the one line that sums each up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from local_stack.reliability.bad_inputs import CASES, BadInputCase
+from local_stack.reliability.faults import FAULT_CASES, FaultCase
+from local_stack.reliability.verdicts import CaseResult, FaultResult, one_line
+
+CAUSE_WIDTH = 150
+_STAGING_BUCKET_NAME = re.compile(r"buyer-messaging-[0-9]{12}-[a-z0-9-]+?-[0-9a-f]{8}")
+
+
+def _cell(text: str, width: int | None = None) -> str:
+    text = _STAGING_BUCKET_NAME.sub("<bucket>", one_line(text))
+    if width is not None and len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    return text.replace("|", "\\|")
+
+
+def render_table(rows: Sequence[CaseResult], cases: Sequence[BadInputCase] = CASES) -> str:
+    """The results as a Markdown table: one row per case, what it was, how it ended, what it cost."""
+    described = {case.id: case.description for case in cases}
+    known = {case.id for case in cases if case.known_issue}
+    lines = [
+        "| case | input | entry | expected | actual | cause | record | sent | uploaded | lost | ok |",
+        "| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| `{row.case_id}` | {_cell(described.get(row.case_id, ''))} | {row.entry} | {row.expected} "
+            f"| {row.actual} | {_cell(row.cause, CAUSE_WIDTH)} | {row.record} "
+            f"| {row.messages_sent} | {row.uploads} | {row.staged_lost} "
+            f"| {_verdict(row, row.case_id in known)} |"
+        )
+    return "\n".join(lines)
+
+
+def _verdict(row: CaseResult, known_issue: bool) -> str:
+    if row.passed:
+        return "✓"
+    return ("✗ known issue: " if known_issue else "✗ ") + _cell("; ".join(row.problems))
+
+
+def summary(rows: Sequence[CaseResult], cases: Sequence[BadInputCase] = CASES) -> str:
+    positive = {case.id for case in cases if case.positive}
+    passed = sum(1 for row in rows if row.passed)
+    sent_by_bad = sum(row.messages_sent for row in rows if row.case_id not in positive)
+    lost = sum(row.staged_lost for row in rows)
+    controls = [row for row in rows if row.case_id in positive]
+    line = (
+        f"{passed}/{len(rows)} cases ended as expected; {sent_by_bad} messages sent by bad input; "
+        f"{lost} staged objects lost"
+    )
+    if controls:
+        delivered = sum(1 for row in controls if row.passed)
+        line += f" ({len(rows) - len(controls)} bad inputs, {delivered}/{len(controls)} positive controls delivered)"
+    known = {case.id for case in cases if case.known_issue}
+    open_issues = sum(1 for row in rows if not row.passed and row.case_id in known)
+    if open_issues:
+        line += f"; {open_issues} known issue{'s' if open_issues > 1 else ''} not fixed yet"
+    return line
+
+
+def render_fault_table(rows: Sequence[FaultResult]) -> str:
+    """The fault results as a Markdown table: what was injected, how it ended, what it cost."""
+    lines = [
+        "| kind | injected | expected | actual | cause | record | retries | delivered | destinations | lost | ok |",
+        "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+        verdict = "✓" if row.passed else "✗ " + _cell("; ".join(row.problems))
+        lines.append(
+            f"| `{row.case_id}` | {_cell(row.injected)} | {row.expected} | {row.actual} "
+            f"| {_cell(row.cause, CAUSE_WIDTH)} | {row.record} | {row.retries} | {row.messages_sent} "
+            f"| {row.destinations} "
+            f"| {row.staged_lost} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def fault_summary(rows: Sequence[FaultResult], cases: Sequence[FaultCase] = FAULT_CASES) -> str:
+    transient = {case.id for case in cases if case.transient}
+    passed = sum(1 for row in rows if row.passed)
+    once = sum(1 for row in rows if row.case_id in transient and row.messages_sent == 1)
+    sent_by_permanent = sum(row.messages_sent for row in rows if row.case_id not in transient)
+    lost = sum(row.staged_lost for row in rows)
+    retries = sum(row.retries for row in rows)
+    return (
+        f"{passed}/{len(rows)} fault kinds ended as expected; "
+        f"{once}/{sum(1 for row in rows if row.case_id in transient)} transient faults delivered once; "
+        f"{sent_by_permanent} messages sent despite a permanent fault; {retries} retries; "
+        f"{lost} staged objects lost"
+    )
