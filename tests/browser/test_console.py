@@ -24,7 +24,7 @@ ORDER = "123-1234567-1234567"  # Amazon's sandbox order: the emulator allows eve
 ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"  # the emulator's order that allows only unexpectedProblem
 US = "ATVPDKIKX0DER"
 WORKFLOW_TIMEOUT_MS = 90_000
-# The page's own words (app.js), checked letter for letter: a stray "null" or "undefined" fails a test.
+# The page's own words (the console's modules), checked letter for letter: a stray "null" or "undefined" fails a test.
 SENT = "Sent. Amazon accepted the message and emails the buyer."
 NOT_SENT = "Not sent."
 UNAUTHORIZED_IN_WORDS = (

@@ -433,7 +433,7 @@ export function setSending(sending) {
   else check();
 }
 
-/** The form's submit: ``accepted`` gets the API's 202 answer once the message is sent. */
+/** The form's submit: `accepted` gets the API's 202 answer once the message is sent. */
 export async function sendMessage(event, accepted) {
   event.preventDefault();
   if (state.sending) return; // a double click sends once

@@ -104,7 +104,7 @@ export function announce(message) {
 }
 
 export const state = {
-  config: null,
+  config: null, // GET /console/config.json: sign-in, and the facts the page shows and checks (api.js)
   auth: { token: null, expiresAt: 0, user: "" },
   order: null, // {amazonOrderId, marketplaceId, buyerLocale}
   types: [],

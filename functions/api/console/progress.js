@@ -24,7 +24,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** What the page does when the request followed is over for it (startProgress's caller says). */
 let whenOver = () => {};
 
-/** Follows the request of an accepted send (POST .../messages: 202); ``over`` runs once it is over for the page. */
+/** Follows the request of an accepted send (POST .../messages: 202); `over` runs once it is over for the page. */
 export function startProgress(answer, over) {
   whenOver = over;
   const accepted = objectOr(answer, {});
@@ -130,7 +130,10 @@ function renderOutcome(record) {
   outcome.hidden = false;
 }
 
-/** The request is over for this page: the message stays on screen as it went, read-only. */
+/**
+ * The request is over for this page: what the caller does then (startProgress's `over`), and the buttons for
+ * another message or, after a failure, for editing this one again.
+ */
 function stopFollowing({ failed = false } = {}) {
   state.pollingFor = null;
   state.finished = true;
