@@ -23,7 +23,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench load fuzz clean build lock model-facts asl
+.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench load fuzz clean build lock model-facts asl openapi
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
@@ -38,6 +38,7 @@ help:
 	@echo "make checkov   checkov's security scan of template.yaml (docs/checkov.md)"
 	@echo "make format    apply ruff's formatting and safe fixes"
 	@echo "make asl       write statemachine/send_message.asl.json from its source, send_message.asl.yaml"
+	@echo "make openapi   regenerate functions/api/openapi.json (GET /openapi.json) from local/api_contract"
 	@echo "make model-facts  re-derive local/spapi_emulator/model_facts.json from Amazon's models (SPAPI_MODELS=$(SPAPI_MODELS))"
 	@echo "make lock      re-resolve the layer's and the tests' dependencies, rewrite their constraints (network)"
 	@echo "make build     sam build (needs the AWS SAM CLI, and python3.13 for the layer: README, Deploy with SAM)"
@@ -137,6 +138,11 @@ model-facts: $(STAMP)
 
 asl: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m asl_source
+
+# functions/api/openapi.json, which GET /openapi.json serves: generated from local/api_contract (pydantic, a
+# development dependency) and the package's constants; a unit test fails while the file is not the fresh one.
+openapi: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m api_contract
 
 build:
 	sam build

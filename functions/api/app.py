@@ -16,10 +16,11 @@ from buyer_messaging.errors import BuyerMessagingError
 from buyer_messaging.observability import logger, metrics, tracer
 
 # No Powertools validation: http_api reads the bodies with the package's own field readers, and the OpenAPI
-# document comes from buyer_messaging.api_models when it is asked for. Validation would load pydantic and
+# document is a file generated at development time (python -m api_contract). Validation would load pydantic and
 # Powertools' OpenAPI models at every cold start, about half again the imports of the other functions (bench/).
 app = APIGatewayHttpResolver()
 CONSOLE = Path(__file__).parent / "console"
+OPENAPI = Path(__file__).parent / "openapi.json"
 CONSOLE_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -130,9 +131,9 @@ def get_order_messages(amazonOrderId: str) -> Response[Any]:  # noqa: N803
 
 @app.get("/openapi.json")
 def get_openapi() -> Response[Any]:
-    from buyer_messaging import api_models  # pydantic, for this document only
-
-    return _json(200, api_models.openapi_document())
+    # The file names no region: this deployment's marketplaces are added here (a millisecond; a rare route).
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    return _json(200, http_api.regional_openapi(document, get_settings().spapi_region))
 
 
 @app.get("/")
@@ -143,7 +144,10 @@ def get_console() -> Response[Any]:
 @app.get("/console/<name>")
 def get_console_file(name: str) -> Response[Any]:
     if name == "config.json":
-        return _json(200, _console_config(), {"Cache-Control": "no-cache"})
+        # The catalog and the marketplaces cost about 5 ms of a cold start (-X importtime): only for this file.
+        from buyer_messaging import console
+
+        return _json(200, console.config(os.environ), {"Cache-Control": "no-cache"})
     return _static(name)
 
 
@@ -153,14 +157,6 @@ def _static(name: str) -> Response[Any]:
     if path.parent != CONSOLE or path.suffix not in CONSOLE_TYPES or not path.is_file():
         return _json(404, {"error": "NotFound", "message": f"No console file {name!r}.", "errors": []})
     return Response(200, CONSOLE_TYPES[path.suffix], path.read_text(encoding="utf-8"), headers=_console_headers())
-
-
-def _console_config() -> dict[str, Any]:
-    """How the page signs in: the Cognito user pool deployed with the console, or no sign-in locally."""
-    pool, client = os.environ.get("CONSOLE_USER_POOL_ID", ""), os.environ.get("CONSOLE_CLIENT_ID", "")
-    if not pool or not client:
-        return {"auth": None}
-    return {"auth": {"region": os.environ.get("AWS_REGION", ""), "userPoolId": pool, "clientId": client}}
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -38,7 +38,8 @@ def serve_pool(page: Any, pool: UserPool, monkeypatch: pytest.MonkeyPatch) -> Co
     cognito = Cognito(pool)
     monkeypatch.setenv("CONSOLE_USER_POOL_ID", pool.pool_id)
     auth = {"region": pool.region, "userPoolId": pool.pool_id, "clientId": pool.client_id}
-    page.route("**/console/config.json", lambda route: route.fulfill(json={"auth": auth}))
+    # The API's own config.json (the facts the console shows and checks), with the pool as deployed.
+    page.route("**/console/config.json", lambda route: route.fulfill(json={**route.fetch().json(), "auth": auth}))
 
     def answer(route: Any) -> None:
         request = route.request

@@ -14,15 +14,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from buyer_messaging import marketplaces
 from local_stack.cognito_standin import UserPool
 from tests.browser.cognito_route import serve_pool
 from tests.browser.pages import Screens, Tab
+from tests.unit.test_console_files import console_route_fetches
 
 ORDER = "123-1234567-1234567"  # Amazon's sandbox order: the emulator allows every type, any number of times
 ONLY_UNEXPECTED_PROBLEM = "702-0000000-0000000"  # the emulator's order that allows only unexpectedProblem
 US = "ATVPDKIKX0DER"
 WORKFLOW_TIMEOUT_MS = 90_000
-# The page's own words (app.js), checked letter for letter: a stray "null" or "undefined" fails a test.
+# The page's own words (the console's modules), checked letter for letter: a stray "null" or "undefined" fails a test.
 SENT = "Sent. Amazon accepted the message and emails the buyer."
 NOT_SENT = "Not sent."
 UNAUTHORIZED_IN_WORDS = (
@@ -184,6 +186,29 @@ def staged_attachments(server: Any) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------------------ tests
+
+
+def test_a_page_load_fetches_what_the_throttling_counts_and_lists_the_marketplaces_config_json_gives(
+    console_server: Any, console_url: str, desktop: Tab
+) -> None:
+    """What a first visit asks GET /console/{name} for is what the route's burst is sized for (ES modules
+    included), and the page's marketplaces are the API's (GET /console/config.json), the United States first."""
+    page = desktop.page
+    page.goto(console_url)
+    expect(page.get_by_label("Amazon order id")).to_be_focused()
+    page.wait_for_load_state("networkidle")
+
+    prefix = console_url + "console/"
+    fetched = sorted(url.removeprefix(prefix) for _, url in desktop.watch.requests if url.startswith(prefix))
+    assert fetched == console_route_fetches()
+    groups = page.locator("#marketplace optgroup")
+    assert groups.evaluate_all("groups => groups.map((group) => group.label)") == list(marketplaces.REGIONS.values())
+    options = page.locator("#marketplace option")
+    assert options.evaluate_all("options => options.map((option) => option.value)") == [
+        market.marketplace_id for market in marketplaces.MARKETPLACE_LIST
+    ]
+    expect(options.first).to_have_text("United States (US) · ATVPDKIKX0DER")
+    expect(page.get_by_label("Marketplace")).to_have_value(US)
 
 
 def test_an_invoice_pdf_reaches_the_buyer_under_the_name_typed_in_the_page(

@@ -294,3 +294,48 @@ def test_no_source_holds_a_lone_surrogate() -> None:
                 except UnicodeEncodeError:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, f"string constants with a lone surrogate (write \\\\ud800 in the source): {found}"
+
+
+def test_the_package_imports_only_the_standard_library_and_the_layers_distributions() -> None:
+    """A module of the layer that imports a distribution the layer does not ship (pydantic, a test tool) fails on
+    Lambda only: every import of the package, in functions too, is of the package, the standard library, or a
+    distribution of layers/shared/constraints.txt."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    shipped = {
+        normal(line.split("==", 1)[0])
+        for line in (ROOT / "layers/shared/constraints.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+    distributions = packages_distributions()
+    foreign = []
+    for path in sorted((ROOT / "layers" / "shared" / PACKAGE).glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # Imports for the type checker only (`if TYPE_CHECKING:`, boto3's stubs) never run.
+        typing_only = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for statement in node.body
+            for inner in ast.walk(statement)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".", 1)[0]
+                if top in {PACKAGE, "__future__"} or top in sys.stdlib_module_names:
+                    continue
+                if not {normal(dist) for dist in distributions.get(top, [])} & shipped:
+                    foreign.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    assert foreign == []

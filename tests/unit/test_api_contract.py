@@ -1,4 +1,5 @@
-"""The API's documented contract (api_models) and what the API function does are the same API."""
+"""The API's documented contract (api_contract.api_models), the document the API function serves
+(functions/api/openapi.json) and what the API function does are the same API."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from buyer_messaging import api_models, catalog, contract_rules, http_api, marketplaces, validation
+import api_contract
+from api_contract import api_models, contract_rules
+from buyer_messaging import catalog, http_api, marketplaces, validation
 from buyer_messaging.errors import InvalidRequest
 from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
 from local_stack.stack import reset_function_caches
@@ -23,6 +26,26 @@ NOT_OPERATIONS = {("get", "/"), ("get", "/console/{name}"), ("get", "/openapi.js
 
 def _api_app() -> Any:
     return support.function_module("api")
+
+
+def served(region: str = "na") -> dict[str, Any]:
+    """The document as the API function serves it: the generated file, with the marketplaces of the region."""
+    document = json.loads(api_contract.OPENAPI_FILE.read_text(encoding="utf-8"))
+    return http_api.regional_openapi(document, region)
+
+
+def test_the_served_file_is_the_fresh_generation() -> None:
+    """functions/api/openapi.json cannot drift from the models and the constants: `make openapi` rewrites it."""
+    assert api_contract.OPENAPI_FILE.read_text(encoding="utf-8") == api_contract.render()
+
+
+def test_the_file_is_the_generation_with_the_marketplaces_added_when_served() -> None:
+    generated = api_models.openapi_document()
+    assert served() == http_api.regional_openapi(generated, "na")
+    # No region in the file: the API function adds its deployment's to every marketplace id.
+    query = _parameter(generated, "/orders/{amazonOrderId}/message-types", "get", "marketplaceId")
+    body = _schema(generated, "SendMessageIn")["properties"]["marketplaceId"]
+    assert "enum" not in query and "enum" not in body
 
 
 def test_every_route_of_the_api_function_is_a_documented_operation_and_back() -> None:
@@ -61,7 +84,7 @@ def _references(node: Any) -> set[str]:
 
 
 def test_the_document_describes_each_operation_with_its_success_and_its_errors() -> None:
-    document = api_models.openapi_document()
+    document = served()
     json.dumps(document)  # plain JSON
 
     assert document["openapi"] == "3.1.0"
@@ -209,7 +232,7 @@ def checked_limits() -> dict[str, Any]:
 
 
 def test_every_limit_the_document_states_is_the_one_the_code_checks() -> None:
-    assert documented_limits(api_models.openapi_document()) == checked_limits()
+    assert documented_limits(served()) == checked_limits()
 
 
 @pytest.mark.parametrize(
@@ -224,14 +247,14 @@ def test_a_limit_the_code_checks_otherwise_is_a_difference(
     monkeypatch: pytest.MonkeyPatch, constant: str, value: int
 ) -> None:
     """The comparison above can fail: with the catalog changed under the document, it finds the difference."""
-    document = api_models.openapi_document()
+    document = served()
     monkeypatch.setattr(catalog, constant, value)
 
     assert documented_limits(document) != checked_limits()
 
 
 def test_a_document_that_states_another_limit_is_a_difference() -> None:
-    document = api_models.openapi_document()
+    document = served()
     _schema(document, "AttachmentIn")["properties"]["fileName"]["maxLength"] += 1
 
     assert documented_limits(document) != checked_limits()
@@ -240,12 +263,15 @@ def test_a_document_that_states_another_limit_is_a_difference() -> None:
 def test_the_document_takes_the_marketplaces_of_the_deployments_region(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPAPI_REGION", "sandbox-eu")
     reset_function_caches()
-    documented = _parameter(
-        api_models.openapi_document(), "/orders/{amazonOrderId}/message-types", "get", "marketplaceId"
-    )
+    answer = _api_app().get_openapi()  # the route's own function: what GET /openapi.json answers
+    assert answer.status_code == 200
+    document = json.loads(answer.body)
+    query = _parameter(document, "/orders/{amazonOrderId}/message-types", "get", "marketplaceId")
+    body = _schema(document, "SendMessageIn")["properties"]["marketplaceId"]
 
-    assert "A1PA6795UKMFR9" in documented["enum"]  # DE
-    assert "ATVPDKIKX0DER" not in documented["enum"]  # US: validation.check_marketplace refuses it in eu
+    assert query["enum"] == body["enum"] == marketplaces.served_by("eu")
+    assert "A1PA6795UKMFR9" in query["enum"]  # DE
+    assert "ATVPDKIKX0DER" not in query["enum"]  # US: validation.check_marketplace refuses it in eu
 
 
 FILE_NAMES = [
@@ -286,7 +312,7 @@ FILE_NAMES = [
 
 @pytest.mark.parametrize("name", FILE_NAMES)
 def test_the_file_name_pattern_accepts_exactly_what_the_validator_accepts(name: str) -> None:
-    schema = _schema(api_models.openapi_document(), "StageAttachmentIn")["properties"]["fileName"]
+    schema = _schema(served(), "StageAttachmentIn")["properties"]["fileName"]
     documented = re.search(schema["pattern"], name) is not None and len(name) <= schema["maxLength"]
 
     assert documented is (validation.file_name_problem(name) is None)
@@ -307,7 +333,7 @@ def _validator(document: dict[str, Any], name: str) -> jsonschema.Draft202012Val
 
 
 def test_the_sample_bodies_are_valid_for_the_document() -> None:
-    document = api_models.openapi_document()
+    document = served()
 
     _validator(document, "SendMessageIn").validate(json.loads(support.load_event("api/post-message.json")["body"]))
     _validator(document, "StageAttachmentIn").validate(
@@ -354,11 +380,11 @@ def test_the_sample_bodies_are_valid_for_the_document() -> None:
     ],
 )
 def test_the_document_refuses_a_message_the_api_refuses_for_its_form(body: dict[str, Any], refused_for: str) -> None:
-    assert not _validator(api_models.openapi_document(), "SendMessageIn").is_valid(body), refused_for
+    assert not _validator(served(), "SendMessageIn").is_valid(body), refused_for
 
 
 def test_the_document_pairs_each_content_type_with_its_extensions() -> None:
-    validator = _validator(api_models.openapi_document(), "StageAttachmentIn")
+    validator = _validator(served(), "StageAttachmentIn")
 
     assert validator.is_valid({"fileName": "a.JPG", "contentType": "image/jpeg", "size": 1})
     assert not validator.is_valid({"fileName": "a.pdf", "contentType": "image/jpeg", "size": 1})
@@ -369,7 +395,7 @@ def test_the_document_pairs_each_content_type_with_its_extensions() -> None:
 
 
 def test_the_document_links_the_operations_that_feed_each_other() -> None:
-    paths = api_models.openapi_document()["paths"]
+    paths = served()["paths"]
     operation_ids = {described["operationId"] for methods in paths.values() for described in methods.values()}
     links = {
         (path, method, name): link
@@ -392,7 +418,7 @@ def test_a_size_written_as_a_whole_float_is_the_integer_the_document_allows() ->
     """JSON Schema's integer includes 12.0 (Schemathesis sends it as valid): the API reads it as 12."""
     body = '{"fileName": "a.pdf", "contentType": "application/pdf", "size": 12.0}'
 
-    assert _validator(api_models.openapi_document(), "StageAttachmentIn").is_valid(json.loads(body))
+    assert _validator(served(), "StageAttachmentIn").is_valid(json.loads(body))
     assert http_api.read_stage_attachment(body).size == 12
     with pytest.raises(InvalidRequest, match="size must be an integer"):
         http_api.read_stage_attachment(body.replace("12.0", "12.5"))

@@ -1,29 +1,61 @@
 """The seller console's static files, without a browser: they exist, they load nothing from elsewhere, they stay
-CSP-friendly, and the facts app.js hard-codes (it has no build step to import them) match the shared package."""
+CSP-friendly, its ES modules import only each other, a page load fits the throttling of the console's routes, and
+the facts the console shows and checks come from the API (GET /console/config.json), stated in no console file."""
 
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from buyer_messaging import catalog, errors, marketplaces, models
+from buyer_messaging import catalog, console, errors, marketplaces, models
 from tests import support
 
 CONSOLE = support.ROOT / "functions" / "api" / "console"
-FILES = ("index.html", "app.js", "app.css", "favicon.svg")
+ENTRY = "app.js"
+MODULES = sorted(path.name for path in CONSOLE.glob("*.js"))
+FILES = ("index.html", "app.css", "favicon.svg", *MODULES)
+# A static import of a module beside it ("./compose.js"): GET /console/{name} serves one path segment.
+IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./([\w-]+\.js)";$', re.M)
 
 
 def _read(name: str) -> str:
     return (CONSOLE / name).read_text(encoding="utf-8")
 
 
+def _code(name: str) -> str:
+    return re.sub(r"^\s*//.*$", "", _read(name), flags=re.M)  # comments may name what the code avoids
+
+
 def _block(source: str, name: str) -> str:
     found = re.search(rf"// {name}:start.*?\n(.*?)// {name}:end", source, re.S)
-    assert found, f"app.js lost its {name}:start / {name}:end markers"
+    assert found, f"the console lost its {name}:start / {name}:end markers"
     return found.group(1)
+
+
+def imports_of(module: str) -> list[str]:
+    return IMPORT.findall(_code(module))
+
+
+def modules_loaded() -> list[str]:
+    """The modules a page load fetches: the entry and everything it imports, transitively."""
+    found, todo = [ENTRY], [ENTRY]
+    while todo:
+        for imported in imports_of(todo.pop()):
+            if imported not in found:
+                found.append(imported)
+                todo.append(imported)
+    return sorted(found)
+
+
+def console_route_fetches() -> list[str]:
+    """What one page load asks GET /console/{name} for, at once: the files index.html names, the modules, and
+    config.json (index.html itself is GET /, a route of its own)."""
+    named = [value.removeprefix("console/") for value in _referenced()]
+    return sorted({*named, *modules_loaded(), "config.json"})
 
 
 class _Tags(HTMLParser):
@@ -52,12 +84,7 @@ def _page() -> _Tags:
     return parser
 
 
-@pytest.mark.parametrize("name", FILES)
-def test_the_console_files_exist_and_are_not_empty(name: str) -> None:
-    assert len(_read(name).strip()) > 100
-
-
-def test_index_html_loads_only_the_consoles_own_files() -> None:
+def _referenced() -> list[str]:
     referenced = []
     for tag, attrs in _page().tags:
         for attribute in ("src", "href"):
@@ -67,6 +94,16 @@ def test_index_html_loads_only_the_consoles_own_files() -> None:
             parts = urlsplit(value)
             assert not parts.scheme and not parts.netloc, f"<{tag} {attribute}={value!r}> is not a local asset"
             referenced.append(value)
+    return referenced
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_console_files_exist_and_are_not_empty(name: str) -> None:
+    assert len(_read(name).strip()) > 100
+
+
+def test_index_html_loads_only_the_consoles_own_files() -> None:
+    referenced = _referenced()
     # Relative to the page ("console/app.js"), so the console also works under a path prefix; each one exists.
     assert sorted(referenced) == ["console/app.css", "console/app.js", "console/favicon.svg"]
     for value in referenced:
@@ -93,9 +130,9 @@ def test_every_form_control_has_a_label() -> None:
             assert attrs.get("id") in labelled or attrs.get("aria-label"), f"<{tag} id={attrs.get('id')}> has no label"
 
 
-def test_app_js_has_no_eval_no_html_injection_and_no_foreign_hosts() -> None:
-    source = _read("app.js")
-    code = re.sub(r"^\s*//.*$", "", source, flags=re.M)  # comments may name what the code avoids
+@pytest.mark.parametrize("module", MODULES)
+def test_no_module_has_eval_html_injection_or_dynamic_imports(module: str) -> None:
+    code = _code(module)
     for forbidden in (
         r"\beval\s*\(",
         r"\bnew\s+Function\b",
@@ -107,13 +144,40 @@ def test_app_js_has_no_eval_no_html_injection_and_no_foreign_hosts() -> None:
         r"document\.write",
         r"\.on[a-z]+\s*=",  # handlers are added with addEventListener
         r"setAttribute\(\s*[\"'`]on",
-        r"\bimport\s*\(",  # no dynamic imports: everything is this one file
-        r"^\s*import\s",
+        r"\bimport\s*\(",  # no dynamic imports: every module is one the page names statically
     ):
-        assert not re.search(forbidden, code, re.M), f"app.js matches {forbidden!r}"
+        assert not re.search(forbidden, code, re.M), f"{module} matches {forbidden!r}"
+    # Every import is a static one of a module beside it, which exists.
+    statements = re.findall(r"^\s*import\b[^;]*;", code, re.M)
+    assert len(statements) == len(imports_of(module)), statements
+    for imported in imports_of(module):
+        assert (CONSOLE / imported).is_file(), f"{module} imports {imported}, which is not a console file"
+
+
+def test_the_only_foreign_host_is_cognitos_endpoint() -> None:
     # The only host besides the page's own origin and the presigned S3 URL the API returns: Cognito's endpoint.
-    hosts = set(re.findall(r"https?://[^\s\"'`/]+", code))
+    hosts = set().union(*(re.findall(r"https?://[^\s\"'`/]+", _code(module)) for module in MODULES))
     assert hosts == {"https://cognito-idp.${region}.amazonaws.com"}
+
+
+def test_the_entry_module_loads_every_module_of_the_console() -> None:
+    """No module is left out of the page (a dead file), and every one the page loads is served: the API serves
+    exactly the files of the folder (functions/api/app.py, GET /console/{name})."""
+    assert modules_loaded() == MODULES
+    assert {path.name for path in Path(CONSOLE).iterdir()} == {"index.html", *console_route_fetches()} - {"config.json"}
+
+
+def test_a_first_page_load_is_never_throttled() -> None:
+    """One page load fetches its files at once from GET /console/{name}: they fit the route's burst, so a first
+    visit is never answered 429, and the template says how many they are."""
+    from cfnlint.decode import cfn_yaml
+
+    fetches = console_route_fetches()
+    template = cfn_yaml.load(str(support.ROOT / "template.yaml"))
+    parameters = template["Parameters"]
+    assert len(fetches) <= parameters["ConsolePageThrottlingBurstLimit"]["Default"], fetches
+    words = " ".join(parameters["ConsolePageThrottlingRateLimit"]["Description"].split())
+    assert f"A page load fetches {len(fetches) + 1} files" in words  # and index.html, from GET /
 
 
 def test_app_css_loads_nothing_from_elsewhere() -> None:
@@ -122,32 +186,68 @@ def test_app_css_loads_nothing_from_elsewhere() -> None:
     assert not re.search(r"url\(\s*[\"']?(https?:)?//", css)
 
 
-def test_app_js_lists_exactly_the_marketplaces_of_the_shared_package() -> None:
-    rows = re.findall(r'\["(\w+)", "(\w+)", "[^"]+", "(\w+)"\]', _block(_read("app.js"), "marketplaces"))
-    assert {marketplace_id: (country, region) for marketplace_id, country, region in rows} == dict(
+def _facts(config: dict[str, object]) -> list[str]:
+    """Every fact config.json gives the console, as text a console file would have to repeat to state it."""
+    regions = config["regions"]
+    assert isinstance(regions, list)
+    found = [region["name"] for region in regions]
+    for region in regions:
+        for market in region["marketplaces"]:
+            found += [market["marketplaceId"], f'"{market["name"]}"']
+    content_types = config["contentTypes"]
+    assert isinstance(content_types, dict)
+    found += [f'"{content_type}"' for content_type in content_types.values()]
+    found += [str(config["orderIdPattern"]), f"= {config['fileNameMaxLength']}"]
+    error_texts = config["errors"]
+    assert isinstance(error_texts, dict)
+    found += [text[:40] for text in error_texts.values()]
+    return found
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_the_console_states_none_of_the_facts_the_api_serves_it(module: str) -> None:
+    """Marketplaces, content types, the order id pattern, the longest file name and the error sentences are
+    written once, in the shared package, and the page reads them from GET /console/config.json."""
+    source = " ".join(_read(module).split())
+    assert [fact for fact in _facts(console.config({})) if fact in source] == []
+
+
+def test_config_json_gives_the_facts_of_the_shared_package() -> None:
+    config = console.config({})
+
+    assert config["auth"] is None  # no user pool: the local stack signs nobody in
+    listed = [
+        (market["marketplaceId"], market["countryCode"], market["name"], region["region"])
+        for region in config["regions"]
+        for market in region["marketplaces"]
+    ]
+    assert listed == [
+        (market.marketplace_id, market.country_code, market.name, market.region)
+        for market in sorted(marketplaces.MARKETPLACE_LIST, key=lambda m: list(marketplaces.REGIONS).index(m.region))
+    ]
+    assert listed[0][0] == "ATVPDKIKX0DER"  # the console's default choice: United States
+    assert {marketplace_id: (code, region) for marketplace_id, code, _, region in listed} == dict(
         marketplaces.MARKETPLACES
     )
-    assert len(rows) == len(marketplaces.MARKETPLACES), "a marketplace is listed twice"
+    assert [region["name"] for region in config["regions"]] == ["North America", "Europe", "Far East"]
+    assert config["contentTypes"] == dict(catalog.ATTACHMENT_CONTENT_TYPES)
+    assert config["orderIdPattern"] == models.AMAZON_ORDER_ID_PATTERN.pattern
+    assert config["fileNameMaxLength"] == catalog.FILE_NAME_MAX_LENGTH
 
 
-def test_app_js_content_types_are_the_catalogs() -> None:
-    pairs = re.findall(r'^  "(\.\w+)": "([^"]+)",$', _block(_read("app.js"), "content-types"), re.M)
-    assert dict(pairs) == dict(catalog.ATTACHMENT_CONTENT_TYPES)
-    assert len(pairs) == len(catalog.ATTACHMENT_CONTENT_TYPES)
+def test_config_json_names_the_deployments_user_pool() -> None:
+    environment = {"CONSOLE_USER_POOL_ID": "eu-west-1_AbC", "CONSOLE_CLIENT_ID": "client", "AWS_REGION": "eu-west-1"}
+    assert console.config(environment)["auth"] == {
+        "region": "eu-west-1",
+        "userPoolId": "eu-west-1_AbC",
+        "clientId": "client",
+    }
+    assert console.config({"CONSOLE_USER_POOL_ID": "eu-west-1_AbC"})["auth"] is None  # no client: no sign-in
 
 
-def test_app_js_checks_what_the_workflow_checks() -> None:
-    source = _read("app.js")
-    pattern = re.search(r"const ORDER_ID_PATTERN = /(.*)/;", source)
-    assert pattern and pattern.group(1) == models.AMAZON_ORDER_ID_PATTERN.pattern
-    assert f"const FILE_NAME_MAX_LENGTH = {catalog.FILE_NAME_MAX_LENGTH};" in source
-
-
-def test_app_js_explains_only_error_names_the_workflow_has() -> None:
-    block = re.search(r"const FRIENDLY_ERRORS = \{(.*?)\n\};", _read("app.js"), re.S)
-    assert block
-    names = set(re.findall(r"^  (\w+):", block.group(1), re.M))
-    known = {name for name, value in vars(errors).items() if isinstance(value, type)} | {"WorkflowError"}
+def test_every_error_a_message_can_end_with_has_a_sentence_for_the_seller() -> None:
+    names = set(console.error_texts())
+    known = {name for name, value in vars(errors).items() if isinstance(value, type)} | {console.WORKFLOW_ERROR}
     assert names <= known, f"unknown error names: {sorted(names - known)}"
     # Every error a message can end with has its own sentence; these never end a message: the S3 trigger's
     # (no execution starts) and the API's own answers (shown as the API's error, not in a timeline).
@@ -172,13 +272,15 @@ def test_app_js_explains_only_error_names_the_workflow_has() -> None:
         and value not in (errors.BuyerMessagingError, errors.TransientError, errors.SpApiError)
     } - never_end_a_message
     assert can_end_a_message - names == set(), "errors without a sentence in the console"
+    assert names - can_end_a_message == {console.WORKFLOW_ERROR}
+    assert all(text.endswith(".") and "  " not in text for text in console.error_texts().values())
 
 
-def test_app_js_states_the_user_pools_password_rules() -> None:
+def test_the_sign_in_states_the_user_pools_password_rules() -> None:
     """The new-password form says the rules of ConsoleUserPool (template.yaml), which Cognito enforces."""
     from cfnlint.decode import cfn_yaml
 
-    block = _block(_read("app.js"), "password-policy")
+    block = _block(_read("signin.js"), "password-policy")
     found = re.search(
         r"minimumLength: (\d+), lowercase: (true|false), uppercase: (true|false), numbers: (true|false), "
         r"symbols: (true|false)",

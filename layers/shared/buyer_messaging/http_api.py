@@ -31,7 +31,13 @@ from buyer_messaging.errors import (
     WorkflowTableUnavailable,
     error_name,
 )
-from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN, MAX_ATTACHMENTS_IN_REQUEST, FieldReader
+from buyer_messaging.models import (
+    AMAZON_ORDER_ID_PATTERN,
+    ATTACHMENT_REF_FIELDS,
+    MAX_ATTACHMENTS_IN_REQUEST,
+    REQUEST_DOCUMENT_FIELDS,
+    FieldReader,
+)
 from buyer_messaging.observability import logger
 from buyer_messaging.request_body import read_json_body
 
@@ -99,9 +105,10 @@ def check_order_id(amazon_order_id: str) -> None:
         )
 
 
-# The fields of the API's bodies (api_models documents them): anything else is refused as a likely typo.
-SEND_MESSAGE_FIELDS = ("marketplaceId", "messageType", "text", "attachments", "coverageStartDate", "coverageEndDate")
-ATTACHMENT_FIELDS = ("key", "fileName")
+# The fields of the API's bodies (the OpenAPI document states them): anything else is refused as a likely typo.
+# A message is a request document whose order id is the path's, and whose files are in the staging bucket.
+SEND_MESSAGE_FIELDS = tuple(name for name in REQUEST_DOCUMENT_FIELDS if name != "amazonOrderId")
+ATTACHMENT_FIELDS = tuple(name for name in ATTACHMENT_REF_FIELDS if name != "bucket")
 STAGE_ATTACHMENT_FIELDS = ("fileName", "contentType", "size")
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 64
@@ -161,6 +168,27 @@ def read_idempotency_key(value: str | None) -> str | None:
             problems=((IDEMPOTENCY_KEY_HEADER, f"must have 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters"),),
         )
     return value
+
+
+def regional_openapi(document: dict[str, Any], spapi_region: str) -> dict[str, Any]:
+    """The OpenAPI document (functions/api/openapi.json, generated without a region) for this deployment: every
+    marketplace id's schema lists the marketplaces its SP-API region serves (validation refuses the others)."""
+    from buyer_messaging import marketplaces
+
+    served = marketplaces.served_by(spapi_region)
+
+    def fitted(node: Any) -> Any:
+        if isinstance(node, dict):
+            found = {name: fitted(value) for name, value in node.items()}
+            if found.get("pattern") == marketplaces.MARKETPLACE_ID_PATTERN.pattern:
+                found["enum"] = list(served)
+            return found
+        if isinstance(node, list):
+            return [fitted(value) for value in node]
+        return node
+
+    result: dict[str, Any] = fitted(document)
+    return result
 
 
 def message_types(amazon_order_id: str, marketplace_id: str) -> dict[str, Any]:

@@ -16,6 +16,18 @@ from buyer_messaging.errors import InvalidRequest
 # Amazon order ids are 3-7-7 groups ("123-1234567-1234567"); the first group may hold letters.
 AMAZON_ORDER_ID_PATTERN = re.compile(r"^[0-9A-Z]{3}-[0-9]{7}-[0-9]{7}$")
 MAX_ATTACHMENTS_IN_REQUEST = 50  # far above any message type's limit; bounds the work on garbage input
+# The fields of a request document and of its attachments (DESIGN: "Request document"), in the documented order:
+# the HTTP API's message body is this document less what its path and its staging say (http_api).
+REQUEST_DOCUMENT_FIELDS = (
+    "amazonOrderId",
+    "marketplaceId",
+    "messageType",
+    "text",
+    "attachments",
+    "coverageStartDate",
+    "coverageEndDate",
+)
+ATTACHMENT_REF_FIELDS = ("bucket", "key", "fileName")
 
 
 class FieldReader:
@@ -191,16 +203,7 @@ class MessageRequest:
         ):
             if isinstance(reader.data.get(name), str) and not value:
                 reader.problem(name, "must not be empty")
-        known = {
-            "amazonOrderId",
-            "marketplaceId",
-            "messageType",
-            "text",
-            "attachments",
-            "coverageStartDate",
-            "coverageEndDate",
-        }
-        reader.refuse_unknown(known, "a request document")
+        reader.refuse_unknown(REQUEST_DOCUMENT_FIELDS, "a request document")
         reader.raise_if_problems("request document")
         return cls(
             amazon_order_id=order_id,

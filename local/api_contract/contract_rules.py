@@ -1,4 +1,4 @@
-"""The rules the HTTP API checks, as JSON Schema for its OpenAPI document (buyer_messaging.api_models).
+"""The rules the HTTP API checks, as JSON Schema for its OpenAPI document (api_contract.api_models).
 
 Each value is derived from the constant or the function the code checks with (catalog, marketplaces, models,
 http_api, validation), never restated: a limit changed there changes the document. Patterns are written for
@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 from buyer_messaging import catalog, marketplaces, validation
-from buyer_messaging.config import get_settings
 from buyer_messaging.http_api import (
     ATTACHMENTS_PREFIX,
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -119,14 +118,10 @@ ORDER_ID: JsonDict = {"type": "string", "pattern": AMAZON_ORDER_ID_PATTERN.patte
 IDEMPOTENCY_KEY: JsonDict = {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH}
 
 
-def region_marketplaces() -> list[str]:
-    """The marketplaces this deployment's SP-API region serves: validation.check_marketplace refuses the others'."""
-    region = marketplaces.base_region(get_settings().spapi_region)
-    return sorted(mid for mid, (_, served_by) in marketplaces.MARKETPLACES.items() if served_by == region)
-
-
 def marketplace_id(schema: JsonDict) -> None:
-    schema.update({"pattern": marketplaces.MARKETPLACE_ID_PATTERN.pattern, "enum": list(region_marketplaces())})
+    """A marketplace id's form. Which ones the deployment takes depends on its SP-API region: the API function
+    adds them to every schema of this pattern when it serves the document (http_api.regional_openapi)."""
+    schema.update({"pattern": marketplaces.MARKETPLACE_ID_PATTERN.pattern})
 
 
 def marketplace_parameter() -> dict[str, Any]:

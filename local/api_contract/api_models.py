@@ -1,15 +1,17 @@
 """The HTTP API's documented contract: its request and response models (pydantic) and its operations, from
-which ``openapi_document`` makes the OpenAPI document that ``GET /openapi.json`` serves.
+which ``openapi_document`` makes the OpenAPI document. ``python -m api_contract`` writes it to
+functions/api/openapi.json, the file ``GET /openapi.json`` serves: pydantic is a development dependency, not
+in the Lambda layer, and a test holds the file to a fresh generation.
 
-Only that route and the tests import this module: the API reads requests with the package's own field
-readers (http_api), so its cold start does without pydantic. The tests hold the two together: the request
-models' fields are the fields http_api reads, every route of the API function is an operation here, and real
-answers validate against the response models. Field names are the JSON names (camelCase), as in docs/api.md.
+The tests hold the models and the API together: the request models' fields are the fields http_api reads,
+every route of the API function is an operation here, and real answers validate against the response models.
+Field names are the JSON names (camelCase), as in docs/api.md.
 
 Every limit the document states (patterns, enums, lengths, sizes, counts) is read from the constant the code
-checks (buyer_messaging.contract_rules): a client generated from the document sends nothing the API refuses
+checks (api_contract.contract_rules): a client generated from the document sends nothing the API refuses
 for its form; what the document cannot know (whether the order allows a type now, whether a staged file is
-there) is the state the API answers about.
+there) is the state the API answers about. The marketplaces of the deployment's region are added when the
+document is served (http_api.regional_openapi).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from api_contract import contract_rules as rules
 from buyer_messaging import catalog
-from buyer_messaging import contract_rules as rules
 from buyer_messaging.http_api import STAGED_KEY_FORM
 
 

@@ -1,0 +1,102 @@
+// The console's calls to its API (docs/api.md, same origin): JSON in and out, errors as ApiError, and what the
+// API serves the console to show and check (GET /console/config.json, buyer_messaging.console): the marketplaces,
+// the content types, the order id pattern, the longest file name, a sentence for each error name.
+
+import { lookUp, objectOr, state, textOf } from "./page.js";
+import { signOut } from "./signin.js";
+
+/** The console's configuration: how it signs in, and the facts above. */
+export async function loadConfig() {
+  const response = await fetch(new URL("console/config.json", document.baseURI), { headers: { accept: "application/json" } });
+  if (!response.ok) throw new Error(`config.json answered ${response.status}`);
+  return response.json();
+}
+
+/** The workflow's error name (README "Errors") in words for a seller, or "" for a name the API gave none. */
+export const errorText = (name) => lookUp(state.config.errors, name);
+
+export class ApiError extends Error {
+  constructor(status, body, retryAfter) {
+    const answer = objectOr(body, {});
+    super(textOf(answer.message) || `The server answered ${status}.`);
+    this.status = status;
+    // docs/api.md "Errors": {error, message, errors: [{field, message}]}, each read as text whatever came.
+    this.body = { ...answer, error: textOf(answer.error), message: textOf(answer.message) };
+    this.retryAfter = retryAfter;
+  }
+
+  /**
+   * The field errors that say something, both parts as text. Messages are predicates of the field ("is 2,345
+   * characters; …"); one without words still says the field is wrong, in words, not "null".
+   */
+  get fieldErrors() {
+    const errors = Array.isArray(this.body.errors) ? this.body.errors : [];
+    return errors
+      .filter((item) => item !== null && typeof item === "object" && (textOf(item.field) || textOf(item.message)))
+      .map((item) => ({ field: textOf(item.field), message: textOf(item.message) || "is not valid" }));
+  }
+}
+
+/** A call to the console's API: JSON in and out, the ID token when signed in, errors as ApiError. */
+export async function api(method, path, { body, headers = {} } = {}) {
+  const sent = { accept: "application/json", ...headers };
+  if (body !== undefined) sent["content-type"] = "application/json";
+  if (state.auth.token) sent.authorization = `Bearer ${state.auth.token}`;
+  let response;
+  try {
+    // Relative to the page, so the console also works under a path prefix (a custom domain's base path).
+    response = await fetch(new URL(path, document.baseURI), {
+      method,
+      headers: sent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new ApiError(0, {
+      error: "NetworkError",
+      message: "The console could not reach the server. Check the connection and try again.",
+    });
+  }
+  const raw = await response.text();
+  let data = null;
+  try {
+    data = raw ? JSON.parse(raw) : null;
+  } catch {
+    data = { message: raw.slice(0, 300) };
+  }
+  if (response.ok) return data;
+  if (response.status === 401 && state.config && state.config.auth) {
+    signOut("Your session has ended. Sign in again.");
+  }
+  throw new ApiError(response.status, data, response.headers.get("retry-after"));
+}
+
+/** One sentence for a failed API call, by status (docs/api.md "Status codes"). */
+export function describeApiError(error) {
+  if (!(error instanceof ApiError)) return textOf(error && error.message) || "Something went wrong in the page.";
+  const message = error.body.message;
+  switch (error.status) {
+    case 0:
+      return error.message;
+    case 401:
+      return "Your session has ended. Sign in again.";
+    case 403:
+      return "You are not allowed to do this. Ask an administrator.";
+    case 409:
+      return (
+        "A send with this key was already made with different content. Nothing new was sent; " +
+        "press Send again to send this version."
+      );
+    case 502: {
+      const words = errorText(error.body.error) || "Amazon refused this app's credentials.";
+      return `${words} ${message}`.trim();
+    }
+    case 503: {
+      const seconds = Number.parseInt(error.retryAfter || "", 10);
+      const when = Number.isFinite(seconds) && seconds > 0 ? ` in ${seconds} second${seconds === 1 ? "" : "s"}` : "";
+      return `Amazon is busy, try again${when}.`;
+    }
+    default:
+      return message || `The server answered ${error.status}.`;
+  }
+}

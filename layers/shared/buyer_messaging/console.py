@@ -1,0 +1,129 @@
+"""What the seller console reads from the API (GET /console/config.json): how it signs in, and the facts it
+checks and shows, each from the module that states it: the marketplaces by region, the content type of each
+extension the catalog allows, the order id pattern, the longest file name, and a sentence for a seller for
+each error a message can end with. The console (functions/api/console/) states none of them itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from buyer_messaging import catalog, errors, marketplaces
+from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
+
+# The Step Functions error a state machine ends with when one of its own errors (States.Timeout, ...) was
+# caught: a Fail state cannot raise States.* names (statemachine/send_message.asl.json, DescribeWorkflowError).
+WORKFLOW_ERROR = "WorkflowError"
+
+# The errors a message can end with (and the API's 400 and 502 answers) in words for a seller; the API's own
+# message, or the record's cause, adds the details. Keyed by the classes: a name no class has cannot creep in.
+SELLER_TEXTS: Mapping[type[errors.BuyerMessagingError] | str, str] = {
+    errors.MessageTypeNotAvailable: (
+        "Amazon does not allow this message type for this order now. It may depend on the order's state, or it can "
+        "be sent only once and already was."
+    ),
+    errors.InvalidMessageText: "The text breaks Amazon's rules for this message type.",
+    errors.InvalidAttachments: (
+        "A file breaks Amazon's rules for this message type (number, type, total size or name)."
+    ),
+    errors.AttachmentNotFound: "A file could not be found any more. Attach it again and send again.",
+    errors.AttachmentChanged: "A file was replaced while the message was being prepared. Send again.",
+    errors.InvalidRequest: "The request was not complete or not well formed.",
+    errors.UnknownMessageType: "This is not a message type Amazon knows.",
+    errors.SpApiThrottled: "Amazon was too busy even after several retries. Try again in a minute.",
+    errors.SpApiUnavailable: "Amazon could not be reached even after several retries. Try again later.",
+    errors.SendOutcomeUnknown: (
+        "The message went to Amazon but no answer came back, so the buyer may already have it. It was not sent "
+        "again: look at the order's messages in Seller Central before sending it again."
+    ),
+    errors.SpApiTokenExpired: (
+        "Amazon kept refusing fresh sign-in tokens as expired, even after several retries. Try again later; if it "
+        "goes on, an administrator should check the app's authorization."
+    ),
+    errors.ActionSchemaUnreadable: (
+        "Amazon described this message type in a form the app cannot read, so nothing was sent. Try again later; "
+        "if it goes on, an administrator should report it."
+    ),
+    errors.LwaUnavailable: (
+        "Amazon's sign-in service could not be reached even after several retries. Try again later."
+    ),
+    errors.LwaInvalidGrant: (
+        "Amazon no longer accepts this app's authorization. The seller must authorize the app again in Seller "
+        "Central, and an administrator must store the new refresh token."
+    ),
+    errors.LwaRejected: (
+        "Amazon refused this app's credentials. An administrator must check the app's client id and secret."
+    ),
+    errors.CredentialsNotConfigured: "This app's Amazon credentials are not set up yet. Ask an administrator.",
+    errors.SpApiUnauthorized: (
+        "Amazon refused the request: this order does not allow this message now, or the app lacks the Buyer "
+        "Communication role."
+    ),
+    errors.SpApiInvalidInput: "Amazon rejected the message's content.",
+    errors.SpApiNotFound: "Amazon does not know this order in this marketplace.",
+    errors.UploadRejected: "Amazon's file storage refused a file.",
+    errors.UploadDestinationExpired: ("The upload link Amazon gave expired before the file arrived. Send again."),
+    errors.QuotaWaitExpired: (
+        "Amazon's limit on requests for this seller left this message waiting past the deadline set for it, so it "
+        "was not sent. Send it again later, or ask an administrator about QuotaWaitDeadlineHours."
+    ),
+    errors.UploadUrlNotAllowed: (
+        "Amazon gave an upload address this app does not trust, so nothing was sent. An administrator should check "
+        "UPLOAD_URL_ALLOWED_HOSTS."
+    ),
+    errors.UploadEndpointUnavailable: (
+        "Amazon's file storage could not be reached even after several retries. Send again later."
+    ),
+    errors.StagingAccessDenied: (
+        "The workflow may not read a file. An administrator should check the bucket's permissions."
+    ),
+    errors.StagingUnavailable: "The file storage was unavailable even after several retries. Send again later.",
+    errors.WorkflowTableUnavailable: (
+        "The workflow's records were unavailable even after several retries. Send again later."
+    ),
+    errors.EventBusUnavailable: (
+        "The workflow could not announce the outcome even after several retries. Ask an administrator."
+    ),
+    errors.SendInProgress: (
+        "Another attempt to send this message was still running. Look at the order's messages before sending again."
+    ),
+    errors.ConfigurationError: "The workflow is misconfigured. Ask an administrator.",
+    WORKFLOW_ERROR: "The workflow stopped unexpectedly. Ask an administrator to look at the execution.",
+}
+
+
+def error_texts() -> dict[str, str]:
+    """SELLER_TEXTS by error name, as the API and the status records name the errors."""
+    return {(key if isinstance(key, str) else key.__name__): text for key, text in SELLER_TEXTS.items()}
+
+
+def sign_in(environment: Mapping[str, str]) -> dict[str, str] | None:
+    """The Cognito user pool deployed with the console, or None: no sign-in (the local stack)."""
+    pool, client = environment.get("CONSOLE_USER_POOL_ID", ""), environment.get("CONSOLE_CLIENT_ID", "")
+    if not pool or not client:
+        return None
+    return {"region": environment.get("AWS_REGION", ""), "userPoolId": pool, "clientId": client}
+
+
+def config(environment: Mapping[str, str]) -> dict[str, Any]:
+    """The document GET /console/config.json serves (docs/api.md, "Console")."""
+    return {
+        "auth": sign_in(environment),
+        "regions": [
+            {
+                "region": region,
+                "name": name,
+                "marketplaces": [
+                    {"marketplaceId": market.marketplace_id, "countryCode": market.country_code, "name": market.name}
+                    for market in marketplaces.MARKETPLACE_LIST
+                    if market.region == region
+                ],
+            }
+            for region, name in marketplaces.REGIONS.items()
+        ],
+        "contentTypes": dict(catalog.ATTACHMENT_CONTENT_TYPES),
+        "orderIdPattern": AMAZON_ORDER_ID_PATTERN.pattern,
+        "fileNameMaxLength": catalog.FILE_NAME_MAX_LENGTH,
+        "errors": error_texts(),
+    }
