@@ -1,7 +1,8 @@
 """Upload destinations kept in the workflow table, so their presigned URLs never enter execution history.
 
 A presigned URL is a bearer credential for 15 minutes: the create step stores it here and the state machine
-carries only the ``uploadDestinationId``; the upload step reads it back. DynamoDB's TTL removes the record.
+carries only the ``uploadDestinationId``; the upload step reads it back, and makes a new one (:func:`create`) when
+it expired. DynamoDB's TTL removes the record.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import json
 import time
 from dataclasses import dataclass
 
-from buyer_messaging.models import UploadDestination
+from buyer_messaging import catalog, uploads
+from buyer_messaging.config import get_settings
+from buyer_messaging.models import AttachmentTask, UploadDestination
+from buyer_messaging.spapi import default_client
 from buyer_messaging.table import call
 
 # Amazon's presigned upload URLs expire 900 s after creation.
@@ -27,6 +31,21 @@ class StoredDestination:
 
     def usable(self, now: float) -> bool:
         return now < self.created_at + URL_LIFETIME_SECONDS - RENEW_MARGIN_SECONDS
+
+
+def create(task: AttachmentTask) -> UploadDestination:
+    """Amazon's new destination for the task's attachment, stored before its id goes anywhere."""
+    table = get_settings().require("workflow_table")  # before Amazon creates anything
+    destination = uploads.create_upload_destination(
+        default_client(),
+        catalog.message_type(task.message_type),
+        task.amazon_order_id,
+        task.marketplace_id,
+        task.require_content_md5(),
+        task.attachment.content_type,
+    )
+    save(table, destination)
+    return destination
 
 
 def save(table: str, destination: UploadDestination, created_at: float | None = None) -> StoredDestination:

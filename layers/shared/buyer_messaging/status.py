@@ -19,9 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buyer_messaging.table import ConditionNotMet, call, from_attribute, to_attribute
+
+if TYPE_CHECKING:
+    from buyer_messaging.models import MessageRequest
 
 KEY_PREFIX = "request#"
 # Sparse index of request records by order, newest first (only request records carry amazonOrderId).
@@ -84,6 +87,15 @@ def request_id_of(execution_arn: str) -> str:
 def now_iso(now: float | None = None) -> str:
     moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def request_summary(request: MessageRequest) -> dict[str, str]:
+    """What a record shows of the request it was made for (``summary`` of :func:`received`)."""
+    return {
+        "amazonOrderId": request.amazon_order_id,
+        "marketplaceId": request.marketplace_id,
+        "messageType": request.message_type,
+    }
 
 
 def _key(request_id: str) -> dict[str, Any]:
