@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Tracer
 
 from buyer_messaging import observability
+from buyer_messaging.errors import InvalidRequest
 from tests import support
 
 PACKAGE = support.ROOT / "layers/shared/buyer_messaging"
@@ -25,7 +27,7 @@ HANDLERS = tuple(
 STEPS = tuple(sorted(path.stem for path in (PACKAGE / "workflow").glob("*.py") if path.stem != "__init__"))
 # The functions that never call over HTTP (only AWS through botocore).
 WITHOUT_HTTP = ("start_workflow", "hash_attachment", "record_outcome")
-WATCHED = ("requests", "boto3", "botocore.client", "aws_xray_sdk", "wrapt", "asyncio", "sqlite3", "pydantic")
+WATCHED = ("requests", "boto3", "botocore.client", "aws_xray_sdk.core", "wrapt", "asyncio", "sqlite3", "pydantic")
 TRACE_HEADER = "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
@@ -105,6 +107,8 @@ def _lambda_environment(handler: str, **extra: str) -> dict[str, str]:
     return environment
 
 
+# The X-Ray SDK's patch wraps botocore's private BaseClient._make_api_call (botocore 1.44.8) and requests' public
+# Session.request: a wrapper has __wrapped__. tests/unit/test_library_internals.py checks the botocore method.
 _PROBE = """
 import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
@@ -114,6 +118,7 @@ loaded = {name: name in sys.modules for name in json.loads(sys.argv[2])}
 ours = sorted(name for name in sys.modules if name.startswith("buyer_messaging"))
 from buyer_messaging import observability
 tracer = type(observability.tracer).__name__
+tracer_disabled = observability.tracer.disabled
 botocore_traced = False
 if "botocore.client" in sys.modules:
     import botocore.client
@@ -124,7 +129,8 @@ if len(sys.argv) > 3:
     new_session()
     import requests
     requests_traced = hasattr(requests.Session.request, "__wrapped__")
-print(json.dumps({"loaded": loaded, "tracer": tracer, "botocore_traced": botocore_traced,
+print(json.dumps({"loaded": loaded, "tracer": tracer, "tracer_disabled": tracer_disabled,
+                  "botocore_traced": botocore_traced,
                   "requests_traced": requests_traced, "ours": ours}))
 """
 
@@ -152,6 +158,7 @@ def test_a_handler_loads_traced_botocore_and_nothing_it_does_not_use(handler: st
     found = _load(handler)
 
     assert found["tracer"] == "Tracer"  # Powertools' Tracer, as on Lambda
+    assert found["tracer_disabled"] is False
     assert found["botocore_traced"]  # every function calls AWS: patched from the start
     loaded = found["loaded"]
     # requests comes with the first HTTP session (the SP-API functions' first call), not with the module.
@@ -253,11 +260,14 @@ def test_the_first_http_session_turns_on_tracing_of_requests() -> None:
     [{"POWERTOOLS_TRACE_DISABLED": "true"}, {"AWS_SAM_LOCAL": "true"}, {"LAMBDA_TASK_ROOT": ""}],
     ids=["trace-disabled", "sam-local", "outside-lambda"],
 )
-def test_with_tracing_off_the_xray_sdk_is_not_even_imported(environment: dict[str, str]) -> None:
+def test_with_tracing_off_the_xray_recorder_is_not_even_imported(environment: dict[str, str]) -> None:
     found = _load("hash_attachment", make_session=True, **environment)
 
-    assert found["tracer"] == "_Untraced"
-    for heavy in ("aws_xray_sdk", "wrapt", "asyncio"):
+    # Powertools' Tracer, disabled, with a provider that imports nothing: the X-Ray SDK's recorder (and wrapt and
+    # asyncio with it) stays out. Only the SDK's package face comes, where Powertools switches the SDK off.
+    assert found["tracer"] == "Tracer"
+    assert found["tracer_disabled"] is True
+    for heavy in ("aws_xray_sdk.core", "wrapt", "asyncio"):
         assert not found["loaded"][heavy], heavy
     assert found["requests_traced"] is False
 
@@ -282,14 +292,24 @@ def test_tracing_is_on_exactly_where_powertools_would_trace(
         monkeypatch.setenv(name, value)
 
     assert observability.tracing_enabled() is enabled
+    # Powertools' own decision, which the rule mirrors to choose the Tracer's provider before Powertools decides:
+    # a private method, checked against aws-lambda-powertools 3.37.0 (tests/unit/test_library_internals.py).
+    assert observability.tracing_enabled() is not Tracer._is_tracer_disabled()
 
 
-def test_the_untraced_stand_in_leaves_a_handler_as_it_is() -> None:
-    untraced = observability._Untraced()
+def test_with_tracing_off_the_tracer_is_powertools_own_and_leaves_answers_and_errors_as_they_are() -> None:
+    tracer = observability.tracer  # this process is outside Lambda: tracing is off
+    assert isinstance(tracer, Tracer)
+    assert tracer.disabled
+    assert isinstance(tracer.provider, observability.NoTracing)
 
-    def handler(event: Any, context: Any) -> str:
-        return "answer"
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event.get("fail"):
+            raise InvalidRequest("The event is not an S3 notification (no Records list).")
+        return {"answer": event["question"]}
 
-    assert untraced.capture_lambda_handler(capture_response=False)(handler) is handler
-    assert untraced.capture_lambda_handler(handler) is handler
-    untraced.patch(["requests"])  # a no-op, like Powertools' disabled Tracer
+    assert handler({"question": 42}, None) == {"answer": 42}
+    with pytest.raises(InvalidRequest, match=r"^The event is not an S3 notification \(no Records list\)\.$"):
+        handler({"fail": True}, None)
+    tracer.patch(["requests"])  # a no-op while disabled
