@@ -15,7 +15,7 @@ from buyer_messaging import catalog, uploads
 from buyer_messaging.config import get_settings
 from buyer_messaging.models import AttachmentTask, UploadDestination
 from buyer_messaging.spapi import default_client
-from buyer_messaging.table import call
+from buyer_messaging.table import call, from_item, to_item
 
 # Amazon's presigned upload URLs expire 900 s after creation.
 URL_LIFETIME_SECONDS = 900
@@ -50,14 +50,16 @@ def create(task: AttachmentTask) -> UploadDestination:
 
 def save(table: str, destination: UploadDestination, created_at: float | None = None) -> StoredDestination:
     created = time.time() if created_at is None else created_at
-    item = {
-        "id": {"S": KEY_PREFIX + destination.upload_destination_id},
-        "url": {"S": destination.url},
-        "headers": {"S": json.dumps(dict(destination.headers))},
-        "createdAt": {"N": repr(created)},
-        # TTL (epoch seconds): the record outlives the URL a little, then DynamoDB deletes it.
-        "expiration": {"N": str(int(created + URL_LIFETIME_SECONDS + 3600))},
-    }
+    item = to_item(
+        {
+            "id": KEY_PREFIX + destination.upload_destination_id,
+            "url": destination.url,
+            "headers": json.dumps(dict(destination.headers)),
+            "createdAt": created,
+            # TTL (epoch seconds): the record outlives the URL a little, then DynamoDB deletes it.
+            "expiration": int(created + URL_LIFETIME_SECONDS + 3600),
+        }
+    )
     call(table, lambda client: client.put_item(TableName=table, Item=item))
     return StoredDestination(destination, created)
 
@@ -69,11 +71,12 @@ def load(table: str, upload_destination_id: str) -> StoredDestination | None:
     item = response.get("Item")
     if not item:
         return None
+    fields = from_item(item)
     return StoredDestination(
         UploadDestination(
             upload_destination_id=upload_destination_id,
-            url=item["url"]["S"],
-            headers=json.loads(item["headers"]["S"]),
+            url=fields["url"],
+            headers=json.loads(fields["headers"]),
         ),
-        float(item["createdAt"]["N"]),
+        float(fields["createdAt"]),
     )
