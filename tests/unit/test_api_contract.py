@@ -27,6 +27,7 @@ def _api_app() -> Any:
 
 def test_every_route_of_the_api_function_is_a_documented_operation_and_back() -> None:
     resolver = _api_app().app
+    # Powertools' private route lists (aws-lambda-powertools 3.37.0, tests/unit/test_library_internals.py).
     routes = {
         (route.method.lower(), route.openapi_path) for route in resolver._static_routes + resolver._dynamic_routes
     }
