@@ -157,7 +157,7 @@ def _copy(op: str, arguments: dict[str, Any]) -> Callable[[], str | None]:
     if op == "copy-stream":
 
         def streamed() -> str | None:
-            # What the upload step does (steps._put): the pinned GET streamed into the PUT.
+            # What the upload step does (workflow.upload_attachment._put): the pinned GET streamed into the PUT.
             body, _ = storage.open_object(bucket, key, etag)
             try:
                 uploads.put_file(destination, body, size, allowed, timeout=(5.0, 600.0))

@@ -24,8 +24,17 @@ from typing import Any
 import boto3
 import responses
 
-from buyer_messaging import destinations, http_api, rotation, steps
+from buyer_messaging import destinations, http_api, rotation
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
+from buyer_messaging.workflow.client_secret_notifications import client_secret_notification
+from buyer_messaging.workflow.create_destination import create_destination
+from buyer_messaging.workflow.hash_attachment import hash_attachment
+from buyer_messaging.workflow.record_outcome import record_outcome
+from buyer_messaging.workflow.rotate_client_secret import rotate_client_secret
+from buyer_messaging.workflow.send_message import send_message
+from buyer_messaging.workflow.start_workflow import start_workflows
+from buyer_messaging.workflow.upload_attachment import upload_attachment
+from buyer_messaging.workflow.validate_request import validate_request
 from local_stack.stack import reset_function_caches
 from tests import support
 
@@ -61,7 +70,8 @@ def recording() -> Iterator[Calls]:
     """Every API call of every botocore client: the package's own, and those of Powertools (Parameters reads the
     secret, Idempotency writes its records), which make their clients from sessions of their own. A call the test
     makes itself is recorded under the function "" (set around it). ``_make_api_call`` is where every client's
-    operation goes through (botocore's BaseClient, stable since 1.0; a presigned URL or form makes none)."""
+    operation goes through (botocore's private BaseClient method, stable since 1.0, checked against botocore 1.44.8 by
+    tests/unit/test_library_internals.py; a presigned URL or form makes none)."""
     from botocore.client import BaseClient
 
     recorder = Calls()
@@ -127,7 +137,7 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
     ]
     aws["s3"].put_object(Bucket=support.BUCKET, Key="attachments/inv-1.pdf", Body=PDF)
     calls.now("StartWorkflowFunction")
-    started = steps.start_workflows({"Records": records})["executions"]
+    started = start_workflows({"Records": records})["executions"]
 
     request = MessageRequest.from_dict(
         {
@@ -139,7 +149,7 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
         default_bucket=support.BUCKET,
     )
     calls.now("ListActionsFunction")
-    validated = steps.validate_request(ValidationTask(EXECUTION_ID, request))
+    validated = validate_request(ValidationTask(EXECUTION_ID, request))
     item: dict[str, Any] = {
         "executionId": EXECUTION_ID,
         "index": 0,
@@ -149,10 +159,10 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
         "attachment": validated["attachments"][0],
     }
     calls.now("HashAttachmentFunction")
-    item["hash"] = {"contentMd5": steps.hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
+    item["hash"] = {"contentMd5": hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
     calls.now("CreateDestinationFunction")
     item["destination"] = {
-        "uploadDestinationId": steps.create_destination(AttachmentTask.from_dict(item))["uploadDestinationId"]
+        "uploadDestinationId": create_destination(AttachmentTask.from_dict(item))["uploadDestinationId"]
     }
     # The destination expired before its upload: the upload step creates a new one.
     calls.now("")
@@ -160,20 +170,20 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
     assert stored is not None
     destinations.save(support.TABLE, stored.destination, created_at=time.time() - destinations.URL_LIFETIME_SECONDS)
     calls.now("UploadAttachmentFunction")
-    uploaded = steps.upload_attachment(AttachmentTask.from_dict(item))
+    uploaded = upload_attachment(AttachmentTask.from_dict(item))
     calls.now("SendMessageFunction")
-    steps.send_message(
+    send_message(
         SendRequest.from_dict({"executionId": EXECUTION_ID, "request": {**validated, "uploaded": [uploaded]}}),
         lambda_context,
     )
     calls.now("RecordOutcomeFunction")
-    recorded = steps.record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent"}))
+    recorded = record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent"}))
     assert recorded["status"] == "sent"
     # The outbox file's request fails: its record becomes failed, its source object is tagged by version.
     failed = support.load_event("record_outcome/failed.json")
     failed["executionId"] = started[1]["executionArn"]
     failed["input"]["attachments"] = []
-    assert steps.record_outcome(OutcomeTask.from_dict(failed))["status"] == "failed"
+    assert record_outcome(OutcomeTask.from_dict(failed))["status"] == "failed"
 
     _run_the_api(aws, calls)
     _run_the_rotation(http, calls)
@@ -214,10 +224,10 @@ def _run_the_rotation(http: responses.RequestsMock, calls: Calls) -> None:
     """The client secret's two functions (functions/rotate_client_secret, functions/client_secret_notifications)."""
     http.post(support.ENDPOINT + rotation.ROTATION_PATH, status=204)
     calls.now("RotateClientSecretFunction")
-    assert steps.check_client_secret()["rotationRequested"] is True  # the stored secret's age is unknown
+    assert rotate_client_secret()["rotationRequested"] is True  # the stored secret's age is unknown
     expires = (datetime.now(UTC) + timedelta(days=rotation.SECRET_LIFETIME_DAYS)).isoformat()
     calls.now("ClientSecretNotificationsFunction")
     stored = _notification("new-secret.json", {"newClientSecret": "recorded-run", "newClientSecretExpiryTime": expires})
-    assert steps.client_secret_notification(stored) == "stored"
+    assert client_secret_notification(stored) == "stored"
     warning = _notification("secret-expiry.json", {"clientSecretExpiryTime": expires})
-    assert steps.client_secret_notification(warning) == "rotation requested"
+    assert client_secret_notification(warning) == "rotation requested"

@@ -9,16 +9,16 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import steps
 from buyer_messaging.errors import BuyerMessagingError, error_name
 from buyer_messaging.observability import logger, metrics, tracer
+from buyer_messaging.workflow.client_secret_notifications import client_secret_notification
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
     try:
-        done = steps.client_secret_notification(record.body)
+        done = client_secret_notification(record.body)
     except BuyerMessagingError as error:
         logger.error("Notification failed", extra={"error": error_name(error), "cause": str(error)})
         raise

@@ -1,12 +1,13 @@
-"""Map state, step 2: an Uploads API destination (presigned URL + signed headers) for the attachment."""
+"""The CreateUploadDestination state (the Map's second step): an Uploads API destination (presigned URL +
+signed headers) for the attachment."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import steps
 from buyer_messaging.models import AttachmentTask
 from buyer_messaging.observability import log_failures, logger, metrics, tracer
+from buyer_messaging.workflow.create_destination import create_destination
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -14,4 +15,4 @@ from buyer_messaging.observability import log_failures, logger, metrics, tracer
 @metrics.log_metrics
 @log_failures
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.create_destination(AttachmentTask.from_dict(event))
+    return create_destination(AttachmentTask.from_dict(event))

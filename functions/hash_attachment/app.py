@@ -1,12 +1,12 @@
-"""Map state, step 1: the attachment's Content-MD5, streamed from the staging bucket."""
+"""The HashAttachment state (the Map's first step): the attachment's Content-MD5, from the staging bucket."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import steps
 from buyer_messaging.models import AttachmentTask
 from buyer_messaging.observability import log_failures, logger, metrics, tracer
+from buyer_messaging.workflow.hash_attachment import hash_attachment
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -14,4 +14,4 @@ from buyer_messaging.observability import log_failures, logger, metrics, tracer
 @metrics.log_metrics
 @log_failures
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.hash_attachment(AttachmentTask.from_dict(event))
+    return hash_attachment(AttachmentTask.from_dict(event))

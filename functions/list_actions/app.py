@@ -1,13 +1,14 @@
-"""First state: what Amazon allows for the order, and the request checked against it before any upload."""
+"""The ValidateRequest state: what Amazon allows for the order, and the request checked against it before any
+upload."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import steps
 from buyer_messaging.config import get_settings
 from buyer_messaging.models import ValidationTask
 from buyer_messaging.observability import log_failures, logger, metrics, tracer
+from buyer_messaging.workflow.validate_request import validate_request
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -16,4 +17,4 @@ from buyer_messaging.observability import log_failures, logger, metrics, tracer
 @log_failures
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = ValidationTask.from_dict(event, default_bucket=get_settings().staging_bucket)
-    return steps.validate_request(task)
+    return validate_request(task)

@@ -5,8 +5,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import steps
 from buyer_messaging.observability import log_failures, logger, metrics, tracer
+from buyer_messaging.workflow.rotate_client_secret import rotate_client_secret
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -14,4 +14,4 @@ from buyer_messaging.observability import log_failures, logger, metrics, tracer
 @metrics.log_metrics
 @log_failures
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.check_client_secret()
+    return rotate_client_secret()

@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import steps
 from buyer_messaging.observability import log_failures, logger, metrics, tracer
+from buyer_messaging.workflow.start_workflow import start_workflows
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -13,4 +13,4 @@ from buyer_messaging.observability import log_failures, logger, metrics, tracer
 @metrics.log_metrics
 @log_failures
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return steps.start_workflows(event)
+    return start_workflows(event)

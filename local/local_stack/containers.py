@@ -14,7 +14,8 @@ threads of one process (moto's task threads, the API server's), and shared they 
 Installed while the local stack's Lambdas run in-process, undone by ``uninstall``; nothing changes in AWS.
 Metrics get a provider per thread through Powertools' public ``provider`` parameter's shape (a provider object
 the ``Metrics`` instance delegates to). The Logger's ``log_format`` is a Powertools internal: checked against
-aws-lambda-powertools 3.37.0, and :func:`install` fails loudly if the attribute is gone.
+aws-lambda-powertools 3.37.0 (tests/unit/test_library_internals.py), and :func:`install` fails loudly if the
+attribute is gone.
 """
 
 from __future__ import annotations

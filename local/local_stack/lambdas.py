@@ -1,7 +1,8 @@
 """Runs moto's Lambda invocations in-process with the real handler code (no Docker).
 
-moto's ``LambdaFunction._invoke_lambda(self, event)`` returns ``(payload_json, errored, logs)``; it is
-replaced so that a function whose name is registered here runs its ``app.py`` handler in this process.
+moto's ``LambdaFunction._invoke_lambda(self, event)`` returns ``(payload_json, errored, logs)`` (a private method,
+checked against moto 5.2.5 by tests/unit/test_library_internals.py); it is replaced so that a function whose
+name is registered here runs its ``app.py`` handler in this process.
 An exception becomes ``{"errorType": <class name>, "errorMessage": <message>}`` with ``errored=True``,
 which is how Step Functions sees a function error, so the state machine's Retry and Catch match the
 error names exactly as on AWS. Each invocation's Powertools state is its own, as in a container of its own

@@ -50,6 +50,8 @@ def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # moto's private settings of a server in this process (mock_aws(config=...) has no server); checked against
+    # moto 5.2.5 by tests/unit/test_library_internals.py.
     from moto.core.config import default_user_config
 
     # The server runs in this process: its settings are this process's; close() puts them back.

@@ -386,6 +386,8 @@ class LocalStack:
         if self.retry_speedup == 1.0 or self._restore_sleep is not None:
             return
         restore_wait = task_time.install_wait_speedup(self.retry_speedup)
+        # moto's private Retry waits with time.sleep of its module global time (checked against moto 5.2.5 by
+        # tests/unit/test_library_internals.py): that global is replaced while the stack runs.
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
         namespace = vars(retrier_decl)

@@ -11,8 +11,8 @@ the task's invocation spent :func:`paused` (a :class:`TaskTimer` per task attemp
 **Wait states run at the stack's speedup**, like the Retry intervals (:meth:`LocalStack._scale_time`): moto
 waits a Wait state's seconds in real time (``WaitFunction._wait_interval``).
 
-Both originals are checked by the SHA-256 of their source when installed: a moto whose code moved fails loudly
-(``RuntimeError``) instead of being patched blindly.
+Both originals are checked by the SHA-256 of their source when installed (and by tests/unit/test_library_internals.py
+before any stack runs): a moto whose code moved fails loudly (``RuntimeError``) instead of being patched blindly.
 """
 
 from __future__ import annotations

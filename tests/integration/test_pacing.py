@@ -211,8 +211,8 @@ def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> 
 
 
 def test_the_local_stack_runs_wait_states_at_its_speedup_and_tells_the_pacer() -> None:
-    """moto's private WaitFunction._wait_interval(env, wait_seconds) is replaced while a sped-up stack runs: this
-    fails loudly when moto moves it."""
+    """moto's private WaitFunction._wait_interval(env, wait_seconds) is replaced while a sped-up stack runs (checked
+    against moto 5.2.5, also in tests/unit/test_library_internals.py): this fails loudly when moto moves it."""
     import inspect
 
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction

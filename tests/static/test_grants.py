@@ -8,7 +8,7 @@ Each removal rests on the call sites named beside it (every boto3 call of the fu
 - trigger.request_for_object reads request documents only: an outbox/ key is its request, its bytes are not read.
 - status.py reads a record only in status.get: through turns._Deadline (a turn more than a moment away, in the
   steps that wait: ListActions, CreateDestination, SendMessage), outcome.py (RecordOutcome),
-  steps._refuse_after_an_unknown_outcome (SendMessage) and http_api (Api). StartWorkflow only creates records
+  send_message._refuse_after_an_unknown_outcome (SendMessage) and http_api (Api). StartWorkflow only creates records
   (status.received: UpdateItem); UploadAttachment only updates them (status.attachment_uploaded) and renews a
   destination outside any execution's turn (turns.API_TAKER: the deadline is never read).
 """

@@ -103,7 +103,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         **SP_API_CALLER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): (
-            f"{_DEADLINE}, and a retry after a send without an answer (steps._refuse_after_an_unknown_outcome)"
+            f"{_DEADLINE}, and a retry after a send without an answer "
+            "(workflow.send_message._refuse_after_an_unknown_outcome)"
         ),
         ("dynamodb:PutItem", "WorkflowTable", "idempotency#*"): CALLED,
         ("dynamodb:UpdateItem", "WorkflowTable", "idempotency#*"): CALLED,

@@ -35,7 +35,7 @@ AMAZON_CALLS = {
     "ListActionsFunction": (1, 0),  # getMessagingActionsForOrder
     "HashAttachmentFunction": (0, 0),  # S3 only
     "CreateDestinationFunction": (1, 0),  # createUploadDestinationForResource
-    # A destination re-created before the PUT (expired) and once more during it (steps.upload_attachment).
+    # A destination re-created before the PUT (expired) and once more during it (workflow.upload_attachment).
     "UploadAttachmentFunction": (2, 2),
     "SendMessageFunction": (1, 0),  # the message type's operation
     "RecordOutcomeFunction": (0, 0),  # DynamoDB, S3 tags, EventBridge

@@ -50,6 +50,7 @@ def test_the_file_is_the_generation_with_the_marketplaces_added_when_served() ->
 
 def test_every_route_of_the_api_function_is_a_documented_operation_and_back() -> None:
     resolver = _api_app().app
+    # Powertools' private route lists (aws-lambda-powertools 3.37.0, tests/unit/test_library_internals.py).
     routes = {
         (route.method.lower(), route.openapi_path) for route in resolver._static_routes + resolver._dynamic_routes
     }

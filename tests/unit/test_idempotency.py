@@ -13,7 +13,7 @@ import pytest
 import requests
 import responses
 
-from buyer_messaging import idempotency, status, steps
+from buyer_messaging import idempotency, status
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import (
     ConfigurationError,
@@ -24,6 +24,7 @@ from buyer_messaging.errors import (
     WorkflowTableUnavailable,
 )
 from buyer_messaging.models import SendRequest
+from buyer_messaging.workflow.send_message import send_message
 from tests import support
 
 EXECUTION = f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:"
@@ -61,9 +62,9 @@ def test_the_same_execution_sends_once_and_gets_the_first_result_again(
 ) -> None:
     send = _register_send(http)
 
-    first = steps.send_message(_send(), lambda_context)
+    first = send_message(_send(), lambda_context)
     time.sleep(1.1)  # a later "sentAt" would show a second send
-    again = steps.send_message(_send(), lambda_context)
+    again = send_message(_send(), lambda_context)
 
     assert send.call_count == 1
     assert again == first
@@ -75,7 +76,7 @@ def test_a_third_attempt_is_answered_from_the_record_too(
     aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
 ) -> None:
     send = _register_send(http)
-    results = [steps.send_message(_send(), lambda_context) for _ in range(3)]
+    results = [send_message(_send(), lambda_context) for _ in range(3)]
     assert send.call_count == 1
     assert results[0] == results[1] == results[2]
 
@@ -84,8 +85,8 @@ def test_two_executions_send_two_messages(
     aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
 ) -> None:
     send = _register_send(http)
-    steps.send_message(_send(FIRST), lambda_context)
-    steps.send_message(_send(SECOND), lambda_context)
+    send_message(_send(FIRST), lambda_context)
+    send_message(_send(SECOND), lambda_context)
     assert send.call_count == 2
     assert len(_records(aws)) == 2
 
@@ -94,17 +95,17 @@ def test_the_same_execution_with_another_text_is_refused_and_sends_nothing(
     aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any
 ) -> None:
     send = _register_send(http)
-    first = steps.send_message(_send(), lambda_context)
+    first = send_message(_send(), lambda_context)
 
     with pytest.raises(InvalidRequest) as raised:
-        steps.send_message(_send(text="A different message"), lambda_context)
+        send_message(_send(text="A different message"), lambda_context)
 
     assert send.call_count == 1
     assert FIRST in str(raised.value)
     assert "Nothing was sent" in str(raised.value)
     assert not raised.value.transient
     # The record of the first send is untouched: the original attempt is still answered from it.
-    assert steps.send_message(_send(), lambda_context) == first
+    assert send_message(_send(), lambda_context) == first
     assert send.call_count == 1
 
 
@@ -113,9 +114,9 @@ def test_the_same_execution_for_another_order_is_refused(
 ) -> None:
     _register_send(http)
     other = http.post(f"{support.ENDPOINT}/messaging/v1/orders/902-0000000-9999999/messages/unexpectedProblem")
-    steps.send_message(_send(), lambda_context)
+    send_message(_send(), lambda_context)
     with pytest.raises(InvalidRequest):
-        steps.send_message(_send(amazonOrderId="902-0000000-9999999"), lambda_context)
+        send_message(_send(amazonOrderId="902-0000000-9999999"), lambda_context)
     assert other.call_count == 0
 
 
@@ -127,7 +128,7 @@ def test_the_record_holds_the_result_and_outlives_every_redrive(
 ) -> None:
     _register_send(http)
     before = time.time()
-    result = steps.send_message(_send(), lambda_context)
+    result = send_message(_send(), lambda_context)
 
     (record,) = _records(aws)
     assert record["status"] == {"S": "COMPLETED"}
@@ -149,9 +150,9 @@ def test_the_records_are_the_idempotency_family_of_the_table(
     ids must never take another form, neither a completed nor an in-progress record's."""
     _register_send(http)
     http.add_callback("POST", SEND_URL, callback=_crash)  # answers the second send: responses keeps the order
-    steps.send_message(_send(FIRST), lambda_context)
+    send_message(_send(FIRST), lambda_context)
     with pytest.raises(Crash):
-        steps.send_message(_send(SECOND), lambda_context)
+        send_message(_send(SECOND), lambda_context)
 
     records = {record["id"]["S"]: record["status"]["S"] for record in _records(aws)}
     assert records == {
@@ -191,13 +192,13 @@ def test_a_send_in_flight_during_the_deploy_is_not_sent_again_by_the_new_code(
     _validated_record()
     crash = http.add_callback("POST", SEND_URL, callback=_crash)
     with _before_the_key_prefix(), pytest.raises(Crash):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     assert len(_legacy_ids(aws)) == 1
     http.remove(crash)
     send = _register_send(http)
 
     with pytest.raises(SendOutcomeUnknown, match="An earlier attempt sent this message at 20"):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
 
     assert send.call_count == 0
 
@@ -211,12 +212,12 @@ def test_a_send_completed_before_the_deploy_is_not_sent_again_by_the_new_code(
     _validated_record()
     send = _register_send(http)
     with _before_the_key_prefix():
-        first = steps.send_message(_send(), lambda_context)
+        first = send_message(_send(), lambda_context)
     assert first["status"] == "sent"
     assert len(_legacy_ids(aws)) == 1
 
     with pytest.raises(SendOutcomeUnknown):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
 
     assert send.call_count == 1
     record = status.get(support.TABLE, FIRST.rsplit(":", 1)[-1])
@@ -230,7 +231,7 @@ def test_the_in_progress_record_expires_with_the_invocation(
     http.add_callback("POST", SEND_URL, callback=_crash)
     before_ms = time.time() * 1000
     with pytest.raises(Crash):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     after_ms = time.time() * 1000
 
     (record,) = _records(aws)
@@ -251,11 +252,11 @@ def test_a_failed_send_leaves_no_record_and_the_retry_sends(
     _register_send(http)  # responses answers in the order registered: 503 first, then 201
 
     with pytest.raises(SpApiUnavailable) as raised:
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     assert raised.value.transient
     assert _records(aws) == []
 
-    result = steps.send_message(_send(), lambda_context)
+    result = send_message(_send(), lambda_context)
 
     assert result["status"] == "sent"
     assert [call.response.status_code for call in http.calls if call.request.url.startswith(SEND_URL)] == [503, 201]
@@ -271,9 +272,9 @@ def test_a_send_without_an_answer_is_recorded_as_unknown_and_never_sent_again(
     _register_send(http)  # were it sent again, this 201 would answer
 
     with pytest.raises(SendOutcomeUnknown) as first:
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     with pytest.raises(SendOutcomeUnknown) as again:
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
 
     assert not first.value.transient
     assert str(again.value) == str(first.value)
@@ -296,7 +297,7 @@ def test_a_permanent_failure_leaves_no_record_either(
         json={"errors": [{"code": "Unauthorized", "message": "Invalid amazonOrderId and template combination."}]},
     )
     with pytest.raises(Exception) as raised:
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     assert type(raised.value).__name__ == "MessageTypeNotAvailable"
     assert _records(aws) == []
 
@@ -306,11 +307,11 @@ def test_a_crashed_attempt_still_in_time_is_in_progress(
 ) -> None:
     http.add_callback("POST", SEND_URL, callback=_crash)
     with pytest.raises(Crash):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     send = _register_send(http)
 
     with pytest.raises(SendInProgress) as raised:
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
 
     assert raised.value.transient
     assert FIRST in str(raised.value)
@@ -322,7 +323,7 @@ def _killed_mid_send_then_expired(aws: dict[str, Any], http: responses.RequestsM
     answering again (the mock that counts the calls)."""
     crash = http.add_callback("POST", SEND_URL, callback=_crash)
     with pytest.raises(Crash):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     _expire_in_progress(aws)
     http.remove(crash)
     return _register_send(http)
@@ -333,7 +334,7 @@ def test_a_crashed_attempt_past_its_timeout_is_sent_by_the_retry(
 ) -> None:
     send = _killed_mid_send_then_expired(aws, http, lambda_context)
 
-    result = steps.send_message(_send(), lambda_context)
+    result = send_message(_send(), lambda_context)
 
     assert result["status"] == "sent"
     assert send.call_count == 1
@@ -355,7 +356,7 @@ def test_a_retry_after_an_attempt_killed_mid_send_does_not_send_again(
     send = _killed_mid_send_then_expired(aws, http, lambda_context)
 
     with pytest.raises(SendOutcomeUnknown, match="An earlier attempt sent this message at 20"):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
 
     assert send.call_count == 0
 
@@ -368,9 +369,9 @@ def test_a_retry_after_amazon_answered_an_error_sends(
     _register_send(http, status=503, json=unavailable)
     send = _register_send(http)
     with pytest.raises(SpApiUnavailable):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
 
-    result = steps.send_message(_send(), lambda_context)
+    result = send_message(_send(), lambda_context)
 
     assert result["status"] == "sent"
     assert send.call_count == 1
@@ -403,7 +404,7 @@ def test_without_a_workflow_table_nothing_is_sent(
     get_settings.cache_clear()
     send = _register_send(http)
     with pytest.raises(ConfigurationError, match="WORKFLOW_TABLE"):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     assert send.call_count == 0
 
 
@@ -414,7 +415,7 @@ def test_a_table_that_does_not_exist_sends_nothing(
     get_settings.cache_clear()
     send = _register_send(http)
     with pytest.raises((WorkflowTableUnavailable, ConfigurationError)):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     assert send.call_count == 0
 
 
@@ -425,7 +426,7 @@ def test_a_table_that_does_not_exist_is_a_configuration_error_like_for_destinati
     get_settings.cache_clear()
     _register_send(http)
     with pytest.raises(ConfigurationError, match="no-such-table"):
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
 
 
 def test_an_empty_execution_id_is_an_invalid_request(
@@ -433,7 +434,7 @@ def test_an_empty_execution_id_is_an_invalid_request(
 ) -> None:
     send = _register_send(http)
     with pytest.raises(InvalidRequest):
-        steps.send_message(_send(""), lambda_context)
+        send_message(_send(""), lambda_context)
     assert send.call_count == 0
 
 
@@ -448,7 +449,7 @@ def test_an_unreachable_table_is_transient_and_sends_nothing(
     monkeypatch.setattr(DynamoDBPersistenceLayer, "_put_record", unreachable)
     send = _register_send(http)
     with pytest.raises(WorkflowTableUnavailable) as raised:
-        steps.send_message(_send(), lambda_context)
+        send_message(_send(), lambda_context)
     assert raised.value.transient
     assert send.call_count == 0
 
@@ -466,6 +467,6 @@ def test_a_record_that_cannot_be_completed_after_the_send_does_not_send_again(
 
     monkeypatch.setattr(DynamoDBPersistenceLayer, "save_success", fail)
     send = _register_send(http)
-    output = steps.send_message(_send(), lambda_context)
+    output = send_message(_send(), lambda_context)
     assert output["status"] == "sent"
     assert send.call_count == 1

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from buyer_messaging import destinations, status, steps
+from buyer_messaging import destinations, status
 from buyer_messaging.errors import (
     AttachmentNotFound,
     InvalidAttachments,
@@ -20,6 +20,12 @@ from buyer_messaging.errors import (
     UnknownMessageType,
 )
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
+from buyer_messaging.workflow.create_destination import create_destination
+from buyer_messaging.workflow.hash_attachment import hash_attachment
+from buyer_messaging.workflow.record_outcome import record_outcome
+from buyer_messaging.workflow.send_message import send_message
+from buyer_messaging.workflow.upload_attachment import upload_attachment
+from buyer_messaging.workflow.validate_request import validate_request
 from tests import support
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
@@ -58,12 +64,12 @@ def _run_attachment(validated: dict[str, Any], http: responses.RequestsMock) -> 
         "messageType": validated["messageType"],
         "attachment": validated["attachments"][0],
     }
-    item["hash"] = {"contentMd5": steps.hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
-    created = steps.create_destination(AttachmentTask.from_dict(item))
+    item["hash"] = {"contentMd5": hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
+    created = create_destination(AttachmentTask.from_dict(item))
     assert created == {"uploadDestinationId": DESTINATION_ID, "pacing": None}
     item["destination"] = {"uploadDestinationId": created["uploadDestinationId"]}
     _assert_no_credential(item)
-    uploaded = steps.upload_attachment(AttachmentTask.from_dict(item))
+    uploaded = upload_attachment(AttachmentTask.from_dict(item))
     _assert_no_credential(uploaded)
     return uploaded
 
@@ -101,7 +107,7 @@ def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
         },
         default_bucket=support.BUCKET,
     )
-    validated = steps.validate_request(ValidationTask(EXECUTION_ID, request))
+    validated = validate_request(ValidationTask(EXECUTION_ID, request))
     assert validated["messageType"] == "invoice"
     assert validated["operation"] == "sendInvoice"
     assert validated["attachments"][0]["size"] == len(PDF)
@@ -109,7 +115,7 @@ def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
 
     uploaded = _run_attachment(validated, http)
     send_input = {"executionId": EXECUTION_ID, "request": {**validated, "uploaded": [uploaded]}}
-    sent = steps.send_message(SendRequest.from_dict(send_input), lambda_context)
+    sent = send_message(SendRequest.from_dict(send_input), lambda_context)
     _assert_no_credential(sent)
 
     # The create step kept the URL and the signed headers in the workflow table, not in the state.
@@ -173,7 +179,7 @@ def test_invoice_with_pdf_goes_through_every_step_with_exact_requests(
     assert attachment["uploadedAt"] <= record["sentAt"]
 
     # The last step tags the staged file with the outcome.
-    recorded = steps.record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent"}))
+    recorded = record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent"}))
     assert recorded["status"] == "sent"
     assert recorded["objectsTagged"] == 1
     assert recorded["eventId"]
@@ -192,11 +198,9 @@ def test_text_message_needs_no_upload(aws: dict[str, Any], http: responses.Reque
     request = MessageRequest.from_dict(
         support.load_event("statemachine/unexpectedProblem-text-only.json"), default_bucket=support.BUCKET
     )
-    validated = steps.validate_request(ValidationTask(EXECUTION_ID, request))
+    validated = validate_request(ValidationTask(EXECUTION_ID, request))
     assert validated["attachments"] == []
-    sent = steps.send_message(
-        SendRequest.from_dict({"executionId": EXECUTION_ID, "request": validated}), lambda_context
-    )
+    sent = send_message(SendRequest.from_dict({"executionId": EXECUTION_ID, "request": validated}), lambda_context)
     assert json.loads(send.calls[0].request.body) == {"text": request.text}
     assert sent["attachments"] == []
     # No destination was created, so the table holds the request's status, the send step's record and the
@@ -240,9 +244,7 @@ def test_bad_requests_fail_before_any_upload_or_send(
         **document,
     }
     with pytest.raises(error) as raised:
-        steps.validate_request(
-            ValidationTask(EXECUTION_ID, MessageRequest.from_dict(full, default_bucket=support.BUCKET))
-        )
+        validate_request(ValidationTask(EXECUTION_ID, MessageRequest.from_dict(full, default_bucket=support.BUCKET)))
     assert str(raised.value)
     record = status.get(support.TABLE, REQUEST_ID)
     assert record is not None
@@ -251,7 +253,7 @@ def test_bad_requests_fail_before_any_upload_or_send(
     # The failure path records it: the record says why, the staged files are tagged and kept.
     failure = {"error": type(raised.value).__name__, "cause": str(raised.value)}
     task = OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "failed", "failure": failure, "input": full})
-    recorded = steps.record_outcome(task)
+    recorded = record_outcome(task)
     assert recorded["status"] == "failed"
     record = status.get(support.TABLE, REQUEST_ID)
     assert record is not None

@@ -1,7 +1,8 @@
 """Upload destinations kept in the workflow table, so their presigned URLs never enter execution history.
 
 A presigned URL is a bearer credential for 15 minutes: the create step stores it here and the state machine
-carries only the ``uploadDestinationId``; the upload step reads it back. DynamoDB's TTL removes the record.
+carries only the ``uploadDestinationId``; the upload step reads it back, and makes a new one (:func:`create`) when
+it expired. DynamoDB's TTL removes the record.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import json
 import time
 from dataclasses import dataclass
 
-from buyer_messaging.models import UploadDestination
-from buyer_messaging.table import call
+from buyer_messaging import catalog, uploads
+from buyer_messaging.config import get_settings
+from buyer_messaging.models import AttachmentTask, UploadDestination
+from buyer_messaging.spapi import default_client
+from buyer_messaging.table import call, from_item, to_item
 
 # Amazon's presigned upload URLs expire 900 s after creation.
 URL_LIFETIME_SECONDS = 900
@@ -29,16 +33,33 @@ class StoredDestination:
         return now < self.created_at + URL_LIFETIME_SECONDS - RENEW_MARGIN_SECONDS
 
 
+def create(task: AttachmentTask) -> UploadDestination:
+    """Amazon's new destination for the task's attachment, stored before its id goes anywhere."""
+    table = get_settings().require("workflow_table")  # before Amazon creates anything
+    destination = uploads.create_upload_destination(
+        default_client(),
+        catalog.message_type(task.message_type),
+        task.amazon_order_id,
+        task.marketplace_id,
+        task.require_content_md5(),
+        task.attachment.content_type,
+    )
+    save(table, destination)
+    return destination
+
+
 def save(table: str, destination: UploadDestination, created_at: float | None = None) -> StoredDestination:
     created = time.time() if created_at is None else created_at
-    item = {
-        "id": {"S": KEY_PREFIX + destination.upload_destination_id},
-        "url": {"S": destination.url},
-        "headers": {"S": json.dumps(dict(destination.headers))},
-        "createdAt": {"N": repr(created)},
-        # TTL (epoch seconds): the record outlives the URL a little, then DynamoDB deletes it.
-        "expiration": {"N": str(int(created + URL_LIFETIME_SECONDS + 3600))},
-    }
+    item = to_item(
+        {
+            "id": KEY_PREFIX + destination.upload_destination_id,
+            "url": destination.url,
+            "headers": json.dumps(dict(destination.headers)),
+            "createdAt": created,
+            # TTL (epoch seconds): the record outlives the URL a little, then DynamoDB deletes it.
+            "expiration": int(created + URL_LIFETIME_SECONDS + 3600),
+        }
+    )
     call(table, lambda client: client.put_item(TableName=table, Item=item))
     return StoredDestination(destination, created)
 
@@ -50,11 +71,12 @@ def load(table: str, upload_destination_id: str) -> StoredDestination | None:
     item = response.get("Item")
     if not item:
         return None
+    fields = from_item(item)
     return StoredDestination(
         UploadDestination(
             upload_destination_id=upload_destination_id,
-            url=item["url"]["S"],
-            headers=json.loads(item["headers"]["S"]),
+            url=fields["url"],
+            headers=json.loads(fields["headers"]),
         ),
-        float(item["createdAt"]["N"]),
+        float(fields["createdAt"]),
     )

@@ -325,8 +325,9 @@ class Submitted:
 
 def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempotency_key: str | None) -> Submitted:
     """Validate with the state machine's own check, then start it under a name that makes a repeat a no-op."""
-    from buyer_messaging import catalog, executions, naming, steps
+    from buyer_messaging import catalog, executions, naming
     from buyer_messaging.models import MessageRequest
+    from buyer_messaging.workflow.validate_request import check_request
 
     check_order_id(amazon_order_id)
     settings = get_settings()
@@ -351,7 +352,7 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
                 problems=(("Idempotency-Key", "was already used for another message"),),
             )
         return Submitted(name, repeat=True)
-    steps.check_request(request)
+    check_request(request)
     started = executions.start_execution(state_machine_arn, name, request.to_dict())
     _record_received(started.execution_arn, request)
     logger.info("Request accepted", extra={"request_id": name, "repeat": started.already_existed})
@@ -361,7 +362,7 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
 def _record_received(execution_arn: str, request: MessageRequest) -> None:
     """The record, marked as an API request. The execution runs either way: a failure here is only logged,
     since the first state creates the record too."""
-    from buyer_messaging import status, steps
+    from buyer_messaging import status
 
     settings = get_settings()
     try:
@@ -369,7 +370,7 @@ def _record_received(execution_arn: str, request: MessageRequest) -> None:
             settings.require("workflow_table"),
             execution_arn,
             status.Retention(settings.status_retention_days),
-            summary=steps.request_summary(request),
+            summary=status.request_summary(request),
             origin="api",
         )
     except WorkflowTableUnavailable as error:

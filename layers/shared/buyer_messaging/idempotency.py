@@ -18,8 +18,8 @@ no policy can name in advance (the function's name is generated with the stack).
 
 Records saved under that older id are not read any more. A retry or a redrive of an execution whose send began
 under it still sends nothing: that send marked the request's status record (``sendStartedAt``, or ``sent`` /
-``unknown``), and :func:`buyer_messaging.steps.send_message` refuses a second send on that mark before anything
-leaves (SendOutcomeUnknown).
+``unknown``), and :func:`buyer_messaging.workflow.send_message.send_message` refuses a second send on that mark
+before anything leaves (SendOutcomeUnknown).
 """
 
 from __future__ import annotations

@@ -8,21 +8,28 @@ What tracing costs a cold start, and why it is set up this way (measured in ``be
   the X-Ray SDK knows and import them (sqlite3, http.client, ...), and trace each SP-API call twice, once as
   requests and once as http.client.
 - When tracing is off (``POWERTOOLS_TRACE_DISABLED``, or outside Lambda, where Powertools turns it off
-  itself), the X-Ray SDK is not imported at all: Powertools' Tracer imports it (and wrapt, and asyncio)
-  even when disabled, and outside Lambda the SDK's recorder builds a botocore client for sampling rules.
+  itself), the Tracer is Powertools' own, disabled, with a provider that records nothing (:class:`NoTracing`,
+  through the Tracer's ``provider`` parameter): its default provider is the X-Ray SDK's recorder, which it
+  imports even when disabled (with wrapt and asyncio: about 300 modules and 0.2 to 0.5 s), and which outside
+  Lambda builds a botocore client for sampling rules.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Sequence
-from typing import Any, ParamSpec, Protocol, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, ParamSpec, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+
+# Powertools' internal helpers, for its own rule of when to trace (aws-lambda-powertools 3.37.0; checked by
+# tests/unit/test_library_internals.py).
 from aws_lambda_powertools.shared import constants
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
+from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
 from buyer_messaging.errors import BuyerMessagingError, error_name
 
@@ -34,33 +41,49 @@ SERVICE = "buyer-messaging"
 TRACED_AT_START = ("botocore",)
 
 
-class TracerLike(Protocol):
-    """The part of Powertools' Tracer the functions use."""
+class _NoSegment(BaseSegment):
+    """A trace entity that keeps nothing."""
 
-    def capture_lambda_handler(
-        self,
-        lambda_handler: Callable[..., Any] | None = None,
-        capture_response: bool | None = None,
-        capture_error: bool | None = None,
-    ) -> Callable[..., Any]: ...
+    def close(self, end_time: int | None = None) -> None:
+        return None
 
-    def patch(self, modules: Sequence[str] | None = None) -> None: ...
+    def add_subsegment(self, subsegment: Any) -> None:
+        return None
+
+    def remove_subsegment(self, subsegment: Any) -> None:
+        return None
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        return None
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        return None
+
+    def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
+        return None
 
 
-class _Untraced:
-    """Stands in for Powertools' Tracer when tracing is off, without importing the X-Ray SDK."""
+class NoTracing(BaseProvider):
+    """Powertools' tracing provider for a Tracer that is off: it records nothing and imports nothing."""
 
-    def capture_lambda_handler(
-        self,
-        lambda_handler: Callable[..., Any] | None = None,
-        capture_response: bool | None = None,
-        capture_error: bool | None = None,
-    ) -> Callable[..., Any]:
-        if lambda_handler is None:
-            return lambda handler: handler
-        return lambda_handler
+    @contextmanager
+    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Iterator[BaseSegment]:
+        yield _NoSegment()
 
-    def patch(self, modules: Sequence[str] | None = None) -> None:
+    @asynccontextmanager
+    async def in_subsegment_async(self, name: str | None = None, **kwargs: Any) -> AsyncIterator[BaseSegment]:
+        yield _NoSegment()
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        return None
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        return None
+
+    def patch(self, modules: Any) -> None:
+        return None
+
+    def patch_all(self) -> None:
         return None
 
 
@@ -74,13 +97,10 @@ def tracing_enabled() -> bool:
     )
 
 
-def _tracer() -> TracerLike:
-    if not tracing_enabled():
-        return _Untraced()
-    from aws_lambda_powertools import Tracer
-
-    traced: TracerLike = Tracer(service=SERVICE, patch_modules=TRACED_AT_START)
-    return traced
+def _tracer() -> Tracer:
+    if tracing_enabled():
+        return Tracer(service=SERVICE, patch_modules=TRACED_AT_START)
+    return Tracer(service=SERVICE, disabled=True, provider=NoTracing())
 
 
 logger = Logger(service=SERVICE)

@@ -36,10 +36,10 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from buyer_messaging.errors import WorkflowTableUnavailable
-from buyer_messaging.table import ConditionNotMet, call, from_attribute, to_attribute
+from buyer_messaging.table import ConditionNotMet, call, from_item, to_item
 
 KEY_PREFIX = "pace#"
 T = TypeVar("T")
@@ -286,7 +286,7 @@ def read(table: str, key: PaceKey, default_rate: float, burst: int) -> PaceState
     item = response.get("Item")
     if not item:
         return PaceState(rate=default_rate, burst=burst)
-    fields: dict[str, Any] = {name: from_attribute(dict(value)) for name, value in item.items()}
+    fields = from_item(item)
     return PaceState(
         rate=float(fields["rate"]),
         burst=int(fields["burst"]),
@@ -321,23 +321,25 @@ def _change(
 
 def _write(table: str, key: PaceKey, state: PaceState, previous_version: int) -> None:
     """One conditional PutItem: only over the version that was read (or where no item was)."""
-    item = {
-        "id": {"S": key.item_id},
-        "seller": {"S": key.seller},
-        "operation": {"S": key.operation},
-        "rate": to_attribute(float(state.rate)),
-        "burst": to_attribute(state.burst),
-        "tat": to_attribute(float(state.tat)),
-        "callTat": to_attribute(float(state.call_tat)),
-        "backTat": to_attribute(float(state.back_tat)),
-        "factor": to_attribute(float(state.factor)),
-        "slowedAt": to_attribute(float(state.slowed_at)),
-        "generation": to_attribute(state.generation),
-        "remaps": to_attribute([list(remap) for remap in state.remaps]),
-        "version": to_attribute(previous_version + 1),
-        # DynamoDB TTL counts real Unix seconds; the pacer's clock may run faster (local stack only).
-        "expiration": to_attribute(int(time.time()) + IDLE_TTL_SECONDS),
-    }
+    item = to_item(
+        {
+            "id": key.item_id,
+            "seller": key.seller,
+            "operation": key.operation,
+            "rate": float(state.rate),
+            "burst": state.burst,
+            "tat": float(state.tat),
+            "callTat": float(state.call_tat),
+            "backTat": float(state.back_tat),
+            "factor": float(state.factor),
+            "slowedAt": float(state.slowed_at),
+            "generation": state.generation,
+            "remaps": [list(remap) for remap in state.remaps],
+            "version": previous_version + 1,
+            # DynamoDB TTL counts real Unix seconds; the pacer's clock may run faster (local stack only).
+            "expiration": int(time.time()) + IDLE_TTL_SECONDS,
+        }
+    )
     call(
         table,
         lambda client: client.put_item(
@@ -345,7 +347,7 @@ def _write(table: str, key: PaceKey, state: PaceState, previous_version: int) ->
             Item=item,
             # Version 0 is "no item yet": written items start at 1.
             ConditionExpression="attribute_not_exists(id) OR version = :version",
-            ExpressionAttributeValues={":version": {"N": str(previous_version)}},
+            ExpressionAttributeValues=to_item({":version": previous_version}),
         ),
     )
 

@@ -19,9 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from buyer_messaging.table import ConditionNotMet, call, from_attribute, to_attribute
+from buyer_messaging.table import ConditionNotMet, call, from_item, to_attribute, to_item
+
+if TYPE_CHECKING:
+    from buyer_messaging.models import MessageRequest
 
 KEY_PREFIX = "request#"
 # Sparse index of request records by order, newest first (only request records carry amazonOrderId).
@@ -84,6 +87,15 @@ def request_id_of(execution_arn: str) -> str:
 def now_iso(now: float | None = None) -> str:
     moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def request_summary(request: MessageRequest) -> dict[str, str]:
+    """What a record shows of the request it was made for (``summary`` of :func:`received`)."""
+    return {
+        "amazonOrderId": request.amazon_order_id,
+        "marketplaceId": request.marketplace_id,
+        "messageType": request.message_type,
+    }
 
 
 def _key(request_id: str) -> dict[str, Any]:
@@ -151,11 +163,7 @@ def attachment_uploaded(table: str, execution_arn: str, index: int, facts: Mappi
         raise ValueError("attachment index must not be negative")
     at = now_iso()
     names: dict[str, str] = {"#status": "status", "#attachments": "attachments"}
-    values: dict[str, Any] = {
-        ":uploading": {"S": Status.UPLOADING.value},
-        ":at": {"S": at},
-        ":index": {"N": str(index)},
-    }
+    values = to_item({":uploading": Status.UPLOADING.value, ":at": at, ":index": index})
     assignments = ["updatedAt = :at"]
     for position, (name, value) in enumerate({**facts, "uploadedAt": at}.items()):
         names[f"#a{position}"] = name
@@ -173,14 +181,15 @@ def waiting_for_quota(table: str, execution_arn: str, operation: str, since: str
     """The request waits for its turn in Amazon's quota for ``operation`` since ``since``: a timeline entry and
     ``waitingForQuota`` ({operation, since}) until its next transition. Only while the request is under way."""
     names = {"#status": "status", "#history": "history", "#waiting": WAITING_FOR_QUOTA}
-    values: dict[str, Any] = {
-        ":entry": to_attribute([{"status": WAITING_FOR_QUOTA, "at": since}]),
-        ":waiting": to_attribute({"operation": operation, "since": since}),
-        ":at": {"S": now_iso()},
-    }
     under_way = (Status.RECEIVED, Status.VALIDATED, Status.UPLOADING)
-    for position, current in enumerate(under_way):
-        values[f":s{position}"] = {"S": current.value}
+    values = to_item(
+        {
+            ":entry": [{"status": WAITING_FOR_QUOTA, "at": since}],
+            ":waiting": {"operation": operation, "since": since},
+            ":at": now_iso(),
+            **{f":s{position}": current.value for position, current in enumerate(under_way)},
+        }
+    )
     condition = "#status IN (" + ", ".join(f":s{position}" for position in range(len(under_way))) + ")"
     assignments = ["#history = list_append(#history, :entry)", "#waiting = :waiting", "updatedAt = :at"]
     return _update(table, request_id_of(execution_arn), names, values, assignments, condition)
@@ -223,11 +232,7 @@ def send_started(table: str, execution_arn: str) -> bool:
     (:func:`send_answered`), an end without that answer (a state or Lambda timeout, a crash) may have reached the
     buyer. False when the record is not validated or uploading, or an earlier attempt's send got no answer."""
     names = {"#status": "status", "#started": "sendStartedAt"}
-    values = {
-        ":at": {"S": now_iso()},
-        ":validated": {"S": Status.VALIDATED.value},
-        ":uploading": {"S": Status.UPLOADING.value},
-    }
+    values = to_item({":at": now_iso(), ":validated": Status.VALIDATED.value, ":uploading": Status.UPLOADING.value})
     condition = "#status IN (:validated, :uploading) AND attribute_not_exists(#started)"
     return _update(table, request_id_of(execution_arn), names, values, ["#started = :at"], condition)
 
@@ -266,8 +271,7 @@ def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, 
     values[":transition"] = to_attribute([{"status": status.value, "at": at}])
     assignments.insert(0, "#history = list_append(#history, :transition)")
     allowed = _MAY_FOLLOW[status]
-    for position, previous in enumerate(allowed):
-        values[f":from{position}"] = {"S": previous.value}
+    values.update(to_item({f":from{position}": previous.value for position, previous in enumerate(allowed)}))
     condition = "#status IN (" + ", ".join(f":from{position}" for position in range(len(allowed))) + ")"
     names["#waiting"] = WAITING_FOR_QUOTA  # a transition ends any wait for quota
     return _update(table, request_id_of(execution_arn), names, values, assignments, condition, remove=["#waiting"])
@@ -289,7 +293,7 @@ def for_order(table: str, amazon_order_id: str, limit: int = 50) -> list[dict[st
             IndexName=ORDER_INDEX,
             KeyConditionExpression="#order = :order",
             ExpressionAttributeNames={"#order": ORDER_INDEX_PARTITION},
-            ExpressionAttributeValues={":order": {"S": amazon_order_id}},
+            ExpressionAttributeValues=to_item({":order": amazon_order_id}),
             ScanIndexForward=False,
             Limit=limit,
         ),
@@ -298,7 +302,7 @@ def for_order(table: str, amazon_order_id: str, limit: int = 50) -> list[dict[st
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: from_attribute(value) for name, value in item.items() if name not in {"id", "expiration"}}
+    return from_item({name: value for name, value in item.items() if name not in {"id", "expiration"}})
 
 
 def _update(

@@ -7,14 +7,16 @@ function's IAM statements are held to its families by ``dynamodb:LeadingKeys`` (
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from buyer_messaging.aws_clients import CLIENT_LOCK
 from buyer_messaging.errors import ConfigurationError, WorkflowTableUnavailable
 
 if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
     from mypy_boto3_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
@@ -56,36 +58,56 @@ def call(table: str, operation: Callable[[DynamoDBClient], T]) -> T:
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
-    """A Python value (str, int, float, bool, None, list, dict) as a DynamoDB attribute value."""
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": repr(value)}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, list | tuple):
-        return {"L": [to_attribute(item) for item in value]}
-    if isinstance(value, dict):
-        return {"M": {str(key): to_attribute(item) for key, item in value.items()}}
-    raise TypeError(f"{type(value).__name__} has no DynamoDB attribute type here")
+    """A Python value (str, int, float, bool, None, list, tuple, dict) as a DynamoDB attribute value."""
+    serializer, _ = _converters()
+    return cast("dict[str, Any]", serializer.serialize(_exact(value)))
 
 
-def from_attribute(attribute: dict[str, Any]) -> Any:
+def from_attribute(attribute: Mapping[str, Any]) -> Any:
     """The Python value of a DynamoDB attribute value (numbers become int when whole)."""
-    (kind, value), *_ = attribute.items()
-    if kind == "NULL":
-        return None
-    if kind == "BOOL":
-        return bool(value)
-    if kind == "N":
-        number = float(value)
-        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
-    if kind == "S":
-        return str(value)
-    if kind == "L":
-        return [from_attribute(item) for item in value]
-    if kind == "M":
-        return {key: from_attribute(item) for key, item in value.items()}
-    raise TypeError(f"DynamoDB attribute type {kind} is not used in the workflow table")
+    _, deserializer = _converters()
+    return _plain(deserializer.deserialize(cast(Any, attribute)))
+
+
+def to_item(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """An item (or expression values) from its fields' Python values."""
+    return {name: to_attribute(value) for name, value in fields.items()}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's fields as Python values."""
+    return {name: from_attribute(value) for name, value in item.items()}
+
+
+@lru_cache(maxsize=1)
+def _converters() -> tuple[TypeSerializer, TypeDeserializer]:
+    # boto3 comes with the table's first call, as the client does: imported with this module, it would add about
+    # 17 ms (boto3 on top of botocore) to every function's import, before any call needs it (bench/cold_start.py).
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
+
+
+def _exact(value: Any) -> Any:
+    """What the serializer takes: a float as the decimal its repr spells (it refuses floats, which could lose
+    digits on the way), a tuple as a list, a key as text."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, list | tuple):
+        return [_exact(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _exact(item) for key, item in value.items()}
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """The deserializer's Decimals as the workflow keeps numbers: an int when written whole, else a float."""
+    if isinstance(value, Decimal):
+        written = str(value)
+        whole = value == value.to_integral_value() and "." not in written and "E" not in written
+        return int(value) if whole else float(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value

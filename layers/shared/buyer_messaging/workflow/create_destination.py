@@ -1,0 +1,27 @@
+"""The ``CreateUploadDestination`` state (in the Map): an Uploads API destination for the attachment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from buyer_messaging import destinations, status, turns
+from buyer_messaging.config import get_settings
+from buyer_messaging.models import AttachmentTask
+from buyer_messaging.observability import logger, metrics
+
+
+def create_destination(task: AttachmentTask) -> dict[str, Any]:
+    """A new upload destination; its URL goes to the workflow table, only its id into the state. While its
+    turn in Amazon's quota is later: no id, and the turn in ``pacing`` (the machine waits for it)."""
+    if task.pacing is None:
+        status.uploading(get_settings().require("workflow_table"), task.execution_id)
+    try:
+        with turns.taking(turns.Taker(task.execution_id, turns.Pacing.from_state(task.pacing))):
+            destination = destinations.create(task)
+    except turns.TurnLater as later:
+        return {"uploadDestinationId": None, "pacing": later.pacing.to_dict()}
+    logger.info("Upload destination created", extra={"upload_destination_id": destination.upload_destination_id})
+    metrics.add_metric(name="UploadDestinationsCreated", unit=MetricUnit.Count, value=1)
+    return {"uploadDestinationId": destination.upload_destination_id, "pacing": None}

@@ -1,0 +1,31 @@
+"""The ``RecordSent`` and ``RecordFailure`` states, the last of either path: the request's status record, tags on
+its staged objects and an EventBridge event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from buyer_messaging import outcome, status
+from buyer_messaging.config import get_settings
+from buyer_messaging.models import OutcomeTask
+from buyer_messaging.observability import logger, metrics
+
+
+def record_outcome(task: OutcomeTask) -> dict[str, Any]:
+    """The status record, the staged objects' tags and the EventBridge event of a finished request."""
+    settings = get_settings()
+    where = outcome.Destinations(
+        table=settings.require("workflow_table"),
+        staging_bucket=settings.staging_bucket,
+        event_bus=settings.event_bus_name,
+        retention=status.Retention(settings.status_retention_days),
+    )
+    if task.failure is None:
+        recorded = outcome.record_sent(where, task.execution_id)
+    else:
+        recorded = outcome.record_failed(where, task.execution_id, task.failure, task.execution_input)
+    metrics.add_metric(name="OutcomesRecorded", unit=MetricUnit.Count, value=1)
+    logger.info("Outcome recorded", extra=recorded.to_dict())
+    return recorded.to_dict()

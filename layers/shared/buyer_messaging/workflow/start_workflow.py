@@ -1,0 +1,67 @@
+"""The S3 trigger (no state: it starts the state machine): an object staged under ``outbox/`` or ``requests/``
+starts one execution per object version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from buyer_messaging import executions, status, storage, trigger
+from buyer_messaging.config import Settings, get_settings
+from buyer_messaging.errors import BuyerMessagingError, ConfigurationError, WorkflowTableUnavailable, error_name
+from buyer_messaging.models import MessageRequest
+from buyer_messaging.observability import logger, metrics
+
+
+def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
+    """One execution per staged object version. Bad objects are reported, never deleted; the first
+    error is raised after every record was tried so the event lands in the failed-starts queue."""
+    settings = get_settings()
+    state_machine_arn = settings.require("state_machine_arn")
+    results: list[dict[str, Any]] = []
+    first_error: BuyerMessagingError | None = None
+    for staged in trigger.parse_s3_event(event):
+        where = f"s3://{staged.bucket}/{staged.key}"
+        try:
+            request = trigger.request_for_object(staged, storage.read_json_object)
+            hint = request.amazon_order_id + "-" + request.message_type
+            started = executions.start_execution(
+                state_machine_arn, trigger.execution_name(staged, hint), request.to_dict()
+            )
+        except BuyerMessagingError as error:
+            logger.error("Object not started", extra={"object": where, "error": error_name(error), "cause": str(error)})
+            metrics.add_metric(name="StartsRejected", unit=MetricUnit.Count, value=1)
+            results.append({"object": where, "started": False, "error": error_name(error), "cause": str(error)})
+            first_error = first_error or error
+            continue
+        logger.info(
+            "Execution started" if not started.already_existed else "Execution already started for this version",
+            extra={"object": where, "execution": started.name, **trigger.describe(request)},
+        )
+        _record_received_from_s3(settings, started.execution_arn, request, staged)
+        results.append({"object": where, "started": not started.already_existed, "executionArn": started.execution_arn})
+    if first_error is not None:
+        raise first_error
+    metrics.add_metric(
+        name="ExecutionsStarted", unit=MetricUnit.Count, value=sum(1 for r in results if r.get("started"))
+    )
+    return {"executions": results}
+
+
+def _record_received_from_s3(
+    settings: Settings, execution_arn: str, request: MessageRequest, staged: trigger.StagedObjectEvent
+) -> None:
+    """The request's record with the object that started it. The execution has started either way, so a
+    failure here is only logged: the first step creates the record anyway, without the source."""
+    try:
+        status.received(
+            settings.require("workflow_table"),
+            execution_arn,
+            status.Retention(settings.status_retention_days),
+            summary=status.request_summary(request),
+            origin="s3",
+            source=status.SourceObject(staged.bucket, staged.key, staged.version_id),
+        )
+    except (WorkflowTableUnavailable, ConfigurationError) as error:
+        logger.warning("Request record not written", extra={"error": error_name(error), "cause": str(error)})
