@@ -52,3 +52,28 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert first_block
     commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines() if line.strip()]
     assert commands == ["make run", "make test"]
+
+
+def _layout() -> str:
+    block = re.search(r"^## Project layout\n\n```\n(.*?)\n```", README, re.S | re.M)
+    assert block, "README lost its Project layout block"
+    return block.group(1)
+
+
+def test_readme_layout_names_every_module_of_the_package_and_nothing_gone() -> None:
+    """The layout section matches the tree: a module added without its line, or a line left for a module that
+    moved (steps.py, api_models.py did), fails."""
+    layout = _layout()
+    package = support.ROOT / "layers" / "shared" / "buyer_messaging"
+    modules = {path.name for path in package.glob("*.py") if path.name != "__init__.py"}
+    folders = {path.name + "/" for path in package.iterdir() if (path / "__init__.py").exists()}
+    package_lines = [line for line in layout.splitlines() if re.match(r"  \w", line)]
+    named = {name for line in package_lines for name in re.findall(r"(?:^  | {2,})(\w+\.py|\w+/)(?= )", line)}
+    assert modules | folders <= named, f"modules without their line: {sorted((modules | folders) - named)}"
+    assert named <= modules | folders, f"lines for modules that are gone: {sorted(named - (modules | folders))}"
+
+
+def test_readme_layout_counts_the_handlers() -> None:
+    handlers = sorted(path.parent.name for path in (support.ROOT / "functions").glob("*/app.py"))
+    words = {8: "eight", 9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
+    assert f"functions/<name>/app.py             {words[len(handlers)]} thin handlers" in _layout(), handlers
