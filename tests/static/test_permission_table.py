@@ -27,6 +27,7 @@ import responses
 from buyer_messaging import destinations, idempotency, pacer, rotation, status
 from tests import support
 from tests.recorded_calls import recording, run_everything
+from tests.static.test_template import WILDCARD_RESOURCE_ACTIONS
 
 pytestmark = [pytest.mark.static, pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")]
 
@@ -169,16 +170,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         },
         **{
             (action, "*", None): "Step Functions sets up its execution logging (log delivery APIs)"
-            for action in (
-                "logs:CreateLogDelivery",
-                "logs:GetLogDelivery",
-                "logs:UpdateLogDelivery",
-                "logs:DeleteLogDelivery",
-                "logs:ListLogDeliveries",
-                "logs:PutResourcePolicy",
-                "logs:DescribeResourcePolicies",
-                "logs:DescribeLogGroups",
-            )
+            for action in sorted(WILDCARD_RESOURCE_ACTIONS)
+            if action.startswith("logs:")
         },
         **{
             (action, "*", None): "X-Ray: the state machine's Tracing Enabled"
