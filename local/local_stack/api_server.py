@@ -5,8 +5,8 @@ function, and the deployed ApiFunction's handler runs in this process, like ever
 stack. Like API Gateway, the server invokes the function only for the routes the template gives it (the
 console API's: :func:`console_routes`); any other method or path is answered ``404 {"message":"Not Found"}``
 without invoking it. A body that is not UTF-8 text arrives base64-encoded (``isBase64Encoded``), whatever its
-content type says: an event is JSON and cannot carry other bytes as a string. :func:`serve_console` starts
-everything a browser needs: moto in server mode (the page uploads to its S3), the SP-API emulator, the
+content type says: an event is JSON and cannot carry other bytes as a string. :func:`local_stack.serve.serve_console`
+starts everything a browser needs: moto in server mode (the page uploads to its S3), the SP-API emulator, the
 template deployed, and this server.
 """
 
@@ -19,15 +19,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from local_stack.lambdas import LambdaContext
 from local_stack.template import Template
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -209,58 +207,7 @@ class LocalApi:
         self.stop()
 
 
-@dataclass
-class ConsoleServer:
-    """Everything the console runs on: ``url`` is the page; ``emulator`` tells what buyers received."""
-
-    url: str
-    api: LocalApi
-    emulator: Any  # spapi_emulator.Emulator
-    s3: Any  # boto3 S3 client of the moto server
-    bucket: str
-    served: Any  # local_stack.serve.ServedStack
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@contextmanager
-def serve_console(
-    *, api_port: int = 0, moto_port: int = 0, emulator_port: int = 0, retry_speedup: float = 1.0
-) -> Iterator[ConsoleServer]:
-    """moto server + emulator + template + the API and console on 127.0.0.1; all stopped on exit."""
-    from local_stack import serve
-
-    served = serve.start(moto_port or free_port(), emulator_port, retry_speedup=retry_speedup)
-    try:
-        function = served.stack.lambdas.function(served.deployment.functions["ApiFunction"])
-        handler = function.load()
-        api = LocalApi(
-            handler,
-            port=api_port,
-            context=lambda: LambdaContext(function.name, function.memory_mb, function.timeout_seconds),
-        ).start()
-        try:
-            s3 = served.stack.client("s3")
-            # What the template's CorsConfiguration grants the deployed console, granted to this one.
-            s3.put_bucket_cors(
-                Bucket=served.deployment.bucket,
-                CORSConfiguration={
-                    "CORSRules": [
-                        {
-                            "AllowedMethods": ["POST"],
-                            "AllowedOrigins": [api.url],
-                            "AllowedHeaders": ["*"],
-                            "MaxAgeSeconds": 600,
-                        }
-                    ]
-                },
-            )
-            yield ConsoleServer(api.url + "/", api, served.emulator, s3, served.deployment.bucket, served)
-        finally:
-            api.stop()
-    finally:
-        served.close()

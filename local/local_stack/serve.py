@@ -1,4 +1,5 @@
-"""A long-running local stack: moto server + SP-API emulator, the template deployed, until Ctrl-C.
+"""A long-running local stack: moto server + SP-API emulator, the template deployed, until Ctrl-C; with
+:func:`serve_console`, the HTTP API and the seller console on it too (local_stack.api_server).
 
 The AWS CLI and boto3 reach it with an endpoint URL; uploads to the staging bucket start executions that
 run the real handlers in this process.
@@ -11,10 +12,13 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from local_stack.api_server import LocalApi, free_port
+from local_stack.lambdas import LambdaContext
 from local_stack.stack import Deployment, LocalStack, SpApiTarget
 
 
@@ -83,9 +87,56 @@ def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0)
     return ServedStack(endpoint_url, emulator, stack, deployment, server, restore)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from local_stack.api_server import serve_console
+@dataclass
+class ConsoleServer:
+    """Everything the console runs on: ``url`` is the page; ``emulator`` tells what buyers received."""
 
+    url: str
+    api: LocalApi
+    emulator: Any  # spapi_emulator.Emulator
+    s3: Any  # boto3 S3 client of the moto server
+    bucket: str
+    served: ServedStack
+
+
+@contextmanager
+def serve_console(
+    *, api_port: int = 0, moto_port: int = 0, emulator_port: int = 0, retry_speedup: float = 1.0
+) -> Iterator[ConsoleServer]:
+    """moto server + emulator + template + the API and console on 127.0.0.1; all stopped on exit."""
+    served = start(moto_port or free_port(), emulator_port, retry_speedup=retry_speedup)
+    try:
+        function = served.stack.lambdas.function(served.deployment.functions["ApiFunction"])
+        handler = function.load()
+        api = LocalApi(
+            handler,
+            port=api_port,
+            context=lambda: LambdaContext(function.name, function.memory_mb, function.timeout_seconds),
+        ).start()
+        try:
+            s3 = served.stack.client("s3")
+            # What the template's CorsConfiguration grants the deployed console, granted to this one.
+            s3.put_bucket_cors(
+                Bucket=served.deployment.bucket,
+                CORSConfiguration={
+                    "CORSRules": [
+                        {
+                            "AllowedMethods": ["POST"],
+                            "AllowedOrigins": [api.url],
+                            "AllowedHeaders": ["*"],
+                            "MaxAgeSeconds": 600,
+                        }
+                    ]
+                },
+            )
+            yield ConsoleServer(api.url + "/", api, served.emulator, s3, served.deployment.bucket, served)
+        finally:
+            api.stop()
+    finally:
+        served.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make serve")
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--emulator-port", type=int, default=8777)

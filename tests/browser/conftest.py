@@ -65,7 +65,7 @@ def console_server() -> Iterator[Any]:
     """The local stack with the API function served on 127.0.0.1: ``.url``, ``.emulator``, ``.s3``, ``.bucket``.
     One per test: each test starts from a fresh emulator (deliveries, quotas) and an empty bucket (closing the
     served stack resets moto)."""
-    from local_stack.api_server import serve_console
+    from local_stack.serve import serve_console
 
     with serve_console() as server:
         yield server

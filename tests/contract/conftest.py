@@ -70,7 +70,7 @@ def no_sp_api_override(monkeypatch: pytest.MonkeyPatch) -> None:
 def served_api() -> Iterator[Any]:
     """`make serve`'s stack (moto server, the SP-API emulator, the template deployed, the API on 127.0.0.1),
     its API function's handler counted; fails the test if the handler raised (API Gateway's 500)."""
-    from local_stack.api_server import serve_console
+    from local_stack.serve import serve_console
 
     with serve_console() as console:
         # The contract is fuzzed here, not Amazon's quotas (tests/integration/test_pacing.py): with the documented
