@@ -1,7 +1,7 @@
 """Reads template.yaml and resolves the intrinsic functions the local stack needs.
 
-This is not a CloudFormation engine: it resolves ``Ref``, ``Fn::Sub``, ``Fn::GetAtt``, ``Fn::Select``,
-``Fn::Split``, ``Fn::Join``, ``Fn::If`` and conditions against parameters, pseudo parameters and the
+This is not a CloudFormation engine: it resolves ``Ref``, ``Fn::Sub``, ``Fn::GetAtt``, ``Fn::FindInMap``,
+``Fn::Select``, ``Fn::Split``, ``Fn::Join``, ``Fn::If`` and conditions against parameters, pseudo parameters and the
 physical ids the local stack gives each resource, which is what the template uses.
 """
 
@@ -141,6 +141,7 @@ _INTRINSICS: dict[str, Callable[[Resolver, Any], Any]] = {
     "Ref": lambda r, a: r.ref(a),
     "Fn::Sub": lambda r, a: r.sub(a),
     "Fn::GetAtt": _get_att,
+    "Fn::FindInMap": lambda r, a: r.template.body["Mappings"][r.resolve(a[0])][r.resolve(a[1])][r.resolve(a[2])],
     "Fn::Select": lambda r, a: r.resolve(a[1])[int(r.resolve(a[0]))],
     "Fn::Split": lambda r, a: str(r.resolve(a[1])).split(a[0]),
     "Fn::Join": lambda r, a: a[0].join(str(item) for item in r.resolve(a[1])),

@@ -37,7 +37,20 @@ def serve_pool(page: Any, pool: UserPool, monkeypatch: pytest.MonkeyPatch) -> Co
     answers there."""
     cognito = Cognito(pool)
     monkeypatch.setenv("CONSOLE_USER_POOL_ID", pool.pool_id)
-    auth = {"region": pool.region, "userPoolId": pool.pool_id, "clientId": pool.client_id}
+    policy = pool.policy
+    auth = {
+        "region": pool.region,
+        "userPoolId": pool.pool_id,
+        "clientId": pool.client_id,
+        # What console.sign_in serves from CONSOLE_PASSWORD_POLICY, for the rules this pool enforces.
+        "passwordPolicy": {
+            "minimumLength": policy.minimum_length,
+            "lowercase": policy.require_lowercase,
+            "uppercase": policy.require_uppercase,
+            "numbers": policy.require_numbers,
+            "symbols": policy.require_symbols,
+        },
+    }
     # The API's own config.json (the facts the console shows and checks), with the pool as deployed.
     page.route("**/console/config.json", lambda route: route.fulfill(json={**route.fetch().json(), "auth": auth}))
 

@@ -570,7 +570,12 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
         expected = {
             "StartWorkflowFunction": {"STATE_MACHINE_ARN"},
             "RecordOutcomeFunction": {"EVENT_BUS_NAME"},
-            "ApiFunction": {"STATE_MACHINE_ARN", "CONSOLE_USER_POOL_ID", "CONSOLE_CLIENT_ID"},
+            "ApiFunction": {
+                "STATE_MACHINE_ARN",
+                "CONSOLE_USER_POOL_ID",
+                "CONSOLE_CLIENT_ID",
+                "CONSOLE_PASSWORD_POLICY",
+            },
             "RotateClientSecretFunction": {"CLIENT_SECRET_ROTATION_DAYS"},
         }
         assert set(own) == expected.get(logical_id, set()), logical_id

@@ -236,11 +236,23 @@ def test_config_json_gives_the_facts_of_the_shared_package() -> None:
 
 
 def test_config_json_names_the_deployments_user_pool() -> None:
-    environment = {"CONSOLE_USER_POOL_ID": "eu-west-1_AbC", "CONSOLE_CLIENT_ID": "client", "AWS_REGION": "eu-west-1"}
+    environment = {
+        "CONSOLE_USER_POOL_ID": "eu-west-1_AbC",
+        "CONSOLE_CLIENT_ID": "client",
+        "CONSOLE_PASSWORD_POLICY": "minimumLength=14,lowercase=true,uppercase=false,numbers=true,symbols=true",
+        "AWS_REGION": "eu-west-1",
+    }
     assert console.config(environment)["auth"] == {
         "region": "eu-west-1",
         "userPoolId": "eu-west-1_AbC",
         "clientId": "client",
+        "passwordPolicy": {
+            "minimumLength": 14,
+            "lowercase": True,
+            "uppercase": False,
+            "numbers": True,
+            "symbols": True,
+        },
     }
     assert console.config({"CONSOLE_USER_POOL_ID": "eu-west-1_AbC"})["auth"] is None  # no client: no sign-in
 
@@ -276,23 +288,47 @@ def test_every_error_a_message_can_end_with_has_a_sentence_for_the_seller() -> N
     assert all(text.endswith(".") and "  " not in text for text in console.error_texts().values())
 
 
-def test_the_sign_in_states_the_user_pools_password_rules() -> None:
-    """The new-password form says the rules of ConsoleUserPool (template.yaml), which Cognito enforces."""
+def test_the_new_password_form_states_the_rules_the_user_pool_enforces() -> None:
+    """Said once: ConsoleUserPool's PasswordPolicy and ApiFunction's CONSOLE_PASSWORD_POLICY both come from the
+    template's ConsolePassword mapping, and config.json serves (console.sign_in) exactly the rules the pool gets;
+    the page states none of its own."""
     from cfnlint.decode import cfn_yaml
 
-    block = _block(_read("signin.js"), "password-policy")
-    found = re.search(
-        r"minimumLength: (\d+), lowercase: (true|false), uppercase: (true|false), numbers: (true|false), "
-        r"symbols: (true|false)",
-        block,
-    )
-    assert found, block
     template = cfn_yaml.load(str(support.ROOT / "template.yaml"))
+    rules = template["Mappings"]["ConsolePassword"]["Policy"]
     policy = template["Resources"]["ConsoleUserPool"]["Properties"]["Policies"]["PasswordPolicy"]
-    assert (int(found[1]), *(flag == "true" for flag in found.groups()[1:])) == (
-        policy["MinimumLength"],
-        policy["RequireLowercase"],
-        policy["RequireUppercase"],
-        policy["RequireNumbers"],
-        policy["RequireSymbols"],
-    )
+    assert policy == {key: {"Fn::FindInMap": ["ConsolePassword", "Policy", key]} for key in rules}
+    text, variables = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"][
+        "CONSOLE_PASSWORD_POLICY"
+    ]["Fn::Sub"]
+    for name, value in variables.items():
+        assert value["Fn::FindInMap"][:2] == ["ConsolePassword", "Policy"], name
+        text = text.replace(f"${{{name}}}", str(rules[value["Fn::FindInMap"][2]]))
+    environment = {
+        "CONSOLE_USER_POOL_ID": "eu-west-1_Example1",
+        "CONSOLE_CLIENT_ID": "c",
+        "CONSOLE_PASSWORD_POLICY": text,
+    }
+
+    served = console.config(environment)["auth"]["passwordPolicy"]
+
+    assert served == {
+        "minimumLength": int(rules["MinimumLength"]),
+        "lowercase": rules["RequireLowercase"] == "true",
+        "uppercase": rules["RequireUppercase"] == "true",
+        "numbers": rules["RequireNumbers"] == "true",
+        "symbols": rules["RequireSymbols"] == "true",
+    }
+    assert "minimumLength:" not in _read("signin.js") and "passwordPolicy" in _read("signin.js")
+
+
+def test_a_password_policy_that_is_not_the_templates_is_a_configuration_error() -> None:
+    environment = {"CONSOLE_USER_POOL_ID": "eu-west-1_Example1", "CONSOLE_CLIENT_ID": "c"}
+    for text in (
+        "",
+        "minimumLength=twelve,lowercase=true,uppercase=true,numbers=true,symbols=false",
+        "minimumLength=12",
+    ):
+        with pytest.raises(errors.ConfigurationError) as raised:
+            console.config({**environment, "CONSOLE_PASSWORD_POLICY": text})
+        assert str(raised.value) == f"CONSOLE_PASSWORD_POLICY is not the template's password policy: {text!r}"

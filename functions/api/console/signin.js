@@ -9,10 +9,6 @@ const TOKEN_KEY = "buyer-messaging.console.session";
 const COGNITO_TARGET = "AWSCognitoIdentityProviderService.";
 const APP_NAME = "Buyer Messaging";
 
-// password-policy:start — a unit test keeps these in step with ConsoleUserPool's PasswordPolicy in template.yaml
-const PASSWORD_POLICY = { minimumLength: 12, lowercase: true, uppercase: true, numbers: true, symbols: false };
-// password-policy:end
-
 // SRP as Cognito does it (amazon-cognito-identity-js's AuthenticationHelper): RFC 5054's 3072-bit group, g = 2,
 // SHA-256, hex paddings of Java's BigInteger. BigInt for the arithmetic, WebCrypto for the hashes and the HKDF.
 const SRP_N = BigInt(
@@ -212,16 +208,17 @@ function userOf(idToken) {
   }
 }
 
-/** The pool's password rules in words (the hint under "New password"). */
+/** The pool's password rules in words (the hint under "New password"), as config.json gives them. */
 function passwordRules() {
+  const policy = state.config.auth.passwordPolicy;
   const kinds = [
-    PASSWORD_POLICY.uppercase ? "an upper-case letter" : "",
-    PASSWORD_POLICY.lowercase ? "a lower-case letter" : "",
-    PASSWORD_POLICY.numbers ? "a digit" : "",
-    PASSWORD_POLICY.symbols ? "a symbol" : "",
+    policy.uppercase ? "an upper-case letter" : "",
+    policy.lowercase ? "a lower-case letter" : "",
+    policy.numbers ? "a digit" : "",
+    policy.symbols ? "a symbol" : "",
   ].filter(Boolean);
   const list = kinds.length > 1 ? `${kinds.slice(0, -1).join(", ")} and ${kinds[kinds.length - 1]}` : kinds.join("");
-  return `At least ${PASSWORD_POLICY.minimumLength} characters${list ? `, with ${list}` : ""}.`;
+  return `At least ${policy.minimumLength} characters${list ? `, with ${list}` : ""}.`;
 }
 
 const SIGN_IN_STEPS = {

@@ -98,12 +98,32 @@ def error_texts() -> dict[str, str]:
     return {(key if isinstance(key, str) else key.__name__): text for key, text in SELLER_TEXTS.items()}
 
 
-def sign_in(environment: Mapping[str, str]) -> dict[str, str] | None:
-    """The Cognito user pool deployed with the console, or None: no sign-in (the local stack)."""
+PASSWORD_RULES = ("lowercase", "uppercase", "numbers", "symbols")
+
+
+def password_policy(text: str) -> dict[str, Any]:
+    """The user pool's password rules from CONSOLE_PASSWORD_POLICY ("minimumLength=12,lowercase=true,…", written
+    by the template from the mapping the pool enforces), for the new-password form to state."""
+    fields = dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+    if not fields.get("minimumLength", "").isdigit() or any(
+        fields.get(rule) not in ("true", "false") for rule in PASSWORD_RULES
+    ):
+        raise errors.ConfigurationError(f"CONSOLE_PASSWORD_POLICY is not the template's password policy: {text!r}")
+    return {"minimumLength": int(fields["minimumLength"]), **{rule: fields[rule] == "true" for rule in PASSWORD_RULES}}
+
+
+def sign_in(environment: Mapping[str, str]) -> dict[str, Any] | None:
+    """The Cognito user pool deployed with the console and its password rules, or None: no sign-in (the local
+    stack)."""
     pool, client = environment.get("CONSOLE_USER_POOL_ID", ""), environment.get("CONSOLE_CLIENT_ID", "")
     if not pool or not client:
         return None
-    return {"region": environment.get("AWS_REGION", ""), "userPoolId": pool, "clientId": client}
+    return {
+        "region": environment.get("AWS_REGION", ""),
+        "userPoolId": pool,
+        "clientId": client,
+        "passwordPolicy": password_policy(environment.get("CONSOLE_PASSWORD_POLICY", "")),
+    }
 
 
 def config(environment: Mapping[str, str]) -> dict[str, Any]:
