@@ -47,15 +47,12 @@ from buyer_messaging.rotation import NEW_SECRET, ROTATION_SCOPE, SECRET_EXPIRY
 from spapi_emulator.clock import EmulatedClock, iso_timestamp
 from spapi_emulator.errors import (
     ACCESS_DENIED_MESSAGE,
-    EXPIRED_TOKEN_DETAILS,
-    MISSING_TOKEN_DETAILS,
     QUOTA_EXCEEDED_MESSAGE,
-    REVOKED_TOKEN_DETAILS,
-    SECRET_EXPIRED_DETAILS,
     ApiError,
     spapi_error_response,
     unauthorized,
 )
+from spapi_emulator.gateway import live_token
 from spapi_emulator.httpio import Request, Response
 from spapi_emulator.quotas import TokenBucket
 from spapi_emulator.seed import Credentials
@@ -230,21 +227,11 @@ class Applications:
         return response
 
     def _authorize(self, request: Request, state: State) -> None:
-        token = request.header("x-amz-access-token")
-        if not token:
-            raise unauthorized(details=MISSING_TOKEN_DETAILS)
+        # Past the secret's deadline Amazon's docs say only that "your application returns an error when it calls
+        # the SP-API": the rotation is refused like every other call, and only the Developer Console's is left.
+        token = live_token(request, state, self._clock)
         with state.lock:
-            status = state.tokens.status(token, self._clock.now())
             scope = state.tokens.scope_of(token)
-        if status == "expired":
-            raise unauthorized(details=EXPIRED_TOKEN_DETAILS)
-        if status != "valid":
-            raise unauthorized(details=REVOKED_TOKEN_DETAILS)
-        if state.tokens.secret_past_deadline(token):
-            # Amazon's docs: past the deadline "your application returns an error when it calls the SP-API";
-            # what the rotation answers then is not documented: it is refused like every other call, and only
-            # the Developer Console's rotation is left.
-            raise unauthorized(details=SECRET_EXPIRED_DETAILS)
         if scope != ROTATION_SCOPE:
             request.notes.append(
                 f"The access token's grant is {scope or 'a refresh token'}; rotateApplicationClientSecret takes a "

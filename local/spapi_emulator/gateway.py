@@ -57,6 +57,26 @@ from spapi_emulator.signing import UrlSigner
 from spapi_emulator.state import OrderState, State
 
 ACCESS_TOKEN_HEADER = "x-amz-access-token"  # noqa: S105  (a header name)
+
+
+def live_token(request: Request, state: State, clock: EmulatedClock) -> str:
+    """The request's access token if LWA issued it and it still works (every SP-API operation checks this
+    first); else Amazon's 403 with the reason in ``details``: missing, expired, revoked, or minted with a client
+    secret past Amazon's 180-day deadline."""
+    token = request.header(ACCESS_TOKEN_HEADER)
+    if not token:
+        raise unauthorized(details=MISSING_TOKEN_DETAILS)
+    with state.lock:
+        status = state.tokens.status(token, clock.now())
+    if status == "expired":
+        raise unauthorized(details=EXPIRED_TOKEN_DETAILS)
+    if status != "valid":
+        raise unauthorized(details=REVOKED_TOKEN_DETAILS)
+    if state.tokens.secret_past_deadline(token):
+        raise unauthorized(details=SECRET_EXPIRED_DETAILS)
+    return token
+
+
 # "AppName/AppVersion (Language=LanguageName/LanguageVersion[; Platform=...])", the form Amazon recommends.
 RECOMMENDED_USER_AGENT = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9._+-]*/[A-Za-z0-9][A-Za-z0-9._+-]*"
@@ -245,18 +265,9 @@ class Gateway:
 
     def _authorize(self, request: Request) -> str:
         """The seller the request's valid access token acts for; else 403."""
-        token = request.header(ACCESS_TOKEN_HEADER)
-        if not token:
-            raise unauthorized(details=MISSING_TOKEN_DETAILS)
+        token = live_token(request, self._state, self._clock)
         with self._state.lock:
-            status = self._state.tokens.status(token, self._clock.now())
             seller = self._state.tokens.seller_of(token)
-        if status == "expired":
-            raise unauthorized(details=EXPIRED_TOKEN_DETAILS)
-        if status != "valid":
-            raise unauthorized(details=REVOKED_TOKEN_DETAILS)
-        if self._state.tokens.secret_past_deadline(token):
-            raise unauthorized(details=SECRET_EXPIRED_DETAILS)
         if seller is None:
             # A grantless (client_credentials) token acts for no seller: denied without a reason, as Amazon
             # answers a token of the wrong grant (PipedreamHQ/pipedream#19400, the reverse case).
