@@ -161,6 +161,46 @@ def test_to_dict_round_trips_and_drops_absent_fields() -> None:
     assert MessageRequest.from_dict(request.to_dict()) == request
 
 
+def test_a_campaign_row_round_trips() -> None:
+    document = _request(campaign={"id": "recall-2026-11-a1b2", "row": 12, "run": 2})
+    request = MessageRequest.from_dict(document, default_bucket=support.BUCKET)
+    assert request.campaign is not None
+    assert (request.campaign.id, request.campaign.row, request.campaign.run) == ("recall-2026-11-a1b2", 12, 2)
+    assert request.to_dict()["campaign"] == {"id": "recall-2026-11-a1b2", "row": 12, "run": 2}
+    assert MessageRequest.from_dict(request.to_dict()) == request
+
+
+def test_a_request_without_campaign_has_none() -> None:
+    request = MessageRequest.from_dict(_request(), default_bucket=support.BUCKET)
+    assert request.campaign is None
+    assert "campaign" not in request.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("campaign", "problems"),
+    [
+        ("recall", [("campaign", "must be a JSON object, not a string")]),
+        ({"id": "recall"}, [("campaign.row", "is required"), ("campaign.run", "is required")]),
+        (
+            {"id": "has space", "row": 0, "run": -1},
+            [
+                ("campaign.id", "must be a campaign id (1 to 64 of A-Z, a-z, 0-9, _ and -)"),
+                ("campaign.row", "must be 1 or more"),
+                ("campaign.run", "must be 1 or more"),
+            ],
+        ),
+        (
+            {"id": "a", "row": 1, "run": 1, "rows": 3},
+            [("campaign.rows", "is not a field of a campaign reference (a typo?)")],
+        ),
+    ],
+)
+def test_bad_campaign_references_are_named(campaign: object, problems: list[tuple[str, str]]) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        MessageRequest.from_dict(_request(campaign=campaign), default_bucket=support.BUCKET)
+    assert list(raised.value.problems) == problems
+
+
 # --- MessageRequest: malformed documents -----------------------------------------------------------------
 
 

@@ -106,8 +106,9 @@ def check_order_id(amazon_order_id: str) -> None:
 
 
 # The fields of the API's bodies (the OpenAPI document states them): anything else is refused as a likely typo.
-# A message is a request document whose order id is the path's, and whose files are in the staging bucket.
-SEND_MESSAGE_FIELDS = tuple(name for name in REQUEST_DOCUMENT_FIELDS if name != "amazonOrderId")
+# A message is a request document whose order id is the path's, and whose files are in the staging bucket; only
+# the campaign state machine marks a request as a campaign's row.
+SEND_MESSAGE_FIELDS = tuple(name for name in REQUEST_DOCUMENT_FIELDS if name not in ("amazonOrderId", "campaign"))
 ATTACHMENT_FIELDS = tuple(name for name in ATTACHMENT_REF_FIELDS if name != "bucket")
 STAGE_ATTACHMENT_FIELDS = ("fileName", "contentType", "size")
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"

@@ -26,8 +26,12 @@ REQUEST_DOCUMENT_FIELDS = (
     "attachments",
     "coverageStartDate",
     "coverageEndDate",
+    "campaign",
 )
 ATTACHMENT_REF_FIELDS = ("bucket", "key", "fileName")
+CAMPAIGN_REF_FIELDS = ("id", "row", "run")
+# Campaign ids are execution names (naming.deterministic_name); a row's child execution adds "-{row}-{run}".
+CAMPAIGN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class FieldReader:
@@ -170,6 +174,32 @@ class AttachmentRef:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignRef:
+    """The campaign row a request was started for (the campaign state machine sets it on each row's input):
+    ``row`` is the manifest's data row number (from 1), ``run`` the campaign's run that started it (from 1)."""
+
+    id: str
+    row: int
+    run: int
+
+    @classmethod
+    def read(cls, reader: FieldReader) -> CampaignRef:
+        campaign_id = reader.required_string("id")
+        row = reader.integer("row")
+        run = reader.integer("run")
+        if isinstance(reader.data.get("id"), str) and not CAMPAIGN_ID_PATTERN.fullmatch(campaign_id):
+            reader.problem("id", "must be a campaign id (1 to 64 of A-Z, a-z, 0-9, _ and -)")
+        for name, value in (("row", row), ("run", run)):
+            if isinstance(reader.data.get(name), int) and value < 1:
+                reader.problem(name, "must be 1 or more")
+        reader.refuse_unknown(CAMPAIGN_REF_FIELDS, "a campaign reference")
+        return cls(id=campaign_id, row=row, run=run)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "row": self.row, "run": self.run}
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRequest:
     """The request document (= the state machine's input): one message to the buyer of one order."""
 
@@ -180,6 +210,7 @@ class MessageRequest:
     attachments: tuple[AttachmentRef, ...] = ()
     coverage_start_date: str | None = None
     coverage_end_date: str | None = None
+    campaign: CampaignRef | None = None  # set on the rows of a campaign only
 
     @classmethod
     def from_dict(cls, data: object, *, default_bucket: str = "") -> MessageRequest:
@@ -194,6 +225,12 @@ class MessageRequest:
             AttachmentRef.read(item, default_bucket)
             for item in reader.object_list("attachments", max_items=MAX_ATTACHMENTS_IN_REQUEST)
         )
+        campaign = None
+        raw_campaign = reader.data.get("campaign")
+        if isinstance(raw_campaign, Mapping):
+            campaign = CampaignRef.read(reader.mapping("campaign"))
+        elif raw_campaign is not None:
+            reader.problem("campaign", f"must be a JSON object, not {json_type(raw_campaign)}")
         if order_id and not AMAZON_ORDER_ID_PATTERN.fullmatch(order_id):
             reader.problem("amazonOrderId", f"{order_id!r} is not an Amazon order id (like 123-1234567-1234567)")
         for name, value in (
@@ -213,6 +250,7 @@ class MessageRequest:
             attachments=attachments,
             coverage_start_date=start,
             coverage_end_date=end,
+            campaign=campaign,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -225,6 +263,7 @@ class MessageRequest:
                 "coverageStartDate": self.coverage_start_date,
                 "coverageEndDate": self.coverage_end_date,
                 "attachments": [attachment.to_dict() for attachment in self.attachments],
+                "campaign": self.campaign.to_dict() if self.campaign is not None else None,
             }
         )
 
