@@ -87,6 +87,17 @@ class StagingAccessDenied(BuyerMessagingError):
     """The function may not read the staged object (bucket outside the stack, KMS key policy, ...)."""
 
 
+# --- Campaigns (buyer_messaging.campaigns) ----------------------------------------------------------------
+
+
+class CampaignNotFound(BuyerMessagingError):
+    """No campaign has this id (never started, or its record expired)."""
+
+
+class CampaignRunning(BuyerMessagingError):
+    """The campaign's latest run has not ended yet: it is started again only once that run finished or failed."""
+
+
 # --- Configuration and credentials -----------------------------------------------------------------------
 
 
