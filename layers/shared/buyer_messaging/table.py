@@ -71,6 +71,19 @@ def _cancelled_by_items(response: Mapping[str, Any]) -> bool:
     return bool(reasons & _ITEM_REASONS) and reasons <= _ITEM_REASONS | {"None"}
 
 
+def set_clauses(fields: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """``#f0 = :f0`` for every field, with its name and value placeholders: attribute names like ``status`` are
+    reserved words in DynamoDB."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    clauses = []
+    for position, (name, value) in enumerate(fields.items()):
+        names[f"#f{position}"] = name
+        values[f":f{position}"] = to_attribute(value)
+        clauses.append(f"#f{position} = :f{position}")
+    return names, values, clauses
+
+
 def to_attribute(value: Any) -> dict[str, Any]:
     """A Python value (str, int, float, bool, None, list, tuple, dict) as a DynamoDB attribute value."""
     serializer, _ = _converters()

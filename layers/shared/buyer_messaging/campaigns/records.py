@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
@@ -30,7 +31,7 @@ from buyer_messaging.config import get_settings
 from buyer_messaging.errors import CampaignNotFound, CampaignRunning, InvalidRequest, WorkflowTableUnavailable
 from buyer_messaging.models import CampaignRef
 from buyer_messaging.status import Retention, now_iso
-from buyer_messaging.table import ConditionNotMet, call, from_item, to_attribute, to_item
+from buyer_messaging.table import ConditionNotMet, call, from_item, set_clauses, to_attribute, to_item
 
 KEY_PREFIX = "campaign#"
 ROW_OUTCOMES = ("sent", "failed", "unknown")
@@ -152,15 +153,13 @@ def begin_run(
                 "expiration": expiration,
             }
         )
-        try:
+        with suppress(ConditionNotMet):  # a repeat of run 1 (the same S3 event again, a retried step)
             call(
                 table,
                 lambda client: client.put_item(
                     TableName=table, Item=item, ConditionExpression="attribute_not_exists(id)"
                 ),
             )
-        except ConditionNotMet:
-            return
         return
     names = {"#run": "run", "#status": "status"}
     values = to_item(
@@ -247,14 +246,9 @@ def _update_run(
 ) -> None:
     """Set ``fields`` on the record while ``run`` is its run and in one of ``from_statuses``; otherwise nothing
     changes (a repeated step, or a run that moved on). No record: :class:`CampaignNotFound`."""
-    names = {"#run": "run", "#status": "status"}
-    values = to_item({":run": run, **{f":from{i}": status.value for i, status in enumerate(from_statuses)}})
-    assignments = ["updatedAt = :updatedAt"]
-    values[":updatedAt"] = to_attribute(now_iso())
-    for position, (name, value) in enumerate(fields.items()):
-        names[f"#f{position}"] = name
-        values[f":f{position}"] = to_attribute(value)
-        assignments.append(f"#f{position} = :f{position}")
+    names, values, clauses = set_clauses({**fields, "updatedAt": now_iso()})
+    names.update({"#run": "run", "#status": "status"})
+    values.update(to_item({":run": run, **{f":from{i}": status.value for i, status in enumerate(from_statuses)}}))
     allowed = ", ".join(f":from{i}" for i in range(len(from_statuses)))
     try:
         call(
@@ -262,7 +256,7 @@ def _update_run(
             lambda client: client.update_item(
                 TableName=table,
                 Key=_campaign_key(campaign_id),
-                UpdateExpression="SET " + ", ".join(assignments),
+                UpdateExpression="SET " + ", ".join(clauses),
                 ConditionExpression=f"#run = :run AND #status IN ({allowed})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
