@@ -1,0 +1,1 @@
+"""Campaigns: one manifest of many rows, each row one message (README, "Campaigns")."""
