@@ -155,6 +155,7 @@ def validate(
         attachments=attachments,
         coverage_start_date=coverage.get("coverageStartDate"),
         coverage_end_date=coverage.get("coverageEndDate"),
+        lane=request.lane,
     )
 
 
