@@ -203,8 +203,8 @@ def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> 
     # may still leave up to a moment later), and the retried attempt of one of them: it calls after its Retry
     # interval (pacer.book_now), which can be shorter than the new rate's interval. No paced turn does.
     for operation in (ACTIONS, SEND):
-        [(_, followed_at, ratio)] = pace(operation).remaps
-        assert ratio == 4.0
+        [(_, followed_at, ratio, pushed)] = pace(operation).remaps
+        assert (ratio, pushed) == (4.0, 0.0)  # no campaign row was moved back
         last_old_call = (followed_at + turns.MOMENT_SECONDS) / SPEEDUP + 0.5  # real seconds, some slack
         late = [call for call in throttled(paced, operation) if _epoch(call["at"]) > last_old_call]
         assert len(late) <= 1, f"{operation}: answered 429 {len(late)} times after the pace followed the new rate"
