@@ -61,6 +61,19 @@ def test_an_interactive_turn_goes_ahead_of_a_thousand_reserved_campaign_turns(ta
     assert reserve(T0, CAMPAIGN_LANE).slot == T0 + 998
 
 
+def test_people_go_ahead_up_to_the_cap_and_a_message_over_it_queues_behind_the_rows(table: str) -> None:
+    campaign = [reserve(T0, CAMPAIGN_LANE) for _ in range(100)]
+    assert campaign[-1].slot == T0 + 96
+    people = [reserve(T0, INTERACTIVE_LANE) for _ in range(4)]
+    # Three go ahead of the rows, spaced at the cap (4/3 s: 3 turns of 4), each moving the rows back one second;
+    # the interactive schedule's next turn is then more than the burst's tolerance away: over the cap, the
+    # fourth is placed in the campaign's schedule, behind the last row (now at T0 + 99).
+    assert [turn.slot for turn in people[:3]] == pytest.approx([T0, T0 + 4 / 3, T0 + 8 / 3])
+    assert [turn.pushed for turn in people] == [None, None, None, 3.0]
+    assert resume(campaign[-1], T0).slot == T0 + 99
+    assert people[3].slot == T0 + 100
+
+
 @dataclass(frozen=True, order=True)
 class Call:
     at: float
