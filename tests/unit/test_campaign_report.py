@@ -7,10 +7,10 @@ import csv
 import io
 import json
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from buyer_messaging.campaigns import manifest
+from buyer_messaging.campaigns.manifest import Manifest, ManifestRow
 from buyer_messaging.campaigns.records import RowOutcome
 from buyer_messaging.campaigns.report import NO_RESULT, STATUSES, Report, ReportLine, build_report, report_csv
 from buyer_messaging.models import MessageRequest
@@ -19,32 +19,20 @@ from tests import support
 CAMPAIGN = "recall-2026-11-0123456789abcdef0123"
 
 
-@dataclass(frozen=True)
-class Row:
-    """The shape of manifest.ManifestRow (design: number, request, error, cause, values)."""
-
-    number: int
-    request: MessageRequest | None
-    error: str | None = None
-    cause: str | None = None
-    values: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Manifest:
-    rows: tuple[Row, ...]
+def _manifest(*rows: ManifestRow) -> Manifest:
+    return Manifest("csv", ("amazonOrderId", "marketplaceId", "messageType", "text"), rows)
 
 
 def _request(order: str = support.ORDER_ID) -> MessageRequest:
     return MessageRequest(order, support.MARKETPLACE_ID, "invoice")
 
 
-def _valid(number: int) -> Row:
-    return Row(number, _request(f"123-1234567-{number:07d}"))
+def _valid(number: int) -> ManifestRow:
+    return ManifestRow(number, _request(f"123-1234567-{number:07d}"), None, None)
 
 
-def _invalid(number: int) -> Row:
-    return Row(
+def _invalid(number: int) -> ManifestRow:
+    return ManifestRow(
         number,
         None,
         "InvalidMessageText",
@@ -72,7 +60,7 @@ def _lines(report: Report) -> list[tuple[int, str, str, str, str]]:
 
 
 def test_every_row_has_its_line_from_its_result_the_check_or_an_earlier_run() -> None:
-    manifest = Manifest((_valid(1), _valid(2), _invalid(3), _valid(4), _valid(5), _valid(6), _valid(7)))
+    manifest = _manifest(_valid(1), _valid(2), _invalid(3), _valid(4), _valid(5), _valid(6), _valid(7))
     results = [
         _sent_child(1, 2),
         {"row": 2, "status": "failed", "error": "SpApiInvalidInput", "cause": "Amazon refused the text."},
@@ -115,7 +103,7 @@ def test_every_row_has_its_line_from_its_result_the_check_or_an_earlier_run() ->
 
 
 def test_a_failed_child_whose_outcome_step_recorded_unknown_is_unknown() -> None:
-    manifest = Manifest((_valid(1),))
+    manifest = _manifest(_valid(1))
     failed = {
         "ExecutionArn": f"arn:aws:states:us-east-1:123456789012:execution:SendMessage:{_rid(1, 1)}",
         "Input": json.dumps({"campaign": {"id": CAMPAIGN, "row": 1, "run": 1}}),
@@ -140,7 +128,7 @@ def test_an_uncaught_failure_in_result_writers_entry_is_the_rows_failure() -> No
         "Error": "States.TaskFailed",
         "Cause": "the child could not start",
     }
-    report = build_report(Manifest((_valid(1),)), [entry], {})
+    report = build_report(_manifest(_valid(1)), [entry], {})
     assert _lines(report) == [(1, "", "failed", "States.TaskFailed", "the child could not start")]
 
 
@@ -188,7 +176,7 @@ def test_the_counts_always_add_up_to_the_rows() -> None:
             if chance.random() < 0.5:
                 outcome = chance.choice(["sent", "failed", "unknown"])
                 outcomes[row.number] = RowOutcome(row.number, outcome, "E", "c", _rid(row.number, 1), 1)
-        report = build_report(Manifest(rows), results, outcomes)
+        report = build_report(_manifest(*rows), results, outcomes)
         counts = report.counts
         assert [line.row for line in report.lines] == [row.number for row in rows]
         assert {line.status for line in report.lines} <= set(STATUSES)
@@ -196,3 +184,21 @@ def test_the_counts_always_add_up_to_the_rows() -> None:
             counts.sent + counts.failed + counts.unknown + counts.invalid + counts.skipped == counts.rows == len(rows)
         )
         assert sum(counts.failed_by.values()) == counts.failed
+
+
+def test_a_manifest_as_read_gets_a_line_per_row_with_its_order_as_written() -> None:
+    """The report of a real manifest (read_manifest): the bad row keeps the order id it was written with."""
+    data = (
+        "amazonOrderId,marketplaceId,messageType,text\r\n"
+        f"123-1234567-0000001,{support.MARKETPLACE_ID},unexpectedProblem,Delayed by two days.\r\n"
+        f"=cmd|' /C calc'!A0,{support.MARKETPLACE_ID},unexpectedProblem,Delayed.\r\n"
+    ).encode()
+    read = manifest.read_manifest(data, "csv", default_bucket=support.BUCKET, max_rows=10)
+
+    report = build_report(read, [_sent_child(1, 1)], {})
+
+    assert [(line.row, line.status) for line in report.lines] == [(1, "sent"), (2, "invalid")]
+    assert report.lines[1].amazon_order_id == "=cmd|' /C calc'!A0"
+    assert report.lines[1].error == "InvalidRequest"
+    (_, _, row_two) = list(csv.reader(io.StringIO(report_csv(report).decode("utf-8"), newline="")))
+    assert row_two[:3] == ["2", "'=cmd|' /C calc'!A0", "unexpectedProblem"]

@@ -143,6 +143,11 @@ def read_json_object(bucket: str, key: str, version_id: str | None = None) -> ob
         raise InvalidRequest(f"s3://{bucket}/{key} is not a JSON request document: {error}.") from None
 
 
+def attachment_not_found(bucket: str, key: str) -> AttachmentNotFound:
+    """The error for a staged attachment S3 does not have: one sentence whoever looked (a step, a campaign's check)."""
+    return AttachmentNotFound(f"s3://{bucket}/{key} does not exist (was it deleted, or is the key or bucket wrong?).")
+
+
 def _translate(error: Exception, bucket: str, key: str, *, reading: bool = False) -> Exception:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -153,7 +158,7 @@ def _translate(error: Exception, bucket: str, key: str, *, reading: bool = False
         code = str(error.response.get("Error", {}).get("Code", ""))
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _NOT_FOUND or status == 404:
-            return AttachmentNotFound(f"{where} does not exist (was it deleted, or is the key or bucket wrong?).")
+            return attachment_not_found(bucket, key)
         if code in _CHANGED or status == 412:
             return AttachmentChanged(
                 f"{where} was replaced while the message was being prepared; the new file starts its own message "

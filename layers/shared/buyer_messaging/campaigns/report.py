@@ -17,10 +17,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from buyer_messaging.campaigns.manifest import Manifest, ManifestRow
 from buyer_messaging.campaigns.records import CampaignCounts, RowOutcome
 
 HEADER = ("row", "amazonOrderId", "messageType", "requestId", "status", "error", "cause")
@@ -31,33 +32,6 @@ OUTCOME_UNKNOWN = "SendOutcomeUnknown"  # errors.SendOutcomeUnknown's name: the 
 # cause an attacker chose could run one when the seller opens the report. Such a cell starts with ' instead, which
 # the spreadsheet shows as text (OWASP, "CSV Injection", also names tab and carriage return).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Request(Protocol):
-    @property
-    def amazon_order_id(self) -> str: ...
-    @property
-    def message_type(self) -> str: ...
-
-
-class _Row(Protocol):
-    """What the report reads of a ``manifest.ManifestRow``."""
-
-    @property
-    def number(self) -> int: ...
-    @property
-    def request(self) -> _Request | None: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def cause(self) -> str | None: ...
-    @property
-    def values(self) -> Mapping[str, str]: ...
-
-
-class _Manifest(Protocol):
-    @property
-    def rows(self) -> Sequence[_Row]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +81,14 @@ class _Result:
 
 
 def build_report(
-    manifest: _Manifest, results: Iterable[Mapping[str, Any]], outcomes: Mapping[int, RowOutcome]
+    manifest: Manifest, results: Iterable[Mapping[str, Any]], outcomes: Mapping[int, RowOutcome]
 ) -> Report:
     """One line per manifest row, in the manifest's order (see the module's docstring)."""
     this_run = {result.row: result for result in filter(None, map(_read_result, results))}
     return Report(tuple(_line(row, this_run.get(row.number), outcomes.get(row.number)) for row in manifest.rows))
 
 
-def _line(row: _Row, result: _Result | None, outcome: RowOutcome | None) -> ReportLine:
+def _line(row: ManifestRow, result: _Result | None, outcome: RowOutcome | None) -> ReportLine:
     order = row.request.amazon_order_id if row.request else row.values.get("amazonOrderId", "")
     message_type = row.request.message_type if row.request else row.values.get("messageType", "")
 
