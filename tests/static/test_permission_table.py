@@ -371,13 +371,45 @@ _TRANSACTION_ACTIONS = {
 
 
 def called_grants(call: str, params: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """The grants a recorded call needs: one per item of a transaction, else the call's own."""
-    if call != "dynamodb:TransactWriteItems":
-        return [called_grant(call, params)]
-    return [
-        called_grant(_TRANSACTION_ACTIONS[kind], operation)
-        for item in params["TransactItems"]
-        for kind, operation in item.items()
+    """The grants a recorded call needs: one per item of a transaction or of a batch (its keys' leading keys are
+    held to the family), else the call's own."""
+    if call == "dynamodb:TransactWriteItems":
+        return [
+            called_grant(_TRANSACTION_ACTIONS[kind], operation)
+            for item in params["TransactItems"]
+            for kind, operation in item.items()
+        ]
+    if call == "dynamodb:BatchGetItem":
+        return [
+            called_grant(call, {"TableName": table, "Key": key})
+            for table, request in params["RequestItems"].items()
+            for key in request["Keys"]
+        ]
+    return [called_grant(call, params)]
+
+
+def test_a_transaction_or_a_batch_needs_a_grant_per_item() -> None:
+    keys = [{"id": {"S": "campaign#c#row#1"}}, {"id": {"S": "campaign#c#row#2"}}]
+    batch = {"RequestItems": {support.TABLE: {"Keys": keys, "ConsistentRead": True}}}
+    assert called_grants("dynamodb:BatchGetItem", batch) == [
+        ("dynamodb:BatchGetItem", "WorkflowTable", "campaign#c#row#1"),
+        ("dynamodb:BatchGetItem", "WorkflowTable", "campaign#c#row#2"),
+    ]
+    transaction = {
+        "TransactItems": [
+            {"Put": {"TableName": support.TABLE, "Item": {"id": {"S": "campaign#c#row#1"}, "run": {"N": "1"}}}},
+            {
+                "Update": {
+                    "TableName": support.TABLE,
+                    "Key": {"id": {"S": "campaign#c"}},
+                    "UpdateExpression": "SET a = b",
+                }
+            },
+        ]
+    }
+    assert called_grants("dynamodb:TransactWriteItems", transaction) == [
+        ("dynamodb:PutItem", "WorkflowTable", "campaign#c#row#1"),
+        ("dynamodb:UpdateItem", "WorkflowTable", "campaign#c"),
     ]
 
 
