@@ -236,3 +236,27 @@ def test_status_retention_and_event_bus_from_the_environment() -> None:
 def test_a_bad_status_retention_is_named(value: str) -> None:
     with pytest.raises(ConfigurationError, match="STATUS_RETENTION_DAYS"):
         Settings.from_env({"STATUS_RETENTION_DAYS": value})
+
+
+def test_campaign_max_rows_defaults_to_ten_thousand_and_is_read_from_the_environment() -> None:
+    assert Settings.from_env({}).campaign_max_rows == 10_000
+    assert Settings.from_env({"CAMPAIGN_MAX_ROWS": " 250 "}).campaign_max_rows == 250
+    assert Settings.from_env({"CAMPAIGN_MAX_ROWS": "100000"}).campaign_max_rows == 100_000
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "CAMPAIGN_MAX_ROWS must be a positive whole number, not '0'."),
+        ("ten", "CAMPAIGN_MAX_ROWS must be a positive whole number, not 'ten'."),
+        ("1.5", "CAMPAIGN_MAX_ROWS must be a positive whole number, not '1.5'."),
+        (
+            "100001",
+            "CAMPAIGN_MAX_ROWS must be at most 100,000 (one Lambda reads the whole manifest), not 100,001.",
+        ),
+    ],
+)
+def test_a_bad_campaign_max_rows_is_named(value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({"CAMPAIGN_MAX_ROWS": value})
+    assert str(raised.value) == message

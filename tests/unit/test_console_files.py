@@ -275,6 +275,10 @@ def test_every_error_a_message_can_end_with_has_a_sentence_for_the_seller() -> N
         "ClientSecretNotStored",
         "ClientSecretNotificationInvalid",
         "ClientSecretForAnotherClient",
+        # A campaign's manifest check (buyer_messaging.campaigns.manifest): a manifest or a row that never starts one.
+        "ManifestInvalid",
+        "ManifestTooLarge",
+        "DuplicateRow",
     }
     can_end_a_message = {
         name

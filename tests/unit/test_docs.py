@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from buyer_messaging import catalog, errors
+from buyer_messaging.campaigns import columns
 from tests import support
 
 README = (support.ROOT / "README.md").read_text(encoding="utf-8")
@@ -24,6 +25,13 @@ def test_readme_catalog_table_is_the_catalog() -> None:
     block = re.search(r"<!-- catalog:start[^>]*-->\n(.*?)\n<!-- catalog:end -->", README, re.S)
     assert block, "README lost its catalog markers"
     assert block.group(1) == catalog.markdown_table()
+
+
+def test_readme_campaign_columns_are_the_manifests_columns() -> None:
+    block = re.search(r"<!-- campaign-columns:start[^>]*-->\n(.*?)\n<!-- campaign-columns:end -->", README, re.S)
+    assert block, "README lost its campaign-columns markers"
+    assert block.group(1) == columns.markdown_table()
+    assert [row.split("`")[1] for row in block.group(1).splitlines()[2:]] == list(columns.COLUMN_NAMES)
 
 
 def test_readme_lists_every_error_with_its_retry_behaviour() -> None:

@@ -63,6 +63,8 @@ class Settings:
     # The LWA client secret is rotated once it is this many days old (buyer_messaging.rotation); Amazon's
     # deadline is 180 days, and the old secret works seven days after a rotation.
     client_secret_rotation_days: int = 90
+    # The most data rows a campaign's manifest may have (buyer_messaging.campaigns.manifest).
+    campaign_max_rows: int = 10_000
 
     def spapi_call_seconds(self) -> float:
         """The longest one SP-API operation can take before its client gives up (tokens included)."""
@@ -106,6 +108,7 @@ class Settings:
             pacer_clock_speedup=_positive_float(env, "PACER_CLOCK_SPEEDUP", 1.0, unit="times real time"),
             campaign_state_machine_arn=env.get("CAMPAIGN_STATE_MACHINE_ARN", "").strip(),
             client_secret_rotation_days=_rotation_days(env),
+            campaign_max_rows=_campaign_max_rows(env),
         )
 
     def require(self, name: str) -> str:
@@ -170,13 +173,29 @@ MAX_ROTATION_DAYS = 180 - 7
 
 
 def _rotation_days(env: Mapping[str, str]) -> int:
-    days = _positive_int(env, "CLIENT_SECRET_ROTATION_DAYS", 90)
-    if days > MAX_ROTATION_DAYS:
-        raise ConfigurationError(
-            f"CLIENT_SECRET_ROTATION_DAYS must be at most {MAX_ROTATION_DAYS} (Amazon's 180-day deadline less the "
-            f"old secret's seven days), not {days}."
-        )
-    return days
+    return _bounded_int(
+        env,
+        "CLIENT_SECRET_ROTATION_DAYS",
+        90,
+        MAX_ROTATION_DAYS,
+        "Amazon's 180-day deadline less the old secret's seven days",
+    )
+
+
+# One Lambda reads and checks a whole manifest (buyer_messaging.campaigns.manifest) before anything is sent, and at
+# Amazon's default pace (about 1 message/s) 100,000 rows already take more than a day.
+MAX_CAMPAIGN_ROWS = 100_000
+
+
+def _campaign_max_rows(env: Mapping[str, str]) -> int:
+    return _bounded_int(env, "CAMPAIGN_MAX_ROWS", 10_000, MAX_CAMPAIGN_ROWS, "one Lambda reads the whole manifest")
+
+
+def _bounded_int(env: Mapping[str, str], variable: str, default: int, maximum: int, why: str) -> int:
+    value = _positive_int(env, variable, default)
+    if value > maximum:
+        raise ConfigurationError(f"{variable} must be at most {maximum:,} ({why}), not {value:,}.")
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -87,6 +87,25 @@ class StagingAccessDenied(BuyerMessagingError):
     """The function may not read the staged object (bucket outside the stack, KMS key policy, ...)."""
 
 
+# --- Campaigns: the manifest and its rows (buyer_messaging.campaigns.manifest) ------------------------------
+
+
+class ManifestInvalid(BuyerMessagingError):
+    """A campaign's manifest cannot be read as a whole (empty, no rows, not UTF-8, not comma-separated, a header
+    with unknown, repeated or missing columns, not JSON lines): nothing of it is sent. Fix the file and upload it
+    again."""
+
+
+class ManifestTooLarge(BuyerMessagingError):
+    """A campaign's manifest has more rows than ``CAMPAIGN_MAX_ROWS`` allows: nothing of it is sent. Split it into
+    manifests within the limit, or raise the limit (template parameter ``CampaignMaxRows``)."""
+
+
+class DuplicateRow(BuyerMessagingError):
+    """A manifest row repeats an earlier row (same order, type, text and attachments): it is not sent, so the buyer
+    gets the message once. Remove the row, or change it if a second message was meant."""
+
+
 # --- Configuration and credentials -----------------------------------------------------------------------
 
 

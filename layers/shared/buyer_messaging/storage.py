@@ -164,6 +164,11 @@ def put_object(bucket: str, key: str, body: bytes, content_type: str) -> str | N
     return response.get("VersionId")
 
 
+def attachment_not_found(bucket: str, key: str) -> AttachmentNotFound:
+    """The error for a staged attachment S3 does not have: one sentence whoever looked (a step, a campaign's check)."""
+    return AttachmentNotFound(f"s3://{bucket}/{key} does not exist (was it deleted, or is the key or bucket wrong?).")
+
+
 def _translate(error: Exception, bucket: str, key: str, *, reading: bool = False) -> Exception:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -174,7 +179,7 @@ def _translate(error: Exception, bucket: str, key: str, *, reading: bool = False
         code = str(error.response.get("Error", {}).get("Code", ""))
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _NOT_FOUND or status == 404:
-            return AttachmentNotFound(f"{where} does not exist (was it deleted, or is the key or bucket wrong?).")
+            return attachment_not_found(bucket, key)
         if code in _CHANGED or status == 412:
             return AttachmentChanged(
                 f"{where} was replaced while the message was being prepared; the new file starts its own message "

@@ -123,6 +123,41 @@ def check_schema_readable(action: AvailableAction, amazon_order_id: str) -> None
     )
 
 
+@dataclass(frozen=True, slots=True)
+class OfflineChecked:
+    """What :func:`check_offline` found: the attachments with their staged facts, the coverage dates in RFC 3339."""
+
+    attachments: tuple[StagedAttachment, ...]
+    coverage: Mapping[str, str]
+
+
+def check_offline(
+    request: MessageRequest,
+    staged: Sequence[StagedObject],
+    message_type: MessageType,
+    schema: Mapping[str, Any] | None = None,
+) -> OfflineChecked:
+    """The request's checks that need no call to Amazon: warranty dates, the text and the attachments (count, file
+    names, types, empty files, total size) against the rules of ``schema`` (the order's, from Amazon) where it
+    states them, else the catalog's. ``staged`` holds what S3 says about each attachment, in order.
+
+    One function for both paths: :func:`validate` (the ValidateRequest state, with the order's schema) and a
+    campaign's check of its manifest before anything is sent (buyer_messaging.campaigns.manifest, the catalog's
+    rules), so a rule is never written twice."""
+    rules: Mapping[str, Any] = schema or {}
+    coverage = _check_coverage_dates(request, message_type)
+    _check_text(request.text, message_type, text_rule(message_type, rules))
+    attachments = _check_attachments(request.attachments, staged, message_type, attachment_rule(message_type, rules))
+    if request.text is None and not attachments:
+        if message_type.text is None:
+            raise InvalidAttachments(
+                f"A {message_type.path} message needs at least one attachment.",
+                problems=(("attachments", "at least 1 required"),),
+            )
+        raise InvalidMessageText(f"A {message_type.path} message needs text, attachments or both; it has neither.")
+    return OfflineChecked(attachments=attachments, coverage=coverage)
+
+
 def validate(
     request: MessageRequest,
     action: AvailableAction,
@@ -133,18 +168,7 @@ def validate(
     if message_type is None:  # resolve_action only returns actions of known types
         raise MessageTypeNotAvailable(f"{action.name!r} is not a message type this workflow sends.")
     check_schema_readable(action, request.amazon_order_id)
-    coverage = _check_coverage_dates(request, message_type)
-    _check_text(request.text, message_type, text_rule(message_type, action.schema))
-    attachments = _check_attachments(
-        request.attachments, staged, message_type, attachment_rule(message_type, action.schema)
-    )
-    if request.text is None and not attachments:
-        if message_type.text is None:
-            raise InvalidAttachments(
-                f"A {message_type.path} message needs at least one attachment.",
-                problems=(("attachments", "at least 1 required"),),
-            )
-        raise InvalidMessageText(f"A {message_type.path} message needs text, attachments or both; it has neither.")
+    checked = check_offline(request, staged, message_type, action.schema)
     return ValidatedRequest(
         amazon_order_id=request.amazon_order_id,
         marketplace_id=request.marketplace_id,
@@ -152,9 +176,9 @@ def validate(
         operation=message_type.operation,
         title=action.title or message_type.title,
         text=request.text,
-        attachments=attachments,
-        coverage_start_date=coverage.get("coverageStartDate"),
-        coverage_end_date=coverage.get("coverageEndDate"),
+        attachments=checked.attachments,
+        coverage_start_date=checked.coverage.get("coverageStartDate"),
+        coverage_end_date=checked.coverage.get("coverageEndDate"),
     )
 
 
