@@ -18,6 +18,9 @@ What moto 5.2.5 executes, and what the local stack puts right (each pinned by te
   (``ToleratedFailurePercentage`` "has no effect" in moto), so there is never a ``FAILED_n.json``.
 - **``ToleratedFailurePercentage: 100`` is refused** by moto's grammar, which reads only a decimal number there
   (``100.0``); :func:`definition_for_moto` writes the same number so (it has no effect in moto anyway).
+- **moto's S3 events name no ``versionId``**; S3's do, from a versioned bucket (the staging bucket is one). A
+  campaign is one manifest version and reads exactly that version, so the replacement adds the object's
+  ``versionId`` as S3 does.
 
 The originals are checked by the SHA-256 of their source when installed (and by tests/unit/test_library_internals.py):
 a moto that fills them in itself, or moves them, fails loudly instead of being patched blindly.
@@ -38,6 +41,7 @@ from typing import Any
 import botocore.session
 from botocore import xform_name
 from botocore.model import OperationModel
+from moto.s3 import notifications
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
     ResourceEvalS3,
 )
@@ -61,6 +65,10 @@ ORIGINALS: dict[str, tuple[Callable[..., Any], str]] = {
     "StateTaskServiceSfn._normalise_parameters": (
         StateTaskServiceSfn._normalise_parameters,
         "d75d3da19aad01fb6166a22a30955b50a9c0f5c5da6707e492f9757c455bcb6c",
+    ),
+    "notifications._get_s3_event": (
+        notifications._get_s3_event,
+        "e3f2ed740c7b2971d1a9eaadd72062ac371ba6b116b49efcb29634e05803a17c",
     ),
     "ResourceEvalS3._handle_put_object": (
         ResourceEvalS3._handle_put_object,
@@ -116,6 +124,17 @@ def _normalise_response(
         for key, value in response.items():
             if isinstance(value, datetime):  # a datetime would not even serialise into the state
                 response[key] = int(value.timestamp() * 1000)
+
+
+_s3_event = notifications._get_s3_event
+
+
+def _s3_event_with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+    event: dict[str, Any] = _s3_event(event_name, bucket, key, notification_id)
+    version = getattr(key, "version_id", None)
+    if version and version != "null":
+        event["Records"][0]["s3"]["object"]["versionId"] = version
+    return event
 
 
 def _put_results(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
@@ -200,10 +219,12 @@ def _replace() -> Callable[[], None]:
     StateTaskServiceSfn._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
     StateTaskServiceSfn._normalise_response = _normalise_response  # type: ignore[method-assign,assignment]
     ResourceEvalS3._handle_put_object = staticmethod(_put_results)  # type: ignore[method-assign]
+    notifications._get_s3_event = _s3_event_with_version
 
     def restore() -> None:
         StateTaskServiceSfn._normalise_parameters = _sfn_parameters  # type: ignore[method-assign]
         del StateTaskServiceSfn._normalise_response
         ResourceEvalS3._handle_put_object = saved_put  # type: ignore[method-assign]
+        notifications._get_s3_event = _s3_event
 
     return restore

@@ -112,12 +112,13 @@ def test_the_same_manifest_version_delivered_twice_starts_one_campaign(stack: St
             }
         ]
     }
+    (execution,) = finished_campaign(stack)
     function = stack.local.lambdas.function(stack.local.deployment.functions["StartWorkflowFunction"])
     payload, errored, _ = stack.local.lambdas.invoke(function, event)  # S3 delivers the event again
-    (execution,) = finished_campaign(stack)
 
     assert not errored, payload
     assert json.loads(payload)["executions"][0]["started"] is False
+    assert [item["name"] for item in campaign_executions(stack)] == [execution["name"]]
     assert execution["status"] == "SUCCEEDED", execution.get("cause")
     assert texts_delivered(stack) == [text_of(1), text_of(2), text_of(3)]
 
@@ -136,7 +137,11 @@ def test_a_second_run_sends_only_the_row_an_outage_failed(stack: Stack) -> None:
     assert first["status"] == "SUCCEEDED", first.get("cause")
     assert texts_delivered(stack) == [text_of(1), text_of(3)]
     lines = report_lines(stack, "campaigns/outage.report.csv")
-    assert [(line["status"], line["error"]) for line in lines] == [("sent", ""), ("failed", "SpApiUnavailable"), ("sent", "")]
+    assert [(line["status"], line["error"]) for line in lines] == [
+        ("sent", ""),
+        ("failed", "SpApiUnavailable"),
+        ("sent", ""),
+    ]
 
     campaign_id = naming.campaign_id(stack.bucket, "campaigns/outage.csv", put["VersionId"], "outage")
     run_2 = {**json.loads(first["input"]), "run": 2}
@@ -146,7 +151,7 @@ def test_a_second_run_sends_only_the_row_an_outage_failed(stack: Stack) -> None:
         name=f"{campaign_id}-2",
         input=json.dumps(run_2),
     )
-    second = [e for e in finished_campaign(stack, 2) if e["name"] == f"{campaign_id}-2"][0]
+    (second,) = [e for e in finished_campaign(stack, 2) if e["name"] == f"{campaign_id}-2"]
 
     assert second["status"] == "SUCCEEDED", second.get("cause")
     assert texts_delivered(stack) == sorted([text_of(1), text_of(3), "Row 2: delivered to the front desk."])

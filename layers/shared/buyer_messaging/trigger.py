@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from buyer_messaging.campaigns.manifest import manifest_name
-from buyer_messaging.campaigns.run import REPORT_SUFFIX, CampaignRun
+from buyer_messaging.campaigns.keys import MANIFEST_PREFIX, is_report, manifest_name
+from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.errors import InvalidRequest, UnsupportedS3Key
 from buyer_messaging.models import AttachmentRef, MessageRequest
 from buyer_messaging.naming import deterministic_name
 
 OUTBOX_PREFIX = "outbox/"
 REQUESTS_PREFIX = "requests/"
-CAMPAIGNS_PREFIX = "campaigns/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +97,13 @@ def request_for_object(
 
 
 def is_campaign_object(staged: StagedObjectEvent) -> bool:
-    return staged.key.startswith(CAMPAIGNS_PREFIX)
+    return staged.key.startswith(MANIFEST_PREFIX)
 
 
 def campaign_for_object(staged: StagedObjectEvent) -> CampaignRun | None:
     """Run 1 of the campaign of this manifest version; None for a campaign's report (its own upload starts
     nothing); UnsupportedS3Key for any other key under campaigns/."""
-    if staged.key.endswith(REPORT_SUFFIX):
+    if is_report(staged.key):
         return None
     name, fmt = manifest_name(staged.key)
     return CampaignRun.first(staged.bucket, staged.key, staged.version, name, fmt)

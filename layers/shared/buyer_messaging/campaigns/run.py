@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from buyer_messaging import naming
+from buyer_messaging.campaigns.keys import report_key
 from buyer_messaging.errors import InvalidRequest
 from buyer_messaging.models import CAMPAIGN_ID_PATTERN
 
 WORK_PREFIX = "campaign-work/"
 RESULTS_PREFIX = "campaign-results/"
-REPORT_SUFFIX = ".report.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,9 @@ class CampaignRun:
     def from_dict(cls, data: object) -> CampaignRun:
         manifest = data.get("manifest") if isinstance(data, Mapping) else None
         if not isinstance(data, Mapping) or not isinstance(manifest, Mapping):
-            raise InvalidRequest("A campaign run is {campaignId, manifest: {bucket, key, versionId}, name, format, run}.")
+            raise InvalidRequest(
+                "A campaign run is {campaignId, manifest: {bucket, key, versionId}, name, format, run}."
+            )
         texts = {
             "campaignId": data.get("campaignId"),
             "manifest.bucket": manifest.get("bucket"),
@@ -64,7 +66,9 @@ class CampaignRun:
             raise InvalidRequest(f"The campaign run lacks {', '.join(missing)}.")
         campaign_id = str(texts["campaignId"])
         if not CAMPAIGN_ID_PATTERN.fullmatch(campaign_id):
-            raise InvalidRequest(f"campaignId {campaign_id!r} is not a campaign id (1 to 64 of A-Z, a-z, 0-9, _ and -).")
+            raise InvalidRequest(
+                f"campaignId {campaign_id!r} is not a campaign id (1 to 64 of A-Z, a-z, 0-9, _ and -)."
+            )
         return cls(
             campaign_id=campaign_id,
             bucket=str(texts["manifest.bucket"]),
@@ -112,5 +116,4 @@ class CampaignRun:
     @property
     def report_key(self) -> str:
         """``campaigns/{name}.report.csv``: beside the manifest, the latest run's (S3 versioning keeps the others)."""
-        folder = self.key.rpartition("/")[0]
-        return f"{folder}/{self.name}{REPORT_SUFFIX}" if folder else f"{self.name}{REPORT_SUFFIX}"
+        return report_key(self.name)

@@ -36,14 +36,23 @@ def finish_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
     built = report.build_report(checked, results, outcomes)
     version = storage.put_object(run.bucket, run.report_key, report.report_csv(built), "text/csv; charset=utf-8")
     records.finished(
-        table, run.campaign_id, run.run, counts=built.counts, report=records.ReportObject(run.bucket, run.report_key, version)
+        table,
+        run.campaign_id,
+        run.run,
+        counts=built.counts,
+        report=records.ReportObject(run.bucket, run.report_key, version),
     )
     record = records.get(table, run.campaign_id) or {}
     eventbus.publish(settings.event_bus_name, eventbus.CAMPAIGN_COMPLETED, records.completed_detail(record))
     counts = built.counts.to_dict()
     metrics.add_metric(name="CampaignRowsSent", unit=MetricUnit.Count, value=built.counts.sent)
     logger.info("Campaign finished", extra={"campaignId": run.campaign_id, "run": run.run, **counts})
-    return {"campaignId": run.campaign_id, "run": run.run, **counts, "report": {"bucket": run.bucket, "key": run.report_key}}
+    return {
+        "campaignId": run.campaign_id,
+        "run": run.run,
+        **counts,
+        "report": {"bucket": run.bucket, "key": run.report_key},
+    }
 
 
 def record_run_failure(run: CampaignRun, failure: object) -> dict[str, str]:

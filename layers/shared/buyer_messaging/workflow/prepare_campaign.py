@@ -54,7 +54,9 @@ def prepare_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
     ]
     invalid = {str(row.number): [row.error, row.cause] for row in checked.rows if not row.ready}
     storage.put_object(run.bucket, run.rows_key, json.dumps(items, ensure_ascii=False).encode(), "application/json")
-    storage.put_object(run.bucket, run.checked_key, json.dumps(invalid, ensure_ascii=False).encode(), "application/json")
+    storage.put_object(
+        run.bucket, run.checked_key, json.dumps(invalid, ensure_ascii=False).encode(), "application/json"
+    )
     invalid_by = Counter(str(row.error) for row in checked.rows if not row.ready)
     records.prepared(table, run.campaign_id, run.run, rows=len(checked.rows), invalid_by=invalid_by, to_send=len(items))
     metrics.add_metric(name="CampaignRowsToSend", unit=MetricUnit.Count, value=len(items))
@@ -62,7 +64,12 @@ def prepare_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
         "Campaign prepared",
         extra={"campaignId": run.campaign_id, "run": run.run, "rows": len(checked.rows), "toSend": len(items)},
     )
-    return {**run.to_dict(), "rows": len(checked.rows), "toSend": len(items), "work": {"bucket": run.bucket, "key": run.rows_key}}
+    return {
+        **run.to_dict(),
+        "rows": len(checked.rows),
+        "toSend": len(items),
+        "work": {"bucket": run.bucket, "key": run.rows_key},
+    }
 
 
 def object_facts(bucket: str, key: str) -> StagedObject | None:
