@@ -31,15 +31,6 @@ UNAUTHORIZED_IN_WORDS = (
     "Amazon refused the request: this order does not allow this message now, or the app lacks the Buyer "
     "Communication role."
 )
-STATUS_LABELS = {
-    "received": "Request received",
-    "validated": "Checked against the order's rules",
-    "uploading": "Uploading the files to Amazon",
-    "sent": "Sent: Amazon accepted the message and emails the buyer",
-    "failed": "Not sent",
-    "unknown": "No answer from Amazon: the message may have reached the buyer",
-    "waitingForQuota": "Waiting for its turn in Amazon's quota since",
-}
 
 
 def tiny_pdf(line: str) -> bytes:
@@ -137,13 +128,22 @@ def expect_sent(page: Page, *files: str) -> None:
     assert outcome_text(page) == expected
 
 
+def timeline_words(page: Page, console_url: str) -> dict[str, str]:
+    """The words for each step of a request's timeline that the API serves the page (GET /console/config.json;
+    tests/unit/test_console_files.py holds them letter for letter)."""
+    words: dict[str, str] = page.request.get(f"{console_url}console/config.json").json()["timeline"]
+    return words
+
+
 def expect_timeline(page: Page, console_url: str, request_id: str) -> None:
-    """Each step of the request's record, in the page's words with its time of day (the browser runs in UTC)."""
+    """Each step of the request's record, in the words config.json gives, with its time of day (the browser runs
+    in UTC)."""
+    words = timeline_words(page, console_url)
     record = page.request.get(f"{console_url}messages/{request_id}").json()
     clock = [
         datetime.fromisoformat(step["at"].replace("Z", "+00:00")).strftime("%H:%M:%S") for step in record["history"]
     ]
-    expected = [f"{STATUS_LABELS[step['status']]}\n{at}" for step, at in zip(record["history"], clock, strict=True)]
+    expected = [f"{words[step['status']]}\n{at}" for step, at in zip(record["history"], clock, strict=True)]
     items = page.get_by_role("list", name="What happened so far").get_by_role("listitem")
     assert [item.inner_text() for item in items.all()] == expected
 
@@ -404,7 +404,9 @@ def test_a_send_without_an_answer_says_maybe_sent_and_does_not_offer_to_send_aga
     request_id = send_delay_notice(page, console_url)
 
     timeline = page.get_by_role("list", name="What happened so far")
-    expect(timeline.get_by_role("listitem").last).to_contain_text(STATUS_LABELS["unknown"], timeout=WORKFLOW_TIMEOUT_MS)
+    expect(timeline.get_by_role("listitem").last).to_contain_text(
+        timeline_words(page, console_url)["unknown"], timeout=WORKFLOW_TIMEOUT_MS
+    )
     expect(page.get_by_role("button", name="Send another message")).to_be_visible()
     record = page.request.get(f"{console_url}messages/{request_id}").json()
     assert (record["status"], record["error"], record["done"]) == ("unknown", "SendOutcomeUnknown", True)

@@ -180,6 +180,9 @@ def test_amazons_sdk_with_its_default_path_encoding_is_refused_as_amazon_refuses
 # --- python-amazon-sp-api ---------------------------------------------------------------------------------
 
 
+# The library's internals reached below (the token client's class attributes, its module token cache,
+# Client.endpoint and Client._request) as of python-amazon-sp-api 2.1.35: pinned by
+# tests/unit/test_library_internals.py, which fails loudly when one of them moves.
 @pytest.fixture
 def sp_api_clients(emulator: Emulator) -> Iterator[tuple[Messaging, Upload]]:
     credentials = emulator.seed.credentials

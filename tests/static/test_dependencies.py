@@ -8,10 +8,11 @@ for the Lambda runtime), constraints-dev.txt for the test venv, resolved within 
 from __future__ import annotations
 
 import re
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 pytestmark = pytest.mark.static
 
@@ -63,6 +64,42 @@ def test_the_tests_run_with_every_version_the_layer_ships() -> None:
     layer = _pins(LAYER_CONSTRAINTS)
     assert {"aws-lambda-powertools", "boto3", "botocore", "requests", "urllib3"} <= set(layer)
     assert {name: (shipped, dev.get(name)) for name, shipped in layer.items() if dev.get(name) != shipped} == {}
+
+
+# Where the layer runs (layers/shared/Makefile: RUNTIME, ARCHITECTURE), for the dependencies' environment markers.
+LAYER_ENVIRONMENT = {
+    "python_version": "3.13",
+    "python_full_version": "3.13.0",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "platform_machine": "aarch64",
+}
+
+
+def test_the_layer_pins_exactly_what_its_requirements_need() -> None:
+    """Every distribution the layer's requirements pull in (extras and markers for the Lambda runtime), read from
+    the metadata of this venv, which holds each at the layer's version (the tests above): a pin left behind by a
+    requirement that went (pydantic's, once) or a dependency missing from the lock fails here."""
+    needed: set[str] = set()
+    wanted = [Requirement(line) for line in _lines(LAYER_REQUIREMENTS) if line]
+    while wanted:
+        requirement = wanted.pop()
+        name = _normal(requirement.name)
+        if name in needed:
+            continue
+        needed.add(name)
+        for line in requires(requirement.name) or []:
+            dependency = Requirement(line)
+            if dependency.marker is None or any(
+                dependency.marker.evaluate({**LAYER_ENVIRONMENT, "extra": extra})
+                for extra in (requirement.extras or {""})
+            ):
+                wanted.append(dependency)
+    assert sorted(set(_pins(LAYER_CONSTRAINTS)) - needed) == [], "pinned, but no requirement of the layer needs it"
+    assert sorted(needed - set(_pins(LAYER_CONSTRAINTS))) == [], "needed, but not pinned: run `make lock`"
 
 
 def test_the_layer_ships_the_boto3_the_tests_run_with() -> None:

@@ -393,6 +393,8 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
         "marketplaceId.$": "$.marketplaceId",
         "messageType.$": "$.messageType",
         "attachment.$": "$$.Map.Item.Value",
+        # The pacer's lane of the message (ValidatedRequest.lane): a campaign row's uploads wait behind people's.
+        "lane.$": "$.lane",
     }
     assert upload["Next"] == "SendMessage"
     inner = upload["ItemProcessor"]["States"]

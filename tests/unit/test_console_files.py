@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from buyer_messaging import catalog, console, errors, marketplaces, models
+from buyer_messaging import catalog, console, errors, marketplaces, models, status
 from tests import support
 
 CONSOLE = support.ROOT / "functions" / "api" / "console"
@@ -201,13 +201,17 @@ def _facts(config: dict[str, object]) -> list[str]:
     error_texts = config["errors"]
     assert isinstance(error_texts, dict)
     found += [text[:40] for text in error_texts.values()]
+    timeline = config["timeline"]
+    assert isinstance(timeline, dict)
+    found += [f'"{text}"' for text in timeline.values()]
     return found
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_the_console_states_none_of_the_facts_the_api_serves_it(module: str) -> None:
-    """Marketplaces, content types, the order id pattern, the longest file name and the error sentences are
-    written once, in the shared package, and the page reads them from GET /console/config.json."""
+    """Marketplaces, content types, the order id pattern, the longest file name, the error sentences and the
+    timeline's words are written once, in the shared package, and the page reads them from
+    GET /console/config.json."""
     source = " ".join(_read(module).split())
     assert [fact for fact in _facts(console.config({})) if fact in source] == []
 
@@ -233,6 +237,20 @@ def test_config_json_gives_the_facts_of_the_shared_package() -> None:
     assert config["contentTypes"] == dict(catalog.ATTACHMENT_CONTENT_TYPES)
     assert config["orderIdPattern"] == models.AMAZON_ORDER_ID_PATTERN.pattern
     assert config["fileNameMaxLength"] == catalog.FILE_NAME_MAX_LENGTH
+
+
+def test_config_json_words_every_status_of_a_request() -> None:
+    """Each status a record can have, and the timeline entry that is not a status, in the page's words."""
+    assert console.config({})["timeline"] == {
+        "received": "Request received",
+        "validated": "Checked against the order's rules",
+        "uploading": "Uploading the files to Amazon",
+        "sent": "Sent: Amazon accepted the message and emails the buyer",
+        "failed": "Not sent",
+        "unknown": "No answer from Amazon: the message may have reached the buyer",
+        "waitingForQuota": "Waiting for its turn in Amazon's quota since",
+    }
+    assert set(console.timeline_texts()) == {*status.Status, status.WAITING_FOR_QUOTA}
 
 
 def test_config_json_names_the_deployments_user_pool() -> None:

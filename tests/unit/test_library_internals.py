@@ -1,7 +1,7 @@
-"""The private internals of moto, Powertools and botocore that the local stack, the package and the tests reach
-into, each as it was when that code was written: a test here fails, with what moved, before the code that relies
-on it misbehaves quietly. The versions checked against are those of constraints-dev.txt when each was written;
-on a newer version, read the new code and update both the code and the check."""
+"""The private internals of moto, Powertools, botocore and python-amazon-sp-api that the local stack, the package
+and the tests reach into, each as it was when that code was written: a test here fails, with what moved, before
+the code that relies on it misbehaves quietly. The versions checked against are those of constraints-dev.txt when
+each was written; on a newer version, read the new code and update both the code and the check."""
 
 from __future__ import annotations
 
@@ -22,12 +22,17 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from sp_api.auth import AccessTokenClient
+from sp_api.auth import access_token_client as sp_api_token_cache
+from sp_api.base import Client as SpApiClient
+from sp_api.base import _core as sp_api_core
 
 from local_stack import containers, distributed_map, task_time
 
 MOTO = "5.2.5"
 POWERTOOLS = "3.37.0"
 BOTOCORE = "1.44.8"
+SP_API = "2.1.35"  # python-amazon-sp-api, package sp_api
 
 
 def _parameters(function: Any) -> list[str]:
@@ -173,3 +178,47 @@ def test_powertools_resolver_keeps_its_routes_in_static_and_dynamic_lists() -> N
         ("GET", "/fixed"),
         ("GET", "/items/{item}"),
     ], _moved("aws-lambda-powertools", POWERTOOLS, "Route.method and Route.openapi_path", "test_api_contract")
+
+
+# --- python-amazon-sp-api -----------------------------------------------------------------------------------------
+# tests/emulator/test_third_party_clients.py points the library at the emulator as its users point it at a test
+# endpoint; each thing it reaches that the library does not document is checked here.
+
+
+def test_sp_api_builds_the_lwa_url_from_its_token_clients_class_attributes() -> None:
+    """The test's token client is a subclass with the emulator's ``scheme`` and ``host``."""
+    source = inspect.getsource(AccessTokenClient.get_auth)
+    assert "request_url = self.scheme + self.host + self.path" in source, _moved(
+        "python-amazon-sp-api", SP_API, "AccessTokenClient.get_auth's LWA URL (scheme + host + path)", "the test"
+    )
+    assert (AccessTokenClient.scheme, AccessTokenClient.host, AccessTokenClient.path) == (
+        "https://",
+        "api.amazon.com",
+        "/auth/o2/token",
+    ), _moved("python-amazon-sp-api", SP_API, "AccessTokenClient's scheme, host and path", "the test")
+
+
+def test_sp_api_caches_access_tokens_in_its_module_cache() -> None:
+    """The test clears ``access_token_client.cache`` around each test: each emulator issues new tokens."""
+    assert hasattr(sp_api_token_cache.cache, "clear"), _moved(
+        "python-amazon-sp-api", SP_API, "access_token_client.cache", "the test's fixture"
+    )
+    assert "cache[cache_key] = access_token" in inspect.getsource(AccessTokenClient.get_auth), _moved(
+        "python-amazon-sp-api", SP_API, "where AccessTokenClient.get_auth caches a token", "the test's fixture"
+    )
+
+
+def test_sp_api_clients_call_their_endpoint_attribute_through_request() -> None:
+    """The test sets ``client.endpoint`` to the emulator and calls ``Upload._request(path, params=...)`` with
+    ``params["method"]`` (``upload_document`` encodes the digest twice)."""
+    assert _parameters(SpApiClient._request)[:3] == ["self", "path", "data"], _moved(
+        "python-amazon-sp-api", SP_API, "Client._request(self, path, *, data, params, ...)", "the test"
+    )
+    assert "params" in _parameters(SpApiClient._request)
+    source = inspect.getsource(SpApiClient._request)
+    assert "endpoint=self.endpoint" in source and "resolve_method(params, data)" in source, _moved(
+        "python-amazon-sp-api", SP_API, "Client._request's endpoint and method", "the test"
+    )
+    assert sp_api_core.resolve_method({"method": "POST", "a": "b"}, None) == ("POST", {"a": "b"}, {}), _moved(
+        "python-amazon-sp-api", SP_API, "resolve_method (params['method'])", "the test"
+    )

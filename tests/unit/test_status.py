@@ -9,7 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from buyer_messaging import status, table
+from buyer_messaging.config import Settings
 from buyer_messaging.errors import ConfigurationError, WorkflowTableUnavailable
+from buyer_messaging.models import MessageRequest
 from tests import support
 
 ARN = f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:order-invoice-0123"
@@ -165,3 +167,52 @@ def test_dynamodb_failures_are_named(aws: dict[str, Any], monkeypatch: pytest.Mo
         status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)
     with pytest.raises(ConfigurationError, match="WORKFLOW_TABLE"):
         status.get("", "x")
+
+
+REQUEST = MessageRequest.from_dict(
+    {"amazonOrderId": support.ORDER_ID, "marketplaceId": support.MARKETPLACE_ID, "messageType": "invoice"}
+)
+
+
+def test_record_received_marks_the_origin_and_the_source(aws: dict[str, Any]) -> None:
+    settings = Settings.from_env({"WORKFLOW_TABLE": support.TABLE})
+    source = status.SourceObject(support.BUCKET, "outbox/a.pdf", "v1")
+    status.record_received(settings, ARN, REQUEST, origin="s3", source=source, only_logged=())
+    record = _record()
+    assert (record["status"], record["origin"], record["source"]) == (
+        "received",
+        "s3",
+        {"bucket": support.BUCKET, "key": "outbox/a.pdf", "versionId": "v1"},
+    )
+    assert (record["amazonOrderId"], record["marketplaceId"], record["messageType"]) == (
+        support.ORDER_ID,
+        support.MARKETPLACE_ID,
+        "invoice",
+    )
+
+
+def test_record_received_only_logs_the_errors_its_caller_lets_go(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The execution runs either way: the caller says which errors only cost the record its origin."""
+    unconfigured = Settings.from_env({})
+    with pytest.raises(ConfigurationError, match="WORKFLOW_TABLE"):
+        status.record_received(unconfigured, ARN, REQUEST, origin="api", only_logged=(WorkflowTableUnavailable,))
+    status.record_received(
+        unconfigured, ARN, REQUEST, origin="s3", only_logged=(WorkflowTableUnavailable, ConfigurationError)
+    )
+    [logged] = caplog.records
+    assert (logged.getMessage(), vars(logged)["error"]) == ("Request record not written", "ConfigurationError")
+
+    def throttled(**_: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "UpdateItem"
+        )
+
+    monkeypatch.setattr(table.client(), "update_item", throttled)
+    settings = Settings.from_env({"WORKFLOW_TABLE": support.TABLE})
+    status.record_received(settings, ARN, REQUEST, origin="api", only_logged=(WorkflowTableUnavailable,))
+    assert vars(caplog.records[-1])["error"] == "WorkflowTableUnavailable"
+    with pytest.raises(WorkflowTableUnavailable):
+        status.record_received(settings, ARN, REQUEST, origin="api", only_logged=(ConfigurationError,))
+    assert status.get(support.TABLE, "order-invoice-0123") is None

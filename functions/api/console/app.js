@@ -10,24 +10,18 @@
 // The entry module (index.html loads it): it wires the page's forms and buttons to the modules of each step.
 // Each module imports only modules listed above it here:
 //   page.js     shared DOM helpers, formatting, the page's state
-//   signin.js   sign-in to the deployment's Cognito user pool (SRP and its challenges)
+//   srp.js      the SRP maths of the sign-in, as Cognito's user pools speak it
+//   signin.js   sign-in to the deployment's Cognito user pool (its screens and challenges)
 //   api.js      the calls to the API, and config.json: the facts the page shows and checks, served by the API
-//   compose.js  3. the message form, the uploads to S3, the send (and back to the form after a failure)
+//   files.js    3. the message's files: the picker, and each file's upload to S3
+//   compose.js  3. the message form and the send (and back to the form after a failure)
 //   progress.js 4. the request's timeline and outcome
 //   order.js    1. the order, 2. its message types (and back to them for another message)
 // app.js joins the send to its timeline.
 
 import { loadConfig } from "./api.js";
-import {
-  editAgain,
-  fileListClicked,
-  fileRenamed,
-  filesPicked,
-  lockMessage,
-  messageEdited,
-  preventImplicitSubmit,
-  sendMessage,
-} from "./compose.js";
+import { check, editAgain, lockMessage, messageEdited, preventImplicitSubmit, sendMessage } from "./compose.js";
+import { fileListClicked, fileRenamed, filesPicked } from "./files.js";
 import { fillMarketplaces, findMessageTypes, newMessage, orderEdited, showAllTypes, typeClicked } from "./order.js";
 import { $, announce, show, state } from "./page.js";
 import { startProgress } from "./progress.js";
@@ -47,9 +41,10 @@ function wire() {
   $("message-text").addEventListener("input", messageEdited);
   $("coverage-start").addEventListener("input", messageEdited);
   $("coverage-end").addEventListener("input", messageEdited);
-  $("file-input").addEventListener("change", filesPicked);
-  $("file-list").addEventListener("click", fileListClicked);
-  $("file-list").addEventListener("input", fileRenamed);
+  // What changes the files checks the form again (compose.js).
+  $("file-input").addEventListener("change", () => filesPicked(check));
+  $("file-list").addEventListener("click", (event) => fileListClicked(event, check));
+  $("file-list").addEventListener("input", (event) => fileRenamed(event, check));
   $("change-type").addEventListener("click", showAllTypes);
   $("new-message").addEventListener("click", newMessage);
   $("edit-again").addEventListener("click", editAgain);

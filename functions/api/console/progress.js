@@ -8,17 +8,6 @@ const POLL_INTERVAL_MS = 1000;
 const POLL_GIVE_UP_MS = 15 * 60 * 1000; // the workflow's retries end well before this
 const NOT_RECORDED_YET_MS = 30 * 1000; // a status record may trail the 202 by a moment
 
-const STATUS_LABELS = {
-  received: "Request received",
-  validated: "Checked against the order's rules",
-  uploading: "Uploading the files to Amazon",
-  sent: "Sent: Amazon accepted the message and emails the buyer",
-  failed: "Not sent",
-  unknown: "No answer from Amazon: the message may have reached the buyer",
-  // Not a status: the request keeps its status while it waits (README "Pacing Amazon's quota").
-  waitingForQuota: "Waiting for its turn in Amazon's quota since",
-};
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What the page does when the request followed is over for it (startProgress's caller says). */
@@ -82,7 +71,7 @@ function renderTimeline(record) {
       el(
         "li",
         { className: step.status },
-        el("span", { className: "label" }, lookUp(STATUS_LABELS, step.status) || step.status),
+        el("span", { className: "label" }, lookUp(state.config.timeline, step.status) || step.status),
         step.at ? " " : null,
         step.at ? el("time", { className: "when", datetime: step.at }, timeOf(step.at)) : null,
       ),
@@ -107,7 +96,7 @@ function renderOutcome(record) {
       files.length ? el("p", {}, `Files: ${files.join(", ")}.`) : null,
     );
   } else if (record.status === "unknown") {
-    // Never "Not sent": the buyer may have the message, and "Edit and send again" would invite a duplicate.
+    // Never "Not sent.": the buyer may have the message, and "Edit and send again" would invite a duplicate.
     outcome.className = "outcome failed";
     fill(
       outcome,

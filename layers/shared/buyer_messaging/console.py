@@ -1,7 +1,8 @@
 """What the seller console reads from the API (GET /console/config.json): how it signs in, and the facts it
 checks and shows, each from the module that states it: the marketplaces by region, the content type of each
-extension the catalog allows, the order id pattern, the longest file name, and a sentence for a seller for
-each error a message can end with. The console (functions/api/console/) states none of them itself.
+extension the catalog allows, the order id pattern, the longest file name, a sentence for a seller for each
+error a message can end with, and the words for each step of a request's timeline. The console
+(functions/api/console/) states none of them itself.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from buyer_messaging import catalog, errors, marketplaces
 from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
+from buyer_messaging.status import WAITING_FOR_QUOTA, Status
 
 # The Step Functions error a state machine ends with when one of its own errors (States.Timeout, ...) was
 # caught: a Fail state cannot raise States.* names (statemachine/send_message.asl.json, DescribeWorkflowError).
@@ -98,6 +100,25 @@ def error_texts() -> dict[str, str]:
     return {(key if isinstance(key, str) else key.__name__): text for key, text in SELLER_TEXTS.items()}
 
 
+# A request's timeline in words for a seller: each status of its record (buyer_messaging.status), and the
+# entries that are not statuses. Keyed by the statuses themselves: a status without words cannot be added unseen.
+TIMELINE_TEXTS: Mapping[Status | str, str] = {
+    Status.RECEIVED: "Request received",
+    Status.VALIDATED: "Checked against the order's rules",
+    Status.UPLOADING: "Uploading the files to Amazon",
+    Status.SENT: "Sent: Amazon accepted the message and emails the buyer",
+    Status.FAILED: "Not sent",
+    Status.UNKNOWN: "No answer from Amazon: the message may have reached the buyer",
+    # The request keeps its status while it waits (README "Pacing Amazon's quota"); the page adds the time.
+    WAITING_FOR_QUOTA: "Waiting for its turn in Amazon's quota since",
+}
+
+
+def timeline_texts() -> dict[str, str]:
+    """TIMELINE_TEXTS by the names the status record's history uses."""
+    return {str(key): text for key, text in TIMELINE_TEXTS.items()}
+
+
 PASSWORD_RULES = ("lowercase", "uppercase", "numbers", "symbols")
 
 
@@ -146,4 +167,5 @@ def config(environment: Mapping[str, str]) -> dict[str, Any]:
         "orderIdPattern": AMAZON_ORDER_ID_PATTERN.pattern,
         "fileNameMaxLength": catalog.FILE_NAME_MAX_LENGTH,
         "errors": error_texts(),
+        "timeline": timeline_texts(),
     }

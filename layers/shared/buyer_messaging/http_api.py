@@ -361,21 +361,12 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
 
 
 def _record_received(execution_arn: str, request: MessageRequest) -> None:
-    """The record, marked as an API request. The execution runs either way: a failure here is only logged,
-    since the first state creates the record too."""
+    """The record, marked as an API request (only a table that cannot be reached is logged and let go)."""
     from buyer_messaging import status
 
-    settings = get_settings()
-    try:
-        status.received(
-            settings.require("workflow_table"),
-            execution_arn,
-            status.Retention(settings.status_retention_days),
-            summary=status.request_summary(request),
-            origin="api",
-        )
-    except WorkflowTableUnavailable as error:
-        logger.warning("Request record not written", extra={"cause": str(error)})
+    status.record_received(
+        get_settings(), execution_arn, request, origin="api", only_logged=(WorkflowTableUnavailable,)
+    )
 
 
 def request_status(request_id: str) -> dict[str, Any]:

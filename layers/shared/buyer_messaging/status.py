@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from buyer_messaging.config import Settings
+from buyer_messaging.errors import BuyerMessagingError, error_name
+from buyer_messaging.observability import logger
 from buyer_messaging.table import ConditionNotMet, call, from_item, to_attribute, to_item
 
 if TYPE_CHECKING:
@@ -138,6 +141,31 @@ def received(
     if extra:
         _update(table, request_id, *_assignments({name: fields[name] for name in extra}), "attribute_exists(id)")
     return False
+
+
+def record_received(
+    settings: Settings,
+    execution_arn: str,
+    request: MessageRequest,
+    *,
+    origin: str,
+    source: SourceObject | None = None,
+    only_logged: tuple[type[BuyerMessagingError], ...],
+) -> None:
+    """The record of a request whose execution was just started (by the API or the S3 trigger), marked with its
+    ``origin`` (and the staged ``source``). The execution runs either way and its first state creates the record
+    too, without them: the errors in ``only_logged`` are logged, not raised."""
+    try:
+        received(
+            settings.require("workflow_table"),
+            execution_arn,
+            Retention(settings.status_retention_days),
+            summary=request_summary(request),
+            origin=origin,
+            source=source,
+        )
+    except only_logged as error:
+        logger.warning("Request record not written", extra={"error": error_name(error), "cause": str(error)})
 
 
 def validated(

@@ -86,16 +86,13 @@ def _rejected(where: str, error: BuyerMessagingError) -> dict[str, Any]:
 def _record_received_from_s3(
     settings: Settings, execution_arn: str, request: MessageRequest, staged: trigger.StagedObjectEvent
 ) -> None:
-    """The request's record with the object that started it. The execution has started either way, so a
-    failure here is only logged: the first step creates the record anyway, without the source."""
-    try:
-        status.received(
-            settings.require("workflow_table"),
-            execution_arn,
-            status.Retention(settings.status_retention_days),
-            summary=status.request_summary(request),
-            origin="s3",
-            source=status.SourceObject(staged.bucket, staged.key, staged.version_id),
-        )
-    except (WorkflowTableUnavailable, ConfigurationError) as error:
-        logger.warning("Request record not written", extra={"error": error_name(error), "cause": str(error)})
+    """The request's record with the object that started it; a table that cannot be reached or is not configured
+    is only logged (the first step creates the record anyway, without the source)."""
+    status.record_received(
+        settings,
+        execution_arn,
+        request,
+        origin="s3",
+        source=status.SourceObject(staged.bucket, staged.key, staged.version_id),
+        only_logged=(WorkflowTableUnavailable, ConfigurationError),
+    )
