@@ -17,6 +17,7 @@ from tests.static.test_template import (
     plain,
     run_tool,
 )
+from tests.static.test_timeouts import STATE_MARGIN_SECONDS
 from tests.support import ROOT
 
 pytestmark = pytest.mark.static
@@ -118,6 +119,17 @@ def test_lambda_tasks_retry_the_transient_errors_and_the_start_of_a_row_step_fun
         errors = set(retrier["ErrorEquals"])
         assert not errors & (PERMANENT_ERRORS | CATCH_ALL_ERRORS), name
         assert retrier["JitterStrategy"] == "FULL" and retrier["MaxDelaySeconds"] > 0, name
+
+
+def test_a_lambda_tasks_timeout_is_its_functions_and_the_margin(asl: dict[str, Any], template: dict[str, Any]) -> None:
+    """As tests/static/test_timeouts.py holds the send machine's: the state outlasts its function's own timeout."""
+    substitutions = plain(template["Resources"][STATE_MACHINE_ID]["Properties"]["DefinitionSubstitutions"])
+    for name, state, _ in iter_states(asl["States"]):
+        if state.get("Resource") == "arn:aws:states:::lambda:invoke":
+            placeholder = state["Parameters"]["FunctionName"].strip("${}")
+            function = substitutions[placeholder]["Fn::GetAtt"][0]
+            timeout = template["Resources"][function]["Properties"]["Timeout"]
+            assert state["TimeoutSeconds"] == timeout + STATE_MARGIN_SECONDS, name
 
 
 def test_substitutions_are_the_placeholders(template: dict[str, Any]) -> None:
