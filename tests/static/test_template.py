@@ -168,7 +168,8 @@ TASK_PAYLOADS = {
     "CreateUploadDestination": {"Payload.$": "$"},
     "UploadAttachment": {"Payload.$": "$"},
     "SendMessage": {**EXECUTION_ID, "request.$": "$", "retryCount.$": "$$.State.RetryCount"},
-    "RecordSent": {**EXECUTION_ID, "outcome": "sent"},
+    # The input names the campaign row a request is (its outcome is counted on the campaign).
+    "RecordSent": {**EXECUTION_ID, "outcome": "sent", "input.$": "$$.Execution.Input"},
     "RecordFailure": {**EXECUTION_ID, "outcome": "failed", "failure.$": "$", "input.$": "$$.Execution.Input"},
 }
 

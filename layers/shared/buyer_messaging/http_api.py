@@ -17,6 +17,8 @@ from buyer_messaging.errors import (
     AttachmentChanged,
     AttachmentNotFound,
     BuyerMessagingError,
+    CampaignNotFound,
+    CampaignRunning,
     IdempotencyKeyReused,
     InvalidAttachments,
     InvalidMessageText,
@@ -70,7 +72,9 @@ _CALLER_ERRORS: dict[type[BuyerMessagingError], tuple[int, str | None]] = {
     SpApiInvalidInput: (400, None),
     SpApiNotFound: (404, "amazonOrderId"),
     RequestNotFound: (404, "requestId"),
+    CampaignNotFound: (404, "campaignId"),
     IdempotencyKeyReused: (409, "Idempotency-Key"),
+    CampaignRunning: (409, None),
     UnsupportedContentType: (415, "Content-Type"),
 }
 TRANSIENT_STATUS = 503
