@@ -491,13 +491,6 @@ def called_grant(call: str, params: dict[str, Any]) -> tuple[str, str, str | Non
     service, operation = call.split(":")
     if service == "s3":
         return _S3_ACTIONS[operation]["VersionId" in params], _bucket_resource(params), None
-    if service == "dynamodb" and operation == "BatchGetItem":
-        ((table, wanted),) = params["RequestItems"].items()
-        assert table == support.TABLE, params
-        ids = {key["id"]["S"] for key in wanted["Keys"]}
-        families = {item_id.split("#", 1)[0] for item_id in ids}
-        assert len(families) == 1, f"one item family a call: {ids}"
-        return call, "WorkflowTable", min(ids)
     if service == "dynamodb":
         assert params["TableName"] == support.TABLE, params
         index = params.get("IndexName")
