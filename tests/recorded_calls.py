@@ -27,10 +27,13 @@ import responses
 
 from buyer_messaging import destinations, http_api, rotation
 from buyer_messaging.campaigns import records as campaign_records
+from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from buyer_messaging.workflow.client_secret_notifications import client_secret_notification
 from buyer_messaging.workflow.create_destination import create_destination
+from buyer_messaging.workflow.finish_campaign import finish_campaign
 from buyer_messaging.workflow.hash_attachment import hash_attachment
+from buyer_messaging.workflow.prepare_campaign import prepare_campaign
 from buyer_messaging.workflow.record_outcome import record_outcome
 from buyer_messaging.workflow.rotate_client_secret import rotate_client_secret
 from buyer_messaging.workflow.send_message import send_message
@@ -196,6 +199,7 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
     assert record_outcome(OutcomeTask.from_dict(failed))["status"] == "failed"
 
     _run_the_api(aws, calls)
+    _run_a_campaign(aws, calls)
     _run_the_rotation(http, calls)
     calls.now("")
 
@@ -220,6 +224,44 @@ def _run_the_api(aws: dict[str, Any], calls: Calls) -> None:
     assert http_api.request_status(submitted.request_id)["status"] == "received"
     history = http_api.order_history(support.ORDER_ID)
     assert submitted.request_id in [message["requestId"] for message in history["messages"]]
+
+
+def _run_a_campaign(aws: dict[str, Any], calls: Calls) -> None:
+    """A manifest's campaign: the S3 start, run 1 prepared and finished as the Map left it, run 2 prepared (the
+    rows not sent are looked up) and failed (RecordRunFailure)."""
+    calls.now("")
+    boto3.client("stepfunctions", region_name="us-east-1").create_state_machine(
+        name=support.CAMPAIGN_STATE_MACHINE_NAME,
+        definition=PASS_DEFINITION,
+        roleArn="arn:aws:iam::123456789012:role/StatesExecutionRole",
+    )
+    manifest = f"amazonOrderId,marketplaceId,messageType,attachment1\r\n{support.ORDER_ID},{support.MARKETPLACE_ID},"
+    record = _s3_record(aws, "campaigns/recall.csv", (manifest + "invoice,attachments/inv-1.pdf\r\n").encode())
+    calls.now("StartWorkflowFunction")
+    assert start_workflows({"Records": [record]})["executions"][0]["started"] is True
+    version = record["s3"]["object"]["versionId"]
+    run = CampaignRun.first(support.BUCKET, "campaigns/recall.csv", version, "recall", "csv")
+    calls.now("PrepareCampaignFunction")
+    prepared = prepare_campaign({"campaign": run.to_dict()})
+    assert prepared["toSend"] == 1
+    calls.now("")  # what the Distributed Map's ResultWriter leaves: its manifest and a result file
+    results = f"campaign-results/{run.execution_name}/map-run/"
+    output = json.dumps({"row": 1, "status": "failed", "error": "SpApiUnavailable", "cause": "Amazon answered 503."})
+    aws["s3"].put_object(Bucket=support.BUCKET, Key=results + "SUCCEEDED_0.json", Body=json.dumps([{"Output": output}]))
+    written = {
+        "DestinationBucket": support.BUCKET,
+        "ResultFiles": {"SUCCEEDED": [{"Key": results + "SUCCEEDED_0.json"}]},
+    }
+    aws["s3"].put_object(Bucket=support.BUCKET, Key=results + "manifest.json", Body=json.dumps(written))
+    details = {"ResultWriterDetails": {"Bucket": support.BUCKET, "Key": results + "manifest.json"}}
+    calls.now("FinishCampaignFunction")
+    assert finish_campaign({"state": {"campaign": prepared, "results": details}})["failed"] == 1
+    second = {**run.to_dict(), "run": 2}
+    calls.now("PrepareCampaignFunction")
+    assert prepare_campaign({"campaign": second})["toSend"] == 1
+    calls.now("FinishCampaignFunction")
+    failure = {"Error": "States.Timeout", "Cause": "The Map did not end in time."}
+    assert finish_campaign({"campaign": second, "failure": failure})["error"] == "States.Timeout"
 
 
 def _notification(sample: str, fields: dict[str, str]) -> str:
