@@ -3,13 +3,17 @@
 Starts the SP-API emulator (unless SPAPI_ENDPOINT and LWA_TOKEN_URL point at another SP-API), deploys
 template.yaml into moto with the real handlers, stages a sample invoice under outbox/ and a request
 document with text and an image under requests/, waits for the executions and prints a timeline per
-message and the files the buyer received with their MD5 checked against the staged bytes.
+message and the files the buyer received with their MD5 checked against the staged bytes. Then it runs the
+template campaign (events/campaigns/example.csv: its files staged, the manifest uploaded under campaigns/) and
+prints its report, row by row.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import io
 import json
 import logging
 import os
@@ -21,13 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from buyer_messaging import status
+from buyer_messaging import executions, naming, status
+from buyer_messaging.campaigns import records
+from buyer_messaging.campaigns.manifest import read_manifest
 from local_stack import samples, timeline
 from local_stack.stack import ROOT, LocalStack, SpApiTarget, in_process_aws
 
 DEFAULT_ORDER = "123-1234567-1234567"
 DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"
 LOG_PATH = ROOT / ".local" / "functions.log"
+EXAMPLE_CAMPAIGN = ROOT / "events" / "campaigns" / "example.csv"
 
 
 @dataclass
@@ -53,6 +60,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--type", dest="message_type", help="message type, e.g. invoice, warranty, unexpectedProblem")
     parser.add_argument("--text", help="message text, for types that take text")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the executions")
+    parser.add_argument(
+        "--no-campaign", action="store_true", help="skip the template campaign (events/campaigns/example.csv)"
+    )
     return parser.parse_args(argv)
 
 
@@ -77,7 +87,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except TimeoutError as error:
             print(f"\n{error}", file=sys.stderr)
             return 1
-        return _report(stack, messages, described, emulator, tap.drain())
+        delivered = _report(stack, messages, described, emulator, tap.drain())
+        if custom or args.no_campaign:
+            return delivered
+        if emulator is None:
+            print("\nTemplate campaign skipped: its rows name the emulator's orders, not this SP-API's.")
+            return delivered
+        try:
+            campaign_sent = _example_campaign(stack, args.timeout)
+        except TimeoutError as error:
+            print(f"\n{error}", file=sys.stderr)
+            return 1
+        return delivered if campaign_sent else 1
     return 1  # pragma: no cover  (ExitStack does not swallow exceptions)
 
 
@@ -116,6 +137,12 @@ def _quiet_functions() -> None:
     if isinstance(handler, logging.StreamHandler):
         handler.setStream(LOG_PATH.open("w", encoding="utf-8"))  # closed at exit
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    # moto's ASL interpreter logs, as errors, every Choice that tests a path with IsPresent and finds none (the
+    # workflow's normal way to ask "is there a turn to wait for?"), and warns that ToleratedFailurePercentage is
+    # not evaluated (the campaign machine catches every row's failure, so it never matters): the log file's.
+    moto_log = logging.getLogger("moto")
+    moto_log.addHandler(logging.StreamHandler(LOG_PATH.open("a", encoding="utf-8")))
+    moto_log.propagate = False
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
@@ -235,6 +262,49 @@ def _print_outcome(stack: LocalStack, execution: dict[str, Any], events: list[di
     print(f"  Status record request#{record['requestId']}: {path}")
     announced = [e["detail-type"] for e in events if e.get("detail", {}).get("requestId") == record["requestId"]]
     print(f"  EventBridge: {', '.join(announced) or 'no event'}; staged files tagged outcome={record['status']}")
+
+
+def _example_campaign(stack: LocalStack, timeout: float) -> bool:
+    """The template campaign: its files staged, its manifest uploaded under campaigns/ (which starts run 1), its
+    report read back row by row. True when every row was sent."""
+    assert stack.deployment is not None
+    s3 = stack.client("s3")
+    bucket = stack.deployment.bucket
+    data = EXAMPLE_CAMPAIGN.read_bytes()
+    manifest = read_manifest(data, "csv", default_bucket=bucket, max_rows=len(data))
+    keys = sorted({a.key for row in manifest.rows if row.request for a in row.request.attachments})
+    print(f"\nCampaign: {EXAMPLE_CAMPAIGN.relative_to(ROOT)} ({len(manifest.rows)} rows)")
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=samples.invoice_pdf(key.rsplit("/", 1)[-1]))
+    print(f"  {len(keys)} files staged under attachments/ (start nothing)")
+    key = "campaigns/example.csv"
+    put = s3.put_object(Bucket=bucket, Key=key, Body=data)
+    print(f"  s3://{bucket}/{key}  (starts the campaign)")
+    campaign = naming.campaign_id(bucket, key, put["VersionId"], "example")
+    run_arn = executions.execution_arn(
+        stack.deployment.campaign_state_machine_arn, naming.campaign_run_name(campaign, 1)
+    )
+    ended = stack.wait_for(run_arn, timeout_seconds=timeout)
+    record = records.get(stack.deployment.tables["WorkflowTable"], campaign) or {}
+    print(f"\n── campaign {campaign}: {ended['status'].lower()}")
+    report_key = "campaigns/example.report.csv"
+    try:
+        report = s3.get_object(Bucket=bucket, Key=report_key)["Body"].read().decode("utf-8")
+    except s3.exceptions.NoSuchKey:
+        print("  No report was written.")
+        return False
+    lines = list(csv.DictReader(io.StringIO(report)))
+    print(f"  Report s3://{bucket}/{report_key}:")
+    for line in lines:
+        why = f"  {line['error']}: {line['cause']}" if line["error"] else ""
+        print(f"    row {line['row']:>2}  {line['amazonOrderId']}  {line['messageType']:<18} {line['status']}{why}")
+    print(
+        f"  Campaign record campaign#{campaign}: {record.get('status')}, {record.get('rows')} rows, "
+        f"{record.get('sent')} sent, {record.get('failed')} failed"
+    )
+    sent = bool(lines) and all(line["status"] == "sent" for line in lines)
+    print("\nEvery campaign row sent." if sent else "\nSome campaign rows were not sent (see the report above).")
+    return sent
 
 
 def _aliases(document: dict[str, Any]) -> set[str]:

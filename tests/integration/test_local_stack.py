@@ -34,6 +34,18 @@ def test_the_demo_delivers_both_sample_messages_with_matching_md5s(capsys: pytes
     assert "All messages delivered." in printed
     for state in ("ValidateRequest", "[0] HashAttachment", "[0] CreateUploadDestination", "SendMessage"):
         assert state in printed
+    # Then the template campaign (events/campaigns/example.csv), its report read back row by row.
+    assert "Campaign: events/campaigns/example.csv (4 rows)\n  7 files staged under attachments/" in printed
+    report = printed[printed.index("Report s3://") :]
+    rows = [line.split() for line in report.splitlines() if line.strip().startswith("row ")]
+    assert rows == [
+        ["row", "1", "114-3941689-8772232", "invoice", "sent"],
+        ["row", "2", "702-0000000-0000000", "unexpectedProblem", "sent"],
+        ["row", "3", "114-3941689-8772232", "warranty", "sent"],
+        ["row", "4", "123-1234567-1234567", "legalDisclosure", "sent"],
+    ]
+    assert ": finished, 4 rows, 4 sent, 0 failed\n\nEvery campaign row sent." in printed
+    assert "null" not in printed and "None" not in printed
 
 
 def test_the_demo_sends_a_users_own_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,6 +85,7 @@ def test_the_demo_talks_to_the_sp_api_that_spapi_endpoint_names(
         assert f"SP-API: {other_sp_api.base_url}\n" in printed  # no emulator of its own
         assert printed.count("Amazon accepted the message (201)") == 2
         assert len(other_sp_api.deliveries()) == 2
+        assert "Template campaign skipped: its rows name the emulator's orders, not this SP-API's." in printed
 
 
 def test_the_demo_refuses_an_endpoint_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
