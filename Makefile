@@ -29,7 +29,7 @@ help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
 	@echo "make serve     a long-running local stack (moto server + SP-API emulator) for the AWS CLI"
 	@echo "make emulator  only the SP-API emulator, in the foreground"
-	@echo "make reliability  the bad-input and fault matrices through the real state machine, as tables"
+	@echo "make reliability  the bad-input, campaign and fault matrices through the real state machines, as tables"
 	@echo "make bench     hash, copy, cold start and end-to-end benchmarks as tables (ARGS='--help')"
 	@echo "make load      N messages at once on the local stack against Amazon's quotas (ARGS='-n 1000', '--help')"
 	@echo "make fuzz      Schemathesis against the HTTP API on the local stack, longer than the suite (EXAMPLES=$(EXAMPLES) SEED=$(SEED))"

@@ -10,6 +10,7 @@ from tests.support import ROOT
 
 ENGINE = {
     "local_stack.reliability.runner",
+    "local_stack.reliability.campaign_runner",
     "local_stack.reliability.verdicts",
     "local_stack.reliability.pool",
     "local_stack.reliability.report",
@@ -25,8 +26,8 @@ ENGINE = {
 def test_the_case_tables_load_without_the_engine() -> None:
     code = (
         "import sys\n"
-        "from local_stack.reliability import bad_inputs, faults\n"
-        "assert bad_inputs.CASES and faults.FAULT_CASES\n"
+        "from local_stack.reliability import bad_inputs, campaign_inputs, faults\n"
+        "assert bad_inputs.CASES and campaign_inputs.CAMPAIGN_CASES and faults.FAULT_CASES\n"
         "print('\\n'.join(sorted(sys.modules)))\n"
     )
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / path) for path in ("layers/shared", "local"))}
@@ -35,6 +36,6 @@ def test_the_case_tables_load_without_the_engine() -> None:
     )
     assert loaded.returncode == 0, loaded.stderr
     modules = set(loaded.stdout.split())
-    assert "local_stack.reliability.bad_inputs" in modules
+    assert {"local_stack.reliability.bad_inputs", "local_stack.reliability.campaign_inputs"} <= modules
     assert {module.split(".")[0] for module in modules} & ENGINE == set()
     assert modules & ENGINE == set()

@@ -12,9 +12,11 @@ from contextlib import ExitStack, contextmanager
 from typing import Protocol, TypeVar
 
 from local_stack.reliability.bad_inputs import CASES, BadInputCase, case_by_id
+from local_stack.reliability.campaign_inputs import CAMPAIGN_CASES, CampaignCase, campaign_case_by_id
+from local_stack.reliability.campaign_runner import run_campaign_case
 from local_stack.reliability.faults import FAULT_CASES, FaultCase, fault_case_by_id
 from local_stack.reliability.runner import run_case, run_fault_case
-from local_stack.reliability.verdicts import CaseResult, FaultResult
+from local_stack.reliability.verdicts import CampaignResult, CaseResult, FaultResult
 
 
 def run_bad_input_matrix(
@@ -38,6 +40,17 @@ def run_fault_matrix(
 ) -> list[FaultResult]:
     """Every fault kind on a fresh stack of its own, in case order (``jobs`` as for the bad-input matrix)."""
     return _run_all(run_fault_case, _run_fault_by_id, cases, timeout_seconds, jobs, progress)
+
+
+def run_campaign_matrix(
+    cases: Sequence[CampaignCase] = CAMPAIGN_CASES,
+    *,
+    timeout_seconds: float = 120.0,
+    jobs: int = 1,
+    progress: Callable[[CampaignResult], None] | None = None,
+) -> list[CampaignResult]:
+    """Every campaign case on a fresh stack of its own, in case order (``jobs`` as for the bad-input matrix)."""
+    return _run_all(run_campaign_case, _run_campaign_by_id, cases, timeout_seconds, jobs, progress)
 
 
 class _Case(Protocol):
@@ -89,6 +102,10 @@ def _run_case_by_id(case_id: str, timeout_seconds: float) -> CaseResult:
 
 def _run_fault_by_id(case_id: str, timeout_seconds: float) -> FaultResult:
     return run_fault_case(fault_case_by_id(case_id), timeout_seconds=timeout_seconds)
+
+
+def _run_campaign_by_id(case_id: str, timeout_seconds: float) -> CampaignResult:
+    return run_campaign_case(campaign_case_by_id(case_id), timeout_seconds=timeout_seconds)
 
 
 _WORKER_QUIET: ExitStack | None = None

@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 
 from local_stack.reliability.bad_inputs import CASES, BadInputCase
+from local_stack.reliability.campaign_inputs import CAMPAIGN_CASES, CampaignCase
 from local_stack.reliability.faults import FAULT_CASES, FaultCase
-from local_stack.reliability.verdicts import CaseResult, FaultResult, one_line
+from local_stack.reliability.verdicts import REPORT_STATUSES, CampaignResult, CaseResult, FaultResult, one_line
 
 CAUSE_WIDTH = 150
 _STAGING_BUCKET_NAME = re.compile(r"buyer-messaging-[0-9]{12}-[a-z0-9-]+?-[0-9a-f]{8}")
@@ -93,4 +94,42 @@ def fault_summary(rows: Sequence[FaultResult], cases: Sequence[FaultCase] = FAUL
         f"{once}/{sum(1 for row in rows if row.case_id in transient)} transient faults delivered once; "
         f"{sent_by_permanent} messages sent despite a permanent fault; {retries} retries; "
         f"{lost} staged objects lost"
+    )
+
+
+def render_campaign_table(rows: Sequence[CampaignResult], cases: Sequence[CampaignCase] = CAMPAIGN_CASES) -> str:
+    """The campaign results as a Markdown table: the manifest, how its campaign ended, its report's rows by status,
+    what the buyer received."""
+    described = {case.id: case.description for case in cases}
+    lines = [
+        "| case | manifest | entry | expected | actual | cause | record | rows | sent | failed | unknown | invalid "
+        "| messages | duplicates | by bad rows | lost | ok |",
+        "| --- | --- | --- | --- | --- | --- | --- |" + " ---: |" * 9 + " --- |",
+    ]
+    for row in rows:
+        verdict = "✓" if row.passed else "✗ " + _cell("; ".join(row.problems))
+        counts = " | ".join(str(row.statuses[status]) for status in REPORT_STATUSES)
+        lines.append(
+            f"| `{row.case_id}` | {_cell(described.get(row.case_id, ''))} | {row.entry} | {row.expected} "
+            f"| {row.actual} | {_cell(row.cause, CAUSE_WIDTH)} | {row.record} | {row.rows} | {counts} "
+            f"| {row.messages_sent} | {row.duplicates} | {row.stray_messages} | {row.staged_lost} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def campaign_summary(rows: Sequence[CampaignResult], cases: Sequence[CampaignCase] = CAMPAIGN_CASES) -> str:
+    positive = {case.id for case in cases if case.positive}
+    refused = {case.id for case in cases if not case.finishes}
+    passed = sum(1 for row in rows if row.passed)
+    reported = [row for row in rows if row.case_id not in refused]
+    accounted = sum(1 for row in reported if row.passed)
+    controls = [row for row in rows if row.case_id in positive]
+    return (
+        f"{passed}/{len(rows)} campaign cases ended as expected; "
+        f"{sum(row.stray_messages for row in rows)} messages sent by bad rows; "
+        f"{sum(row.duplicates for row in rows)} duplicate messages; "
+        f"{sum(row.staged_lost for row in rows)} staged objects lost; "
+        f"{sum(row.rows for row in reported):,} rows in {accounted}/{len(reported)} reports each accounted for "
+        f"(sent + failed + invalid = rows) ({sum(1 for row in rows if row.case_id in refused)} manifests refused, "
+        f"{sum(1 for row in controls if row.passed)}/{len(controls)} positive controls delivered)"
     )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from local_stack.reliability.bad_inputs import BadInputCase
+from local_stack.reliability.campaign_inputs import CampaignCase
 from local_stack.reliability.faults import FaultCase
 
 NOT_STARTED = "(nothing started)"  # the trigger was never invoked or returned without starting anything
@@ -58,6 +62,35 @@ class FaultResult:
     @property
     def passed(self) -> bool:
         return not self.problems
+
+
+@dataclass
+class CampaignResult:
+    """How a campaign case ended, and whether that is what it had to be (``problems`` empty)."""
+
+    case_id: str
+    entry: str
+    expected: str
+    actual: str
+    cause: str
+    statuses: Counter[str]  # the report's lines by status (sent, failed, unknown, invalid, skipped)
+    record: str  # the campaign record in short: "<status>" or "failed <error>", or NO_EXECUTION (none)
+    messages_sent: int  # every message the buyer received
+    duplicates: int  # messages the buyer received again (same order, type and text)
+    stray_messages: int  # received, but no row the report says sent accounts for it: a bad row's, or a 2nd copy
+    undelivered: int  # rows the report says sent that the buyer never received
+    staged_lost: int
+    send_executions: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    @property
+    def rows(self) -> int:
+        return sum(self.statuses.values())
 
 
 # What a cause written for a person never contains: a traceback, a Python exception's repr, an object dump.
@@ -129,3 +162,99 @@ def judge_fault(case: FaultCase, result: FaultResult) -> list[str]:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# A report line's statuses that are a row's end; "skipped" (sent by an earlier run) comes only with a later run.
+REPORT_STATUSES = ("sent", "failed", "unknown", "invalid")
+
+
+def judge_campaign(
+    case: CampaignCase, result: CampaignResult, lines: Sequence[Mapping[str, str]], record: Mapping[str, Any]
+) -> list[str]:
+    """What is wrong with a campaign result, judged from the report CSV's ``lines`` and the campaign ``record``
+    (empty: the case ended as it must)."""
+    problems = []
+    if result.actual != case.expected:
+        problems.append(f"ended as {result.actual}, expected {case.expected}")
+    if not case.finishes:
+        problems += _judge_cause(case.cause_contains, result.cause)
+        if result.messages_sent:
+            problems.append(f"{result.messages_sent} message(s) sent from a manifest that was refused")
+        if result.send_executions:
+            problems.append(f"{result.send_executions} row(s) started although the manifest was refused")
+    if result.duplicates:
+        problems.append(f"{result.duplicates} duplicate message(s): a buyer got a row's message twice")
+    if result.stray_messages:
+        problems.append(f"{result.stray_messages} message(s) that no row reported sent accounts for")
+    if result.undelivered:
+        problems.append(f"{result.undelivered} row(s) reported sent that the buyer never received")
+    if result.staged_lost:
+        problems.append(f"{result.staged_lost} staged object(s) lost (the manifest or its attachments)")
+    if case.finishes:
+        problems += _judge_report(case, lines, record)
+    return problems
+
+
+def _judge_cause(piece: str, cause: str) -> list[str]:
+    problems = []
+    if not cause.strip():
+        problems.append("the cause is empty")
+    if NOT_FOR_A_PERSON.search(cause):
+        problems.append("the cause is not written for a person (traceback, exception repr or object dump)")
+    if piece and piece.lower() not in cause.lower():
+        problems.append(f"the cause does not mention {piece!r}")
+    return problems
+
+
+def _judge_report(case: CampaignCase, lines: Sequence[Mapping[str, str]], record: Mapping[str, Any]) -> list[str]:
+    """Every row in the report once, with its reason when it was not sent; the record's counts the report's."""
+    if not lines:
+        return ["no report"]
+    problems = []
+    numbers = [int(line["row"]) for line in lines]
+    if numbers != list(range(1, case.rows + 1)):
+        problems.append(f"the report has rows {_span(numbers)}, expected 1 to {case.rows}")
+    statuses = Counter(line["status"] for line in lines)
+    if set(statuses) - set(REPORT_STATUSES):
+        problems.append(f"report statuses {sorted(set(statuses) - set(REPORT_STATUSES))} are no row's end")
+    by_error = {
+        status: dict(Counter(line["error"] for line in lines if line["status"] == status))
+        for status in ("invalid", "failed")
+    }
+    expected = {"sent": case.sent, "unknown": 0}
+    for status, count in expected.items():
+        if statuses[status] != count:
+            problems.append(f"{statuses[status]} row(s) {status} in the report, expected {count}")
+    for status, wanted in (("invalid", case.invalid_by), ("failed", case.failed_by)):
+        if by_error[status] != dict(wanted):
+            problems.append(f"{status} rows by error {by_error[status]}, expected {dict(wanted)}")
+    problems += _judge_lines(case, lines)
+    counted = {name: record.get(name) for name in ("rows", *REPORT_STATUSES)}
+    reported = {"rows": len(lines), **{status: statuses[status] for status in REPORT_STATUSES}}
+    if counted != reported:
+        problems.append(f"the campaign record counts {counted}, the report {reported}")
+    if record.get("status") != "finished":
+        problems.append(f"the campaign record is {record.get('status')!r}, not 'finished'")
+    return problems
+
+
+def _judge_lines(case: CampaignCase, lines: Sequence[Mapping[str, str]]) -> list[str]:
+    """Each row not sent says why, for a person; the rows the case names end with their error."""
+    problems = []
+    for line in lines:
+        if line["status"] in ("invalid", "failed") and not (line["error"] and line["cause"].strip()):
+            problems.append(f"row {line['row']} is {line['status']} without its error and cause")
+        elif line["status"] in ("invalid", "failed") and NOT_FOR_A_PERSON.search(line["cause"]):
+            problems.append(f"row {line['row']}'s cause is not written for a person")
+    by_row = {int(line["row"]): line for line in lines}
+    for row, (error, piece) in case.row_errors.items():
+        line = by_row.get(row, {})
+        if line.get("error") != error or piece.lower() not in line.get("cause", "").lower():
+            problems.append(
+                f"row {row} ended {line.get('error')!r} ({line.get('cause')!r}), expected {error} ({piece})"
+            )
+    return problems
+
+
+def _span(numbers: Sequence[int]) -> str:
+    return f"{numbers[0]} to {numbers[-1]} ({len(numbers)})" if numbers else "none"
