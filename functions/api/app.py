@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from buyer_messaging import http_api, request_body
+from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError
 from buyer_messaging.observability import logger, metrics, tracer
@@ -127,6 +128,15 @@ def get_message(requestId: str) -> Response[Any]:  # noqa: N803
 @app.get("/orders/<amazonOrderId>/messages")
 def get_order_messages(amazonOrderId: str) -> Response[Any]:  # noqa: N803
     return _json(200, http_api.order_history(amazonOrderId))
+
+
+@app.post("/campaigns")
+def post_campaign() -> Response[Any]:
+    post = campaigns_api.read_campaign_post(_body())
+    if post.dry_run:
+        return _json(200, campaigns_api.preview(post))
+    accepted = campaigns_api.submit(post)
+    return _json(202, accepted, {"Location": accepted["statusUrl"]})
 
 
 @app.get("/openapi.json")

@@ -229,3 +229,29 @@ def presigned_post(bucket: str, key: str, content_type: str, size: int, expires_
     except Exception as error:
         raise _translate(error, bucket, key) from None
     return PresignedPost(url=str(form["url"]), fields={name: str(value) for name, value in form["fields"].items()})
+
+
+def put_if_absent(bucket: str, key: str, body: bytes, content_type: str) -> tuple[bool, str | None]:
+    """Write ``key`` only if S3 has no object under it (a conditional write, ``If-None-Match: *``: of two writers
+    at once, one wins): ``(True, new version id)``, or ``(False, None)`` when the key is taken."""
+    try:
+        response = _client().put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+    except Exception as error:
+        from botocore.exceptions import ClientError
+
+        if isinstance(error, ClientError) and (
+            error.response.get("Error", {}).get("Code") in _CHANGED
+            or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412
+        ):
+            return False, None
+        raise _translate(error, bucket, key) from None
+    return True, response.get("VersionId")
+
+
+def put_new_version(bucket: str, key: str, body: bytes, content_type: str) -> str | None:
+    """Write ``key`` whatever it holds (S3 versioning keeps the earlier version): the new version's id."""
+    try:
+        response = _client().put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    except Exception as error:
+        raise _translate(error, bucket, key) from None
+    return response.get("VersionId")

@@ -1,0 +1,171 @@
+"""POST /campaigns through the API function's real handler (moto S3): the preview of a dry run, the named errors of
+a manifest that cannot be read, and a manifest staged under campaigns/ without overwriting another campaign's."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from buyer_messaging.campaigns import api as campaigns_api
+from buyer_messaging.campaigns import manifest
+from tests import support
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+
+ORDER = support.ORDER_ID
+US = support.MARKETPLACE_ID
+HEADER = "amazonOrderId,marketplaceId,messageType,text,attachment1"
+GOOD_AND_BAD = (
+    f"{HEADER}\r\n"
+    f"{ORDER},{US},unexpectedProblem,Your order ships two days later.,\r\n"
+    f"{ORDER},{US},invoice,,attachments/missing.pdf\r\n"
+    f"{ORDER},{US},postcard,Hello,\r\n"
+    f"{ORDER},{US},unexpectedProblem,Your order ships two days later.,\r\n"
+)
+MISSING = (
+    f"s3://{support.BUCKET}/attachments/missing.pdf does not exist (was it deleted, or is the key or bucket wrong?)."
+)
+
+
+def _event(body: dict[str, Any] | str, *, method: str = "POST", path: str = "/campaigns") -> dict[str, Any]:
+    event: dict[str, Any] = copy.deepcopy(support.load_event("api/post-campaign.json"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return event
+
+
+def _call(event: dict[str, Any], lambda_context: Any) -> tuple[int, dict[str, Any]]:
+    result = support.function_module("api").lambda_handler(event, lambda_context)
+    return result["statusCode"], json.loads(result["body"])
+
+
+def _post(lambda_context: Any, **fields: Any) -> tuple[int, dict[str, Any]]:
+    body = {"name": "november", "format": "csv", "manifest": GOOD_AND_BAD, "dryRun": True, **fields}
+    return _call(_event(body), lambda_context)
+
+
+def _campaign_objects(aws: dict[str, Any]) -> list[str]:
+    listed = aws["s3"].list_object_versions(Bucket=support.BUCKET, Prefix="campaigns/")
+    return [version["Key"] for version in listed.get("Versions", [])]
+
+
+def test_a_dry_run_answers_every_rows_verdict_and_stores_nothing(aws: dict[str, Any], lambda_context: Any) -> None:
+    status, body = _post(lambda_context)
+
+    assert status == 200
+    assert body == {
+        "name": "november",
+        "format": "csv",
+        "rows": 4,
+        "ready": 1,
+        "invalid": 3,
+        "invalidBy": {"AttachmentNotFound": 1, "DuplicateRow": 1, "UnknownMessageType": 1},
+        "items": [
+            {"row": 1, "status": "ready", "amazonOrderId": ORDER, "messageType": "unexpectedProblem", "error": None,
+             "cause": None},
+            {"row": 2, "status": "invalid", "amazonOrderId": ORDER, "messageType": "invoice",
+             "error": "AttachmentNotFound", "cause": MISSING},
+            {"row": 3, "status": "invalid", "amazonOrderId": ORDER, "messageType": "postcard",
+             "error": "UnknownMessageType", "cause": body["items"][2]["cause"]},
+            {"row": 4, "status": "invalid", "amazonOrderId": ORDER, "messageType": "unexpectedProblem",
+             "error": "DuplicateRow", "cause": body["items"][3]["cause"]},
+        ],
+    }  # fmt: skip
+    assert body["items"][2]["cause"].startswith("'postcard' is not a message type")
+    assert body["items"][3]["cause"].startswith("Row 4 repeats row 1: the same order 123-1234567-1234567")
+    assert _campaign_objects(aws) == []
+
+
+@pytest.mark.parametrize(
+    ("manifest_text", "status", "error", "starts"),
+    [
+        ("", 400, "ManifestInvalid", "The manifest is empty: it has no rows."),
+        (HEADER + "\r\n", 400, "ManifestInvalid", "The manifest has a header but no rows"),
+        (HEADER.replace(",", ";") + f"\r\n{ORDER};{US};invoice;;\r\n", 400, "ManifestInvalid", "The manifest's"),
+        (f"{HEADER}\r\n" + f"{ORDER},{US},unexpectedProblem,Hi,\r\n" * 3, 413, "ManifestTooLarge", "The manifest has"),
+    ],
+    ids=["empty", "header only", "semicolons", "over the row limit"],
+)
+def test_a_manifest_that_cannot_be_read_is_refused_by_name_and_nothing_is_stored(
+    aws: dict[str, Any],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    manifest_text: str,
+    status: int,
+    error: str,
+    starts: str,
+) -> None:
+    monkeypatch.setenv("CAMPAIGN_MAX_ROWS", "2")
+    for dry_run in (True, False):
+        answered, body = _post(lambda_context, manifest=manifest_text, dryRun=dry_run)
+
+        assert (answered, body["error"]) == (status, error), body
+        assert body["message"].startswith(starts), body["message"]
+        assert [problem["field"] for problem in body["errors"]] == ["manifest"]
+    assert _campaign_objects(aws) == []
+
+
+def test_a_manifest_over_the_apis_byte_limit_names_the_s3_way(
+    aws: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(campaigns_api, "MANIFEST_MAX_BYTES", 100)
+    status, body = _post(lambda_context, manifest=GOOD_AND_BAD)
+
+    assert (status, body["error"]) == (413, "ManifestTooLarge")
+    assert body["message"] == (
+        f"The manifest has {len(GOOD_AND_BAD.encode())} bytes; the API takes manifests up to 100 bytes (the body of "
+        "one Lambda invocation). Upload a larger one to the staging bucket under campaigns/ instead (aws s3 cp "
+        "november.csv s3://BUCKET/campaigns/)."
+    )
+    assert body["errors"] == [{"field": "manifest", "message": "has more than 100 bytes"}]
+
+
+def test_the_body_is_read_field_by_field(aws: dict[str, Any], lambda_context: Any) -> None:
+    status, body = _call(
+        _event({"name": "../etc", "format": "xlsx", "manifest": 3, "dryRun": "yes", "send": True}), lambda_context
+    )
+
+    assert (status, body["error"]) == (400, "InvalidRequest")
+    assert body["errors"] == [
+        {"field": "manifest", "message": "must be a string, not a number"},
+        {"field": "dryRun", "message": "must be true or false"},
+        {"field": "format", "message": "must be one of: csv, jsonl"},
+        {"field": "send", "message": "is not a field of a campaign (a typo?)"},
+    ]
+    status, body = _call(_event({"name": "a/b", "format": "csv", "manifest": GOOD_AND_BAD}), lambda_context)
+    assert body["errors"] == [
+        {"field": "name", "message": "must be 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-', and not end in '.report'"}
+    ]
+
+
+def test_the_apis_copy_of_the_manifests_names_is_the_manifest_modules() -> None:
+    assert (campaigns_api.MANIFEST_PREFIX, campaigns_api.FORMATS) == (manifest.MANIFEST_PREFIX, manifest.FORMATS)
+
+
+def _stage(text: str, fmt: str = "csv", *, replace: bool = False) -> tuple[str, bool]:
+    return campaigns_api.stage(campaigns_api.CampaignPost("november", fmt, text.encode(), False, replace))
+
+
+def test_a_manifest_is_staged_once_and_never_overwritten_silently(aws: dict[str, Any]) -> None:
+    from buyer_messaging.errors import CampaignExists
+
+    first, repeat = _stage(GOOD_AND_BAD)
+    assert repeat is False
+    # The same file again (a retried POST) is the same campaign, not a second one that messages every buyer again.
+    assert _stage(GOOD_AND_BAD) == (first, True)
+    with pytest.raises(CampaignExists) as taken:
+        _stage(GOOD_AND_BAD + f"{ORDER},{US},unexpectedProblem,One more.,\r\n")
+    assert str(taken.value).startswith(
+        "A manifest named 'november' is already staged (campaigns/november.csv) with other content: a new version "
+        "would start a new campaign that messages its buyers again."
+    )
+    with pytest.raises(CampaignExists):
+        _stage('{"amazonOrderId": "x"}\n', "jsonl")  # the same name in the other format
+    second, repeat = _stage(GOOD_AND_BAD + f"{ORDER},{US},unexpectedProblem,One more.,\r\n", replace=True)
+
+    assert (repeat, second != first) == (False, True)
+    assert _campaign_objects(aws) == ["campaigns/november.csv", "campaigns/november.csv"]
