@@ -106,6 +106,10 @@ class DuplicateRow(BuyerMessagingError):
     gets the message once. Remove the row, or change it if a second message was meant."""
 
 
+class ReportNotFound(BuyerMessagingError):
+    """HTTP API: the campaign has no report: its only run failed before writing one. Start it again."""
+
+
 class CampaignExists(BuyerMessagingError):
     """HTTP API: a manifest of this name is already staged (``campaigns/{name}.*``) with other content. A new
     version would start a new campaign that messages every buyer of it again: choose another name, or send

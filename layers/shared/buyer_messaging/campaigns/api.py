@@ -216,8 +216,144 @@ def _exists_error(post: CampaignPost, key: str) -> CampaignExists:
     )
 
 
-def invalid_campaign_id(campaign_id: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"{campaign_id!r} is not a campaign id (1 to 64 of A-Z, a-z, 0-9, _ and -).",
-        problems=(("campaignId", "is not a campaign id"),),
+# --- one campaign: its record, its report, its rows to fix, another run -------------------------------------------
+
+RECENT_LIMIT = 50
+# The report's statuses of rows that were not sent and may be sent again once fixed; "unknown" rows may have reached
+# the buyer (the send left without Amazon's answer) and are never offered again blindly.
+NOT_SENT = ("failed", "invalid")
+
+
+def recent() -> dict[str, Any]:
+    """GET /campaigns: the latest campaigns, newest run first (the table's sparse index of campaign records)."""
+    from buyer_messaging.campaigns import records
+
+    found = records.recent(get_settings().require("workflow_table"), RECENT_LIMIT)
+    return {"campaigns": [_shown(record) for record in found]}
+
+
+def campaign(campaign_id: str) -> dict[str, Any]:
+    """GET /campaigns/{campaignId}: the record with its counts (never a row's text)."""
+    return _shown(_record(campaign_id))
+
+
+def report(campaign_id: str) -> tuple[str, bytes]:
+    """GET /campaigns/{campaignId}/report: the file name and bytes of the report of the campaign's latest finished
+    run (a run in progress answers with the one before it, if any)."""
+    from buyer_messaging import storage
+
+    record = _record(campaign_id)
+    written = record.get("report")
+    if not isinstance(written, dict):
+        raise _no_report(record)
+    data = storage.read_object(str(written["bucket"]), str(written["key"]), written.get("versionId"))
+    return f"{record['name']}.report.csv", data
+
+
+def failed_rows(campaign_id: str) -> tuple[str, bytes]:
+    """GET /campaigns/{campaignId}/failed-rows: a manifest of the rows the report says were not sent (failed, or
+    refused by the check), as the seller wrote them, to fix and upload again (as a new campaign)."""
+    import csv
+    import io
+
+    from buyer_messaging import storage
+    from buyer_messaging.campaigns import manifest
+
+    name, data = report(campaign_id)
+    record = _record(campaign_id)
+    lines = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    numbers = {int(line["row"]) for line in lines if line.get("status") in NOT_SENT}
+    source = record["manifest"]
+    written = storage.read_object(str(source["bucket"]), str(source["key"]), source.get("versionId"))
+    # The file was read whole when its campaign started: no row limit now (a lowered one must not hide rows to fix).
+    read = manifest.read_manifest(
+        written, str(record["format"]), default_bucket=str(source["bucket"]), max_rows=len(written) + 1
     )
+    rows = [row for row in read.rows if row.number in numbers]
+    return f"{record['name']}.failed-rows.csv", manifest.rows_as_csv(rows).encode("utf-8")
+
+
+def start_again(campaign_id: str) -> dict[str, Any]:
+    """POST /campaigns/{campaignId}/runs: the next run, which sends only the rows that were not sent. A run still
+    going is CampaignRunning; a repeated POST for the same next run starts nothing more (one execution name)."""
+    from buyer_messaging import executions
+    from buyer_messaging.campaigns.records import ENDED
+    from buyer_messaging.campaigns.run import CampaignRun
+    from buyer_messaging.errors import CampaignRunning
+
+    record = _record(campaign_id)
+    if record["status"] not in ENDED:
+        raise CampaignRunning(
+            f"Campaign {campaign_id} is still in run {record['run']} ({record['status']}): start it again once that "
+            "run has finished.",
+            problems=(("campaignId", f"is still in run {record['run']}"),),
+        )
+    source = record["manifest"]
+    run = CampaignRun(
+        campaign_id,
+        str(source["bucket"]),
+        str(source["key"]),
+        str(source["versionId"]),
+        str(record["name"]),
+        str(record["format"]),
+        int(record["run"]) + 1,
+    )
+    started = executions.start_execution(
+        get_settings().require("campaign_state_machine_arn"), run.execution_name, run.to_dict()
+    )
+    logger.info("Campaign started again", extra={"campaignId": campaign_id, "run": run.run})
+    return {
+        "campaignId": campaign_id,
+        "run": run.run,
+        "repeat": started.already_existed,
+        "statusUrl": status_url(campaign_id),
+    }
+
+
+def _record(campaign_id: str) -> dict[str, Any]:
+    from buyer_messaging.campaigns import records
+    from buyer_messaging.errors import CampaignNotFound
+    from buyer_messaging.models import CAMPAIGN_ID_PATTERN
+
+    if not CAMPAIGN_ID_PATTERN.fullmatch(campaign_id):
+        raise InvalidRequest(
+            f"{campaign_id!r} is not a campaign id (1 to 64 of A-Z, a-z, 0-9, _ and -).",
+            problems=(("campaignId", "is not a campaign id (1 to 64 of A-Z, a-z, 0-9, _ and -)"),),
+        )
+    record = records.get(get_settings().require("workflow_table"), campaign_id)
+    if record is None:
+        raise CampaignNotFound(
+            f"No campaign has the id {campaign_id!r}: it was never started, or its record expired.",
+            problems=(("campaignId", "names no campaign"),),
+        )
+    return record
+
+
+def _no_report(record: dict[str, Any]) -> BuyerMessagingError:
+    from buyer_messaging.errors import CampaignRunning, ReportNotFound
+
+    if record.get("status") in ("checking", "running"):
+        return CampaignRunning(
+            f"Campaign {record['campaignId']} has no report yet: run {record['run']} writes it when it finishes.",
+            problems=(("campaignId", f"is still in run {record['run']}"),),
+        )
+    return ReportNotFound(
+        f"Campaign {record['campaignId']} has no report: its run {record['run']} failed before writing one "
+        f"({record.get('error')}: {record.get('cause')}). Start it again.",
+        problems=(("campaignId", "has no report"),),
+    )
+
+
+def _shown(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as the API shows it: where the files are is the seller's business, not the page's; the links to
+    what can be done with it."""
+    from buyer_messaging.campaigns.records import ENDED
+
+    shown = {name: value for name, value in record.items() if name not in ("manifest", "report")}
+    campaign_id = str(record["campaignId"])
+    shown["manifestKey"] = record["manifest"]["key"]
+    shown["done"] = record.get("status") in ENDED
+    shown["statusUrl"] = status_url(campaign_id)
+    shown["reportUrl"] = f"{status_url(campaign_id)}/report" if isinstance(record.get("report"), dict) else None
+    shown["failedRowsUrl"] = f"{status_url(campaign_id)}/failed-rows" if shown["reportUrl"] else None
+    return shown
