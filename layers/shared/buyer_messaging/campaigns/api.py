@@ -259,7 +259,7 @@ def failed_rows(campaign_id: str) -> tuple[str, bytes]:
     from buyer_messaging import storage
     from buyer_messaging.campaigns import manifest
 
-    name, data = report(campaign_id)
+    _, data = report(campaign_id)
     record = _record(campaign_id)
     lines = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
     numbers = {int(line["row"]) for line in lines if line.get("status") in NOT_SENT}
