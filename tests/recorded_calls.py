@@ -4,9 +4,10 @@ so this recording is how a call without its grant, or a grant without its call, 
 
 One run goes through every path that calls AWS: two S3 starts (a request document and an outbox file), every
 step of one message with an attachment, its upload destination expired before the upload (the renewal path),
-the outcome, the HTTP API's operations (message types, staging form, a submit and its repeat, status,
-history) as ApiFunction runs them, and the client secret's rotation: the daily check asks for one, Amazon's new
-secret is stored, and Amazon's expiry warning about it asks for the next.
+the outcome (the message is a campaign's row, counted on its campaign), the HTTP API's operations (message types,
+staging form, a submit and its repeat, status, history) as ApiFunction runs them, and the client secret's
+rotation: the daily check asks for one, Amazon's new secret is stored, and Amazon's expiry warning about it asks
+for the next.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import boto3
 import responses
 
 from buyer_messaging import destinations, http_api, rotation
+from buyer_messaging.campaigns import records as campaign_records
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from buyer_messaging.workflow.client_secret_notifications import client_secret_notification
 from buyer_messaging.workflow.create_destination import create_destination
@@ -42,6 +44,7 @@ PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 DESTINATION_ID = "0b8c7d54-3f3e-4c55-9e0e-3c7f2b1d9a10"
 UPLOAD_URL = f"https://{support.UPLOAD_HOST}/%2FNinetyDays/amzn1.tortuga.4.na.{DESTINATION_ID}?X-Amz-Signature=abc"
 EXECUTION_ID = f"arn:aws:states:us-east-1:123456789012:execution:{support.STATE_MACHINE_NAME}:calls-within-grants"
+CAMPAIGN_ID = "recorded-0123456789abcdef0123"
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 
 
@@ -176,9 +179,16 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
         SendRequest.from_dict({"executionId": EXECUTION_ID, "request": {**validated, "uploaded": [uploaded]}}),
         lambda_context,
     )
+    # The message is a campaign's row: its outcome is counted on the campaign (whose record the test makes).
+    calls.now("")
+    source = campaign_records.CampaignSource(support.BUCKET, "campaigns/recorded.csv", "v1", "recorded", "csv")
+    campaign_records.begin_run(support.TABLE, CAMPAIGN_ID, source, run=1)
+    campaign_records.prepared(support.TABLE, CAMPAIGN_ID, 1, rows=1, invalid_by={}, to_send=1)
     calls.now("RecordOutcomeFunction")
-    recorded = record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent"}))
+    row = {**document, "campaign": {"id": CAMPAIGN_ID, "row": 1, "run": 1}}
+    recorded = record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent", "input": row}))
     assert recorded["status"] == "sent"
+    assert (campaign_records.get(support.TABLE, CAMPAIGN_ID) or {}).get("sent") == 1
     # The outbox file's request fails: its record becomes failed, its source object is tagged by version.
     failed = support.load_event("record_outcome/failed.json")
     failed["executionId"] = started[1]["executionArn"]

@@ -203,8 +203,8 @@ def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> 
     # may still leave up to a moment later), and the retried attempt of one of them: it calls after its Retry
     # interval (pacer.book_now), which can be shorter than the new rate's interval. No paced turn does.
     for operation in (ACTIONS, SEND):
-        [(_, followed_at, ratio)] = pace(operation).remaps
-        assert ratio == 4.0
+        [(_, followed_at, ratio, pushed)] = pace(operation).remaps
+        assert (ratio, pushed) == (4.0, 0.0)  # no campaign row was moved back
         last_old_call = (followed_at + turns.MOMENT_SECONDS) / SPEEDUP + 0.5  # real seconds, some slack
         late = [call for call in throttled(paced, operation) if _epoch(call["at"]) > last_old_call]
         assert len(late) <= 1, f"{operation}: answered 429 {len(late)} times after the pace followed the new rate"
@@ -225,3 +225,44 @@ def test_the_local_stack_runs_wait_states_at_its_speedup_and_tells_the_pacer() -
         assert stack.local.deployment is not None
         assert stack.local.deployment.environment["PACER_CLOCK_SPEEDUP"] == "5.0"
     assert WaitFunction._wait_interval is original
+
+
+def _delivered_at(stack: Stack, text: str, timeout_seconds: float) -> float | None:
+    """The real time the emulator delivered the message with ``text`` (polled), or None when it did not."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if any(delivery["text"] == text for delivery in stack.emulator.deliveries(ORDER)):
+            return time.time()
+        time.sleep(0.02)
+    return None
+
+
+def test_a_persons_message_goes_out_within_seconds_in_the_middle_of_a_campaign(paced: Stack) -> None:
+    """People first: rows of a campaign started at once (each with ``campaign``, as the campaign state machine
+    starts them), then, with most of them still waiting for their turns, a message a person sends. It is sent
+    within 10 s of the pacer's clock (2 s real at SPEEDUP 5), not after the rows reserved before it; every row
+    is sent, once, and Amazon's bucket answers no more 429s than without a campaign."""
+    rows = 40
+    campaign = [
+        {**problem(index), "campaign": {"id": "recall-lanes", "row": index + 1, "run": 1}} for index in range(rows)
+    ]
+    start_all(paced, campaign)
+    while len(paced.emulator.deliveries(ORDER)) < 8:  # the campaign is under way: its burst is spent
+        time.sleep(0.02)
+    person = {**problem(999), "text": "A person's message, sent in the middle of the campaign."}
+
+    asked = time.time()
+    start_all(paced, [person])
+    sent = _delivered_at(paced, person["text"], timeout_seconds=60)
+
+    assert sent is not None
+    waited = (sent - asked) * SPEEDUP  # pacer seconds: what it would be on AWS
+    rows_left = rows - sum(1 for d in paced.emulator.deliveries(ORDER) if d["text"] != person["text"])
+    executions = paced.local.wait_for_executions(rows + 1, timeout_seconds=180)
+    assert [execution["status"] for execution in executions] == ["SUCCEEDED"] * (rows + 1)
+    assert waited <= 10.0, f"the person's message took {waited:.1f} s (pacer clock), {rows_left} rows still to go"
+    assert rows_left >= 10, "the campaign was nearly done: the test did not put the message in its middle"
+    texts = sorted(delivery["text"] for delivery in paced.emulator.deliveries(ORDER))
+    assert texts == sorted([row["text"] for row in campaign] + [person["text"]])  # every row once, no duplicate
+    assert at_most_one_429(paced)
+    assert len(paced.emulator.calls(SEND)) == rows + 1  # no call was retried

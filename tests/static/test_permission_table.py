@@ -25,6 +25,7 @@ import pytest
 import responses
 
 from buyer_messaging import destinations, idempotency, pacer, rotation, status
+from buyer_messaging.campaigns import records
 from tests import support
 from tests.recorded_calls import recording, run_everything
 from tests.static.test_template import WILDCARD_RESOURCE_ACTIONS
@@ -127,6 +128,10 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         ("s3:PutObjectVersionTagging", "StagingBucket/*", None): CALLED,
         ("s3:GetObjectTagging", "StagingBucket/*", None): CALLED,
         ("s3:PutObjectTagging", "StagingBucket/*", None): CALLED,
+        # A campaign row's outcome counted on its campaign (records.row_finished: read, then one transaction).
+        ("dynamodb:GetItem", "WorkflowTable", "campaign#*"): CALLED,
+        ("dynamodb:PutItem", "WorkflowTable", "campaign#*"): CALLED,
+        ("dynamodb:UpdateItem", "WorkflowTable", "campaign#*"): CALLED,
     },
     "ApiFunction": {
         **EVERY_FUNCTION,
@@ -186,7 +191,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
 }
 
 # The workflow table's item families (each module's KEY_PREFIX) and the one statement on the table without one.
-TABLE_FAMILIES = {"request#*", "pace#*", "destination#*", "idempotency#*"}
+TABLE_FAMILIES = {"request#*", "pace#*", "destination#*", "idempotency#*", "campaign#*"}
 WITHOUT_FAMILY = {
     ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/ByOrder", None)): (
         "on a Query LeadingKeys is the index's partition key (an order id); the sparse index holds request records "
@@ -318,9 +323,14 @@ def test_the_template_grants_exactly_the_table(transformed: dict[str, Any], entr
 
 
 def test_no_statement_on_the_table_without_its_family(transformed: dict[str, Any]) -> None:
-    assert {status.KEY_PREFIX, pacer.KEY_PREFIX, destinations.KEY_PREFIX, idempotency.KEY_PREFIX} == {
-        pattern.removesuffix("*") for pattern in TABLE_FAMILIES
-    }
+    prefixes = (
+        status.KEY_PREFIX,
+        pacer.KEY_PREFIX,
+        destinations.KEY_PREFIX,
+        idempotency.KEY_PREFIX,
+        records.KEY_PREFIX,
+    )
+    assert set(prefixes) == {pattern.removesuffix("*") for pattern in TABLE_FAMILIES}
     without = set()
     for entry in PERMISSIONS:
         for grant in effective_grants(transformed, role_of(transformed, entry)):
@@ -348,6 +358,59 @@ _S3_ACTIONS = {  # operation -> IAM action, without and with a VersionId
     "PutObject": ("s3:PutObject", "s3:PutObject"),
     "ListObjectsV2": ("s3:ListBucket", "s3:ListBucket"),
 }
+
+
+# A transaction's items, each authorized as the single-item action it holds (DynamoDB developer guide, "Using IAM
+# with DynamoDB transactions").
+_TRANSACTION_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def called_grants(call: str, params: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """The grants a recorded call needs: one per item of a transaction or of a batch (its keys' leading keys are
+    held to the family), else the call's own."""
+    if call == "dynamodb:TransactWriteItems":
+        return [
+            called_grant(_TRANSACTION_ACTIONS[kind], operation)
+            for item in params["TransactItems"]
+            for kind, operation in item.items()
+        ]
+    if call == "dynamodb:BatchGetItem":
+        return [
+            called_grant(call, {"TableName": table, "Key": key})
+            for table, request in params["RequestItems"].items()
+            for key in request["Keys"]
+        ]
+    return [called_grant(call, params)]
+
+
+def test_a_transaction_or_a_batch_needs_a_grant_per_item() -> None:
+    keys = [{"id": {"S": "campaign#c#row#1"}}, {"id": {"S": "campaign#c#row#2"}}]
+    batch = {"RequestItems": {support.TABLE: {"Keys": keys, "ConsistentRead": True}}}
+    assert called_grants("dynamodb:BatchGetItem", batch) == [
+        ("dynamodb:BatchGetItem", "WorkflowTable", "campaign#c#row#1"),
+        ("dynamodb:BatchGetItem", "WorkflowTable", "campaign#c#row#2"),
+    ]
+    transaction = {
+        "TransactItems": [
+            {"Put": {"TableName": support.TABLE, "Item": {"id": {"S": "campaign#c#row#1"}, "run": {"N": "1"}}}},
+            {
+                "Update": {
+                    "TableName": support.TABLE,
+                    "Key": {"id": {"S": "campaign#c"}},
+                    "UpdateExpression": "SET a = b",
+                }
+            },
+        ]
+    }
+    assert called_grants("dynamodb:TransactWriteItems", transaction) == [
+        ("dynamodb:PutItem", "WorkflowTable", "campaign#c#row#1"),
+        ("dynamodb:UpdateItem", "WorkflowTable", "campaign#c"),
+    ]
 
 
 def called_grant(call: str, params: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -403,17 +466,18 @@ def test_every_call_the_code_makes_is_in_the_table(recorded: dict[str, list[tupl
     missing = []
     for function in FUNCTIONS:
         for call, params in recorded[function]:
-            action, resource, item_id = needed = called_grant(call, params)
-            if not any(covers(grant, needed) for grant in PERMISSIONS[function]):
-                item = f", item {item_id}" if item_id else ""
-                missing.append(f"{function}: the code calls {call} ({action} on {resource}{item}), not granted")
+            for needed in called_grants(call, params):
+                action, resource, item_id = needed
+                if not any(covers(grant, needed) for grant in PERMISSIONS[function]):
+                    item = f", item {item_id}" if item_id else ""
+                    missing.append(f"{function}: the code calls {call} ({action} on {resource}{item}), not granted")
     assert not missing, "\n".join(missing)
 
 
 def test_every_grant_is_called_or_says_why(recorded: dict[str, list[tuple[str, dict[str, Any]]]]) -> None:
     wrong = []
     for function in FUNCTIONS:
-        needed = [called_grant(call, params) for call, params in recorded[function]]
+        needed = [one for call, params in recorded[function] for one in called_grants(call, params)]
         for grant, reason in PERMISSIONS[function].items():
             called = any(covers(grant, one) for one in needed)
             if reason == CALLED and not called:

@@ -166,7 +166,8 @@ TASK_PAYLOADS = {
     "CreateUploadDestination": {"Payload.$": "$"},
     "UploadAttachment": {"Payload.$": "$"},
     "SendMessage": {**EXECUTION_ID, "request.$": "$", "retryCount.$": "$$.State.RetryCount"},
-    "RecordSent": {**EXECUTION_ID, "outcome": "sent"},
+    # The input names the campaign row a request is (its outcome is counted on the campaign).
+    "RecordSent": {**EXECUTION_ID, "outcome": "sent", "input.$": "$$.Execution.Input"},
     "RecordFailure": {**EXECUTION_ID, "outcome": "failed", "failure.$": "$", "input.$": "$$.Execution.Input"},
 }
 
@@ -391,6 +392,8 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
         "marketplaceId.$": "$.marketplaceId",
         "messageType.$": "$.messageType",
         "attachment.$": "$$.Map.Item.Value",
+        # The pacer's lane of the message (ValidatedRequest.lane): a campaign row's uploads wait behind people's.
+        "lane.$": "$.lane",
     }
     assert upload["Next"] == "SendMessage"
     inner = upload["ItemProcessor"]["States"]

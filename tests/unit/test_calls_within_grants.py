@@ -14,6 +14,7 @@ import pytest
 import responses
 
 from buyer_messaging import destinations, idempotency, pacer, status
+from buyer_messaging.campaigns import records
 from tests import support
 from tests.recorded_calls import Calls, recording
 from tests.recorded_calls import run_everything as _run_everything
@@ -70,7 +71,13 @@ def test_only_request_records_carry_the_order_index_keys(
     _run_everything(aws, http, calls, lambda_context)
     items = aws["dynamodb"].scan(TableName=support.TABLE)["Items"]
     families = {item["id"]["S"].split("#")[0] + "#" for item in items}
-    assert families == {status.KEY_PREFIX, destinations.KEY_PREFIX, pacer.KEY_PREFIX, idempotency.KEY_PREFIX}
+    assert families == {
+        status.KEY_PREFIX,
+        destinations.KEY_PREFIX,
+        pacer.KEY_PREFIX,
+        idempotency.KEY_PREFIX,
+        records.KEY_PREFIX,
+    }
     indexed = {
         item["id"]["S"].split("#")[0] + "#"
         for item in items

@@ -297,6 +297,9 @@ def test_every_error_a_message_can_end_with_has_a_sentence_for_the_seller() -> N
         "ManifestInvalid",
         "ManifestTooLarge",
         "DuplicateRow",
+        # A campaign's own (buyer_messaging.campaigns): about the campaign, never a message's end.
+        "CampaignNotFound",
+        "CampaignRunning",
     }
     can_end_a_message = {
         name

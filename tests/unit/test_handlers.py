@@ -117,6 +117,7 @@ def test_list_actions_validates_the_sample(
                 "contentType": "application/pdf",
             }
         ],
+        "lane": "interactive",
     }
     query = parse_qs(urlsplit(actions.calls[0].request.url).query)
     assert query == {"marketplaceIds": [support.MARKETPLACE_ID]}

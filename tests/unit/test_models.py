@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -174,6 +175,11 @@ def test_a_request_without_campaign_has_none() -> None:
     request = MessageRequest.from_dict(_request(), default_bucket=support.BUCKET)
     assert request.campaign is None
     assert "campaign" not in request.to_dict()
+
+
+def test_a_campaign_row_takes_the_campaign_lane_every_other_request_the_interactive_one() -> None:
+    row = MessageRequest.from_dict(_request(campaign={"id": "recall-a1", "row": 3, "run": 1}), default_bucket="b")
+    assert (row.lane, MessageRequest.from_dict(_request(), default_bucket="b").lane) == ("campaign", "interactive")
 
 
 @pytest.mark.parametrize(
@@ -367,6 +373,27 @@ def test_validated_request_with_text_and_dates_round_trip() -> None:
         coverage_end_date="2028-11-27T00:00:00Z",
     )
     assert ValidatedRequest.from_dict(validated.to_dict()) == validated
+
+
+def test_the_validated_request_always_names_its_lane() -> None:
+    campaign_row = replace(VALIDATED, lane="campaign")
+    assert campaign_row.to_dict()["lane"] == "campaign"
+    assert ValidatedRequest.from_dict(campaign_row.to_dict()) == campaign_row
+    missing = {key: value for key, value in VALIDATED.to_dict().items() if key != "lane"}
+    with pytest.raises(InvalidRequest) as raised:
+        ValidatedRequest.from_dict(missing)
+    assert list(raised.value.problems) == [("lane", "is required")]
+    with pytest.raises(InvalidRequest) as raised:
+        ValidatedRequest.from_dict({**VALIDATED.to_dict(), "lane": "express"})
+    assert list(raised.value.problems) == [("lane", "must be one of interactive, campaign")]
+
+
+def test_an_attachment_item_carries_the_messages_lane() -> None:
+    item = {**AttachmentTask(EXECUTION_ID, 0, support.ORDER_ID, support.MARKETPLACE_ID, "invoice", STAGED).to_dict()}
+    assert item["lane"] == "interactive"
+    assert AttachmentTask.from_dict({**item, "lane": "campaign"}).lane == "campaign"
+    del item["lane"]  # an item of an execution started before the lanes: the interactive lane
+    assert AttachmentTask.from_dict(item).lane == "interactive"
 
 
 def test_validated_request_with_bad_attachment_names_the_fields() -> None:

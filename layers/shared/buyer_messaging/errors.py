@@ -106,6 +106,17 @@ class DuplicateRow(BuyerMessagingError):
     gets the message once. Remove the row, or change it if a second message was meant."""
 
 
+# --- Campaigns: the record and its runs (buyer_messaging.campaigns.records) ---------------------------------
+
+
+class CampaignNotFound(BuyerMessagingError):
+    """No campaign has this id (never started, or its record expired)."""
+
+
+class CampaignRunning(BuyerMessagingError):
+    """The campaign's latest run has not ended yet: it is started again only once that run finished or failed."""
+
+
 class ReportNotFound(BuyerMessagingError):
     """HTTP API: the campaign has no report: its only run failed before writing one. Start it again."""
 

@@ -1,12 +1,15 @@
 """The EventBridge adapter: MessageSent / MessageFailed / MessageOutcomeUnknown on the seller's bus, for their
-own integrations.
+own integrations, and CampaignCompleted when a campaign's run ends with its report.
 
 MessageOutcomeUnknown (a send that left without an answer, SendOutcomeUnknown) has its own detail-type so that a
 rule that sends failed messages again never matches a message the buyer may already have.
 
+CampaignCompleted's detail is the campaign's counts and its report's object (campaigns.records.completed_detail):
+no order id and no message text; the report CSV has the rows.
+
 Rules match ``{"source": ["buyer-messaging"], "detail-type": ["MessageSent"]}``. Delivery is at least
 once (EventBridge's own guarantee, and a retried step may publish again): consumers dedupe on
-``detail.requestId`` + ``detail-type``.
+``detail.requestId`` + ``detail-type`` (CampaignCompleted: ``detail.campaignId`` + ``detail.run``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ EVENT_SOURCE = "buyer-messaging"
 MESSAGE_SENT = "MessageSent"
 MESSAGE_FAILED = "MessageFailed"
 MESSAGE_OUTCOME_UNKNOWN = "MessageOutcomeUnknown"
+CAMPAIGN_COMPLETED = "CampaignCompleted"
 
 
 @lru_cache(maxsize=1)

@@ -32,6 +32,10 @@ ATTACHMENT_REF_FIELDS = ("bucket", "key", "fileName")
 CAMPAIGN_REF_FIELDS = ("id", "row", "run")
 # Campaign ids are execution names (naming.deterministic_name); a row's child execution adds "-{row}-{run}".
 CAMPAIGN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The pacer's lanes (buyer_messaging.pacer): a campaign's rows take their turns behind the messages people send.
+INTERACTIVE_LANE = "interactive"
+CAMPAIGN_LANE = "campaign"
+LANES = (INTERACTIVE_LANE, CAMPAIGN_LANE)
 
 
 class FieldReader:
@@ -212,6 +216,11 @@ class MessageRequest:
     coverage_end_date: str | None = None
     campaign: CampaignRef | None = None  # set on the rows of a campaign only
 
+    @property
+    def lane(self) -> str:
+        """The pacer's lane of the request's SP-API calls: a campaign's row waits behind what people send."""
+        return CAMPAIGN_LANE if self.campaign is not None else INTERACTIVE_LANE
+
     @classmethod
     def from_dict(cls, data: object, *, default_bucket: str = "") -> MessageRequest:
         reader = FieldReader(data, "")
@@ -277,6 +286,16 @@ def _retry_count(reader: FieldReader) -> int:
 def _pacing(value: object) -> Mapping[str, Any] | None:
     """A reserved turn the state carries (read by buyer_messaging.turns), or None."""
     return value if isinstance(value, Mapping) else None
+
+
+def _lane(reader: FieldReader, *, required: bool) -> str:
+    """The pacer's lane the state names (``lane``); an attachment's Map item may predate it: interactive."""
+    lane = reader.string("lane", required=required)
+    if lane is None:
+        return INTERACTIVE_LANE
+    if lane not in LANES:
+        reader.problem("lane", f"must be one of {', '.join(LANES)}")
+    return lane
 
 
 def _execution_id(reader: FieldReader) -> str:
@@ -362,6 +381,7 @@ class ValidatedRequest:
     attachments: tuple[StagedAttachment, ...]
     coverage_start_date: str | None = None
     coverage_end_date: str | None = None
+    lane: str = INTERACTIVE_LANE  # the pacer's lane of its calls (MessageRequest.lane); always in the state
 
     @classmethod
     def read(cls, reader: FieldReader) -> ValidatedRequest:
@@ -378,6 +398,7 @@ class ValidatedRequest:
             ),
             coverage_start_date=reader.string("coverageStartDate", required=False),
             coverage_end_date=reader.string("coverageEndDate", required=False),
+            lane=_lane(reader, required=True),
         )
 
     @classmethod
@@ -398,6 +419,7 @@ class ValidatedRequest:
             "coverageStartDate": self.coverage_start_date,
             "coverageEndDate": self.coverage_end_date,
             "attachments": [attachment.to_dict() for attachment in self.attachments],
+            "lane": self.lane,
         }
 
 
@@ -428,6 +450,7 @@ class AttachmentTask:
     destination_id: str | None = None
     # A turn reserved in Amazon's quota while the destination waits to be created (``destination.pacing``).
     pacing: Mapping[str, Any] | None = None
+    lane: str = INTERACTIVE_LANE  # the pacer's lane of the message (the Map's ItemSelector passes it)
 
     @classmethod
     def from_dict(cls, data: object) -> AttachmentTask:
@@ -459,6 +482,7 @@ class AttachmentTask:
             content_md5=content_md5,
             destination_id=destination_id,
             pacing=pacing if destination_id is None else None,
+            lane=_lane(reader, required=False),
         )
         reader.raise_if_problems("attachment step input")
         return task
@@ -472,6 +496,7 @@ class AttachmentTask:
             "marketplaceId": self.marketplace_id,
             "messageType": self.message_type,
             "attachment": self.attachment.to_dict(),
+            "lane": self.lane,
         }
         if self.content_md5 is not None:
             data["hash"] = {"contentMd5": self.content_md5}

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from buyer_messaging import errors, eventbus, status, storage
+from buyer_messaging.campaigns import records
 from buyer_messaging.errors import BuyerMessagingError, SendInProgress, SendOutcomeUnknown, error_name
-from buyer_messaging.models import Failure, unicode_text_problem
+from buyer_messaging.models import CampaignRef, Failure, FieldReader, unicode_text_problem
 from buyer_messaging.observability import logger
 
 TAG_OUTCOME = "buyer-messaging:outcome"
@@ -89,6 +90,38 @@ def record_failed(where: Destinations, execution_arn: str, failure: Failure, exe
     detail_type = eventbus.MESSAGE_OUTCOME_UNKNOWN if ended is status.Status.UNKNOWN else eventbus.MESSAGE_FAILED
     event_id = eventbus.publish(where.event_bus, detail_type, event_detail(record), [execution_arn])
     return Recorded(request_id, ended.value, tagged, event_id)
+
+
+def count_campaign_row(
+    where: Destinations, recorded: Recorded, failure: Failure | None, execution_input: object
+) -> bool | None:
+    """Count a campaign row's outcome on its campaign (records.row_finished): the request's final status, with the
+    failure's error and cause unless it was sent after all. None for a request that is no campaign's row; False
+    when the outcome was counted already (a retried step) or a later run's counts instead."""
+    ref = campaign_of(execution_input)
+    if ref is None:
+        return None
+    kept = failure if failure is not None and recorded.status != status.Status.SENT else None
+    return records.row_finished(
+        where.table,
+        ref,
+        outcome=recorded.status,
+        error=kept.error if kept else None,
+        cause=kept.cause if kept else None,
+        request_id=recorded.request_id,
+        retention=where.retention,
+    )
+
+
+def campaign_of(execution_input: object) -> CampaignRef | None:
+    """The campaign row the execution's input names (``campaign``), None when it names none; a reference that is
+    not one is :class:`errors.InvalidRequest`."""
+    if not isinstance(execution_input, Mapping) or execution_input.get("campaign") is None:
+        return None
+    reader = FieldReader(execution_input["campaign"], "campaign")
+    ref = CampaignRef.read(reader)
+    reader.raise_if_problems("campaign reference")
+    return ref
 
 
 # Errors this package raises after deciding what happened: Amazon answered, or nothing was sent.

@@ -28,6 +28,39 @@ GCRA (generic cell rate algorithm) per seller and operation in the workflow tabl
 
 The pacer keeps one token of Amazon's burst unused: a call reaches Amazon a few milliseconds after it was
 booked, and the spare token absorbs that without a 429.
+
+Two lanes: people first
+-----------------------
+A message a person sends (console, HTTP API, S3 outbox, ``requests/``) takes its turns in the *interactive*
+lane; a campaign's row (a request with ``campaign``) in the *campaign* lane. Served first come, first served,
+a console message behind a campaign of 1,000 rows would wait 1,000 s. So there are two schedules of reserved
+turns, and one bucket of calls:
+
+- ``tat`` is the interactive schedule, ``campaignTat`` the campaign's. A campaign turn is placed behind every
+  turn of both reserved before it; an interactive turn behind the interactive ones only: ahead of the rows.
+- The rows it overtook move back: an interactive turn placed while campaign turns are reserved from its slot
+  on adds one interval to ``pushed``, and every turn of the campaign's schedule lies ``pushed`` later than
+  when it was given (its caller carries the ``pushed`` of that moment, :attr:`Reservation.pushed`, and adds
+  what was pushed since when it comes back, as it replays rate changes). One counter, one write: the rows'
+  queue moves back by the turns people took, whatever its length, and keeps its order.
+- The cap: while rows wait, the interactive schedule is spaced by ``interval / INTERACTIVE_SHARE`` (3 turns of
+  4), and a turn goes ahead of the rows only when the interactive schedule has one within the burst's
+  tolerance; a message over that cap is placed in the campaign's schedule, behind the rows, like one of them.
+  A cap, not a priority alone: a steady stream (an ERP posting through the API at 1 message/s) would
+  otherwise push the rows back for as long as it lasts, and they would starve. With the cap, ``pushed``
+  grows by at most ``INTERACTIVE_SHARE`` of a second each second (plus a burst), so a row reserved ``d``
+  seconds ahead is served within about ``d / (1 - INTERACTIVE_SHARE)`` seconds: the rows keep a quarter of the
+  rate at least. A person sending a few messages a minute never meets the cap: the next turn is theirs.
+  Interactive turns ahead of rows take no burst tolerance (a turn taken early would spend the bucket's room of
+  the row due then, which moved back by one interval only).
+- Both schedules book their calls on the one ``callTat`` (and book_now, follow_rate and slow_down are the same
+  for both): Amazon's bucket sees one stream of calls at its pace, so the lanes add no 429. A row sent back
+  (callers back late took the bucket's room) comes back when the bucket has room, after the interactive
+  callers sent back, and the rows behind it move back as far (``pushed`` again): none overtakes it.
+- Within a schedule no two callers get the same turn (one conditional write per turn, as before); across the
+  two, the push keeps the reserved turns together at the pace, and the calls are booked one at a time.
+- A rate change moves both schedules; a remap keeps ``pushed`` at the change, so a row's slot is moved by the
+  pushes before the change at the old interval and by those after it at the new one.
 """
 
 from __future__ import annotations
@@ -39,6 +72,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from buyer_messaging.errors import WorkflowTableUnavailable
+from buyer_messaging.models import INTERACTIVE_LANE
 from buyer_messaging.table import ConditionNotMet, call, from_item, to_item
 
 KEY_PREFIX = "pace#"
@@ -50,6 +84,9 @@ RECOVERY_SECONDS = 60.0
 BURST_HEADROOM = 1
 CONFLICT_ATTEMPTS = 8
 KEPT_REMAPS = 16
+# While campaign turns are reserved, the interactive lane takes at most this share of the turns (the module's
+# docstring says why a cap, and what it guarantees the campaign's rows).
+INTERACTIVE_SHARE = 0.75
 # Items are kept while they matter: a day after the last turn they describe an idle seller.
 IDLE_TTL_SECONDS = 86_400
 
@@ -94,9 +131,12 @@ class PaceState:
     factor: float = 1.0
     slowed_at: float = 0.0
     generation: int = 0
-    remaps: tuple[tuple[int, float, float], ...] = field(default=())  # (generation, at, ratio)
+    # (generation, at, ratio, pushed at the change)
+    remaps: tuple[tuple[int, float, float, float], ...] = field(default=())
     call_tat: float = 0.0  # the GCRA of the calls booked (see the module's docstring)
-    back_tat: float = 0.0  # when the next caller sent back comes back
+    back_tat: float = 0.0  # when the next caller sent back comes back (a campaign caller: at the earliest)
+    campaign_tat: float = 0.0  # the campaign lane's schedule of reserved turns
+    pushed: float = 0.0  # how far interactive turns moved the campaign lane back, all told (pacer seconds)
     version: int = 0  # 0: no item yet
 
     def factor_at(self, now: float) -> float:
@@ -126,6 +166,23 @@ class PaceState:
         back = max(self.back_tat, call_at)
         return replace(self, back_tat=back + self.interval(back)), back
 
+    def send_campaign_back(self, call_at: float, due: float) -> tuple[PaceState, float]:
+        """The pace with a campaign caller due at ``due`` sent back, and when it comes back: when Amazon's bucket
+        has room (after the interactive callers sent back); the campaign's rows behind it move back as far, so
+        they keep their order behind it (no queue of its own: the rows' queue moves)."""
+        back = max(self.back_tat, call_at)
+        delay = back - due
+        return replace(self, campaign_tat=self.campaign_tat + delay, pushed=self.pushed + delay), back
+
+    def campaign_waiting(self, at: float) -> bool:
+        """Whether campaign turns are reserved from ``at`` on (an interactive turn there overtakes them)."""
+        return self.campaign_tat > at
+
+    def push_campaign(self, at: float) -> PaceState:
+        """The pace with every reserved campaign turn moved back one interval: an interactive turn took one."""
+        step = self.interval(at)
+        return replace(self, campaign_tat=self.campaign_tat + step, pushed=self.pushed + step)
+
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
@@ -139,6 +196,9 @@ class Reservation:
     now: float  # when the turn was placed
     taken: bool = True
     booked: bool = False
+    # A turn of the campaign's schedule: the ``pushed`` its slot counts (the caller brings it back); None: a turn
+    # of the interactive schedule, which no push moves.
+    pushed: float | None = None
 
 
 def reserve(
@@ -149,26 +209,45 @@ def reserve(
     clock: Callable[[], float],
     accept: Callable[[float, float], bool] | None = None,
     book_within: float | None = None,
+    lane: str = INTERACTIVE_LANE,
 ) -> Reservation:
-    """The next turn of ``key``, reserved with one conditional write (retried on a concurrent write).
+    """The next turn of ``key`` in ``lane``, reserved with one conditional write (retried on a concurrent write).
 
     ``clock`` is read at each attempt: a turn is placed from the time it is taken, not from before a wait for
     DynamoDB. ``accept(slot, now)``: whether the caller can use a turn at that slot (its deadline); a refused
     turn is not reserved. ``book_within``: a caller that can wait that long books its call in the same write
-    when the call can leave by then (``booked``).
+    when the call can leave by then (``booked``). An interactive turn placed ahead of reserved campaign turns
+    moves them back (the module's docstring).
     """
+
+    def place(
+        state: PaceState, reserved: PaceState, slot: float, now: float, pushed: float | None
+    ) -> tuple[PaceState | None, Reservation]:
+        call_at = state.call_time(slot)
+        if accept is not None and not accept(call_at, now):
+            return None, Reservation(call_at, state.generation, state.rate, now, taken=False, pushed=pushed)
+        if book_within is not None and call_at - now <= book_within:
+            return reserved.book_call(call_at), Reservation(
+                call_at, state.generation, state.rate, now, booked=True, pushed=pushed
+            )
+        return reserved, Reservation(slot, state.generation, state.rate, now, pushed=pushed)
 
     def take(state: PaceState) -> tuple[PaceState | None, Reservation]:
         now = clock()
         start = max(state.tat, now)
+        if lane == INTERACTIVE_LANE and not state.campaign_waiting(start):
+            # No campaign row waits: one schedule, as before the lanes, with the burst's tolerance.
+            slot = max(now, start - state.tolerance(start))
+            return place(state, replace(state, tat=start + state.interval(start)), slot, now, None)
+        if lane == INTERACTIVE_LANE and start - now <= state.tolerance(start):
+            # Ahead of the rows, at the cap's spacing, the rows moved back one interval. No tolerance: a turn taken
+            # early would spend the bucket's room of the row due then, moved back by one interval only.
+            reserved = replace(state, tat=start + state.interval(start) / INTERACTIVE_SHARE).push_campaign(start)
+            return place(state, reserved, start, now, None)
+        # A campaign's row, or a message over the cap: the campaign's schedule, behind every turn reserved before.
+        start = max(state.campaign_tat, state.tat, now)
         slot = max(now, start - state.tolerance(start))
-        call_at = state.call_time(slot)
-        if accept is not None and not accept(call_at, now):
-            return None, Reservation(call_at, state.generation, state.rate, now, taken=False)
-        reserved = replace(state, tat=start + state.interval(start))
-        if book_within is not None and call_at - now <= book_within:
-            return reserved.book_call(call_at), Reservation(call_at, state.generation, state.rate, now, booked=True)
-        return reserved, Reservation(slot, state.generation, state.rate, now)
+        return place(state, replace(state, campaign_tat=start + state.interval(start)), slot, now, state.pushed)
 
     return _change(table, key, default_rate, burst, take)
 
@@ -182,27 +261,35 @@ def resume(
     generation: int,
     clock: Callable[[], float],
     book_within: float,
+    pushed: float | None = None,
 ) -> Reservation | None:
     """The caller is back for the turn it was given at ``slot``, the slot moved by every rate change Amazon
-    announced since (``remaps``); None when the changes are too many to replay (the caller takes a new turn).
+    announced since (``remaps``) and, for a turn of the campaign's schedule (``pushed``: the push its slot
+    counts, :attr:`Reservation.pushed`), by the interactive turns placed ahead of it since; None when the rate
+    changes are too many to replay (the caller takes a new turn).
 
     Back early (the slot moved later), it is told to come back at the moved slot; nothing is written. Else it
     books its call with one write when the call can leave within ``book_within``; when the calls of callers
     back before it left Amazon's bucket no room by then, it is sent back (one write) to come back when there
-    is room, in its place among the others sent back."""
+    is room: an interactive caller in its place among the others sent back, a campaign caller with the rows
+    behind it moved back as far (they keep their order)."""
 
     def book(state: PaceState) -> tuple[PaceState | None, Reservation | None]:
         now = clock()
-        moved = _replay(state, slot, generation)
+        moved = _replay(state, slot, generation, pushed)
         if moved is None:
             return None, None
+        counts = None if pushed is None else state.pushed
         if moved - now > book_within:
-            return None, Reservation(moved, state.generation, state.rate, now)
+            return None, Reservation(moved, state.generation, state.rate, now, pushed=counts)
         call_at = state.call_time(max(moved, now))
         if call_at - now <= book_within:
             return state.book_call(call_at), Reservation(call_at, state.generation, state.rate, now, booked=True)
-        sent_back, back = state.send_back(call_at)
-        return sent_back, Reservation(back, state.generation, state.rate, now)
+        if pushed is None:
+            sent_back, back = state.send_back(call_at)
+            return sent_back, Reservation(back, state.generation, state.rate, now)
+        sent_back, back = state.send_campaign_back(call_at, max(moved, now))
+        return sent_back, Reservation(back, state.generation, state.rate, now, pushed=sent_back.pushed)
 
     return _change(table, key, default_rate, burst, book)
 
@@ -218,17 +305,19 @@ def book_now(table: str, key: PaceKey, default_rate: float, burst: int, clock: C
     return _change(table, key, default_rate, burst, book)
 
 
-def _replay(state: PaceState, slot: float, generation: int) -> float | None:
-    """``slot`` (reserved at ``generation``) moved by the rate changes since; None when some were dropped."""
-    if generation == state.generation:
-        return slot
+def _replay(state: PaceState, slot: float, generation: int, pushed: float | None) -> float | None:
+    """``slot`` (reserved at ``generation``) moved by the rate changes since and, for a campaign turn given when
+    the lane's push was ``pushed``, by the pushes since, each at the interval of its time; None when some rate
+    changes were dropped."""
     changes = [remap for remap in state.remaps if remap[0] > generation]
     if len(changes) != state.generation - generation:
         return None
-    for _, at, ratio in sorted(changes):
+    for _, at, ratio, pushed_then in sorted(changes):
+        if pushed is not None:
+            slot, pushed = slot + pushed_then - pushed, pushed_then
         if slot > at:
             slot = at + (slot - at) * ratio
-    return slot
+    return slot if pushed is None else slot + state.pushed - pushed
 
 
 def follow_rate(table: str, key: PaceKey, default_rate: float, burst: int, announced: float, now: float) -> bool:
@@ -240,11 +329,20 @@ def follow_rate(table: str, key: PaceKey, default_rate: float, burst: int, annou
             return None, False
         ratio = state.rate / announced  # intervals grow by this much
         generation = state.generation + 1
-        tat = now + (state.tat - now) * ratio if state.tat > now else state.tat
-        call_tat, back_tat = (now + (at - now) * ratio if at > now else at for at in (state.call_tat, state.back_tat))
-        remaps = (*state.remaps, (generation, now, ratio))[-KEPT_REMAPS:]
+        tat, call_tat, back_tat, campaign_tat = (
+            now + (at - now) * ratio if at > now else at
+            for at in (state.tat, state.call_tat, state.back_tat, state.campaign_tat)
+        )
+        remaps = (*state.remaps, (generation, now, ratio, state.pushed))[-KEPT_REMAPS:]
         changed = replace(
-            state, rate=announced, tat=tat, call_tat=call_tat, back_tat=back_tat, generation=generation, remaps=remaps
+            state,
+            rate=announced,
+            tat=tat,
+            call_tat=call_tat,
+            back_tat=back_tat,
+            campaign_tat=campaign_tat,
+            generation=generation,
+            remaps=remaps,
         )
         if announced < state.rate:
             # The calls made before the answer that announced it were booked at the old rate, and Amazon's
@@ -294,9 +392,15 @@ def read(table: str, key: PaceKey, default_rate: float, burst: int) -> PaceState
         factor=float(fields["factor"]),
         slowed_at=float(fields["slowedAt"]),
         generation=int(fields["generation"]),
-        remaps=tuple((int(g), float(at), float(ratio)) for g, at, ratio in fields.get("remaps", [])),
+        # Remaps written before the lanes have no push: there was none.
+        remaps=tuple(
+            (int(g), float(at), float(ratio), float(rest[0]) if rest else 0.0)
+            for g, at, ratio, *rest in fields.get("remaps", [])
+        ),
         call_tat=float(fields.get("callTat", 0.0)),
         back_tat=float(fields.get("backTat", 0.0)),
+        campaign_tat=float(fields.get("campaignTat", 0.0)),
+        pushed=float(fields.get("pushed", 0.0)),
         version=int(fields["version"]),
     )
 
@@ -331,6 +435,8 @@ def _write(table: str, key: PaceKey, state: PaceState, previous_version: int) ->
             "tat": float(state.tat),
             "callTat": float(state.call_tat),
             "backTat": float(state.back_tat),
+            "campaignTat": float(state.campaign_tat),
+            "pushed": float(state.pushed),
             "factor": float(state.factor),
             "slowedAt": float(state.slowed_at),
             "generation": state.generation,

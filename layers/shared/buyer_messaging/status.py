@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from buyer_messaging.config import Settings
 from buyer_messaging.errors import BuyerMessagingError, error_name
 from buyer_messaging.observability import logger
-from buyer_messaging.table import ConditionNotMet, call, from_item, to_attribute, to_item
+from buyer_messaging.table import ConditionNotMet, call, from_item, set_clauses, to_attribute, to_item
 
 if TYPE_CHECKING:
     from buyer_messaging.models import MessageRequest
@@ -134,12 +134,12 @@ def received(
     fields.update(
         {name: value.to_dict() if isinstance(value, SourceObject) else value for name, value in extra.items()}
     )
-    names, values, assignments = _assignments(fields)
+    names, values, assignments = set_clauses(fields)
     request_id = request_id_of(execution_arn)
     if _update(table, request_id, names, values, assignments, "attribute_not_exists(id)"):
         return True
     if extra:
-        _update(table, request_id, *_assignments({name: fields[name] for name in extra}), "attribute_exists(id)")
+        _update(table, request_id, *set_clauses({name: fields[name] for name in extra}), "attribute_exists(id)")
     return False
 
 
@@ -293,7 +293,7 @@ def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, 
     # History first, status last: DynamoDB applies the update atomically, but the local stack's moto applies it
     # clause by clause, and a reader in between must never see the new status without its history entry.
     fields = {**facts, f"{status.value}At": at, "updatedAt": at, "status": status.value}
-    names, values, assignments = _assignments(fields)
+    names, values, assignments = set_clauses(fields)
     names["#status"] = "status"
     names["#history"] = "history"
     values[":transition"] = to_attribute([{"status": status.value, "at": at}])
@@ -359,15 +359,3 @@ def _update(
     except ConditionNotMet:
         return False
     return True
-
-
-def _assignments(fields: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
-    """Placeholders for every field: attribute names like ``status`` are reserved words in DynamoDB."""
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    assignments = []
-    for position, (name, value) in enumerate(fields.items()):
-        names[f"#f{position}"] = name
-        values[f":f{position}"] = to_attribute(value)
-        assignments.append(f"#f{position} = :f{position}")
-    return names, values, assignments

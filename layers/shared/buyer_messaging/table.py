@@ -1,8 +1,9 @@
 """The workflow table adapter: the one DynamoDB client, and DynamoDB's errors turned into named ones.
 
 The table holds upload destinations (``destination#…``), the send step's idempotency records (Powertools,
-``idempotency#…``), the pacer's items (``pace#…``) and the status record of every request (``request#…``); each
-function's IAM statements are held to its families by ``dynamodb:LeadingKeys`` (template.yaml).
+``idempotency#…``), the pacer's items (``pace#…``), the status record of every request (``request#…``) and the
+campaigns' records (``campaign#…``); each function's IAM statements are held to its families by
+``dynamodb:LeadingKeys`` (template.yaml).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ T = TypeVar("T")
 
 
 class ConditionNotMet(Exception):
-    """A conditional write found the item in another state; what that means is the caller's to say."""
+    """A conditional write found the item in another state (a transaction: one of its items, or another transaction
+    writing one of them); what that means is the caller's to say."""
 
 
 @lru_cache(maxsize=1)
@@ -50,11 +52,36 @@ def call(table: str, operation: Callable[[DynamoDBClient], T]) -> T:
         code = error.response.get("Error", {}).get("Code", "")
         if code == "ConditionalCheckFailedException":
             raise ConditionNotMet(code) from None
+        if code == "TransactionCanceledException" and _cancelled_by_items(error.response):
+            raise ConditionNotMet(code) from None
         if code == "ResourceNotFoundException":
             raise ConfigurationError(f"WORKFLOW_TABLE={table!r} does not name a DynamoDB table.") from None
         raise WorkflowTableUnavailable(f"DynamoDB failed on the workflow table ({code}).") from None
     except BotoCoreError as error:
         raise WorkflowTableUnavailable(f"DynamoDB could not be reached ({type(error).__name__}).") from None
+
+
+# Why DynamoDB cancels a transaction, item by item: the items were not in the state its conditions assumed, or
+# another transaction was writing one of them. Either way the caller reads again and decides anew.
+_ITEM_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+def _cancelled_by_items(response: Mapping[str, Any]) -> bool:
+    reasons = {reason.get("Code", "None") for reason in response.get("CancellationReasons") or []}
+    return bool(reasons & _ITEM_REASONS) and reasons <= _ITEM_REASONS | {"None"}
+
+
+def set_clauses(fields: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """``#f0 = :f0`` for every field, with its name and value placeholders: attribute names like ``status`` are
+    reserved words in DynamoDB."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    clauses = []
+    for position, (name, value) in enumerate(fields.items()):
+        names[f"#f{position}"] = name
+        values[f":f{position}"] = to_attribute(value)
+        clauses.append(f"#f{position} = :f{position}")
+    return names, values, clauses
 
 
 def to_attribute(value: Any) -> dict[str, Any]:

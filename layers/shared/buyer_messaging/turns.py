@@ -10,6 +10,9 @@ message fails for quota (:class:`QuotaWaitExpired`) only when its turn would com
 counted from when it was received.
 
 Amazon's answers feed the pacer back (:class:`Pace`): ``x-amzn-RateLimit-Limit`` sets the pace, a 429 lowers it.
+
+A campaign's row takes its turns in the pacer's campaign lane, everything else (the console, the HTTP API and
+its own calls, the S3 outbox, ``requests/``) in the interactive lane, which goes first (:mod:`buyer_messaging.pacer`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from buyer_messaging import catalog, pacer, status
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.errors import BuyerMessagingError, QuotaWaitExpired, SpApiThrottled, error_name
+from buyer_messaging.models import INTERACTIVE_LANE
 from buyer_messaging.observability import logger
 
 # A wait this short is slept in the Lambda (pacer seconds); a longer one is waited in Step Functions.
@@ -49,6 +53,7 @@ class Pacing:
     generation: int
     wait_seconds: int
     since: str  # when the message began waiting for this operation's quota (ISO 8601, UTC)
+    pushed: float | None = None  # a turn of the campaign's schedule: the push its slot counts (pacer.Reservation)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,7 @@ class Pacing:
             "generation": self.generation,
             "waitSeconds": self.wait_seconds,
             "since": self.since,
+            "pushed": self.pushed,
         }
 
     @classmethod
@@ -71,21 +77,25 @@ class Pacing:
                 generation=int(value["generation"]),
                 wait_seconds=int(value["waitSeconds"]),
                 since=str(value["since"]),
+                pushed=None if value.get("pushed") is None else float(value["pushed"]),
             )
         except (KeyError, TypeError, ValueError):
             return None
-        return pacing if math.isfinite(pacing.slot) else None
+        finite = math.isfinite(pacing.slot) and (pacing.pushed is None or math.isfinite(pacing.pushed))
+        return pacing if finite else None
 
 
 @dataclass(frozen=True, slots=True)
 class Taker:
     """Who takes a turn. ``execution_id``: the request (None for the HTTP API, which cannot wait in Step
     Functions). ``retry_count``: the state's ``$$.State.RetryCount``; a retried attempt calls at once (it
-    waited the Retry's interval), its call counted in the pace, and never reuses its first attempt's turn."""
+    waited the Retry's interval), its call counted in the pace, and never reuses its first attempt's turn.
+    ``lane``: the pacer's lane (``MessageRequest.lane``): a campaign's row waits behind what people send."""
 
     execution_id: str | None = None
     pacing: Pacing | None = None
     retry_count: int = 0
+    lane: str = INTERACTIVE_LANE
 
     @property
     def can_wait(self) -> bool:
@@ -146,13 +156,21 @@ def take_turn(operation: str, taker: Taker) -> None:
             previous.generation,
             clock.now,
             MOMENT_SECONDS,
+            pushed=previous.pushed,
         )
         if turn is not None and not turn.booked and not deadline.allows(turn.slot, turn.now):
             raise deadline.expired(operation, turn.slot - turn.now)
     if turn is None:
         accept = deadline.allows if taker.can_wait else _within_a_moment
         turn = pacer.reserve(
-            table, key, spec.rate_per_second, spec.burst, clock.now, accept=accept, book_within=MOMENT_SECONDS
+            table,
+            key,
+            spec.rate_per_second,
+            spec.burst,
+            clock.now,
+            accept=accept,
+            book_within=MOMENT_SECONDS,
+            lane=taker.lane,
         )
         if not turn.taken:
             if not taker.can_wait:
@@ -169,7 +187,7 @@ def take_turn(operation: str, taker: Taker) -> None:
     since = previous.since if previous is not None else status.now_iso()
     if previous is None and taker.execution_id is not None:
         status.waiting_for_quota(table, taker.execution_id, operation, since)
-    raise TurnLater(Pacing(operation, turn.slot, turn.generation, max(1, math.floor(wait)), since))
+    raise TurnLater(Pacing(operation, turn.slot, turn.generation, max(1, math.floor(wait)), since, turn.pushed))
 
 
 def _within_a_moment(slot: float, now: float) -> bool:

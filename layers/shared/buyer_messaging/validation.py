@@ -179,6 +179,7 @@ def validate(
         attachments=checked.attachments,
         coverage_start_date=checked.coverage.get("coverageStartDate"),
         coverage_end_date=checked.coverage.get("coverageEndDate"),
+        lane=request.lane,
     )
 
 

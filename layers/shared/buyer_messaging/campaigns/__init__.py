@@ -1,1 +1,5 @@
-"""Campaigns: one manifest of many rows, each row one message (README, "Campaigns")."""
+"""Campaigns: one manifest of many rows, each row one message, every row accounted for (README, "Campaigns").
+
+``manifest`` (and ``columns``) reads and checks a manifest, ``records`` keeps the campaign's record and its rows'
+outcomes in the workflow table, ``report`` writes the report of a run.
+"""

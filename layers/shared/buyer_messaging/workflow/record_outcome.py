@@ -1,5 +1,5 @@
 """The ``RecordSent`` and ``RecordFailure`` states, the last of either path: the request's status record, tags on
-its staged objects and an EventBridge event."""
+its staged objects and an EventBridge event; for a campaign's row, the row counted on its campaign."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from buyer_messaging import outcome, status
 from buyer_messaging.config import get_settings
+from buyer_messaging.errors import BuyerMessagingError, error_name
 from buyer_messaging.models import OutcomeTask
 from buyer_messaging.observability import logger, metrics
 
@@ -27,5 +28,12 @@ def record_outcome(task: OutcomeTask) -> dict[str, Any]:
     else:
         recorded = outcome.record_failed(where, task.execution_id, task.failure, task.execution_input)
     metrics.add_metric(name="OutcomesRecorded", unit=MetricUnit.Count, value=1)
+    try:
+        outcome.count_campaign_row(where, recorded, task.failure, task.execution_input)
+    except BuyerMessagingError as error:
+        # The message was sent or failed either way: failing here would only hide that. The campaign's report
+        # reconciles the row from the run's results at the end.
+        logger.error("Campaign row not counted", extra={"error": error_name(error), "cause": str(error)})
+        metrics.add_metric(name="CampaignRowNotCounted", unit=MetricUnit.Count, value=1)
     logger.info("Outcome recorded", extra=recorded.to_dict())
     return recorded.to_dict()

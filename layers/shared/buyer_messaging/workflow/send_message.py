@@ -62,7 +62,7 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
         ).to_dict()
 
     digest = idempotency.fingerprint(request.amazon_order_id, request.marketplace_id, message_type.path, body)
-    taker = turns.Taker(send.execution_id, turns.Pacing.from_state(send.pacing), send.retry_count)
+    taker = turns.Taker(send.execution_id, turns.Pacing.from_state(send.pacing), send.retry_count, request.lane)
     try:
         with turns.taking(taker):
             result = idempotency.once(table, send.execution_id, digest, deliver, lambda_context)

@@ -42,7 +42,7 @@ def validate_request(task: ValidationTask) -> dict[str, Any]:
             status.Retention(settings.status_retention_days),
             summary=status.request_summary(request),
         )
-    taker = turns.Taker(task.execution_id, turns.Pacing.from_state(task.pacing), task.retry_count)
+    taker = turns.Taker(task.execution_id, turns.Pacing.from_state(task.pacing), task.retry_count, request.lane)
     try:
         with turns.taking(taker):
             validated = check_request(request)
