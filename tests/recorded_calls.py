@@ -26,6 +26,7 @@ import boto3
 import responses
 
 from buyer_messaging import destinations, http_api, rotation
+from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns import records as campaign_records
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from buyer_messaging.workflow.client_secret_notifications import client_secret_notification
@@ -220,6 +221,28 @@ def _run_the_api(aws: dict[str, Any], calls: Calls) -> None:
     assert http_api.request_status(submitted.request_id)["status"] == "received"
     history = http_api.order_history(support.ORDER_ID)
     assert submitted.request_id in [message["requestId"] for message in history["messages"]]
+    _run_the_campaign_routes(aws, calls)
+
+
+def _run_the_campaign_routes(aws: dict[str, Any], calls: Calls) -> None:
+    """The campaign routes (campaigns.api): a dry run, a manifest staged, the campaign's record, the list, and,
+    once its run finished, its report and its rows to fix."""
+    manifest = f"amazonOrderId,marketplaceId,messageType,attachment1\r\n{support.ORDER_ID},{support.MARKETPLACE_ID},"
+    manifest += "invoice,attachments/inv-1.pdf\r\n"
+    post = campaigns_api.CampaignPost("recorded", "csv", manifest.encode(), dry_run=True, replace=False)
+    assert campaigns_api.preview(post)["ready"] == 1
+    version_id, _ = campaigns_api.stage(post)
+    calls.now("")  # the campaign's run: its report beside the manifest, its record finished
+    report = b"row,amazonOrderId,messageType,requestId,status,error,cause\r\n1,x,invoice,r,failed,E,c\r\n"
+    written = aws["s3"].put_object(Bucket=support.BUCKET, Key="campaigns/recorded.report.csv", Body=report)
+    counts = campaign_records.CampaignCounts(rows=1, sent=0, failed=1, unknown=0, invalid=0, skipped=0)
+    report_object = campaign_records.ReportObject(support.BUCKET, "campaigns/recorded.report.csv", written["VersionId"])
+    campaign_records.finished(support.TABLE, CAMPAIGN_ID, 1, counts=counts, report=report_object)
+    calls.now("ApiFunction")
+    assert campaigns_api.campaign(CAMPAIGN_ID)["status"] == "finished"
+    assert [found["campaignId"] for found in campaigns_api.recent()["campaigns"]] == [CAMPAIGN_ID]
+    assert campaigns_api.report(CAMPAIGN_ID)[1] == report
+    assert version_id
 
 
 def _notification(sample: str, fields: dict[str, str]) -> str:

@@ -16,7 +16,7 @@ import responses
 from buyer_messaging import destinations, idempotency, pacer, status
 from buyer_messaging.campaigns import records
 from tests import support
-from tests.recorded_calls import Calls, recording
+from tests.recorded_calls import CAMPAIGN_ID, Calls, recording
 from tests.recorded_calls import run_everything as _run_everything
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -41,10 +41,15 @@ def test_every_function_stays_inside_its_narrowed_grants(
     # The trigger reads request documents only, at the event's version; never an outbox/ object.
     reads = calls.of("StartWorkflowFunction", "s3:GetObject") + calls.of("StartWorkflowFunction", "s3:HeadObject")
     assert [(params["Key"], "VersionId" in params) for params in reads] == [("requests/invoice-1.json", True)]
-    # Every other read of a staged object pins it by ETag, never by version (no s3:GetObjectVersion).
+    # Every other read of a staged object pins it by ETag, never by version (no s3:GetObjectVersion), but a
+    # campaign's manifest: a campaign is one manifest version (campaigns/, PrepareCampaign and FinishCampaign).
     for function, made in calls.by_function.items():
         if function != "StartWorkflowFunction":
-            versioned = [(name, p) for name, p in made if name.startswith("s3:") and "VersionId" in p]
+            versioned = [
+                (name, p)
+                for name, p in made
+                if name.startswith("s3:") and "VersionId" in p and not p["Key"].startswith("campaigns/")
+            ]
             assert [name for name, _ in versioned] in ([], ["s3:GetObjectTagging", "s3:PutObjectTagging"]), function
             assert not versioned or function == "RecordOutcomeFunction", function
 
@@ -84,3 +89,6 @@ def test_only_request_records_carry_the_order_index_keys(
         if status.ORDER_INDEX_PARTITION in item or status.ORDER_INDEX_SORT in item
     }
     assert indexed == {status.KEY_PREFIX}
+    # The same for the campaigns' index (template.yaml, RecentCampaigns): campaign records alone, not their rows.
+    listed = {item["id"]["S"] for item in items if records.RECENT_INDEX_PARTITION in item}
+    assert listed == {records.KEY_PREFIX + CAMPAIGN_ID}

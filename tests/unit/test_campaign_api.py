@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import Any
 
 import pytest
@@ -169,3 +170,120 @@ def test_a_manifest_is_staged_once_and_never_overwritten_silently(aws: dict[str,
 
     assert (repeat, second != first) == (False, True)
     assert _campaign_objects(aws) == ["campaigns/november.csv", "campaigns/november.csv"]
+
+
+# --- a campaign's record, the list, its report and its rows to fix ------------------------------------------------
+
+
+def _begin(campaign_id: str, name: str, manifest_text: str) -> str:
+    """A campaign of ``manifest_text`` staged and begun, as its run's first step does; its manifest's version."""
+    from buyer_messaging.campaigns import records
+
+    version_id, _ = campaigns_api.stage(campaigns_api.CampaignPost(name, "csv", manifest_text.encode(), False, False))
+    source = records.CampaignSource(support.BUCKET, f"campaigns/{name}.csv", version_id, name, "csv")
+    records.begin_run(support.TABLE, campaign_id, source, run=1)
+    return version_id
+
+
+def _finish(aws: dict[str, Any], campaign_id: str, name: str, report: str, **counts: int) -> None:
+    from buyer_messaging.campaigns import records
+
+    records.prepared(support.TABLE, campaign_id, 1, rows=counts["rows"], invalid_by={}, to_send=counts["rows"])
+    key = f"campaigns/{name}.report.csv"
+    written = aws["s3"].put_object(Bucket=support.BUCKET, Key=key, Body=report.encode())
+    records.finished(
+        support.TABLE,
+        campaign_id,
+        1,
+        counts=records.CampaignCounts(**{"sent": 0, "unknown": 0, "skipped": 0, "invalid": 0, **counts}),
+        report=records.ReportObject(support.BUCKET, key, written["VersionId"]),
+    )
+
+
+REPORT = (
+    "row,amazonOrderId,messageType,requestId,status,error,cause\r\n"
+    f"1,{ORDER},unexpectedProblem,november-1-1,sent,,\r\n"
+    f"2,{ORDER},invoice,,invalid,AttachmentNotFound,{MISSING}\r\n"
+    f"3,{ORDER},postcard,,invalid,UnknownMessageType,'postcard' is not a message type.\r\n"
+    f"4,{ORDER},unexpectedProblem,november-4-1,failed,SpApiUnauthorized,Amazon refused it.\r\n"
+)
+
+
+def _get(path: str, lambda_context: Any) -> dict[str, Any]:
+    result: dict[str, Any] = support.function_module("api").lambda_handler(
+        _event("", method="GET", path=path), lambda_context
+    )
+    return result
+
+
+def test_a_campaign_shows_its_counts_its_report_and_its_rows_to_fix(aws: dict[str, Any], lambda_context: Any) -> None:
+    manifest_text = GOOD_AND_BAD.replace(",Your order ships two days later.,\r\n", ",Your order ships later.,\r\n", 1)
+    _begin("november-0123456789abcdef0123", "november", manifest_text)
+
+    running = json.loads(_get("/campaigns/november-0123456789abcdef0123", lambda_context)["body"])
+    assert {name: running[name] for name in ("status", "done", "reportUrl", "failedRowsUrl", "manifestKey")} == {
+        "status": "checking",
+        "done": False,
+        "reportUrl": None,
+        "failedRowsUrl": None,
+        "manifestKey": "campaigns/november.csv",
+    }
+    assert "manifest" not in running  # the bucket is the seller's business, not the page's
+    early = _get("/campaigns/november-0123456789abcdef0123/report", lambda_context)
+    assert (early["statusCode"], json.loads(early["body"])["error"]) == (409, "CampaignRunning")
+
+    _finish(aws, "november-0123456789abcdef0123", "november", REPORT, rows=4, sent=1, failed=1, invalid=2)
+    record = json.loads(_get("/campaigns/november-0123456789abcdef0123", lambda_context)["body"])
+    report = _get("/campaigns/november-0123456789abcdef0123/report", lambda_context)
+    rows = _get("/campaigns/november-0123456789abcdef0123/failed-rows", lambda_context)
+
+    assert {name: record[name] for name in ("status", "done", "rows", "sent", "failed", "invalid", "reportUrl")} == {
+        "status": "finished",
+        "done": True,
+        "rows": 4,
+        "sent": 1,
+        "failed": 1,
+        "invalid": 2,
+        "reportUrl": "/campaigns/november-0123456789abcdef0123/report",
+    }
+    assert (report["statusCode"], report["headers"]["Content-Type"], report["body"]) == (
+        200,
+        "text/csv; charset=utf-8",
+        REPORT,
+    )
+    assert report["headers"]["Content-Disposition"] == 'attachment; filename="november.report.csv"'
+    assert rows["headers"]["Content-Disposition"] == 'attachment; filename="november.failed-rows.csv"'
+    # Rows 2, 3 (refused by the check) and 4 (failed), as the seller wrote them; row 1 was sent.
+    assert rows["body"] == (
+        f"{HEADER}\r\n"
+        f"{ORDER},{US},invoice,,attachments/missing.pdf\r\n"
+        f"{ORDER},{US},postcard,Hello,\r\n"
+        f"{ORDER},{US},unexpectedProblem,Your order ships two days later.,\r\n"
+    )
+
+
+def test_the_latest_campaigns_come_newest_first_from_the_index(aws: dict[str, Any], lambda_context: Any) -> None:
+    for number in range(3):
+        time.sleep(0.002)  # startedAt is written to the millisecond
+        _begin(f"c{number}-0123456789abcdef0123", f"c{number}", GOOD_AND_BAD + f"{ORDER},{US},invoice,{number},\r\n")
+
+    listed = json.loads(_get("/campaigns", lambda_context)["body"])["campaigns"]
+
+    assert [campaign["name"] for campaign in listed] == ["c2", "c1", "c0"]
+    assert all("listedIn" not in campaign for campaign in listed)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [
+        ("/campaigns/nothing-here", 404, "CampaignNotFound"),
+        ("/campaigns/nothing-here/report", 404, "CampaignNotFound"),
+        ("/campaigns/nothing-here/failed-rows", 404, "CampaignNotFound"),
+        ("/campaigns/a%20b", 400, "InvalidRequest"),
+    ],
+)
+def test_an_unknown_campaign_is_named_not_found(
+    aws: dict[str, Any], lambda_context: Any, path: str, status: int, error: str
+) -> None:
+    answer = _get(path, lambda_context)
+    assert (answer["statusCode"], json.loads(answer["body"])["error"]) == (status, error)

@@ -143,6 +143,27 @@ def read_json_object(bucket: str, key: str, version_id: str | None = None) -> ob
         raise InvalidRequest(f"s3://{bucket}/{key} is not a JSON request document: {error}.") from None
 
 
+def read_object(bucket: str, key: str, version_id: str | None = None) -> bytes:
+    """The bytes of one object version (a campaign's manifest, its rows to send, the Map's results)."""
+    arguments: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        arguments["VersionId"] = version_id
+    try:
+        response = _client().get_object(**arguments)
+        return bytes(response["Body"].read())
+    except Exception as error:
+        raise _translate(error, bucket, key, reading=True) from None
+
+
+def put_object(bucket: str, key: str, body: bytes, content_type: str) -> str | None:
+    """Write an object (a campaign's rows to send, its report); the new version's id (None: versioning is off)."""
+    try:
+        response = _client().put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    except Exception as error:
+        raise _translate(error, bucket, key) from None
+    return response.get("VersionId")
+
+
 def attachment_not_found(bucket: str, key: str) -> AttachmentNotFound:
     """The error for a staged attachment S3 does not have: one sentence whoever looked (a step, a campaign's check)."""
     return AttachmentNotFound(f"s3://{bucket}/{key} does not exist (was it deleted, or is the key or bucket wrong?).")
@@ -246,12 +267,3 @@ def put_if_absent(bucket: str, key: str, body: bytes, content_type: str) -> tupl
             return False, None
         raise _translate(error, bucket, key) from None
     return True, response.get("VersionId")
-
-
-def put_new_version(bucket: str, key: str, body: bytes, content_type: str) -> str | None:
-    """Write ``key`` whatever it holds (S3 versioning keeps the earlier version): the new version's id."""
-    try:
-        response = _client().put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-    except Exception as error:
-        raise _translate(error, bucket, key) from None
-    return response.get("VersionId")

@@ -172,7 +172,7 @@ def stage(post: CampaignPost) -> tuple[str, bool]:
         if info.size == len(post.manifest) and _content(bucket, post.key, info.etag) == post.manifest:
             return _version(info.version_id, post), True
         raise _exists_error(post, post.key)
-    version_id = storage.put_new_version(bucket, post.key, post.manifest, CONTENT_TYPES[post.fmt])
+    version_id = storage.put_object(bucket, post.key, post.manifest, CONTENT_TYPES[post.fmt])
     return _version(version_id, post), False
 
 
