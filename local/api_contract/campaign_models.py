@@ -7,13 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from api_contract.contract_rules import JsonDict
 from api_contract.operations import CSV, Link, Operation, Parameter
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns.manifest import FORMATS, NAME_PATTERN, REPORT_SUFFIX
 from buyer_messaging.models import CAMPAIGN_ID_PATTERN
 
 # manifest.manifest_name's rule: the name's characters, and no name that would make the manifest a report's key.
-CAMPAIGN_NAME = {"type": "string", "pattern": rf"^(?!.*{REPORT_SUFFIX.replace('.', '[.]')}$){NAME_PATTERN.pattern[1:]}"}
+CAMPAIGN_NAME: JsonDict = {
+    "type": "string",
+    "pattern": rf"^(?!.*{REPORT_SUFFIX.replace('.', '[.]')}$){NAME_PATTERN.pattern[1:]}",
+}
 
 
 class CampaignIn(BaseModel):
