@@ -287,3 +287,34 @@ def test_an_unknown_campaign_is_named_not_found(
 ) -> None:
     answer = _get(path, lambda_context)
     assert (answer["statusCode"], json.loads(answer["body"])["error"]) == (status, error)
+
+
+# --- hostile input: a named error, nothing stored ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            '{"name": "x", "format": "csv", "manifest": "a\\ud800"}',
+            "manifest",
+            "is not valid Unicode text (a lone surrogate",
+        ),
+        ('{"name": "../outbox/ATVPDKIKX0DER/x", "format": "csv", "manifest": "a"}', "name", "must be 1 to 100 of"),
+        ('{"name": "november.report", "format": "csv", "manifest": "a"}', "name", "must be 1 to 100 of"),
+        ('{"name": "x", "format": "csv/../../requests/x", "manifest": "a"}', "format", "must be one of: csv, jsonl"),
+        ('{"name": "x", "format": "csv", "manifest": "a", "dryRun": 1}', "dryRun", "must be true or false"),
+        ('{"name": "x", "format": "csv", "manifest": "a", "replace": "true"}', "replace", "must be true or false"),
+        ('["name", "format"]', "body", "must be a JSON object"),
+    ],
+    ids=["lone surrogate", "path in the name", "a report's name", "path in the format", "1", "'true'", "array"],
+)
+def test_hostile_bodies_are_refused_by_field_and_nothing_is_stored(
+    aws: dict[str, Any], lambda_context: Any, body: str, field: str, message: str
+) -> None:
+    status, answer = _call(_event(body), lambda_context)
+
+    assert (status, answer["error"]) == (400, "InvalidRequest"), answer
+    assert [problem["field"] for problem in answer["errors"]] == [field]
+    assert answer["errors"][0]["message"].startswith(message), answer["errors"]
+    assert _campaign_objects(aws) == []
