@@ -276,9 +276,7 @@ def failed_rows(campaign_id: str) -> tuple[str, bytes]:
 def start_again(campaign_id: str) -> dict[str, Any]:
     """POST /campaigns/{campaignId}/runs: the next run, which sends only the rows that were not sent. A run still
     going is CampaignRunning; a repeated POST for the same next run starts nothing more (one execution name)."""
-    from buyer_messaging import executions
     from buyer_messaging.campaigns.records import ENDED
-    from buyer_messaging.campaigns.run import CampaignRun
     from buyer_messaging.errors import CampaignRunning
 
     record = _record(campaign_id)
@@ -288,6 +286,9 @@ def start_again(campaign_id: str) -> dict[str, Any]:
             "run has finished.",
             problems=(("campaignId", f"is still in run {record['run']}"),),
         )
+    from buyer_messaging import executions
+    from buyer_messaging.campaigns.run import CampaignRun
+
     source = record["manifest"]
     run = CampaignRun(
         campaign_id,
