@@ -37,7 +37,7 @@ help:
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint, checkov"
 	@echo "make checkov   checkov's security scan of template.yaml (docs/checkov.md)"
 	@echo "make format    apply ruff's formatting and safe fixes"
-	@echo "make asl       write statemachine/send_message.asl.json from its source, send_message.asl.yaml"
+	@echo "make asl       write statemachine/*.asl.json (send_message, campaign) from their sources, *.asl.yaml"
 	@echo "make openapi   regenerate functions/api/openapi.json (GET /openapi.json) from local/api_contract"
 	@echo "make model-facts  re-derive local/spapi_emulator/model_facts.json from Amazon's models (SPAPI_MODELS=$(SPAPI_MODELS))"
 	@echo "make lock      re-resolve the layer's and the tests' dependencies, rewrite their constraints (network)"

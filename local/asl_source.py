@@ -1,9 +1,9 @@
-"""statemachine/send_message.asl.json, made from statemachine/send_message.asl.yaml.
+"""statemachine/*.asl.json, made from their sources statemachine/*.asl.yaml (the send-message and campaign machines).
 
-The YAML says once what every Task repeats (its Retry, a YAML anchor the other Tasks alias). What reads the
-definition reads the JSON: SAM uploads the DefinitionUri file as it is and CloudFormation refuses YAML aliases
-(aws-cloudformation/cloudformation-coverage-roadmap#613), moto's executor and statelint read JSON. So the JSON is
-committed, written by ``make asl`` (``python -m asl_source``), and tests/static/test_asl_source.py fails while it
+The YAML says once what every Task repeats (its Retry, a YAML anchor the other Tasks alias; anchors are per file).
+What reads a definition reads the JSON: SAM uploads the DefinitionUri file as it is and CloudFormation refuses YAML
+aliases (aws-cloudformation/cloudformation-coverage-roadmap#613), moto's executor and statelint read JSON. So the JSON
+is committed, written by ``make asl`` (``python -m asl_source``), and tests/static/test_asl_source.py fails while it
 is not this module's rendering of the YAML.
 """
 
@@ -17,19 +17,30 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]  # PyYAML, installed with cfn-lint (requirements-dev.txt)
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "statemachine" / "send_message.asl.yaml"
-DEFINITION = ROOT / "statemachine" / "send_message.asl.json"
+STATEMACHINE = ROOT / "statemachine"
+# The machines, by the name of their files.
+MACHINES = ("send_message", "campaign")
 
 
-def render(source: str) -> str:
+def source(machine: str) -> Path:
+    return STATEMACHINE / f"{machine}.asl.yaml"
+
+
+def definition(machine: str) -> Path:
+    return STATEMACHINE / f"{machine}.asl.json"
+
+
+def render(text: str) -> str:
     """The JSON definition of a YAML one: aliases resolved, keys in their order, two-space indents."""
-    definition: Any = yaml.safe_load(source)
-    return json.dumps(definition, indent=2) + "\n"
+    loaded: Any = yaml.safe_load(text)
+    return json.dumps(loaded, indent=2) + "\n"
 
 
 def main() -> int:
-    DEFINITION.write_text(render(SOURCE.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"{DEFINITION.relative_to(ROOT)} written from {SOURCE.relative_to(ROOT)}")
+    for machine in MACHINES:
+        written = definition(machine)
+        written.write_text(render(source(machine).read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"{written.relative_to(ROOT)} written from {source(machine).relative_to(ROOT)}")
     return 0
 
 

@@ -37,6 +37,9 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "STAGING_BUCKET": support.BUCKET,
         "WORKFLOW_TABLE": support.TABLE,
         "STATE_MACHINE_ARN": f"arn:aws:states:us-east-1:123456789012:stateMachine:{support.STATE_MACHINE_NAME}",
+        "CAMPAIGN_STATE_MACHINE_ARN": (
+            f"arn:aws:states:us-east-1:123456789012:stateMachine:{support.CAMPAIGN_STATE_MACHINE_NAME}"
+        ),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "buyer-messaging",
         "POWERTOOLS_METRICS_NAMESPACE": "BuyerMessaging",

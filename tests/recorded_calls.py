@@ -28,10 +28,13 @@ import responses
 from buyer_messaging import destinations, http_api, rotation
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns import records as campaign_records
+from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from buyer_messaging.workflow.client_secret_notifications import client_secret_notification
 from buyer_messaging.workflow.create_destination import create_destination
+from buyer_messaging.workflow.finish_campaign import finish_campaign
 from buyer_messaging.workflow.hash_attachment import hash_attachment
+from buyer_messaging.workflow.prepare_campaign import prepare_campaign
 from buyer_messaging.workflow.record_outcome import record_outcome
 from buyer_messaging.workflow.rotate_client_secret import rotate_client_secret
 from buyer_messaging.workflow.send_message import send_message
@@ -197,6 +200,8 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
     assert record_outcome(OutcomeTask.from_dict(failed))["status"] == "failed"
 
     _run_the_api(aws, calls)
+    _run_a_campaign(aws, calls)
+    _run_the_campaign_routes(calls)
     _run_the_rotation(http, calls)
     calls.now("")
 
@@ -221,28 +226,61 @@ def _run_the_api(aws: dict[str, Any], calls: Calls) -> None:
     assert http_api.request_status(submitted.request_id)["status"] == "received"
     history = http_api.order_history(support.ORDER_ID)
     assert submitted.request_id in [message["requestId"] for message in history["messages"]]
-    _run_the_campaign_routes(aws, calls)
 
 
-def _run_the_campaign_routes(aws: dict[str, Any], calls: Calls) -> None:
-    """The campaign routes (campaigns.api): a dry run, a manifest staged, the campaign's record, the list, and,
-    once its run finished, its report and its rows to fix."""
+def _run_the_campaign_routes(calls: Calls) -> None:
+    """The campaign routes (campaigns.api), after _run_a_campaign: a dry run, a manifest staged and its campaign
+    started, the list, and the recall campaign's record, report and rows to fix, then its next run."""
+    calls.now("ApiFunction")
     manifest = f"amazonOrderId,marketplaceId,messageType,attachment1\r\n{support.ORDER_ID},{support.MARKETPLACE_ID},"
     manifest += "invoice,attachments/inv-1.pdf\r\n"
-    post = campaigns_api.CampaignPost("recorded", "csv", manifest.encode(), dry_run=True, replace=False)
+    post = campaigns_api.CampaignPost("from-the-api", "csv", manifest.encode(), dry_run=False, replace=False)
     assert campaigns_api.preview(post)["ready"] == 1
-    version_id, _ = campaigns_api.stage(post)
-    calls.now("")  # the campaign's run: its report beside the manifest, its record finished
-    report = b"row,amazonOrderId,messageType,requestId,status,error,cause\r\n1,x,invoice,r,failed,E,c\r\n"
-    written = aws["s3"].put_object(Bucket=support.BUCKET, Key="campaigns/recorded.report.csv", Body=report)
-    counts = campaign_records.CampaignCounts(rows=1, sent=0, failed=1, unknown=0, invalid=0, skipped=0)
-    report_object = campaign_records.ReportObject(support.BUCKET, "campaigns/recorded.report.csv", written["VersionId"])
-    campaign_records.finished(support.TABLE, CAMPAIGN_ID, 1, counts=counts, report=report_object)
-    calls.now("ApiFunction")
-    assert campaigns_api.campaign(CAMPAIGN_ID)["status"] == "finished"
-    assert [found["campaignId"] for found in campaigns_api.recent()["campaigns"]] == [CAMPAIGN_ID]
-    assert campaigns_api.report(CAMPAIGN_ID)[1] == report
-    assert version_id
+    assert campaigns_api.submit(post)["repeat"] is False
+    listed = {found["name"]: found["campaignId"] for found in campaigns_api.recent()["campaigns"]}
+    assert set(listed) == {"recorded", "recall"}  # from-the-api's record is its PrepareCampaign's to write
+    assert campaigns_api.campaign(listed["recall"])["status"] == "failed"  # its run 2 failed (_run_a_campaign)
+    assert campaigns_api.report(listed["recall"])[0] == "recall.report.csv"
+    assert campaigns_api.failed_rows(listed["recall"])[1].decode().startswith("amazonOrderId,")
+    assert campaigns_api.start_again(listed["recall"])["run"] == 3
+
+
+def _run_a_campaign(aws: dict[str, Any], calls: Calls) -> None:
+    """A manifest's campaign: the S3 start, run 1 prepared and finished as the Map left it, run 2 prepared (the
+    rows not sent are looked up) and failed (RecordRunFailure)."""
+    calls.now("")
+    boto3.client("stepfunctions", region_name="us-east-1").create_state_machine(
+        name=support.CAMPAIGN_STATE_MACHINE_NAME,
+        definition=PASS_DEFINITION,
+        roleArn="arn:aws:iam::123456789012:role/StatesExecutionRole",
+    )
+    manifest = f"amazonOrderId,marketplaceId,messageType,attachment1\r\n{support.ORDER_ID},{support.MARKETPLACE_ID},"
+    record = _s3_record(aws, "campaigns/recall.csv", (manifest + "invoice,attachments/inv-1.pdf\r\n").encode())
+    calls.now("StartWorkflowFunction")
+    assert start_workflows({"Records": [record]})["executions"][0]["started"] is True
+    version = record["s3"]["object"]["versionId"]
+    run = CampaignRun.first(support.BUCKET, "campaigns/recall.csv", version, "recall", "csv")
+    calls.now("PrepareCampaignFunction")
+    prepared = prepare_campaign({"campaign": run.to_dict()})
+    assert prepared["toSend"] == 1
+    calls.now("")  # what the Distributed Map's ResultWriter leaves: its manifest and a result file
+    results = f"campaign-results/{run.execution_name}/map-run/"
+    output = json.dumps({"row": 1, "status": "failed", "error": "SpApiUnavailable", "cause": "Amazon answered 503."})
+    aws["s3"].put_object(Bucket=support.BUCKET, Key=results + "SUCCEEDED_0.json", Body=json.dumps([{"Output": output}]))
+    written = {
+        "DestinationBucket": support.BUCKET,
+        "ResultFiles": {"SUCCEEDED": [{"Key": results + "SUCCEEDED_0.json"}]},
+    }
+    aws["s3"].put_object(Bucket=support.BUCKET, Key=results + "manifest.json", Body=json.dumps(written))
+    details = {"ResultWriterDetails": {"Bucket": support.BUCKET, "Key": results + "manifest.json"}}
+    calls.now("FinishCampaignFunction")
+    assert finish_campaign({"state": {"campaign": prepared, "results": details}})["failed"] == 1
+    second = {**run.to_dict(), "run": 2}
+    calls.now("PrepareCampaignFunction")
+    assert prepare_campaign({"campaign": second})["toSend"] == 1
+    calls.now("FinishCampaignFunction")
+    failure = {"Error": "States.Timeout", "Cause": "The Map did not end in time."}
+    assert finish_campaign({"campaign": second, "failure": failure})["error"] == "States.Timeout"
 
 
 def _notification(sample: str, fields: dict[str, str]) -> str:

@@ -24,6 +24,7 @@ BUCKET = "buyer-messaging-123456789012-us-east-1-1a2b3c4d"
 SECRET_ID = "buyer-messaging/lwa-credentials"
 TABLE = "buyer-messaging-workflow"
 STATE_MACHINE_NAME = "SendMessageStateMachine"
+CAMPAIGN_STATE_MACHINE_NAME = "CampaignStateMachine"
 ORDER_ID = "123-1234567-1234567"
 MARKETPLACE_ID = "ATVPDKIKX0DER"
 CREDENTIALS = {

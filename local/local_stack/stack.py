@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 
 from buyer_messaging.eventbus import EVENT_SOURCE
-from local_stack import atomic_dynamodb, task_time
+from local_stack import atomic_dynamodb, distributed_map, task_time
 from local_stack.lambdas import ACCOUNT_CONCURRENCY, DEFAULT_SLOTS, InProcessLambdas, LocalFunction
 from local_stack.template import ACCOUNT_ID, Resolver, Template
 
@@ -29,6 +29,7 @@ DEFAULT_STACK_NAME = "buyer-messaging-local"
 STACK_UUID = "1a2b3c4d-0000-4000-8000-000000000000"
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+SEND_STATE_MACHINE = "SendMessageStateMachine"  # Deployment.state_machine_arn; every machine in .state_machines
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 # Deployed to AWS, not to the local stack: their Ref is empty, so the console runs without sign-in.
 NOT_LOCAL_TYPES = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient")
@@ -61,6 +62,11 @@ class Deployment:
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue URL
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
     environment: dict[str, str] = field(default_factory=dict)
+    state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
+
+    @property
+    def campaign_state_machine_arn(self) -> str:
+        return self.state_machines["CampaignStateMachine"]
 
 
 class LocalStack:
@@ -100,6 +106,7 @@ class LocalStack:
         }
         self._restore_sleep: Any = None
         self._restore_dynamodb: Any = None
+        self._restore_distributed_map: Any = None
         self._saved_environment: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ clients
@@ -130,13 +137,16 @@ class LocalStack:
             environment["PACER_CLOCK_SPEEDUP"] = repr(float(self.retry_speedup))
         self._apply_environment(environment)
         functions = self._create_functions(resolver)
-        state_machine_arn = self._create_state_machine(resolver)
+        state_machines = self._create_state_machines(resolver)
         bucket = self._create_bucket(resolver)
         self._scale_time()
         self.lambdas.install()
+        if self._restore_distributed_map is None:
+            self._restore_distributed_map = distributed_map.install()
         self.deployment = Deployment(
             bucket=bucket,
-            state_machine_arn=state_machine_arn,
+            state_machine_arn=state_machines[SEND_STATE_MACHINE],
+            state_machines=state_machines,
             secret_id=secret_id,
             functions=functions,
             queues={name: resolver.refs[name] for name in self.template.resources_of_type("AWS::SQS::Queue")},
@@ -147,6 +157,9 @@ class LocalStack:
 
     def close(self) -> None:
         self.lambdas.uninstall()
+        if self._restore_distributed_map is not None:
+            self._restore_distributed_map()
+            self._restore_distributed_map = None
         self._restore_environment()
         if self._restore_sleep is not None:
             self._restore_sleep()
@@ -330,10 +343,10 @@ class LocalStack:
         own = resolver.resolve(spec.get("Properties", {}).get("Environment", {}).get("Variables", {}))
         return {key: str(value) for key, value in {**shared, **own}.items()}
 
-    def _create_state_machine(self, resolver: Resolver) -> str:
+    def _create_state_machines(self, resolver: Resolver) -> dict[str, str]:
         role = self._role("states", "states.amazonaws.com")
         sfn = self.client("stepfunctions")
-        arn = ""
+        arns = {}
         for logical, spec in self.template.resources_of_type(*STATE_MACHINE_TYPES).items():
             properties = spec.get("Properties", {})
             definition = (self.root / str(properties["DefinitionUri"])).read_text(encoding="utf-8")
@@ -342,13 +355,13 @@ class LocalStack:
                 definition = definition.replace("${" + key + "}", str(value))
             created = sfn.create_state_machine(
                 name=resolver.attributes[(logical, "Name")],
-                definition=definition,
+                definition=distributed_map.definition_for_moto(definition),
                 roleArn=role,
                 type=str(properties.get("Type", "STANDARD")),
             )
-            arn = created["stateMachineArn"]
-            resolver.refs[logical] = arn
-        return arn
+            arns[logical] = created["stateMachineArn"]
+            resolver.refs[logical] = arns[logical]
+        return arns
 
     def _create_bucket(self, resolver: Resolver) -> str:
         s3 = self.client("s3")

@@ -116,9 +116,10 @@ def test_a_burst_larger_than_the_burst_size_is_delivered_without_429s(paced: Sta
     assert record["status"] == "sent"
     assert [entry["status"] for entry in record["history"]][:2] == ["received", "waitingForQuota"]
     assert "waitingForQuota" not in record  # the wait ended with the next transition
-    # One call per message and operation, none retried: every call left when Amazon's bucket had room.
-    assert len(paced.emulator.calls(ACTIONS)) == 12
-    assert len(paced.emulator.calls(SEND)) == 12
+    # One call per message and operation: every call left when Amazon's bucket had room, but for the one 429 the
+    # stack allows (at_most_one_429), whose call was retried (seen on a loaded host: 13 sends, 12 delivered).
+    assert len(paced.emulator.calls(ACTIONS)) == 12 + len(throttled(paced, ACTIONS))
+    assert len(paced.emulator.calls(SEND)) == 12 + len(throttled(paced, SEND))
 
 
 def test_a_429_storm_slows_the_pace_and_every_message_is_delivered_once(paced: Stack) -> None:

@@ -172,7 +172,10 @@ def test_the_state_machine_invokes_exactly_its_six_functions(transformed: dict[s
         sorted(action for action in WILDCARD_RESOURCE_ACTIONS if action.startswith("logs:")),
         ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
     ]
-    assert transformed[STATE_MACHINE_ROLE]["Properties"].get("ManagedPolicyArns", []) == []
+    # Logging and tracing come from the policy both state machines' roles attach, and nothing else does.
+    assert transformed[STATE_MACHINE_ROLE]["Properties"].get("ManagedPolicyArns", []) == [
+        {"Ref": "StateMachineLogsAndTracesPolicy"}
+    ]
 
 
 def test_the_state_machine_role_trusts_step_functions_of_this_account_only(transformed: dict[str, Any]) -> None:

@@ -38,6 +38,8 @@ FUNCTION_FOLDERS = {
     "ApiFunction": "api",
     "RotateClientSecretFunction": "rotate_client_secret",
     "ClientSecretNotificationsFunction": "client_secret_notifications",
+    "PrepareCampaignFunction": "prepare_campaign",
+    "FinishCampaignFunction": "finish_campaign",
 }
 
 # DefinitionSubstitutions key -> the function whose ARN it carries
@@ -571,8 +573,10 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
     for logical_id, resource in functions(template["Resources"]).items():
         own = resource["Properties"].get("Environment", {}).get("Variables", {})
         expected = {
-            "StartWorkflowFunction": {"STATE_MACHINE_ARN"},
+            "StartWorkflowFunction": {"STATE_MACHINE_ARN", "CAMPAIGN_STATE_MACHINE_ARN"},
             "RecordOutcomeFunction": {"EVENT_BUS_NAME"},
+            "PrepareCampaignFunction": {"CAMPAIGN_MAX_ROWS"},
+            "FinishCampaignFunction": {"CAMPAIGN_MAX_ROWS", "EVENT_BUS_NAME"},
             "ApiFunction": {
                 "STATE_MACHINE_ARN",
                 "CONSOLE_USER_POOL_ID",
@@ -583,7 +587,8 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
         }
         assert set(own) == expected.get(logical_id, set()), logical_id
     assert template["Resources"]["StartWorkflowFunction"]["Properties"]["Environment"]["Variables"] == {
-        "STATE_MACHINE_ARN": {"Ref": STATE_MACHINE_ID}
+        "STATE_MACHINE_ARN": {"Ref": STATE_MACHINE_ID},
+        "CAMPAIGN_STATE_MACHINE_ARN": {"Ref": "CampaignStateMachine"},
     }
 
 
@@ -680,7 +685,12 @@ def test_staging_bucket_triggers_start_workflow(resources: dict[str, Any]) -> No
         assert configuration["Event"] == "s3:ObjectCreated:*"
         rules = configuration["Filter"]["S3Key"]["Rules"]
         filters.append({r["Name"]: r["Value"] for r in rules})
-    assert filters == [{"prefix": "outbox/"}, {"prefix": "requests/", "suffix": ".json"}]
+    assert filters == [
+        {"prefix": "outbox/"},
+        {"prefix": "requests/", "suffix": ".json"},
+        {"prefix": "campaigns/", "suffix": ".csv"},
+        {"prefix": "campaigns/", "suffix": ".jsonl"},
+    ]
     permission = resources["StartWorkflowS3Permission"]["Properties"]
     assert permission["Principal"] == "s3.amazonaws.com"
     assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
@@ -819,4 +829,6 @@ def test_sam_transform_has_no_cycles_and_least_privilege_roles(transformed: dict
                     {"Ref": "RequestRecordsPolicy"},
                     {"Ref": "RequestRecordsReadPolicy"},
                     {"Ref": "PacerPolicy"},
+                    {"Ref": "CampaignRecordsPolicy"},
+                    {"Ref": "StateMachineLogsAndTracesPolicy"},
                 ) or (arn in allowed_managed), (logical_id, arn)

@@ -12,6 +12,7 @@ import pytest
 import responses
 
 from buyer_messaging import errors, http_api, trigger, validation
+from buyer_messaging.campaigns import keys
 from buyer_messaging.models import MessageRequest
 from local_stack.template import Template
 from tests import support
@@ -83,6 +84,7 @@ def _bucket_prefixes() -> set[str]:
 OTHER_KEYS = {
     "outbox file (another order's invoice)": f"outbox/{support.MARKETPLACE_ID}/{support.ORDER_ID}/invoice/Invoice.pdf",
     "request document": "requests/order-42.json",
+    "campaign manifest": "campaigns/recall-2026-11.csv",
     "file the back office staged for a request document": "attachments/invoice-123-1234567-1234567.pdf",
     "any other object": "other/notes.json",
     "traversal out of a staged folder": f"attachments/{STAGED_FOLDER}/../../requests/order-42.json",
@@ -100,8 +102,8 @@ OTHER_KEYS = {
 
 
 def test_the_refused_keys_cover_every_prefix_the_bucket_uses() -> None:
-    prefixes = _bucket_prefixes() | {trigger.OUTBOX_PREFIX, trigger.REQUESTS_PREFIX}
-    assert prefixes == {"outbox/", "requests/"}
+    prefixes = _bucket_prefixes() | {trigger.OUTBOX_PREFIX, trigger.REQUESTS_PREFIX, keys.MANIFEST_PREFIX}
+    assert prefixes == {"outbox/", "requests/", "campaigns/"}
     assert all(any(key.startswith(prefix) for key in OTHER_KEYS.values()) for prefix in prefixes)
 
 

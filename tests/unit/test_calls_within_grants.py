@@ -91,4 +91,5 @@ def test_only_request_records_carry_the_order_index_keys(
     assert indexed == {status.KEY_PREFIX}
     # The same for the campaigns' index (template.yaml, RecentCampaigns): campaign records alone, not their rows.
     listed = {item["id"]["S"] for item in items if records.RECENT_INDEX_PARTITION in item}
-    assert listed == {records.KEY_PREFIX + CAMPAIGN_ID}
+    assert records.KEY_PREFIX + CAMPAIGN_ID in listed
+    assert all(key.startswith(records.KEY_PREFIX) and "#row#" not in key for key in listed), listed

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from buyer_messaging.campaigns import api as campaigns_api
-from buyer_messaging.campaigns import manifest
 from tests import support
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -141,10 +140,6 @@ def test_the_body_is_read_field_by_field(aws: dict[str, Any], lambda_context: An
     assert body["errors"] == [
         {"field": "name", "message": "must be 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-', and not end in '.report'"}
     ]
-
-
-def test_the_apis_copy_of_the_manifests_names_is_the_manifest_modules() -> None:
-    assert (campaigns_api.MANIFEST_PREFIX, campaigns_api.FORMATS) == (manifest.MANIFEST_PREFIX, manifest.FORMATS)
 
 
 def _stage(text: str, fmt: str = "csv", *, replace: bool = False) -> tuple[str, bool]:

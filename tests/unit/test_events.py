@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from buyer_messaging import catalog, http_api, rotation, trigger, validation
+from buyer_messaging import catalog, http_api, naming, rotation, trigger, validation
 from buyer_messaging.campaigns import api as campaigns_api
+from buyer_messaging.campaigns.keys import manifest_name
+from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.messaging import AvailableAction
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from tests import support
@@ -94,6 +96,21 @@ def _s3_event(event: Any) -> None:
         catalog.message_type(request.message_type)
 
 
+def _campaign_run(event: Any) -> None:
+    run = CampaignRun.from_dict(event["campaign"])
+    assert manifest_name(run.key) == (run.name, run.fmt)
+    assert run.campaign_id == naming.campaign_id(run.bucket, run.key, run.version_id, run.name)
+
+
+def _finished_or_failed_run(event: Any) -> None:
+    if "failure" in event:
+        _campaign_run(event)
+        assert set(event["failure"]) == {"Error", "Cause"}
+        return
+    _campaign_run(event["state"])
+    assert event["state"]["results"]["ResultWriterDetails"]["Key"].endswith("/manifest.json")
+
+
 def _client_secret_notifications(event: Any) -> None:
     """An SQS event whose message is one of Amazon's client secret notifications (buyer_messaging.rotation)."""
     from aws_lambda_powertools.utilities.data_classes import SQSEvent
@@ -121,6 +138,8 @@ PARSERS: dict[str, Callable[[Any], None]] = {
     "upload_attachment": _task_with_destination,
     "send_message": _send_request,
     "start_workflow": _s3_event,
+    "prepare_campaign": _campaign_run,
+    "finish_campaign": _finished_or_failed_run,
 }
 
 
@@ -139,16 +158,22 @@ def test_sample_parses_into_its_functions_model(sample: str) -> None:
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_sample_buckets_are_the_staging_bucket(sample: str) -> None:
     text = (support.EVENTS / sample).read_text(encoding="utf-8")
-    for bucket in _values_of(json.loads(text), {"bucket", "name"}):
+    for bucket in _buckets_of(json.loads(text)):
         assert bucket == support.BUCKET
 
 
-def _values_of(data: Any, names: set[str]) -> list[Any]:
+def _buckets_of(data: Any) -> list[Any]:
+    """Every bucket a sample names: ``bucket`` / ``Bucket`` values, and an S3 event's ``bucket.name``."""
     if isinstance(data, dict):
-        found = [value for key, value in data.items() if key in names and isinstance(value, str)]
-        return found + [v for value in data.values() for v in _values_of(value, names)]
+        found = []
+        for key, value in data.items():
+            if key in {"bucket", "Bucket"} and isinstance(value, str):
+                found.append(value)
+            elif key == "bucket" and isinstance(value, dict) and isinstance(value.get("name"), str):
+                found.append(value["name"])
+        return found + [v for value in data.values() for v in _buckets_of(value)]
     if isinstance(data, list):
-        return [v for item in data for v in _values_of(item, names)]
+        return [v for item in data for v in _buckets_of(item)]
     return []
 
 

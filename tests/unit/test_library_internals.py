@@ -27,7 +27,7 @@ from sp_api.auth import access_token_client as sp_api_token_cache
 from sp_api.base import Client as SpApiClient
 from sp_api.base import _core as sp_api_core
 
-from local_stack import containers, task_time
+from local_stack import containers, distributed_map, task_time
 
 MOTO = "5.2.5"
 POWERTOOLS = "3.37.0"
@@ -73,6 +73,17 @@ def test_moto_times_a_task_and_a_wait_state_as_task_time_replaces_them() -> None
     task_time._checked(ExecutionState._evaluate_with_timeout, task_time._EVALUATE_WITH_TIMEOUT_SHA256)
     task_time._checked(WaitFunction._wait_interval, task_time._WAIT_INTERVAL_SHA256)
     assert task_time.CHECKED_MOTO == MOTO
+
+
+def test_moto_leaves_the_step_functions_integration_and_the_result_writer_as_distributed_map_completes_them() -> None:
+    # distributed_map checks these sources when it installs; here before any stack runs, naming the one that moved.
+    moved = [
+        name
+        for name, (function, expected) in distributed_map.ORIGINALS.items()
+        if distributed_map.source_digest(function) != expected
+    ]
+    assert moved == [], f"moto's {moved} changed: read local_stack/distributed_map.py again"
+    assert distributed_map.CHECKED_MOTO == MOTO
 
 
 def test_moto_sleeps_a_retry_interval_with_the_time_module_of_retrier_decl() -> None:

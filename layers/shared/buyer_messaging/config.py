@@ -44,7 +44,7 @@ class Settings:
     # Empty: only Amazon S3 hosts (see buyer_messaging.uploads); else host patterns, "*." wildcards.
     upload_url_allowed_hosts: tuple[str, ...]
     staging_bucket: str
-    state_machine_arn: str
+    state_machine_arn: str  # the send-message state machine
     workflow_table: str
     # EventBridge bus for MessageSent / MessageFailed; the account's default bus unless set.
     event_bus_name: str
@@ -58,6 +58,8 @@ class Settings:
     # The pacer's clock runs this many times faster than real time: set by the local stack only, to the
     # factor its Wait states and Retry intervals run faster (never set on AWS).
     pacer_clock_speedup: float = 1.0
+    # The campaign state machine, which a manifest staged under campaigns/ starts (buyer_messaging.trigger).
+    campaign_state_machine_arn: str = ""
     # The LWA client secret is rotated once it is this many days old (buyer_messaging.rotation); Amazon's
     # deadline is 180 days, and the old secret works seven days after a rotation.
     client_secret_rotation_days: int = 90
@@ -104,6 +106,7 @@ class Settings:
             selling_partner_id=env.get("SELLING_PARTNER_ID", "").strip(),
             quota_wait_deadline_hours=_positive_float(env, "QUOTA_WAIT_DEADLINE_HOURS", 24.0, unit="hours"),
             pacer_clock_speedup=_positive_float(env, "PACER_CLOCK_SPEEDUP", 1.0, unit="times real time"),
+            campaign_state_machine_arn=env.get("CAMPAIGN_STATE_MACHINE_ARN", "").strip(),
             client_secret_rotation_days=_rotation_days(env),
             campaign_max_rows=_campaign_max_rows(env),
         )
@@ -121,6 +124,7 @@ _VARIABLE_OF = {
     "credentials_secret_id": "SPAPI_CREDENTIALS_SECRET",
     "staging_bucket": "STAGING_BUCKET",
     "state_machine_arn": "STATE_MACHINE_ARN",
+    "campaign_state_machine_arn": "CAMPAIGN_STATE_MACHINE_ARN",
     "workflow_table": "WORKFLOW_TABLE",
 }
 

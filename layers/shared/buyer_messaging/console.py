@@ -13,6 +13,7 @@ from typing import Any
 
 from buyer_messaging import catalog, errors, marketplaces
 from buyer_messaging.campaigns import api as campaigns_api
+from buyer_messaging.campaigns.keys import FORMATS
 from buyer_messaging.campaigns.records import RunStatus
 from buyer_messaging.config import Settings
 from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
@@ -136,7 +137,7 @@ def campaigns(environment: Mapping[str, str]) -> dict[str, Any]:
     """What the campaigns page states and checks: the manifest formats, the row limit (CAMPAIGN_MAX_ROWS), the
     largest manifest the API takes, and a run's statuses in words."""
     return {
-        "formats": list(campaigns_api.FORMATS),
+        "formats": list(FORMATS),
         "maxRows": Settings.from_env(environment).campaign_max_rows,
         "maxBytes": campaigns_api.MANIFEST_MAX_BYTES,
         "statuses": {str(status): text for status, text in CAMPAIGN_STATUS_TEXTS.items()},

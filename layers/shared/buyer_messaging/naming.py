@@ -4,7 +4,8 @@ Step Functions refuses a second execution of a name (for 90 days after the first
 from what identifies a request turns every repeat into "already started" instead of a second message:
 
 - S3 starts: the bucket, key and version of the staged object (:func:`buyer_messaging.trigger.execution_name`);
-- API starts: the caller's ``Idempotency-Key``, or else the request's content, scoped to the caller.
+- API starts: the caller's ``Idempotency-Key``, or else the request's content, scoped to the caller;
+- campaigns: the manifest's bucket, key and version (:func:`campaign_id`), and each run and row under it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from buyer_messaging.errors import UnknownMessageType
 from buyer_messaging.models import MessageRequest
 
 EXECUTION_NAME_MAX_LENGTH = 80
+CAMPAIGN_ID_MAX_LENGTH = 64  # models.CAMPAIGN_ID_PATTERN: room for "-{row}-{run}" within the 80 of a row's child
+_CAMPAIGN_DIGEST_LENGTH = 20  # 80 bits: one seller's manifests never share an id by chance
 _DIGEST_LENGTH = 32  # 128 bits of SHA-256: no two requests share a name by chance
 _UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -29,6 +32,20 @@ def deterministic_name(identity: Sequence[str], hint: str = "") -> str:
     readable = _UNSAFE_NAME_CHARACTERS.sub("-", hint).strip("-")
     room = EXECUTION_NAME_MAX_LENGTH - len(digest) - 1
     return f"{readable[:room]}-{digest}" if readable else digest
+
+
+def campaign_id(bucket: str, key: str, version_id: str, name: str) -> str:
+    """``{name shortened}-{20 hex of sha256(bucket, key, version)}``: one manifest object version, one campaign."""
+    digest = hashlib.sha256("\0".join((bucket, key, version_id)).encode("utf-8")).hexdigest()[:_CAMPAIGN_DIGEST_LENGTH]
+    readable = _UNSAFE_NAME_CHARACTERS.sub("-", name).strip("-")
+    room = CAMPAIGN_ID_MAX_LENGTH - len(digest) - 1
+    readable = readable[:room].rstrip("-")
+    return f"{readable}-{digest}" if readable else digest
+
+
+def campaign_run_name(campaign: str, run: int) -> str:
+    """The campaign state machine's execution of run ``run``: a repeated start of one run is a no-op."""
+    return f"{campaign}-{run}"
 
 
 def request_execution_name(request: MessageRequest, *, caller: str, idempotency_key: str | None = None) -> str:

@@ -1,9 +1,11 @@
-"""From an S3 object to a message request: the two key conventions and the execution name.
+"""From an S3 object to what it starts: the key conventions and the execution name.
 
 - ``outbox/{marketplaceId}/{amazonOrderId}/{messageType}/{fileName}``: one message whose single attachment
   is this object, shown to the buyer as ``fileName``.
 - ``requests/{name}.json``: a request document (the state machine's input); its attachments are keys in
   the same bucket unless they name another.
+- ``campaigns/{name}.csv`` / ``.jsonl``: a campaign's manifest, run 1 of its campaign (:func:`campaign_for_object`);
+  ``campaigns/{name}.report.csv`` is a campaign's report and starts nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from buyer_messaging.campaigns.keys import MANIFEST_PREFIX, is_report, manifest_name
+from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.errors import InvalidRequest, UnsupportedS3Key
 from buyer_messaging.models import AttachmentRef, MessageRequest
 from buyer_messaging.naming import deterministic_name
@@ -87,8 +91,22 @@ def request_for_object(
         return MessageRequest.from_dict(document, default_bucket=staged.bucket)
     raise UnsupportedS3Key(
         f"s3://{staged.bucket}/{key} fits no key convention: use "
-        "outbox/{marketplaceId}/{amazonOrderId}/{messageType}/{fileName} or requests/{name}.json."
+        "outbox/{marketplaceId}/{amazonOrderId}/{messageType}/{fileName}, requests/{name}.json or "
+        "campaigns/{name}.csv (or .jsonl)."
     )
+
+
+def is_campaign_object(staged: StagedObjectEvent) -> bool:
+    return staged.key.startswith(MANIFEST_PREFIX)
+
+
+def campaign_for_object(staged: StagedObjectEvent) -> CampaignRun | None:
+    """Run 1 of the campaign of this manifest version; None for a campaign's report (its own upload starts
+    nothing); UnsupportedS3Key for any other key under campaigns/."""
+    if is_report(staged.key):
+        return None
+    name, fmt = manifest_name(staged.key)
+    return CampaignRun.first(staged.bucket, staged.key, staged.version, name, fmt)
 
 
 def _outbox_request(staged: StagedObjectEvent) -> MessageRequest:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from buyer_messaging.campaigns.keys import FORMATS, MANIFEST_PREFIX, manifest_name
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError, CampaignExists, InvalidRequest, ManifestTooLarge
 from buyer_messaging.models import FieldReader
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
 # to 10 MB, but Lambda's synchronous payload is 6 MB, JSON-escaped text and the event around it included. Larger
 # manifests go to S3 directly (aws s3 cp manifest.csv s3://{bucket}/campaigns/), which has no such limit.
 MANIFEST_MAX_BYTES = 5_000_000
-# The manifest module (and the catalog it reads) is loaded by the campaign routes only: the API function's cold start
-# imports no more than its message routes need (tests/unit/test_cold_start_imports.py). Its names, kept in step:
-MANIFEST_PREFIX = "campaigns/"
-FORMATS = ("csv", "jsonl")
 CAMPAIGN_FIELDS = ("name", "format", "manifest", "dryRun", "replace")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
@@ -61,8 +58,6 @@ def read_campaign_post(raw: str | None) -> CampaignPost:
     if fmt and fmt not in FORMATS:
         reader.problem("format", f"must be one of: {', '.join(FORMATS)}")
     elif name and fmt:
-        from buyer_messaging.campaigns.manifest import manifest_name
-
         try:
             manifest_name(f"{MANIFEST_PREFIX}{name}.{fmt}")
         except BuyerMessagingError:
@@ -81,7 +76,9 @@ def read_campaign_post(raw: str | None) -> CampaignPost:
 
 
 def checked_manifest(post: CampaignPost) -> Manifest:
-    """The manifest read and every row checked, as the campaign's PrepareCampaign step will: nothing is sent."""
+    """The manifest read and every row checked, as the campaign's PrepareCampaign step will: nothing is sent. (The
+    manifest module, and the catalog it reads, load here: the API function's cold start imports no more than its
+    message routes need, tests/unit/test_cold_start_imports.py.)"""
     from buyer_messaging import storage
     from buyer_messaging.campaigns import manifest
     from buyer_messaging.errors import AttachmentNotFound

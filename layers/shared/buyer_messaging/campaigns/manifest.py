@@ -16,7 +16,6 @@ import csv
 import difflib
 import io
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -31,13 +30,13 @@ from buyer_messaging.campaigns.columns import (
     REQUIRED_COLUMNS,
     Column,
 )
+from buyer_messaging.campaigns.keys import FORMATS, manifest_name
 from buyer_messaging.errors import (
     BuyerMessagingError,
     DuplicateRow,
     InvalidRequest,
     ManifestInvalid,
     ManifestTooLarge,
-    UnsupportedS3Key,
     error_name,
 )
 from buyer_messaging.models import MessageRequest
@@ -57,10 +56,6 @@ __all__ = [
 # What S3 says about a staged object (its size and ETag): the callable of check_rows answers it, or None.
 ObjectFacts = validation.StagedObject
 
-FORMATS = ("csv", "jsonl")
-MANIFEST_PREFIX = "campaigns/"
-REPORT_SUFFIX = ".report"  # campaigns/{name}.report.csv is a campaign's report, never a manifest
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")  # a manifest's {name} (the API's document states it)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _SAVE_AS_UTF8 = 'save it as UTF-8 (in Excel: "CSV UTF-8 (Comma delimited)") and upload it again'
@@ -111,19 +106,6 @@ class Manifest:
                 for row in self.rows
             ],
         }
-
-
-def manifest_name(key: str) -> tuple[str, str]:
-    """``("recall-2026-11", "csv")`` for ``campaigns/recall-2026-11.csv``; UnsupportedS3Key for another key."""
-    name, dot, fmt = key.removeprefix(MANIFEST_PREFIX).rpartition(".")
-    if not key.startswith(MANIFEST_PREFIX) or not dot or fmt not in FORMATS or not NAME_PATTERN.fullmatch(name):
-        raise UnsupportedS3Key(
-            f"{key!r} is not a campaign manifest: a manifest is campaigns/{{name}}.csv or campaigns/{{name}}.jsonl, "
-            "directly under campaigns/, {name} 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-'."
-        )
-    if name.endswith(REPORT_SUFFIX):
-        raise UnsupportedS3Key(f"{key!r} is a campaign's report (campaigns/{{name}}.report.csv), not a manifest.")
-    return name, fmt
 
 
 def read_manifest(data: bytes, fmt: str, *, default_bucket: str, max_rows: int) -> Manifest:

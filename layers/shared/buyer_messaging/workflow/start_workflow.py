@@ -1,5 +1,6 @@
-"""The S3 trigger (no state: it starts the state machine): an object staged under ``outbox/`` or ``requests/``
-starts one execution per object version."""
+"""The S3 trigger (no state: it starts the state machines): an object staged under ``outbox/`` or ``requests/``
+starts one execution of the send-message state machine per object version, a manifest under ``campaigns/`` one of
+the campaign state machine (its run 1)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
     first_error: BuyerMessagingError | None = None
     for staged in trigger.parse_s3_event(event):
         where = f"s3://{staged.bucket}/{staged.key}"
+        if trigger.is_campaign_object(staged):
+            try:
+                results.append(_start_campaign(settings, staged))
+            except BuyerMessagingError as error:
+                results.append(_rejected(where, error))
+                first_error = first_error or error
+            continue
         try:
             request = trigger.request_for_object(staged, storage.read_json_object)
             hint = request.amazon_order_id + "-" + request.message_type
@@ -30,9 +38,7 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
                 state_machine_arn, trigger.execution_name(staged, hint), request.to_dict()
             )
         except BuyerMessagingError as error:
-            logger.error("Object not started", extra={"object": where, "error": error_name(error), "cause": str(error)})
-            metrics.add_metric(name="StartsRejected", unit=MetricUnit.Count, value=1)
-            results.append({"object": where, "started": False, "error": error_name(error), "cause": str(error)})
+            results.append(_rejected(where, error))
             first_error = first_error or error
             continue
         logger.info(
@@ -47,6 +53,34 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
         name="ExecutionsStarted", unit=MetricUnit.Count, value=sum(1 for r in results if r.get("started"))
     )
     return {"executions": results}
+
+
+def _start_campaign(settings: Settings, staged: trigger.StagedObjectEvent) -> dict[str, Any]:
+    """Run 1 of the manifest version's campaign, under its deterministic name: a repeated event is a no-op."""
+    where = f"s3://{staged.bucket}/{staged.key}"
+    run = trigger.campaign_for_object(staged)
+    if run is None:
+        logger.info("Campaign report staged: nothing to start", extra={"object": where})
+        return {"object": where, "started": False, "ignored": "a campaign's report"}
+    started = executions.start_execution(
+        settings.require("campaign_state_machine_arn"), run.execution_name, run.to_dict()
+    )
+    logger.info(
+        "Campaign started" if not started.already_existed else "Campaign already started for this version",
+        extra={"object": where, "execution": started.name, "campaignId": run.campaign_id},
+    )
+    return {
+        "object": where,
+        "started": not started.already_existed,
+        "executionArn": started.execution_arn,
+        "campaignId": run.campaign_id,
+    }
+
+
+def _rejected(where: str, error: BuyerMessagingError) -> dict[str, Any]:
+    logger.error("Object not started", extra={"object": where, "error": error_name(error), "cause": str(error)})
+    metrics.add_metric(name="StartsRejected", unit=MetricUnit.Count, value=1)
+    return {"object": where, "started": False, "error": error_name(error), "cause": str(error)}
 
 
 def _record_received_from_s3(

@@ -1,0 +1,16 @@
+"""The PrepareCampaign state: a campaign run's manifest read and checked, its rows to send written for the Map."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from buyer_messaging.observability import log_failures, logger, metrics, tracer
+from buyer_messaging.workflow.prepare_campaign import prepare_campaign
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+@log_failures
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return prepare_campaign(event)
