@@ -19,6 +19,8 @@ from buyer_messaging.errors import (
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from buyer_messaging.validation import StagedObject
+
 MAX_REQUEST_DOCUMENT_BYTES = 256 * 1024
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "404", "NoSuchVersion"}
 _CHANGED = {"PreconditionFailed", "412"}
@@ -162,6 +164,18 @@ def put_object(bucket: str, key: str, body: bytes, content_type: str) -> str | N
     except Exception as error:
         raise _translate(error, bucket, key) from None
     return response.get("VersionId")
+
+
+def staged_object(bucket: str, key: str) -> StagedObject | None:
+    """What S3 says about a staged object (its size and ETag), None when it has none: a campaign's check of each
+    row's files (manifest.check_rows' object_facts), in PrepareCampaign and in the API's dry run alike."""
+    from buyer_messaging.validation import StagedObject
+
+    try:
+        info = head_object(bucket, key)
+    except AttachmentNotFound:
+        return None
+    return StagedObject(size=info.size, etag=info.etag)
 
 
 def attachment_not_found(bucket: str, key: str) -> AttachmentNotFound:

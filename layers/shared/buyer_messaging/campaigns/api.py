@@ -81,25 +81,15 @@ def checked_manifest(post: CampaignPost) -> Manifest:
     message routes need, tests/unit/test_cold_start_imports.py.)"""
     from buyer_messaging import storage
     from buyer_messaging.campaigns import manifest
-    from buyer_messaging.errors import AttachmentNotFound
-    from buyer_messaging.validation import StagedObject
 
     settings = get_settings()
-
-    def object_facts(bucket: str, key: str) -> StagedObject | None:
-        try:
-            info = storage.head_object(bucket, key)
-        except AttachmentNotFound:
-            return None
-        return StagedObject(size=info.size, etag=info.etag)
-
     read = manifest.read_manifest(
         post.manifest,
         post.fmt,
         default_bucket=settings.require("staging_bucket"),
         max_rows=settings.campaign_max_rows,
     )
-    return manifest.check_rows(read, object_facts=object_facts, spapi_region=settings.spapi_region)
+    return manifest.check_rows(read, object_facts=storage.staged_object, spapi_region=settings.spapi_region)
 
 
 def preview(post: CampaignPost) -> dict[str, Any]:
