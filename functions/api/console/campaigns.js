@@ -13,7 +13,7 @@ const NOT_RECORDED_YET_MS = 30 * 1000; // the record is written by the run's fir
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const campaignFacts = () => objectOr(state.config.campaigns, {});
-const campaign = { post: null, id: null, following: null };
+const campaign = { post: null, id: null, following: null, run: 0 };
 
 /** The manifest's name for campaigns/{name}.{format}: the file's name without its extension, made safe. */
 function nameOf(fileName) {
@@ -119,7 +119,7 @@ export async function sendCampaign() {
   try {
     const accepted = objectOr(await api("POST", "campaigns", { body: { ...campaign.post, dryRun: false } }), {});
     show("campaign-preview", false);
-    followCampaign(textOf(accepted.campaignId));
+    followCampaign(textOf(accepted.campaignId), 1);
   } catch (error) {
     $("send-campaign").disabled = false;
     setCampaignError(describeCampaignError(error));
@@ -174,7 +174,7 @@ function renderCampaign(record) {
     ["No answer (may have reached the buyer)", record.unknown],
     ["Not sendable (the check refused them)", record.invalid],
   ];
-  fill($("campaign-counts"), counts.map(([label, n]) => [el("dt", {}, label), el("dd", {}, formatNumber(n))]));
+  fill($("campaign-counts"), counts.flatMap(([label, n]) => [el("dt", {}, label), el("dd", {}, formatNumber(n))]));
   fill(
     $("campaign-failed-by"),
     record.failedBy.map(([name, n]) =>
@@ -188,13 +188,15 @@ function renderCampaign(record) {
   show("send-again", record.done && (record.failed > 0 || record.status === "failed"));
 }
 
-export function followCampaign(campaignId) {
+/** Follows a campaign until its run `run` (or, without one, its latest run) is over. */
+export function followCampaign(campaignId, run = 0) {
   if (!campaignId) {
     setCampaignError("The server accepted the campaign but did not say which one it is: this page cannot follow it.");
     return;
   }
   campaign.id = campaignId;
   campaign.following = campaignId;
+  campaign.run = run;
   fill($("campaign-title"), "");
   fill($("campaign-status"), "Starting…");
   show("campaign-finished", false);
@@ -209,6 +211,11 @@ async function poll(campaignId) {
     try {
       const record = recordOf(await api("GET", `campaigns/${encodeURIComponent(campaignId)}`));
       if (campaign.following !== campaignId) return;
+      // A run just started is begun by its first step a moment later: until then the record shows the one before.
+      if (record.run < campaign.run) {
+        await sleep(POLL_INTERVAL_MS);
+        continue;
+      }
       renderCampaign(record);
       if (record.done) {
         campaign.following = null;
@@ -249,8 +256,8 @@ export const downloadFailedRows = () => download("failed-rows");
 export async function sendAgain() {
   setCampaignError("");
   try {
-    await api("POST", `campaigns/${encodeURIComponent(campaign.id)}/runs`);
-    followCampaign(campaign.id);
+    const started = objectOr(await api("POST", `campaigns/${encodeURIComponent(campaign.id)}/runs`), {});
+    followCampaign(campaign.id, isCount(started.run) ? started.run : 0);
   } catch (error) {
     setCampaignError(describeCampaignError(error));
   }
