@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import boto3
 import pytest
 
 from buyer_messaging.campaigns import api as campaigns_api
@@ -313,3 +314,89 @@ def test_hostile_bodies_are_refused_by_field_and_nothing_is_stored(
     assert [problem["field"] for problem in answer["errors"]] == [field]
     assert answer["errors"][0]["message"].startswith(message), answer["errors"]
     assert _campaign_objects(aws) == []
+
+
+# --- a campaign started: by the API and by the S3 trigger, one execution ---------------------------------------------
+
+
+def test_a_posted_campaign_is_started_once_whoever_starts_it(aws: dict[str, Any], lambda_context: Any) -> None:
+    from buyer_messaging.campaigns.run import CampaignRun
+    from buyer_messaging.workflow.start_workflow import start_workflows
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = sfn.create_state_machine(
+        name=support.CAMPAIGN_STATE_MACHINE_NAME,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/StatesExecutionRole",
+    )["stateMachineArn"]
+
+    status, accepted = _post(lambda_context, dryRun=False)
+    again_status, again = _post(lambda_context, dryRun=False)
+    version = aws["s3"].head_object(Bucket=support.BUCKET, Key="campaigns/november.csv")["VersionId"]
+    run = CampaignRun.first(support.BUCKET, "campaigns/november.csv", version, "november", "csv")
+    # The S3 event of the same object version, as the trigger gets it.
+    record = {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "bucket": {"name": support.BUCKET},
+            "object": {"key": "campaigns/november.csv", "versionId": version, "eToken": "", "size": 1},
+        },
+    }
+    triggered = start_workflows({"Records": [record]})["executions"]
+
+    assert (status, again_status) == (202, 202)
+    assert accepted == {
+        "campaignId": run.campaign_id,
+        "name": "november",
+        "format": "csv",
+        "run": 1,
+        "rows": 4,
+        "ready": 1,
+        "invalid": 3,
+        "invalidBy": {"AttachmentNotFound": 1, "DuplicateRow": 1, "UnknownMessageType": 1},
+        "repeat": False,
+        "statusUrl": f"/campaigns/{run.campaign_id}",
+    }
+    assert again == {**accepted, "repeat": True}
+    # The trigger's start is answered with the API's execution (a repeat within a second reads as a start to its
+    # log, executions.REPEAT_MARGIN): the same name, and still one execution.
+    assert triggered[0]["executionArn"].endswith(f":{run.execution_name}")
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert [execution["name"] for execution in executions] == [run.execution_name]
+    described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(described["input"]) == run.to_dict()
+    assert _campaign_objects(aws) == ["campaigns/november.csv"]
+
+
+def test_a_campaign_is_started_again_only_once_its_run_ended(aws: dict[str, Any], lambda_context: Any) -> None:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = sfn.create_state_machine(
+        name=support.CAMPAIGN_STATE_MACHINE_NAME,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/StatesExecutionRole",
+    )["stateMachineArn"]
+    campaign_id = "november-0123456789abcdef0123"
+    _begin(campaign_id, "november", GOOD_AND_BAD)
+
+    def post_run() -> tuple[int, dict[str, Any]]:
+        result = support.function_module("api").lambda_handler(
+            _event("", method="POST", path=f"/campaigns/{campaign_id}/runs"), lambda_context
+        )
+        return result["statusCode"], json.loads(result["body"])
+
+    running = post_run()
+    _finish(aws, campaign_id, "november", REPORT, rows=4, sent=1, failed=1, invalid=2)
+    started, again = post_run(), post_run()
+
+    assert (running[0], running[1]["error"]) == (409, "CampaignRunning")
+    assert running[1]["message"] == (
+        f"Campaign {campaign_id} is still in run 1 (checking): start it again once that run has finished."
+    )
+    assert started == (
+        202,
+        {"campaignId": campaign_id, "run": 2, "repeat": False, "statusUrl": f"/campaigns/{campaign_id}"},
+    )
+    assert again[1]["run"] == 2  # the same next run: nothing more starts
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert [execution["name"] for execution in executions] == [f"{campaign_id}-2"]
