@@ -26,6 +26,7 @@ import boto3
 import responses
 
 from buyer_messaging import destinations, http_api, rotation
+from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns import records as campaign_records
 from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
@@ -200,6 +201,7 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
 
     _run_the_api(aws, calls)
     _run_a_campaign(aws, calls)
+    _run_the_campaign_routes(calls)
     _run_the_rotation(http, calls)
     calls.now("")
 
@@ -224,6 +226,23 @@ def _run_the_api(aws: dict[str, Any], calls: Calls) -> None:
     assert http_api.request_status(submitted.request_id)["status"] == "received"
     history = http_api.order_history(support.ORDER_ID)
     assert submitted.request_id in [message["requestId"] for message in history["messages"]]
+
+
+def _run_the_campaign_routes(calls: Calls) -> None:
+    """The campaign routes (campaigns.api), after _run_a_campaign: a dry run, a manifest staged and its campaign
+    started, the list, and the recall campaign's record, report and rows to fix, then its next run."""
+    calls.now("ApiFunction")
+    manifest = f"amazonOrderId,marketplaceId,messageType,attachment1\r\n{support.ORDER_ID},{support.MARKETPLACE_ID},"
+    manifest += "invoice,attachments/inv-1.pdf\r\n"
+    post = campaigns_api.CampaignPost("from-the-api", "csv", manifest.encode(), dry_run=False, replace=False)
+    assert campaigns_api.preview(post)["ready"] == 1
+    assert campaigns_api.submit(post)["repeat"] is False
+    listed = {found["name"]: found["campaignId"] for found in campaigns_api.recent()["campaigns"]}
+    assert set(listed) == {"recorded", "recall"}  # from-the-api's record is its PrepareCampaign's to write
+    assert campaigns_api.campaign(listed["recall"])["status"] == "failed"  # its run 2 failed (_run_a_campaign)
+    assert campaigns_api.report(listed["recall"])[0] == "recall.report.csv"
+    assert campaigns_api.failed_rows(listed["recall"])[1].decode().startswith("amazonOrderId,")
+    assert campaigns_api.start_again(listed["recall"])["run"] == 3
 
 
 def _run_a_campaign(aws: dict[str, Any], calls: Calls) -> None:

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from buyer_messaging import http_api, request_body
+from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError
 from buyer_messaging.observability import logger, metrics, tracer
@@ -127,6 +128,47 @@ def get_message(requestId: str) -> Response[Any]:  # noqa: N803
 @app.get("/orders/<amazonOrderId>/messages")
 def get_order_messages(amazonOrderId: str) -> Response[Any]:  # noqa: N803
     return _json(200, http_api.order_history(amazonOrderId))
+
+
+@app.post("/campaigns")
+def post_campaign() -> Response[Any]:
+    post = campaigns_api.read_campaign_post(_body())
+    if post.dry_run:
+        return _json(200, campaigns_api.preview(post))
+    accepted = campaigns_api.submit(post)
+    return _json(202, accepted, {"Location": accepted["statusUrl"]})
+
+
+@app.get("/campaigns")
+def get_campaigns() -> Response[Any]:
+    return _json(200, campaigns_api.recent())
+
+
+@app.get("/campaigns/<campaignId>")
+def get_campaign(campaignId: str) -> Response[Any]:  # noqa: N803
+    return _json(200, campaigns_api.campaign(campaignId))
+
+
+@app.get("/campaigns/<campaignId>/report")
+def get_campaign_report(campaignId: str) -> Response[Any]:  # noqa: N803
+    return _csv(*campaigns_api.report(campaignId))
+
+
+@app.get("/campaigns/<campaignId>/failed-rows")
+def get_campaign_failed_rows(campaignId: str) -> Response[Any]:  # noqa: N803
+    return _csv(*campaigns_api.failed_rows(campaignId))
+
+
+@app.post("/campaigns/<campaignId>/runs")
+def post_campaign_run(campaignId: str) -> Response[Any]:  # noqa: N803
+    started = campaigns_api.start_again(campaignId)
+    return _json(202, started, {"Location": started["statusUrl"]})
+
+
+def _csv(file_name: str, data: bytes) -> Response[Any]:
+    # The file's name is the campaign's (A-Z, a-z, 0-9, '.', '_', '-'): nothing to quote in the header.
+    headers = {"Content-Disposition": f'attachment; filename="{file_name}"', "Cache-Control": "no-store"}
+    return Response(200, "text/csv; charset=utf-8", data.decode("utf-8"), headers=headers)
 
 
 @app.get("/openapi.json")

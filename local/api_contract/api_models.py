@@ -16,14 +16,14 @@ document is served (http_api.regional_openapi).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api_contract import contract_rules as rules
+from api_contract.campaign_models import CAMPAIGN_OPERATIONS
+from api_contract.operations import JSON, REF_TEMPLATE, Link, Operation, Parameter
 from buyer_messaging import catalog
 from buyer_messaging.http_api import STAGED_KEY_FORM
 
@@ -166,51 +166,6 @@ class OrderHistory(BaseModel):
 
 # --- the operations -------------------------------------------------------------------------------------------
 
-REF_TEMPLATE = "#/components/schemas/{model}"
-
-
-@dataclass(frozen=True, slots=True)
-class Parameter:
-    name: str
-    location: str  # path, query or header
-    description: str
-    required: bool = True
-    schema: Callable[[], dict[str, Any]] = lambda: {"type": "string"}
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """An OpenAPI link: how an answer's values feed another operation (Schemathesis follows them)."""
-
-    name: str
-    operation_id: str
-    description: str
-    parameters: tuple[tuple[str, str], ...] = ()
-    request_body: dict[str, Any] | None = None  # merged into the body the client writes
-
-    def to_dict(self) -> dict[str, Any]:
-        link: dict[str, Any] = {"operationId": self.operation_id, "description": self.description}
-        if self.parameters:
-            link["parameters"] = dict(self.parameters)
-        if self.request_body is not None:
-            link["requestBody"] = self.request_body
-        return link
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    method: str
-    path: str  # OpenAPI's form: /messages/{requestId}
-    summary: str
-    status: int
-    response: type[BaseModel]
-    errors: tuple[int, ...]
-    parameters: tuple[Parameter, ...] = ()
-    request: type[BaseModel] | None = None
-    response_headers: tuple[tuple[str, str], ...] = ()
-    links: tuple[Link, ...] = ()
-
-
 ORDER_ID = Parameter(
     "amazonOrderId", "path", "The Amazon order id, like 123-1234567-1234567.", schema=lambda: dict(rules.ORDER_ID)
 )
@@ -223,8 +178,12 @@ ORDER_MESSAGES = Link(
 )
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: the error's name and the field-level problems.",
-    404: "No such order (Amazon's answer) or no such request.",
-    409: "The Idempotency-Key was already used for another message.",
+    404: "No such order (Amazon's answer), no such request or campaign, or the campaign has no report.",
+    409: (
+        "A conflict: the Idempotency-Key was already used for another message, another manifest of the name is "
+        "staged (CampaignExists), or the campaign's run is still going (CampaignRunning)."
+    ),
+    413: "The manifest has more rows than CAMPAIGN_MAX_ROWS, or more bytes than the API takes: stage it in S3.",
     415: "The body was sent as another Content-Type than application/json (UTF-8).",
     502: "Amazon refused the app's credentials or authorization: the seller has to act.",
     503: "A transient failure; try again after Retry-After seconds.",
@@ -324,6 +283,7 @@ OPERATIONS = (
         (400, 503),
         parameters=(ORDER_ID,),
     ),
+    *CAMPAIGN_OPERATIONS,
 )
 
 
@@ -331,6 +291,7 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API's operations."""
     inputs: set[type[BaseModel]] = {operation.request for operation in OPERATIONS if operation.request}
     models: set[type[BaseModel]] = inputs | {operation.response for operation in OPERATIONS}
+    models |= {model for operation in OPERATIONS for _, model, _ in operation.other_successes}
     pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (model, "validation" if model in inputs else "serialization") for model in models | {ErrorOut}
     ]
@@ -343,7 +304,7 @@ def openapi_document() -> dict[str, Any]:
             "responses": {
                 str(operation.status): {
                     "description": operation.summary,
-                    "content": {"application/json": {"schema": refs[(operation.response, "serialization")]}},
+                    "content": {operation.media_type: {"schema": refs[(operation.response, "serialization")]}},
                     **(
                         {
                             "headers": {
@@ -355,6 +316,13 @@ def openapi_document() -> dict[str, Any]:
                         else {}
                     ),
                     **({"links": {link.name: link.to_dict() for link in operation.links}} if operation.links else {}),
+                },
+                **{
+                    str(code): {
+                        "description": description,
+                        "content": {JSON: {"schema": refs[(model, "serialization")]}},
+                    }
+                    for code, model, description in operation.other_successes
                 },
                 **{str(code): _error_response(code, refs[(ErrorOut, "serialization")]) for code in operation.errors},
             },

@@ -3,7 +3,10 @@ on a page it is given, without the console, so an axe that silently stopped runn
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.accessibility import AxeViolations, assert_accessible, run_axe
 from tests.browser.pages import Tab
@@ -36,3 +39,17 @@ def test_the_same_button_named_by_its_text_passes(desktop: Tab) -> None:
     result = run_axe(page)
     assert result["version"].startswith("4.")
     assert result["violations"] == []
+
+
+def test_the_campaigns_page_and_its_preview_pass_on_a_phone(phone: Tab, console_server: Any, console_url: str) -> None:
+    """The Campaigns page (issue 16) on a narrow screen: the rows' table scrolls in its own focusable region."""
+    from tests.browser.test_campaigns import MANIFEST, campaigns_page, choose_manifest
+    from tests.browser.test_console import tiny_pdf
+
+    page = phone.page
+    console_server.s3.put_object(Bucket=console_server.bucket, Key="attachments/invoice-1.pdf", Body=tiny_pdf("1"))
+    campaigns_page(page, console_url)
+    assert_accessible(page, "campaigns page, phone")
+    choose_manifest(page, "november.csv", MANIFEST)
+    expect(page.locator("#preview-summary")).to_have_text("5 rows: 2 ready, 3 will not be sent.")
+    assert_accessible(page, "campaign preview, phone")

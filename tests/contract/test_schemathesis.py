@@ -31,8 +31,22 @@ from tests.contract.conftest import TRAFFIC, examples, seed
 # a type the order does not allow now, a file that was not staged. For the two operations that ask Amazon about
 # the order, positive_data_acceptance takes a 400, and refused_only_for_state holds that 400 to these names:
 # a 400 for anything the document states (a pattern, a length, an enum, a field) still fails.
-STATE_REFUSALS = frozenset({"SpApiInvalidInput", "MessageTypeNotAvailable", "AttachmentNotFound", "AttachmentChanged"})
+# A campaign's manifest is a file inside a string: whether it reads as CSV or JSON lines (ManifestInvalid) is no
+# more a thing the document can state than the order's state.
+STATE_REFUSALS = frozenset(
+    {"SpApiInvalidInput", "MessageTypeNotAvailable", "AttachmentNotFound", "AttachmentChanged", "ManifestInvalid"}
+)
 ORDER_STATE_OPERATIONS = ["GET /orders/{amazonOrderId}/message-types", "POST /orders/{amazonOrderId}/messages"]
+# A generated manifest is rarely readable (400 ManifestInvalid, 413 over the limits), a generated name may be taken
+# (409 CampaignExists), a generated campaign id names no campaign (404), and a campaign's report waits for its run
+# (409 CampaignRunning).
+CAMPAIGN_OPERATIONS = [
+    "POST /campaigns",
+    "GET /campaigns/{campaignId}",
+    "GET /campaigns/{campaignId}/report",
+    "GET /campaigns/{campaignId}/failed-rows",
+    "POST /campaigns/{campaignId}/runs",
+]
 
 
 @schemathesis.check
@@ -70,7 +84,11 @@ def config() -> schemathesis.Config:
                 {
                     "include-name": ORDER_STATE_OPERATIONS,
                     "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404", "409", "5xx"]}},
-                }
+                },
+                {
+                    "include-name": CAMPAIGN_OPERATIONS,
+                    "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404", "409", "413"]}},
+                },
             ],
         }
     )

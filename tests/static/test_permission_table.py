@@ -169,6 +169,13 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         ("s3:PutObject", "StagingBucket/attachments/*", None): (
             "signs POST /attachments' presigned form (storage.presigned_post): the browser's upload uses it"
         ),
+        # The campaign routes (campaigns.api): the manifest staged, the records read, the list from its index.
+        ("s3:PutObject", "StagingBucket/campaigns/*", None): CALLED,
+        ("s3:GetObjectVersion", "StagingBucket/campaigns/*", None): CALLED,
+        ("dynamodb:GetItem", "WorkflowTable", "campaign#*"): CALLED,
+        ("dynamodb:BatchGetItem", "WorkflowTable", "campaign#*"): CALLED,
+        ("dynamodb:Query", "WorkflowTable/index/RecentCampaigns", None): CALLED,
+        ("states:StartExecution", "states:stateMachine:CampaignStateMachine", None): CALLED,
     },
     # The client secret's rotation (rotation.py): the secret's own fields, and the tag that remembers a rotation
     # asked for (rotation.REQUESTED_TAG, the only key it may write).
@@ -269,7 +276,11 @@ WITHOUT_FAMILY = {
     ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/ByOrder", None)): (
         "on a Query LeadingKeys is the index's partition key (an order id); the sparse index holds request records "
         "only (template.yaml, OrderHistory; tests/unit/test_calls_within_grants.py)"
-    )
+    ),
+    ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/RecentCampaigns", None)): (
+        "on a Query LeadingKeys is the index's one partition value; the sparse index holds campaign records only "
+        "(template.yaml, RecentCampaigns; tests/unit/test_calls_within_grants.py)"
+    ),
 }
 
 # AWS managed policies SAM attaches (their documents are AWS's; the actions as published).

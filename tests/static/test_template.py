@@ -579,6 +579,8 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
             "FinishCampaignFunction": {"CAMPAIGN_MAX_ROWS", "EVENT_BUS_NAME"},
             "ApiFunction": {
                 "STATE_MACHINE_ARN",
+                "CAMPAIGN_STATE_MACHINE_ARN",
+                "CAMPAIGN_MAX_ROWS",
                 "CONSOLE_USER_POOL_ID",
                 "CONSOLE_CLIENT_ID",
                 "CONSOLE_PASSWORD_POLICY",

@@ -90,7 +90,7 @@ def test_the_public_routes_are_the_unauthenticated_ones_and_are_throttled_lower(
     assert default == {"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 40.0}
     for route in PUBLIC_ROUTES:
         public = effective_limits(template, stage, route)
-        assert public == {"ThrottlingRateLimit": 6.0, "ThrottlingBurstLimit": 36.0}, route
+        assert public == {"ThrottlingRateLimit": 7.0, "ThrottlingBurstLimit": 39.0}, route
         assert all(public[limit] < default[limit] for limit in LIMITS), route
         # A page load fetches its files from GET /console/{name} at once: three people opening the console
         # together are never throttled, and the bucket holds the next page load again within two seconds.

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import api_contract
-from api_contract import api_models, contract_rules
+from api_contract import api_models, campaign_models, contract_rules
 from buyer_messaging import catalog, http_api, marketplaces, validation
+from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.errors import InvalidRequest
 from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
 from local_stack.stack import reset_function_caches
@@ -63,6 +64,7 @@ def test_the_request_models_have_the_fields_the_api_reads() -> None:
     assert tuple(api_models.SendMessageIn.model_fields) == http_api.SEND_MESSAGE_FIELDS
     assert tuple(api_models.AttachmentIn.model_fields) == http_api.ATTACHMENT_FIELDS
     assert tuple(api_models.StageAttachmentIn.model_fields) == http_api.STAGE_ATTACHMENT_FIELDS
+    assert tuple(campaign_models.CampaignIn.model_fields) == campaigns_api.CAMPAIGN_FIELDS
 
 
 def test_the_sample_bodies_are_valid_for_the_documented_models_and_for_the_api() -> None:
@@ -71,6 +73,9 @@ def test_the_sample_bodies_are_valid_for_the_documented_models_and_for_the_api()
 
     api_models.SendMessageIn.model_validate_json(message)
     api_models.StageAttachmentIn.model_validate_json(staging)
+    campaign = support.load_event("api/post-campaign.json")["body"]
+    campaign_models.CampaignIn.model_validate_json(campaign)
+    campaigns_api.read_campaign_post(campaign)
     http_api.read_send_message(message)
     http_api.read_stage_attachment(staging)
 
@@ -94,9 +99,14 @@ def test_the_document_describes_each_operation_with_its_success_and_its_errors()
     for operation in api_models.OPERATIONS:
         described = document["paths"][operation.path][operation.method]
         responses = described["responses"]
-        success = responses[str(operation.status)]["content"]["application/json"]["schema"]
+        success = responses[str(operation.status)]["content"][operation.media_type]["schema"]
         assert success == {"$ref": f"#/components/schemas/{operation.response.__name__}"}
-        errors = {code for code in responses if code != str(operation.status)}
+        for code, model, _ in operation.other_successes:
+            assert responses[str(code)]["content"]["application/json"]["schema"] == {
+                "$ref": f"#/components/schemas/{model.__name__}"
+            }
+        successes = {str(operation.status)} | {str(code) for code, _, _ in operation.other_successes}
+        errors = {code for code in responses if code not in successes}
         assert errors == {str(code) for code in operation.errors}
         assert "422" not in responses  # invalid input is a 400 with the error's name
         for code in errors:

@@ -29,6 +29,12 @@ def test_the_routes_are_the_console_apis_in_the_template() -> None:
     assert sorted(api_server.console_routes(), key=lambda route: (route.path, route.method)) == [
         Route("GET", "/"),
         Route("POST", "/attachments"),
+        Route("GET", "/campaigns"),
+        Route("POST", "/campaigns"),
+        Route("GET", "/campaigns/{campaignId}"),
+        Route("GET", "/campaigns/{campaignId}/failed-rows"),
+        Route("GET", "/campaigns/{campaignId}/report"),
+        Route("POST", "/campaigns/{campaignId}/runs"),
         Route("GET", "/console/{name}"),
         Route("GET", "/messages/{requestId}"),
         Route("GET", "/openapi.json"),

@@ -16,7 +16,7 @@ import responses
 from buyer_messaging import destinations, idempotency, pacer, status
 from buyer_messaging.campaigns import records
 from tests import support
-from tests.recorded_calls import Calls, recording
+from tests.recorded_calls import CAMPAIGN_ID, Calls, recording
 from tests.recorded_calls import run_everything as _run_everything
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -89,3 +89,7 @@ def test_only_request_records_carry_the_order_index_keys(
         if status.ORDER_INDEX_PARTITION in item or status.ORDER_INDEX_SORT in item
     }
     assert indexed == {status.KEY_PREFIX}
+    # The same for the campaigns' index (template.yaml, RecentCampaigns): campaign records alone, not their rows.
+    listed = {item["id"]["S"] for item in items if records.RECENT_INDEX_PARTITION in item}
+    assert records.KEY_PREFIX + CAMPAIGN_ID in listed
+    assert all(key.startswith(records.KEY_PREFIX) and "#row#" not in key for key in listed), listed

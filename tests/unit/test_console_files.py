@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from buyer_messaging import catalog, console, errors, marketplaces, models, status
+from buyer_messaging.campaigns import records
 from tests import support
 
 CONSOLE = support.ROOT / "functions" / "api" / "console"
@@ -204,6 +205,11 @@ def _facts(config: dict[str, object]) -> list[str]:
     timeline = config["timeline"]
     assert isinstance(timeline, dict)
     found += [f'"{text}"' for text in timeline.values()]
+    campaigns = config["campaigns"]
+    assert isinstance(campaigns, dict)
+    found += [f'"{text}"' for text in campaigns["statuses"].values()]
+    found += [f"{campaigns['maxRows']:,} row", f"{campaigns['maxBytes']:,} bytes"]
+    found += [str(campaigns["maxRows"]), str(campaigns["maxBytes"])]
     return found
 
 
@@ -253,6 +259,23 @@ def test_config_json_words_every_status_of_a_request() -> None:
     assert set(console.timeline_texts()) == {*status.Status, status.WAITING_FOR_QUOTA}
 
 
+def test_config_json_gives_the_campaigns_page_its_facts() -> None:
+    """The formats, the row limit of the deployment (CAMPAIGN_MAX_ROWS), the API's byte limit and each run status
+    of a campaign in words: the page states none of them."""
+    assert console.config({"CAMPAIGN_MAX_ROWS": "2500"})["campaigns"] == {
+        "formats": ["csv", "jsonl"],
+        "maxRows": 2500,
+        "maxBytes": 5_000_000,
+        "statuses": {
+            "checking": "Checking the manifest",
+            "running": "Sending",
+            "finished": "Finished",
+            "failed": "Stopped: the campaign itself failed",
+        },
+    }
+    assert set(console.CAMPAIGN_STATUS_TEXTS) == set(records.RunStatus)
+
+
 def test_config_json_names_the_deployments_user_pool() -> None:
     environment = {
         "CONSOLE_USER_POOL_ID": "eu-west-1_AbC",
@@ -300,6 +323,8 @@ def test_every_error_a_message_can_end_with_has_a_sentence_for_the_seller() -> N
         # A campaign's own (buyer_messaging.campaigns): about the campaign, never a message's end.
         "CampaignNotFound",
         "CampaignRunning",
+        "CampaignExists",
+        "ReportNotFound",
     }
     can_end_a_message = {
         name

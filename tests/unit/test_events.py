@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from buyer_messaging import catalog, http_api, naming, rotation, trigger, validation
+from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns.keys import manifest_name
 from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.messaging import AvailableAction
@@ -50,12 +51,15 @@ def _http_api_event(event: Any) -> None:
     request = APIGatewayProxyEventV2(event)
     assert request.request_context.http.method in {"GET", "POST"}
     routes = [r"/orders/[^/]+/message-types", r"/attachments", r"/orders/[^/]+/messages", r"/messages/[^/]+"]
+    routes += [r"/campaigns", r"/campaigns/[^/]+(/report|/failed-rows|/runs)?"]
     assert any(re.fullmatch(route, request.raw_path) for route in routes), request.raw_path
     if request.body:
         assert isinstance(json.loads(request.body), dict)
     if request.request_context.http.method == "POST" and request.raw_path.endswith("/messages"):
         # Its attachments are files POST /attachments staged: the only keys the API sends.
         http_api.check_staged_files(http_api.read_send_message(request.body).get("attachments") or [])
+    if request.request_context.http.method == "POST" and request.raw_path == "/campaigns":
+        assert campaigns_api.read_campaign_post(request.body).dry_run
 
 
 def _bare_task(event: Any) -> None:

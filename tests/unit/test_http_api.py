@@ -33,7 +33,7 @@ def test_every_named_error_has_a_status_and_a_body(kind: type[errors.BuyerMessag
     if error.transient:
         assert status == 503
     else:
-        assert status in {400, 404, 409, 415, 500, 502}
+        assert status in {400, 404, 409, 413, 415, 500, 502}
     assert all(set(problem) == {"field", "message"} for problem in body["errors"])
 
 
@@ -47,6 +47,10 @@ def test_every_named_error_has_a_status_and_a_body(kind: type[errors.BuyerMessag
         (errors.SpApiNotFound("no order"), 404, ["amazonOrderId"]),
         (errors.IdempotencyKeyReused("reused"), 409, ["Idempotency-Key"]),
         (errors.UnsupportedContentType("not JSON"), 415, ["Content-Type"]),
+        (errors.ManifestInvalid("empty"), 400, ["manifest"]),
+        (errors.DuplicateRow("row 2 repeats row 1"), 400, ["manifest"]),
+        (errors.CampaignExists("taken"), 409, ["name"]),
+        (errors.ManifestTooLarge("too many rows"), 413, ["manifest"]),
         (errors.LwaInvalidGrant("re-authorize"), 502, []),
         (errors.ConfigurationError("unset"), 500, []),
         (errors.SpApiThrottled("slow down"), 503, []),

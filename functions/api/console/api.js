@@ -37,15 +37,14 @@ export class ApiError extends Error {
   }
 }
 
-/** A call to the console's API: JSON in and out, the ID token when signed in, errors as ApiError. */
-export async function api(method, path, { body, headers = {} } = {}) {
-  const sent = { accept: "application/json", ...headers };
+/** A request to the console's API with the ID token when signed in; an unreachable server is ApiError 0. */
+async function request(method, path, { body, headers = {} } = {}) {
+  const sent = { ...headers };
   if (body !== undefined) sent["content-type"] = "application/json";
   if (state.auth.token) sent.authorization = `Bearer ${state.auth.token}`;
-  let response;
   try {
     // Relative to the page, so the console also works under a path prefix (a custom domain's base path).
-    response = await fetch(new URL(path, document.baseURI), {
+    return await fetch(new URL(path, document.baseURI), {
       method,
       headers: sent,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -57,6 +56,10 @@ export async function api(method, path, { body, headers = {} } = {}) {
       message: "The console could not reach the server. Check the connection and try again.",
     });
   }
+}
+
+/** A refused call as ApiError (the answer's JSON error, docs/api.md); a 401 signs the user out. */
+async function refused(response) {
   const raw = await response.text();
   let data = null;
   try {
@@ -64,11 +67,30 @@ export async function api(method, path, { body, headers = {} } = {}) {
   } catch {
     data = { message: raw.slice(0, 300) };
   }
-  if (response.ok) return data;
   if (response.status === 401 && state.config && state.config.auth) {
     signOut("Your session has ended. Sign in again.");
   }
-  throw new ApiError(response.status, data, response.headers.get("retry-after"));
+  return new ApiError(response.status, data, response.headers.get("retry-after"));
+}
+
+/** A call to the console's API: JSON in and out, errors as ApiError. */
+export async function api(method, path, { body, headers = {} } = {}) {
+  const response = await request(method, path, { body, headers: { accept: "application/json", ...headers } });
+  if (!response.ok) throw await refused(response);
+  const raw = await response.text();
+  try {
+    return raw ? JSON.parse(raw) : null;
+  } catch {
+    return { message: raw.slice(0, 300) };
+  }
+}
+
+/** A file the API serves as an attachment (a campaign's CSV): its bytes and the name Content-Disposition gives. */
+export async function apiFile(path) {
+  const response = await request("GET", path);
+  if (!response.ok) throw await refused(response);
+  const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") || "");
+  return { blob: await response.blob(), name: name ? name[1] : path.split("/").pop() };
 }
 
 /** One sentence for a failed API call, by status (docs/api.md "Status codes"). */
@@ -83,6 +105,7 @@ export function describeApiError(error) {
     case 403:
       return "You are not allowed to do this. Ask an administrator.";
     case 409:
+      if (error.body.error !== "IdempotencyKeyReused") return message || `The server answered ${error.status}.`;
       return (
         "A send with this key was already made with different content. Nothing new was sent; " +
         "press Send again to send this version."

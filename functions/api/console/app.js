@@ -17,9 +17,22 @@
 //   compose.js  3. the message form and the send (and back to the form after a failure)
 //   progress.js 4. the request's timeline and outcome
 //   order.js    1. the order, 2. its message types (and back to them for another message)
-// app.js joins the send to its timeline.
+//   campaigns.js the campaigns page: a manifest checked row by row, sent, followed, its report and rows to fix
+// app.js joins the send to its timeline, and shows one page or the other (#campaigns).
 
 import { loadConfig } from "./api.js";
+import {
+  checkManifest,
+  chooseAnotherFile,
+  describeLimits,
+  downloadFailedRows,
+  downloadReport,
+  fileChosen,
+  recentClicked,
+  sendAgain,
+  sendCampaign,
+  showPage,
+} from "./campaigns.js";
 import { check, editAgain, lockMessage, messageEdited, preventImplicitSubmit, sendMessage } from "./compose.js";
 import { fileListClicked, fileRenamed, filesPicked } from "./files.js";
 import { fillMarketplaces, findMessageTypes, newMessage, orderEdited, showAllTypes, typeClicked } from "./order.js";
@@ -48,13 +61,26 @@ function wire() {
   $("change-type").addEventListener("click", showAllTypes);
   $("new-message").addEventListener("click", newMessage);
   $("edit-again").addEventListener("click", editAgain);
+  $("campaign-form").addEventListener("submit", checkManifest);
+  $("manifest-file").addEventListener("change", fileChosen);
+  $("send-campaign").addEventListener("click", sendCampaign);
+  $("another-file").addEventListener("click", chooseAnotherFile);
+  $("download-report").addEventListener("click", downloadReport);
+  $("download-failed-rows").addEventListener("click", downloadFailedRows);
+  $("send-again").addEventListener("click", sendAgain);
+  $("recent-campaigns").addEventListener("click", recentClicked);
+  window.addEventListener("hashchange", () => {
+    if (!$("pages").hidden) showPage();
+  });
 }
 
 function startConsole() {
   show("signin-section", false);
   showSession();
+  show("pages");
   show("order-section");
-  $("order-id").focus();
+  if (showPage()) $("manifest-file").focus();
+  else $("order-id").focus();
 }
 
 async function main() {
@@ -66,6 +92,7 @@ async function main() {
     return;
   }
   fillMarketplaces();
+  describeLimits();
   if (state.config.auth) {
     restoreSession();
     if (!state.auth.token) {

@@ -343,7 +343,9 @@ export function signOut(message = "") {
   state.auth = { token: null, expiresAt: 0, user: "" };
   sessionStorage.removeItem(TOKEN_KEY);
   state.pollingFor = null;
-  for (const id of ["order-section", "type-section", "message-section", "progress-section", "session"]) show(id, false);
+  const pages = ["order-section", "type-section", "message-section", "progress-section", "campaigns-section", "pages"];
+  for (const id of [...pages, "session"]) show(id, false);
+  show("message-page");
   show("signin-section");
   startSignInAgain(message);
   focusHeading("signin-title");

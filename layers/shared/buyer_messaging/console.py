@@ -1,7 +1,8 @@
 """What the seller console reads from the API (GET /console/config.json): how it signs in, and the facts it
 checks and shows, each from the module that states it: the marketplaces by region, the content type of each
 extension the catalog allows, the order id pattern, the longest file name, a sentence for a seller for each
-error a message can end with, and the words for each step of a request's timeline. The console
+error a message can end with, the words for each step of a request's timeline, and a campaign's formats, limits
+and run statuses. The console
 (functions/api/console/) states none of them itself.
 """
 
@@ -11,6 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from buyer_messaging import catalog, errors, marketplaces
+from buyer_messaging.campaigns import api as campaigns_api
+from buyer_messaging.campaigns.keys import FORMATS
+from buyer_messaging.campaigns.records import RunStatus
+from buyer_messaging.config import Settings
 from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
 from buyer_messaging.status import WAITING_FOR_QUOTA, Status
 
@@ -119,6 +124,26 @@ def timeline_texts() -> dict[str, str]:
     return {str(key): text for key, text in TIMELINE_TEXTS.items()}
 
 
+# A campaign's run in words for a seller (campaigns.records.RunStatus), keyed by the statuses themselves.
+CAMPAIGN_STATUS_TEXTS: Mapping[RunStatus, str] = {
+    RunStatus.CHECKING: "Checking the manifest",
+    RunStatus.RUNNING: "Sending",
+    RunStatus.FINISHED: "Finished",
+    RunStatus.FAILED: "Stopped: the campaign itself failed",
+}
+
+
+def campaigns(environment: Mapping[str, str]) -> dict[str, Any]:
+    """What the campaigns page states and checks: the manifest formats, the row limit (CAMPAIGN_MAX_ROWS), the
+    largest manifest the API takes, and a run's statuses in words."""
+    return {
+        "formats": list(FORMATS),
+        "maxRows": Settings.from_env(environment).campaign_max_rows,
+        "maxBytes": campaigns_api.MANIFEST_MAX_BYTES,
+        "statuses": {str(status): text for status, text in CAMPAIGN_STATUS_TEXTS.items()},
+    }
+
+
 PASSWORD_RULES = ("lowercase", "uppercase", "numbers", "symbols")
 
 
@@ -168,4 +193,5 @@ def config(environment: Mapping[str, str]) -> dict[str, Any]:
         "fileNameMaxLength": catalog.FILE_NAME_MAX_LENGTH,
         "errors": error_texts(),
         "timeline": timeline_texts(),
+        "campaigns": campaigns(environment),
     }

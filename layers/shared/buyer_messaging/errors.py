@@ -117,6 +117,16 @@ class CampaignRunning(BuyerMessagingError):
     """The campaign's latest run has not ended yet: it is started again only once that run finished or failed."""
 
 
+class ReportNotFound(BuyerMessagingError):
+    """HTTP API: the campaign has no report: its only run failed before writing one. Start it again."""
+
+
+class CampaignExists(BuyerMessagingError):
+    """HTTP API: a manifest of this name is already staged (``campaigns/{name}.*``) with other content. A new
+    version would start a new campaign that messages every buyer of it again: choose another name, or send
+    ``replace: true`` when a second campaign is meant."""
+
+
 # --- Configuration and credentials -----------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ from buyer_messaging.errors import (
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from buyer_messaging.validation import StagedObject
+
 MAX_REQUEST_DOCUMENT_BYTES = 256 * 1024
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "404", "NoSuchVersion"}
 _CHANGED = {"PreconditionFailed", "412"}
@@ -164,6 +166,18 @@ def put_object(bucket: str, key: str, body: bytes, content_type: str) -> str | N
     return response.get("VersionId")
 
 
+def staged_object(bucket: str, key: str) -> StagedObject | None:
+    """What S3 says about a staged object (its size and ETag), None when it has none: a campaign's check of each
+    row's files (manifest.check_rows' object_facts), in PrepareCampaign and in the API's dry run alike."""
+    from buyer_messaging.validation import StagedObject
+
+    try:
+        info = head_object(bucket, key)
+    except AttachmentNotFound:
+        return None
+    return StagedObject(size=info.size, etag=info.etag)
+
+
 def attachment_not_found(bucket: str, key: str) -> AttachmentNotFound:
     """The error for a staged attachment S3 does not have: one sentence whoever looked (a step, a campaign's check)."""
     return AttachmentNotFound(f"s3://{bucket}/{key} does not exist (was it deleted, or is the key or bucket wrong?).")
@@ -250,3 +264,20 @@ def presigned_post(bucket: str, key: str, content_type: str, size: int, expires_
     except Exception as error:
         raise _translate(error, bucket, key) from None
     return PresignedPost(url=str(form["url"]), fields={name: str(value) for name, value in form["fields"].items()})
+
+
+def put_if_absent(bucket: str, key: str, body: bytes, content_type: str) -> tuple[bool, str | None]:
+    """Write ``key`` only if S3 has no object under it (a conditional write, ``If-None-Match: *``: of two writers
+    at once, one wins): ``(True, new version id)``, or ``(False, None)`` when the key is taken."""
+    try:
+        response = _client().put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+    except Exception as error:
+        from botocore.exceptions import ClientError
+
+        if isinstance(error, ClientError) and (
+            error.response.get("Error", {}).get("Code") in _CHANGED
+            or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412
+        ):
+            return False, None
+        raise _translate(error, bucket, key) from None
+    return True, response.get("VersionId")

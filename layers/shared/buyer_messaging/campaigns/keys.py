@@ -18,13 +18,13 @@ FORMATS = ("csv", "jsonl")
 MANIFEST_PREFIX = "campaigns/"
 REPORT_SUFFIX = ".report"  # campaigns/{name}.report.csv is a campaign's report, never a manifest
 REPORT_FORMAT = "csv"
-_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")  # a manifest's {name} (the API's document states it too)
 
 
 def manifest_name(key: str) -> tuple[str, str]:
     """``("recall-2026-11", "csv")`` for ``campaigns/recall-2026-11.csv``; UnsupportedS3Key for another key."""
     name, dot, fmt = key.removeprefix(MANIFEST_PREFIX).rpartition(".")
-    if not key.startswith(MANIFEST_PREFIX) or not dot or fmt not in FORMATS or not _NAME.fullmatch(name):
+    if not key.startswith(MANIFEST_PREFIX) or not dot or fmt not in FORMATS or not NAME_PATTERN.fullmatch(name):
         raise UnsupportedS3Key(
             f"{key!r} is not a campaign manifest: a manifest is campaigns/{{name}}.csv or campaigns/{{name}}.jsonl, "
             "directly under campaigns/, {name} 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-'."

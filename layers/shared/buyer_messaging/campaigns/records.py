@@ -38,6 +38,13 @@ ROW_OUTCOMES = ("sent", "failed", "unknown")
 # Rows finishing at once all add to the campaign's counters: a transaction that met another one is tried again.
 CONFLICT_ATTEMPTS = 8
 BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem takes at most 100 keys a call
+# The latest campaigns without a scan: a sparse index that only campaign records enter (they alone carry its
+# partition key, one value for all), newest run first. Keys only: the counters a row's outcome changes do not
+# write to the index; the records are then read by key.
+RECENT_INDEX = "RecentCampaigns"
+RECENT_INDEX_PARTITION = "listedIn"
+RECENT_INDEX_SORT = "startedAt"
+RECENT_LIST = "campaigns"
 
 
 class RunStatus(StrEnum):
@@ -139,6 +146,7 @@ def begin_run(
         item = to_item(
             {
                 "id": KEY_PREFIX + campaign_id,
+                RECENT_INDEX_PARTITION: RECENT_LIST,
                 "campaignId": campaign_id,
                 "name": source.name,
                 "manifest": source.manifest(),
@@ -438,13 +446,35 @@ def _batch_get_call(table: str, keys: list[dict[str, Any]]) -> Callable[[Any], A
 def get(table: str, campaign_id: str) -> dict[str, Any] | None:
     """The campaign record as plain JSON (what GET /campaigns/{campaignId} shows), or None."""
     item = _read(table, _campaign_key(campaign_id))
-    if item is None:
-        return None
-    record = {name: value for name, value in item.items() if name not in {"id", "expiration"}}
+    return None if item is None else _shown(item)
+
+
+def _shown(item: Mapping[str, Any]) -> dict[str, Any]:
+    record = {name: value for name, value in item.items() if name not in {"id", "expiration", RECENT_INDEX_PARTITION}}
     for name in ("failedBy", "invalidBy"):
         if isinstance(record.get(name), Mapping):
             record[name] = {error: count for error, count in record[name].items() if count}
     return record
+
+
+def recent(table: str, limit: int) -> list[dict[str, Any]]:
+    """The latest ``limit`` campaigns, the latest run started first, as :func:`get` shows each."""
+    response = call(
+        table,
+        lambda client: client.query(
+            TableName=table,
+            IndexName=RECENT_INDEX,
+            KeyConditionExpression="#list = :list",
+            ExpressionAttributeNames={"#list": RECENT_INDEX_PARTITION},
+            ExpressionAttributeValues=to_item({":list": RECENT_LIST}),
+            ScanIndexForward=False,
+            Limit=limit,
+        ),
+    )
+    keys = [{"id": item["id"]} for item in response.get("Items", [])]
+    found = {str(from_item(item)["id"]): _shown(from_item(item)) for item in _batch_get(table, keys)} if keys else {}
+    # BatchGetItem answers in any order: the index's order is kept (a record expired in between is left out).
+    return [found[key["id"]["S"]] for key in keys if key["id"]["S"] in found]
 
 
 def completed_detail(record: Mapping[str, Any]) -> dict[str, Any]:

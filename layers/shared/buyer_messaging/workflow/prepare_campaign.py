@@ -20,10 +20,8 @@ from buyer_messaging import storage
 from buyer_messaging.campaigns import manifest, records
 from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.config import get_settings
-from buyer_messaging.errors import AttachmentNotFound
 from buyer_messaging.models import CampaignRef
 from buyer_messaging.observability import logger, metrics
-from buyer_messaging.validation import StagedObject
 
 # Rows a later run sends again: never sent, or refused. "sent" and "unknown" (it may have reached the buyer) are not.
 SEND_AGAIN = frozenset({"failed"})
@@ -38,7 +36,7 @@ def prepare_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
     records.begin_run(table, run.campaign_id, source, run=run.run)
     data = storage.read_object(run.bucket, run.key, run.version_id)
     read = manifest.read_manifest(data, run.fmt, default_bucket=run.bucket, max_rows=settings.campaign_max_rows)
-    checked = manifest.check_rows(read, object_facts=object_facts, spapi_region=settings.spapi_region)
+    checked = manifest.check_rows(read, object_facts=storage.staged_object, spapi_region=settings.spapi_region)
     ready = [row for row in checked.rows if row.ready and row.request is not None]
     if run.run > 1:
         outcomes = records.row_outcomes(table, run.campaign_id, [row.number for row in ready])
@@ -70,12 +68,3 @@ def prepare_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
         "toSend": len(items),
         "work": {"bucket": run.bucket, "key": run.rows_key},
     }
-
-
-def object_facts(bucket: str, key: str) -> StagedObject | None:
-    """What S3 says about a row's attachment, None when it has no such object (check_rows' lookup)."""
-    try:
-        info = storage.head_object(bucket, key)
-    except AttachmentNotFound:
-        return None
-    return StagedObject(size=info.size, etag=info.etag)

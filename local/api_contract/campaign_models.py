@@ -1,0 +1,185 @@
+"""The campaign routes of the HTTP API (docs/api.md, "Campaigns"): their request and response models and their
+operations, beside api_models' message routes. Every limit is read from the constant the code checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from api_contract.contract_rules import JsonDict
+from api_contract.operations import CSV, Link, Operation, Parameter
+from buyer_messaging.campaigns import api as campaigns_api
+from buyer_messaging.campaigns.keys import FORMATS, NAME_PATTERN, REPORT_SUFFIX
+from buyer_messaging.models import CAMPAIGN_ID_PATTERN
+
+# manifest.manifest_name's rule: the name's characters, and no name that would make the manifest a report's key.
+CAMPAIGN_NAME: JsonDict = {
+    "type": "string",
+    "pattern": rf"^(?!.*{REPORT_SUFFIX.replace('.', '[.]')}$){NAME_PATTERN.pattern[1:]}",
+}
+
+
+class CampaignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        description="The manifest's name: it is staged as campaigns/{name}.{format}.", json_schema_extra=CAMPAIGN_NAME
+    )
+    format: str = Field(json_schema_extra={"enum": list(FORMATS)})
+    manifest: str = Field(
+        description=(
+            f"The manifest file's text (README, 'Campaigns'), at most {campaigns_api.MANIFEST_MAX_BYTES:,} bytes as "
+            "UTF-8; larger manifests are staged in S3 directly."
+        )
+    )
+    dryRun: bool = Field(default=False, description="Only check: every row's verdict; nothing stored or sent.")
+    replace: bool = Field(
+        default=False,
+        description="Stage it even over another manifest of the name (a new campaign, that messages its buyers again).",
+    )
+
+
+class PreviewItem(BaseModel):
+    row: int
+    status: str = Field(json_schema_extra={"enum": ["ready", "invalid"]})
+    amazonOrderId: str | None
+    messageType: str | None
+    error: str | None
+    cause: str | None
+
+
+class CampaignPreview(BaseModel):
+    name: str
+    format: str
+    rows: int
+    ready: int
+    invalid: int
+    invalidBy: dict[str, int]
+    items: list[PreviewItem]
+
+
+class CampaignAccepted(BaseModel):
+    campaignId: str
+    name: str
+    format: str
+    run: int
+    rows: int
+    ready: int
+    invalid: int
+    invalidBy: dict[str, int]
+    repeat: bool = Field(description="True when this manifest was already staged with this content (no new campaign).")
+    statusUrl: str
+
+
+class CampaignStatus(BaseModel):
+    """The campaign record (README, 'Campaigns'); more fields may appear as the campaign moves on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    campaignId: str
+    name: str
+    format: str
+    manifestKey: str
+    run: int
+    status: str = Field(json_schema_extra={"enum": ["checking", "running", "finished", "failed"]})
+    done: bool
+    rows: int
+    invalid: int
+    waiting: int
+    sent: int
+    failed: int
+    unknown: int
+    invalidBy: dict[str, int] = Field(default_factory=dict)
+    failedBy: dict[str, int] = Field(default_factory=dict)
+    startedAt: str
+    finishedAt: str | None = None
+    statusUrl: str
+    reportUrl: str | None
+    failedRowsUrl: str | None
+
+
+class CampaignList(BaseModel):
+    campaigns: list[CampaignStatus]
+
+
+class RunStarted(BaseModel):
+    campaignId: str
+    run: int
+    repeat: bool = Field(description="True when this run had been started already (nothing new started).")
+    statusUrl: str
+
+
+class CsvFile(RootModel[str]):
+    """A CSV file (RFC 4180, UTF-8), sent as an attachment."""
+
+
+def campaign_id_parameter() -> dict[str, Any]:
+    return {"type": "string", "pattern": CAMPAIGN_ID_PATTERN.pattern}
+
+
+CAMPAIGN_ID = Parameter(
+    "campaignId", "path", "The campaignId POST /campaigns gave (or the S3 upload's).", schema=campaign_id_parameter
+)
+CAMPAIGN = Link(
+    "Campaign", "getCampaignsCampaignId", "The campaign's record.", (("campaignId", "$response.body#/campaignId"),)
+)
+ATTACHMENT = (("Content-Disposition", 'attachment; filename="{name}...csv"'),)
+CAMPAIGN_OPERATIONS = (
+    Operation(
+        "post",
+        "/campaigns",
+        "Check a manifest (dryRun: every row's verdict), or stage it under campaigns/ and start its campaign.",
+        202,
+        CampaignAccepted,
+        (400, 409, 413, 415, 503),
+        request=CampaignIn,
+        response_headers=(("Location", "The campaign's status URL."),),
+        links=(CAMPAIGN,),
+        other_successes=((200, CampaignPreview, "dryRun: every row's verdict; nothing stored, nothing sent."),),
+    ),
+    Operation("get", "/campaigns", "The latest campaigns, newest run first (at most 50).", 200, CampaignList, (503,)),
+    Operation(
+        "get",
+        "/campaigns/{campaignId}",
+        "The campaign's record: its run, status and counts.",
+        200,
+        CampaignStatus,
+        (400, 404, 503),
+        parameters=(CAMPAIGN_ID,),
+    ),
+    Operation(
+        "get",
+        "/campaigns/{campaignId}/report",
+        "The report of the latest finished run: one line per manifest row (row, order, type, request id, status, "
+        "error, cause).",
+        200,
+        CsvFile,
+        (400, 404, 409, 503),
+        parameters=(CAMPAIGN_ID,),
+        response_headers=ATTACHMENT,
+        media_type=CSV,
+    ),
+    Operation(
+        "get",
+        "/campaigns/{campaignId}/failed-rows",
+        "A manifest of the rows the report says were not sent (failed or invalid), as written, to fix and stage again.",
+        200,
+        CsvFile,
+        (400, 404, 409, 503),
+        parameters=(CAMPAIGN_ID,),
+        response_headers=ATTACHMENT,
+        media_type=CSV,
+    ),
+    Operation(
+        "post",
+        "/campaigns/{campaignId}/runs",
+        "Start the campaign again: the next run sends only the rows that were not sent.",
+        202,
+        RunStarted,
+        (400, 404, 409, 503),
+        parameters=(CAMPAIGN_ID,),
+        response_headers=(("Location", "The campaign's status URL."),),
+        links=(CAMPAIGN,),
+    ),
+)
