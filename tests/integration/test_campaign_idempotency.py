@@ -186,6 +186,35 @@ def test_a_row_whose_child_crashed_after_its_send_is_sent_once_by_either_run(sta
     }
 
 
+def test_a_row_sent_but_never_counted_is_not_sent_again(stack: Stack) -> None:
+    """Row 2 went out, but its outcome never reached the campaign (the outcome step could not count it:
+    CampaignRowNotCounted, a row whose count is lost): a second run finds the row's own request record sent,
+    leaves the row out and counts it, so the buyer has it once and the report says it was sent before."""
+    assert stack.local.deployment is not None
+    put = stack.put("campaigns/uncounted.csv", THREE_ROWS)
+    campaign_id = naming.campaign_id(stack.bucket, "campaigns/uncounted.csv", put["VersionId"], "uncounted")
+    (first,) = finished_campaign(stack)
+    assert first["status"] == "SUCCEEDED", first.get("cause")
+    assert received(stack) == THREE_TEXTS
+    table = stack.local.deployment.tables["WorkflowTable"]
+    stack.local.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": f"campaign#{campaign_id}#row#2"}})
+
+    second = run_of(stack, start_run(stack, first, 2), 2)
+
+    assert second["status"] == "SUCCEEDED", second.get("cause")
+    assert received(stack) == THREE_TEXTS
+    assert _row_executions(stack, campaign_id) == [f"{campaign_id}-{row}-1" for row in (1, 2, 3)]  # none of run 2
+    assert [line["status"] for line in report_lines(stack, "campaigns/uncounted.report.csv")] == ["skipped"] * 3
+    record = record_of(stack, campaign_id)
+    assert {name: record[name] for name in ("run", "sent", "skipped", "failed", "unknown")} == {
+        "run": 2,
+        "sent": 3,
+        "skipped": 3,
+        "failed": 0,
+        "unknown": 0,
+    }
+
+
 def _campaign_runs(stack: Stack) -> list[dict[str, Any]]:
     assert stack.local.deployment is not None
     listed = stack.sfn.list_executions(stateMachineArn=stack.local.deployment.campaign_state_machine_arn)

@@ -207,6 +207,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
             "a retried step: begin_run reads the record when its conditional write was refused (run begun, or running)"
         ),
         ("dynamodb:PutItem", "WorkflowTable", "campaign#*"): CALLED,
+        ("dynamodb:BatchGetItem", "WorkflowTable", "request#*"): CALLED,
         ("s3:GetObjectVersion", "StagingBucket/campaigns/*", None): CALLED,
         ("s3:PutObject", "StagingBucket/campaign-work/*", None): CALLED,
     },

@@ -15,7 +15,7 @@ error name and a readable cause. Never the message text, a presigned URL or a cr
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from buyer_messaging.config import Settings
 from buyer_messaging.errors import BuyerMessagingError, error_name
 from buyer_messaging.observability import logger
-from buyer_messaging.table import ConditionNotMet, call, from_item, set_clauses, to_attribute, to_item
+from buyer_messaging.table import ConditionNotMet, batch_get, call, from_item, set_clauses, to_attribute, to_item
 
 if TYPE_CHECKING:
     from buyer_messaging.models import MessageRequest
@@ -310,6 +310,12 @@ def get(table: str, request_id: str) -> dict[str, Any] | None:
     response = call(table, lambda client: client.get_item(TableName=table, Key=_key(request_id), ConsistentRead=True))
     item = response.get("Item")
     return _plain(item) if item else None
+
+
+def records_of(table: str, request_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The records of ``request_ids`` that exist, by request id (BatchGetItem, 100 keys a call)."""
+    items = batch_get(table, [_key(request_id) for request_id in dict.fromkeys(request_ids)])
+    return {str(item["id"]["S"])[len(KEY_PREFIX) :]: _plain(item) for item in items}
 
 
 def for_order(table: str, amazon_order_id: str, limit: int = 50) -> list[dict[str, Any]]:

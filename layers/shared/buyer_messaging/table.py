@@ -61,6 +61,31 @@ def call(table: str, operation: Callable[[DynamoDBClient], T]) -> T:
         raise WorkflowTableUnavailable(f"DynamoDB could not be reached ({type(error).__name__}).") from None
 
 
+# DynamoDB's BatchGetItem takes at most 100 keys a call; keys it leaves unprocessed (throttling, size) are asked again.
+BATCH_GET_LIMIT = 100
+BATCH_GET_ATTEMPTS = 8
+
+
+def batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of ``keys`` that exist (consistent reads, in any order), 100 keys a call."""
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        pending = keys[start : start + BATCH_GET_LIMIT]
+        for _ in range(BATCH_GET_ATTEMPTS):
+            if not pending:
+                break
+            response = cast("dict[str, Any]", call(table, _batch_get_call(table, pending)))
+            items.extend(response.get("Responses", {}).get(table, []))
+            pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if pending:
+            raise WorkflowTableUnavailable(f"DynamoDB left {len(pending)} items unread (throttled or too large).")
+    return items
+
+
+def _batch_get_call(table: str, keys: list[dict[str, Any]]) -> Callable[[DynamoDBClient], Any]:
+    return lambda client: client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+
+
 # Why DynamoDB cancels a transaction, item by item: the items were not in the state its conditions assumed, or
 # another transaction was writing one of them. Either way the caller reads again and decides anew.
 _ITEM_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})

@@ -21,23 +21,22 @@ never hold message text: what the record shows is safe for the console and the A
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import CampaignNotFound, CampaignRunning, InvalidRequest, WorkflowTableUnavailable
 from buyer_messaging.models import CampaignRef
 from buyer_messaging.status import Retention, now_iso
-from buyer_messaging.table import ConditionNotMet, call, from_item, set_clauses, to_attribute, to_item
+from buyer_messaging.table import ConditionNotMet, batch_get, call, from_item, set_clauses, to_attribute, to_item
 
 KEY_PREFIX = "campaign#"
 ROW_OUTCOMES = ("sent", "failed", "unknown")
 # Rows finishing at once all add to the campaign's counters: a transaction that met another one is tried again.
 CONFLICT_ATTEMPTS = 8
-BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem takes at most 100 keys a call
 # The latest campaigns without a scan: a sparse index that only campaign records enter (they alone carry its
 # partition key, one value for all), newest run first. Keys only: the counters a row's outcome changes do not
 # write to the index; the records are then read by key.
@@ -407,40 +406,18 @@ def _write_row(
 
 def row_outcomes(table: str, campaign_id: str, rows: Iterable[int]) -> dict[int, RowOutcome]:
     """The counted outcome of each of ``rows`` that has one (BatchGetItem, 100 keys a call)."""
-    wanted = sorted(set(rows))
     found: dict[int, RowOutcome] = {}
-    for start in range(0, len(wanted), BATCH_GET_LIMIT):
-        keys = [_row_key(campaign_id, row) for row in wanted[start : start + BATCH_GET_LIMIT]]
-        for item in _batch_get(table, keys):
-            fields = from_item(item)
-            found[fields["row"]] = RowOutcome(
-                row=fields["row"],
-                outcome=fields["outcome"],
-                error=fields.get("error"),
-                cause=fields.get("cause"),
-                request_id=fields["requestId"],
-                run=fields["run"],
-            )
+    for item in batch_get(table, [_row_key(campaign_id, row) for row in sorted(set(rows))]):
+        fields = from_item(item)
+        found[fields["row"]] = RowOutcome(
+            row=fields["row"],
+            outcome=fields["outcome"],
+            error=fields.get("error"),
+            cause=fields.get("cause"),
+            request_id=fields["requestId"],
+            run=fields["run"],
+        )
     return found
-
-
-def _batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items of ``keys``, asking again for the keys DynamoDB left unprocessed (throttling, size)."""
-    items: list[dict[str, Any]] = []
-    pending = keys
-    for _ in range(CONFLICT_ATTEMPTS):
-        if not pending:
-            return items
-        response = cast("dict[str, Any]", call(table, _batch_get_call(table, pending)))
-        items.extend(response.get("Responses", {}).get(table, []))
-        pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-    if pending:
-        raise WorkflowTableUnavailable(f"DynamoDB left {len(pending)} row outcomes unread after retries.")
-    return items
-
-
-def _batch_get_call(table: str, keys: list[dict[str, Any]]) -> Callable[[Any], Any]:
-    return lambda client: client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
 
 
 def get(table: str, campaign_id: str) -> dict[str, Any] | None:
@@ -472,7 +449,7 @@ def recent(table: str, limit: int) -> list[dict[str, Any]]:
         ),
     )
     keys = [{"id": item["id"]} for item in response.get("Items", [])]
-    found = {str(from_item(item)["id"]): _shown(from_item(item)) for item in _batch_get(table, keys)} if keys else {}
+    found = {str(from_item(item)["id"]): _shown(from_item(item)) for item in batch_get(table, keys)} if keys else {}
     # BatchGetItem answers in any order: the index's order is kept (a record expired in between is left out).
     return [found[key["id"]["S"]] for key in keys if key["id"]["S"] in found]
 

@@ -92,8 +92,9 @@ class CampaignRun:
     def execution_name(self) -> str:
         return naming.campaign_run_name(self.campaign_id, self.run)
 
-    def row_execution_name(self, row: int) -> str:
-        return f"{self.campaign_id}-{row}-{self.run}"
+    def row_execution_name(self, row: int, run: int | None = None) -> str:
+        """The send execution of ``row`` in this run (or in ``run``, an earlier one)."""
+        return f"{self.campaign_id}-{row}-{self.run if run is None else run}"
 
     @property
     def work_prefix(self) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import storage
+from buyer_messaging import status, storage
 from buyer_messaging.campaigns import manifest, records
+from buyer_messaging.campaigns.manifest import ManifestRow
 from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.config import get_settings
 from buyer_messaging.models import CampaignRef
@@ -41,6 +42,7 @@ def prepare_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
     if run.run > 1:
         outcomes = records.row_outcomes(table, run.campaign_id, [row.number for row in ready])
         ready = [row for row in ready if row.number not in outcomes or outcomes[row.number].outcome in SEND_AGAIN]
+        ready = not_sent_by_an_earlier_run(table, run, ready)
     items = [
         {
             "row": row.number,
@@ -68,3 +70,35 @@ def prepare_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
         "toSend": len(items),
         "work": {"bucket": run.bucket, "key": run.rows_key},
     }
+
+
+def not_sent_by_an_earlier_run(table: str, run: CampaignRun, rows: list[ManifestRow]) -> list[ManifestRow]:
+    """The rows that no earlier run's send execution sent, may have sent, or may still send, by the request
+    records those executions wrote themselves. A row's counted outcome can be missing while its message went out:
+    the outcome step could not count it (CampaignRowNotCounted), or the run ended while the row's execution went
+    on. Only a row whose every earlier execution failed, or never began, is sent again; an earlier execution that
+    ended sent or unknown is counted on the campaign now (the report then shows the row as sent before)."""
+    names = {row.number: [run.row_execution_name(row.number, earlier) for earlier in range(1, run.run)] for row in rows}
+    found = status.records_of(table, [name for earlier in names.values() for name in earlier])
+    kept = []
+    for row in rows:
+        earlier = {number: found[name] for number, name in enumerate(names[row.number], start=1) if name in found}
+        states = {record["status"] for record in earlier.values()}
+        if states <= {status.Status.FAILED.value}:
+            kept.append(row)
+            continue
+        logger.warning(
+            "Campaign row left out: an earlier run's execution sent it, may have, or is still going",
+            extra={"campaignId": run.campaign_id, "run": run.run, "row": row.number, "statuses": sorted(states)},
+        )
+        for number, record in earlier.items():
+            if record["status"] in (status.Status.SENT.value, status.Status.UNKNOWN.value):
+                records.row_finished(
+                    table,
+                    CampaignRef(run.campaign_id, row.number, number),
+                    outcome=record["status"],
+                    error=record.get("error"),
+                    cause=record.get("cause"),
+                    request_id=names[row.number][number - 1],
+                )
+    return kept
