@@ -176,6 +176,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         ("dynamodb:BatchGetItem", "WorkflowTable", "campaign#*"): CALLED,
         ("dynamodb:Query", "WorkflowTable/index/RecentCampaigns", None): CALLED,
         ("states:StartExecution", "states:stateMachine:CampaignStateMachine", None): CALLED,
+        ("states:DescribeExecution", "states:execution:CampaignStateMachine:*", None): CALLED,
     },
     # The client secret's rotation (rotation.py): the secret's own fields, and the tag that remembers a rotation
     # asked for (rotation.REQUESTED_TAG, the only key it may write).
@@ -518,6 +519,8 @@ def called_grant(call: str, params: dict[str, Any]) -> tuple[str, str, str | Non
         assert params["stateMachineArn"].endswith(f":stateMachine:{support.STATE_MACHINE_NAME}"), params
         return call, "states:stateMachine:SendMessageStateMachine", None
     if call == "states:DescribeExecution":
+        if f":execution:{support.CAMPAIGN_STATE_MACHINE_NAME}:" in params["executionArn"]:
+            return call, "states:execution:CampaignStateMachine:*", None
         assert f":execution:{support.STATE_MACHINE_NAME}:" in params["executionArn"], params
         return call, "states:execution:SendMessageStateMachine:*", None
     if call == "events:PutEvents":

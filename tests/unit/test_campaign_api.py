@@ -400,3 +400,28 @@ def test_a_campaign_is_started_again_only_once_its_run_ended(aws: dict[str, Any]
     assert again[1]["run"] == 2  # the same next run: nothing more starts
     executions = sfn.list_executions(stateMachineArn=machine)["executions"]
     assert [execution["name"] for execution in executions] == [f"{campaign_id}-2"]
+
+
+def test_a_run_number_spent_by_a_refused_start_is_skipped(aws: dict[str, Any], lambda_context: Any) -> None:
+    """Run 2 was started while run 1 went on (say by hand, or two POSTs at once): its execution failed with
+    CampaignRunning before it began, and its name stays taken. Once run 1 ends, POST .../runs starts run 3."""
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    refuses = {"StartAt": "Refused", "States": {"Refused": {"Type": "Fail", "Error": "CampaignRunning"}}}
+    machine = sfn.create_state_machine(
+        name=support.CAMPAIGN_STATE_MACHINE_NAME,
+        definition=json.dumps(refuses),
+        roleArn="arn:aws:iam::123456789012:role/StatesExecutionRole",
+    )["stateMachineArn"]
+    campaign_id = "november-0123456789abcdef0123"
+    _begin(campaign_id, "november", GOOD_AND_BAD)
+    spent = sfn.start_execution(stateMachineArn=machine, name=f"{campaign_id}-2", input="{}")["executionArn"]
+    sfn.stop_execution(executionArn=spent, error="CampaignRunning")  # moto runs no state here: it ends by hand
+    _finish(aws, campaign_id, "november", REPORT, rows=4, sent=1, failed=1, invalid=2)
+
+    result = support.function_module("api").lambda_handler(
+        _event("", method="POST", path=f"/campaigns/{campaign_id}/runs"), lambda_context
+    )
+
+    assert (result["statusCode"], json.loads(result["body"])["run"]) == (202, 3)
+    names = sorted(execution["name"] for execution in sfn.list_executions(stateMachineArn=machine)["executions"])
+    assert names == [f"{campaign_id}-2", f"{campaign_id}-3"]

@@ -161,6 +161,18 @@ def test_sent_is_final_for_a_row(aws: dict[str, Any]) -> None:
     assert (outcome.outcome, outcome.run, outcome.request_id) == ("sent", 1, f"{CAMPAIGN}-1-1")
 
 
+def test_a_run_may_skip_a_number_a_refused_start_spent(aws: dict[str, Any]) -> None:
+    """Run 2's start was refused while run 1 went on (its execution name is spent): run 3 begins after run 1, and
+    a late retry of run 2 changes nothing."""
+    _start()
+    _finish(1, CampaignCounts(rows=10, sent=10, failed=0, unknown=0, invalid=0, skipped=0))
+    records.begin_run(support.TABLE, CAMPAIGN, SOURCE, run=3, retention=RETENTION)
+    records.begin_run(support.TABLE, CAMPAIGN, SOURCE, run=2, retention=RETENTION)
+    record = records.get(support.TABLE, CAMPAIGN)
+    assert record is not None
+    assert (record["run"], record["status"]) == (3, "checking")
+
+
 def test_a_run_begins_only_after_the_one_before_ended(aws: dict[str, Any]) -> None:
     with pytest.raises(CampaignNotFound, match=CAMPAIGN):
         records.begin_run(support.TABLE, CAMPAIGN, SOURCE, run=2, retention=RETENTION)

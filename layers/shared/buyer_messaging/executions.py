@@ -59,6 +59,22 @@ def execution_input(arn: str) -> Any | None:
     return json.loads(described.get("input") or "null")
 
 
+def status(arn: str) -> str | None:
+    """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, ...), or None when there is none."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = _client()
+    try:
+        described = client.describe_execution(executionArn=arn)
+    except client.exceptions.ExecutionDoesNotExist:
+        return None
+    except (ClientError, BotoCoreError) as error:
+        raise ExecutionStartFailed(
+            f"Step Functions could not be asked about {arn.rsplit(':', 1)[-1]}: {error}"
+        ) from None
+    return str(described["status"])
+
+
 def start_execution(state_machine_arn: str, name: str, document: dict[str, Any]) -> StartedExecution:
     """Start ``name``; an execution of that name that already exists means this start already happened."""
     from botocore.exceptions import BotoCoreError, ClientError

@@ -11,7 +11,7 @@ first starts it and the other is a no-op.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from buyer_messaging.campaigns.keys import FORMATS, MANIFEST_PREFIX, manifest_name
@@ -209,6 +209,8 @@ RECENT_LIMIT = 50
 # The report's statuses of rows that were not sent and may be sent again once fixed; "unknown" rows may have reached
 # the buyer (the send left without Amazon's answer) and are never offered again blindly.
 NOT_SENT = ("failed", "invalid")
+# How many spent run numbers a start skips at most (each a start refused while a run went on).
+SPENT_RUN_NUMBERS = 3
 
 
 def recent() -> dict[str, Any]:
@@ -277,6 +279,7 @@ def start_again(campaign_id: str) -> dict[str, Any]:
     from buyer_messaging.campaigns.run import CampaignRun
 
     source = record["manifest"]
+    machine = get_settings().require("campaign_state_machine_arn")
     run = CampaignRun(
         campaign_id,
         str(source["bucket"]),
@@ -286,9 +289,16 @@ def start_again(campaign_id: str) -> dict[str, Any]:
         str(record["format"]),
         int(record["run"]) + 1,
     )
-    started = executions.start_execution(
-        get_settings().require("campaign_state_machine_arn"), run.execution_name, run.to_dict()
-    )
+    started = executions.start_execution(machine, run.execution_name, run.to_dict())
+    for _ in range(SPENT_RUN_NUMBERS):
+        # The run's execution name is taken by an execution that ended without beginning the run (a start refused
+        # with CampaignRunning while the run before went on): that number is spent, the next one is free.
+        if not started.already_existed or executions.status(started.execution_arn) in ("RUNNING", "SUCCEEDED"):
+            break
+        if int(_record(campaign_id)["run"]) >= run.run:
+            break  # the run did begin: this POST repeats the one that started it
+        run = replace(run, run=run.run + 1)
+        started = executions.start_execution(machine, run.execution_name, run.to_dict())
     logger.info("Campaign started again", extra={"campaignId": campaign_id, "run": run.run})
     return {
         "campaignId": campaign_id,

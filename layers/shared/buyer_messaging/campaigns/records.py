@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from buyer_messaging.config import get_settings
-from buyer_messaging.errors import CampaignNotFound, CampaignRunning, InvalidRequest, WorkflowTableUnavailable
+from buyer_messaging.errors import CampaignNotFound, CampaignRunning, WorkflowTableUnavailable
 from buyer_messaging.models import CampaignRef
 from buyer_messaging.status import Retention, now_iso
 from buyer_messaging.table import ConditionNotMet, batch_get, call, from_item, set_clauses, to_attribute, to_item
@@ -172,7 +172,6 @@ def begin_run(
     values = to_item(
         {
             ":run": run,
-            ":previous": run - 1,
             ":checking": RunStatus.CHECKING.value,
             ":at": at,
             ":expiration": expiration,
@@ -189,7 +188,9 @@ def begin_run(
                     "SET #run = :run, #status = :checking, startedAt = :at, updatedAt = :at, expiration = :expiration "
                     "REMOVE finishedAt, #error, #cause"
                 ),
-                ConditionExpression="#run = :previous AND #status IN (:ended0, :ended1)",
+                # Runs may skip a number: a start refused while a run was going (CampaignRunning) spent its
+                # execution name, and the next start takes the number after it (campaigns.api.start_again).
+                ConditionExpression="#run < :run AND #status IN (:ended0, :ended1)",
                 ExpressionAttributeNames={**names, "#error": "error", "#cause": "cause"},
                 ExpressionAttributeValues=values,
             ),
@@ -198,13 +199,9 @@ def begin_run(
         record = _require(table, campaign_id)
         if record["run"] >= run:
             return  # this run has begun already
-        if record["run"] == run - 1:
-            raise CampaignRunning(
-                f"Campaign {campaign_id} is still in run {record['run']} ({record['status']}): start it again "
-                "once that run has finished."
-            ) from None
-        raise InvalidRequest(
-            f"Campaign {campaign_id}'s latest run is {record['run']}: the next one is {record['run'] + 1}, not {run}."
+        raise CampaignRunning(
+            f"Campaign {campaign_id} is still in run {record['run']} ({record['status']}): start it again "
+            "once that run has finished."
         ) from None
 
 
