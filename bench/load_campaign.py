@@ -17,6 +17,7 @@ Exit status: 1 when a row was delivered more than once, 3 when the campaign was 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -64,6 +65,7 @@ class CampaignSummary(CallTotals):
     delivered: int  # rows the emulator delivered at least once
     duplicates: int  # rows the emulator delivered more than once
     send_rate_fraction: float | None  # deliveries per emulated second (first to last) over the quota
+    minute_rates: tuple[float, ...]  # deliveries in each whole emulated minute from the first, over the quota
     time_multiple: float | None  # emulated seconds from the upload to the campaign's end over rows / quota
     interactive_seconds: float | None  # emulated seconds from the POST to the interactive message's delivery
     interactive_deliveries: int
@@ -96,6 +98,8 @@ def summarize(raw: Mapping[str, Any], capacity: float, quota: float, binding_ope
     interactive = raw["interactive"]
     sent_times = sorted(float(s) for s in interactive["sentSeconds"])
     send_rate_fraction = rate_fraction(times, quota)
+    minutes = int((times[-1] - times[0]) // 60) if times else 0
+    per_minute = Counter(int((t - times[0]) // 60) for t in times)
     finished = raw["finishedSeconds"]
     time_multiple = None if finished is None else float(finished) * factor / (rows / quota)
     interactive_seconds = None
@@ -117,6 +121,7 @@ def summarize(raw: Mapping[str, Any], capacity: float, quota: float, binding_ope
         delivered=sum(1 for row in per_row if row is not None),
         duplicates=sum(1 for row, count in per_row.items() if row is not None and count > 1),
         send_rate_fraction=send_rate_fraction,
+        minute_rates=tuple(per_minute[minute] / 60 / quota for minute in range(minutes)),
         time_multiple=time_multiple,
         interactive_seconds=interactive_seconds,
         interactive_deliveries=len(sent_times),
@@ -134,6 +139,11 @@ def _ratio(value: float | None) -> str:
 
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
+
+
+def _minutes(summary: CampaignSummary) -> str:
+    rates = sorted(summary.minute_rates)
+    return f"{rates[0]:.2f}x, {statistics.median(rates):.2f}x" if rates else "—"
 
 
 def _failed(summary: CampaignSummary) -> str:
@@ -155,6 +165,7 @@ def figures_table(summaries: Sequence[CampaignSummary]) -> str:
         ["SP-API calls", *(s.total_calls for s in summaries)],
         ["429 answers", *(s.total_throttled for s in summaries)],
         ["achieved rate / quota", *(_ratio(s.send_rate_fraction) for s in summaries)],
+        ["rate / quota per emulated minute: lowest, median", *(_minutes(s) for s in summaries)],
         ["time to finish / ideal (rows / quota)", *(_ratio(s.time_multiple) for s in summaries)],
         ["interactive message, POST to sent, s (emulated)", *(_seconds(s.interactive_seconds) for s in summaries)],
         ["interactive message deliveries", *(s.interactive_deliveries for s in summaries)],
@@ -206,11 +217,14 @@ def run_campaign(
     interactive: bool,
     timeout_seconds: float,
     lambda_slots: int | None = None,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
     """One campaign in a fresh process (``bench.load_campaign_run``); its raw result. The functions' output is
-    dropped. ``lambda_slots``: the local stack's handlers at once (default its own, 4)."""
+    dropped. ``lambda_slots``: the local stack's handlers at once (default its own, 4); ``concurrency``: the
+    campaign's rows in flight (default the template's ``CampaignConcurrency``)."""
     arguments = {
         "lambda_slots": lambda_slots,
+        "concurrency": concurrency,
         "messages": [{"number": m.number, "kind": m.kind, "files": m.files} for m in messages],
         "factor": factor,
         "quotas_off": quotas_off,
@@ -245,6 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--timeout", type=float, help="real seconds to wait for a campaign (default 120 + 3 x rows / quota at F)"
     )
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="the Distributed Map's MaxConcurrency (default the template's CampaignConcurrency)",
+    )
+    parser.add_argument(
         "--lambda-slots", type=int, help="handlers the local stack runs at once (default its own: 4; for diagnosis)"
     )
     args = parser.parse_args(argv)
@@ -277,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             interactive=True,
             timeout_seconds=timeout,
             lambda_slots=args.lambda_slots,
+            concurrency=args.concurrency,
         )
         summaries.append(summarize(raw, capacity, quota, binding))
         say(f"... {time.monotonic() - started:.0f} s real, the stack's start and the staging included.")

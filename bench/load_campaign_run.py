@@ -50,7 +50,10 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
     interactive = bool(arguments["interactive"])
     pdf = samples.invoice_pdf(ORDER)
     slots = arguments.get("lambda_slots")
-    with load_stack(factor, quotas_off=bool(arguments["quotas_off"]), lambda_slots=slots) as (emulator, stack):
+    concurrency = arguments.get("concurrency")
+    parameters = {"CampaignConcurrency": str(concurrency)} if concurrency else None
+    quotas_off = bool(arguments["quotas_off"])
+    with load_stack(factor, quotas_off=quotas_off, lambda_slots=slots, parameters=parameters) as (emulator, stack):
         assert stack.deployment is not None
         bucket = stack.deployment.bucket
         s3 = stack.client("s3")

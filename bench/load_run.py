@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -81,11 +81,11 @@ class PacerDecisions:
 
 @contextmanager
 def load_stack(
-    factor: float, *, quotas_off: bool, lambda_slots: int | None = None
+    factor: float, *, quotas_off: bool, lambda_slots: int | None = None, parameters: Mapping[str, str] | None = None
 ) -> Iterator[tuple[Emulator, LocalStack]]:
     """The SP-API emulator with its quotas ``factor`` times faster (or off: every plan at a million requests/s) and
     the local stack deployed against it, its Retry and Wait times ``factor`` times faster; ``lambda_slots``: the
-    handlers it runs at once (default its own)."""
+    handlers it runs at once (default its own); ``parameters``: template parameters other than their defaults."""
     from buyer_messaging import catalog
     from local_stack.lambdas import DEFAULT_SLOTS
     from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
@@ -98,7 +98,9 @@ def load_stack(
             for operation in catalog.OPERATIONS:
                 emulator.set_usage_plan(operation.name, MAX_RATE_PER_SECOND, MAX_BURST)
         target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
-        with LocalStack(target, retry_speedup=factor, lambda_slots=lambda_slots or DEFAULT_SLOTS) as stack:
+        with LocalStack(
+            target, retry_speedup=factor, lambda_slots=lambda_slots or DEFAULT_SLOTS, parameters=parameters
+        ) as stack:
             yield emulator, stack
 
 

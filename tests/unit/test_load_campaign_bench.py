@@ -201,3 +201,16 @@ def test_the_readme_has_the_campaign_markers(tmp_path: Path) -> None:
     write_between(copy, load_campaign.START, load_campaign.END, "new table")
 
     assert copy.read_text(encoding="utf-8") == f"before\n{load_campaign.START}\nnew table\n{load_campaign.END}\nafter\n"
+
+
+def test_the_rate_per_emulated_minute_shows_a_slow_minute() -> None:
+    # F = 1: one a second through the first minute, one every two seconds through the second, the last at 150 s
+    seconds = [*range(60), *range(60, 120, 2), 150]
+    deliveries = [{"id": n, "seconds": float(t)} for n, t in enumerate(seconds, 1)]
+    raw = _raw(rows=len(seconds), factor=1.0, deliveries=deliveries)
+
+    summary = load_campaign.summarize(raw, capacity=3.0, quota=1.0, binding_operation=BINDING)
+    figures = {row[0]: row[1] for row in map(_cells, load_campaign.figures_table([summary]).splitlines()[2:])}
+
+    assert summary.minute_rates == (1.0, 0.5)  # the part-minute from 120 s to 150 s is no minute
+    assert figures["rate / quota per emulated minute: lowest, median"] == "0.50x, 0.75x"
