@@ -23,7 +23,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench load fuzz clean build lock model-facts asl openapi
+.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench load load-campaign fuzz clean build lock model-facts asl openapi
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
@@ -32,6 +32,7 @@ help:
 	@echo "make reliability  the bad-input, campaign and fault matrices through the real state machines, as tables"
 	@echo "make bench     hash, copy, cold start and end-to-end benchmarks as tables (ARGS='--help')"
 	@echo "make load      N messages at once on the local stack against Amazon's quotas (ARGS='-n 1000', '--help')"
+	@echo "make load-campaign  a campaign of N rows (default 1,000) and a console message in its middle (ARGS='--help')"
 	@echo "make fuzz      Schemathesis against the HTTP API on the local stack, longer than the suite (EXAMPLES=$(EXAMPLES) SEED=$(SEED))"
 	@echo "make test      lint, type-check and run the full test suite"
 	@echo "make lint      ruff (lint + format check), cfn-lint, statelint, checkov"
@@ -125,6 +126,9 @@ bench: $(STAMP)
 
 load: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m bench.load $(ARGS)
+
+load-campaign: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m bench.load_campaign $(ARGS)
 
 # tests/contract (Schemathesis against the HTTP API on the local stack, every phase and check), longer than in
 # `make test` (15): EXAMPLES per operation and per stateful run, SEED for other inputs; ARGS go to pytest.

@@ -160,6 +160,38 @@ def run_child(
         return result, completed.stderr
 
 
+def run_quiet_child(module: str, arguments: Mapping[str, Any], *, timeout: float) -> dict[str, Any]:
+    """``python -m <module> <result file> <arguments as JSON>`` with its output dropped (the functions' logs of a
+    local stack under load); its JSON result, or a RuntimeError with the tail of its stderr."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        result_path = Path(scratch) / "result.json"
+        errors_path = Path(scratch) / "stderr.txt"
+        with errors_path.open("w") as errors:
+            completed = subprocess.run(  # noqa: S603  (our own interpreter and module)
+                [sys.executable, "-m", module, str(result_path), json.dumps(arguments)],
+                cwd=ROOT,
+                env=child_environment({"POWERTOOLS_TRACE_DISABLED": "true"}),
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                timeout=timeout,
+                check=False,
+            )
+        if completed.returncode != 0 or not result_path.exists():
+            tail = errors_path.read_text(errors="replace")[-4000:]
+            raise RuntimeError(f"{module} failed ({completed.returncode}):\n{tail}")
+        result: dict[str, Any] = json.loads(result_path.read_text())
+        return result
+
+
+def write_between(path: Path, start: str, end: str, text: str) -> None:
+    """Replace what stands between the markers ``start`` and ``end`` of a file (a README's results) with ``text``."""
+    content = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(content):
+        raise SystemExit(f"{path} has no {start} ... {end} section")
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", content), encoding="utf-8")
+
+
 def write_result(path: str, result: Mapping[str, Any]) -> None:
     Path(path).write_text(json.dumps(result))
 

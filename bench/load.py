@@ -21,12 +21,7 @@ timeout, else 0 (failures are figures, not errors: see bench/README.md).
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import re
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -34,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, child_environment, machine, table
+from bench.common import ROOT, machine, run_quiet_child, table, write_between
 from bench.load_plan import KIND_TEXT, Message, counts_by_kind, parse_mix, plan_messages
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -52,8 +47,33 @@ class Calibration:
     calls_per_message: dict[str, float]  # SP-API operation -> answered calls per message
 
 
+class CallTotals:
+    """The SP-API calls of a run, ``calls``: operation -> (calls, of which 429)."""
+
+    calls: dict[str, tuple[int, int]]
+
+    @property
+    def total_calls(self) -> int:
+        return sum(calls for calls, _ in self.calls.values())
+
+    @property
+    def total_throttled(self) -> int:
+        return sum(throttled for _, throttled in self.calls.values())
+
+
+def sp_api_calls(raw_calls: Mapping[str, Mapping[str, int]]) -> dict[str, tuple[int, int]]:
+    """The emulator's call counts (operation -> status -> n) of the SP-API operations: (calls, of which 429)."""
+    operations = sp_api_operations()
+    calls = {
+        operation: (sum(by_status.values()), by_status.get(THROTTLED, 0))
+        for operation, by_status in raw_calls.items()
+        if operation in operations
+    }
+    return dict(sorted(calls.items()))
+
+
 @dataclass(frozen=True)
-class LoadSummary:
+class LoadSummary(CallTotals):
     messages: int
     factor: float
     capacity: float
@@ -77,14 +97,6 @@ class LoadSummary:
     def wait_rounds(self) -> int:
         """Wait-state rounds: each turn the pacer gave for later, first or again."""
         return self.pacer.get("reserve later", 0) + self.pacer.get("resume later", 0)
-
-    @property
-    def total_calls(self) -> int:
-        return sum(calls for calls, _ in self.calls.values())
-
-    @property
-    def total_throttled(self) -> int:
-        return sum(throttled for _, throttled in self.calls.values())
 
 
 def sp_api_operations() -> list[str]:
@@ -130,6 +142,13 @@ def choose_factor(capacity: float, quota: float, margin: float = MARGIN) -> floa
     return round(math.floor(raw / step + 1e-9) * step, 12)
 
 
+def rate_fraction(times: Sequence[float], quota: float) -> float | None:
+    """Deliveries per emulated second from the first to the last (``times``, sorted), over the quota."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return (len(times) - 1) / (times[-1] - times[0]) / quota
+
+
 def summarize(raw: Mapping[str, Any], capacity: float, quota: float, binding_operation: str) -> LoadSummary:
     """The figures of one run from what :mod:`bench.load_run` wrote."""
     messages = int(raw["messages"])
@@ -138,15 +157,8 @@ def summarize(raw: Mapping[str, Any], capacity: float, quota: float, binding_ope
     known = {number: count for number, count in per_message.items() if number is not None}
     times = sorted(float(delivery["seconds"]) * factor for delivery in raw["deliveries"])  # emulated seconds
     delivered = len(known)
-    send_rate_fraction = None
-    if len(times) >= 2 and times[-1] > times[0]:
-        send_rate_fraction = (len(times) - 1) / (times[-1] - times[0]) / quota
+    send_rate_fraction = rate_fraction(times, quota)
     time_multiple = times[-1] / (messages / quota) if delivered == messages and times else None
-    calls = {
-        operation: (sum(by_status.values()), by_status.get(THROTTLED, 0))
-        for operation, by_status in raw["calls"].items()
-        if operation in sp_api_operations()
-    }
     elapsed = float(raw["elapsedSeconds"])
     return LoadSummary(
         messages=messages,
@@ -158,7 +170,7 @@ def summarize(raw: Mapping[str, Any], capacity: float, quota: float, binding_ope
         delivered_twice=sum(1 for count in known.values() if count > 1),
         extra_deliveries=sum(count - 1 for count in known.values()) + per_message.get(None, 0),
         outcomes=dict(sorted(raw["outcomes"].items())),
-        calls=dict(sorted(calls.items())),
+        calls=sp_api_calls(raw["calls"]),
         send_rate_fraction=send_rate_fraction,
         time_multiple=time_multiple,
         drop_seconds=float(raw["dropSeconds"]),
@@ -255,24 +267,8 @@ def run_load(
         "timeout_seconds": timeout_seconds,
         "trace": str(trace) if trace else None,
     }
-    with tempfile.TemporaryDirectory(prefix="load-") as scratch:
-        result_path = Path(scratch) / "result.json"
-        errors_path = Path(scratch) / "stderr.txt"
-        with errors_path.open("w") as errors:
-            completed = subprocess.run(  # noqa: S603  (our own interpreter and module)
-                [sys.executable, "-m", "bench.load_run", str(result_path), json.dumps(arguments)],
-                cwd=ROOT,
-                env=child_environment({"POWERTOOLS_TRACE_DISABLED": "true"}),
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                timeout=timeout_seconds + 600,  # deploying, staging and describing come on top
-                check=False,
-            )
-        if completed.returncode != 0 or not result_path.exists():
-            tail = errors_path.read_text(errors="replace")[-4000:]
-            raise RuntimeError(f"bench.load_run failed ({completed.returncode}):\n{tail}")
-        result: dict[str, Any] = json.loads(result_path.read_text())
-        return result
+    # deploying, staging and describing come on top of the executions' time
+    return run_quiet_child("bench.load_run", arguments, timeout=timeout_seconds + 600)
 
 
 def calibrate(messages: Sequence[Message]) -> Calibration:
@@ -288,30 +284,60 @@ def calibrate(messages: Sequence[Message]) -> Calibration:
     )
 
 
-def _counts(text: str) -> list[int]:
+def parse_counts(text: str) -> list[int]:
+    """``-n 120,300`` -> [120, 300]."""
     counts = [int(part) for part in text.split(",")]
     if any(count < 1 for count in counts):
         raise argparse.ArgumentTypeError("every N must be at least 1")
     return counts
 
 
+def mix_weights(text: str) -> dict[str, float]:
+    """``--mix``'s value as weights (argparse names what is wrong)."""
+    try:
+        return parse_mix(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_shared_options(parser: argparse.ArgumentParser, unit: str, kinds: Mapping[str, str]) -> None:
+    """The options ``make load`` and ``make load-campaign`` share: the mix (``kinds``: what each kind of ``unit``,
+    message or row, is), the files of a 'files' one, the factor, the calibration, the label and the README."""
+    parser.add_argument(
+        "--mix",
+        type=mix_weights,
+        default="invoice=80,text=10,files=10",
+        help=f"weights of the kinds of {unit}: "
+        + "; ".join(f"{kind}: {text}" for kind, text in kinds.items())
+        + " (default %(default)s)",
+    )
+    parser.add_argument(
+        "--files", type=int, default=3, choices=range(2, 6), help=f"PDFs of a 'files' {unit} (default 3)"
+    )
+    parser.add_argument("--speedup", type=float, help="use this common factor instead of the one chosen")
+    parser.add_argument(
+        "--calibration", type=int, default=40, help=f"{unit}s of the calibration run, quotas off (default 40)"
+    )
+    parser.add_argument("--label", default="", help="a title for the results (e.g. 'before the pacer')")
+    parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
+
+
+def results_title(args: argparse.Namespace) -> str:
+    """The results' heading: the label (``--label``), the day, the mix and the files of a 'files' message."""
+    mix = ", ".join(f"{kind} {weight:g}" for kind, weight in args.mix.items())
+    return f"### {args.label or 'Latest run'} ({time.strftime('%Y-%m-%d')}; mix {mix}, {args.files} files)"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="make load", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--count", "-n", type=_counts, default=[300], help="N, or several: 120,300 (default 300)")
-    parser.add_argument(
-        "--mix",
-        default="invoice=80,text=10,files=10",
-        help="weights of the kinds of message: "
-        + "; ".join(f"{kind}: {text}" for kind, text in KIND_TEXT.items())
-        + " (default %(default)s)",
-    )
-    parser.add_argument(
-        "--files", type=int, default=3, choices=range(2, 6), help="PDFs of a 'files' message (default 3)"
-    )
-    parser.add_argument("--speedup", type=float, help="use this common factor instead of the one chosen")
-    parser.add_argument("--calibration", type=int, default=40, help="messages of the calibration run (default 40)")
+    parser.add_argument("--count", "-n", type=parse_counts, default=[300], help="N, or several: 120,300 (default 300)")
+    add_shared_options(parser, "message", KIND_TEXT)
     parser.add_argument(
         "--timeout",
         type=float,
@@ -323,17 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="a directory: write each run's call log and pacer decisions there (load-N.json)",
     )
-    parser.add_argument("--label", default="", help="a title for the results (e.g. 'before the pacer')")
-    parser.add_argument("--update-readme", action="store_true", help="write the results into bench/README.md")
     args = parser.parse_args(argv)
-    try:
-        weights = parse_mix(args.mix)
-    except ValueError as error:
-        parser.error(str(error))
-
-    def say(text: str) -> None:
-        print(text, flush=True)
-
+    weights = args.mix
     host = "Machine: " + "; ".join(f"{key} {value}" for key, value in machine().items()) + "."
     say(host)
     say(f"\nCalibration: {args.calibration} messages, quotas off ...")
@@ -374,22 +391,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures, operations = figures_table(summaries), operations_table(summaries)
     say("\n" + figures + "\n\n" + operations)
     if args.update_readme:
-        mix = ", ".join(f"{k} {w:g}" for k, w in weights.items())
-        title = f"### {args.label or 'Latest run'} ({time.strftime('%Y-%m-%d')}; mix {mix}, {args.files} files)"
-        _write_readme("\n\n".join([title, host, figures, operations]))
+        write_between(README, START, END, "\n\n".join([results_title(args), host, figures, operations]))
         say(f"Results written to {README.relative_to(ROOT)}.")
     if any(s.delivered_twice or s.extra_deliveries for s in summaries):
         say("A message was delivered more than once.")
         return 1
     return 3 if any(s.timed_out for s in summaries) else 0
-
-
-def _write_readme(results: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
-    if not pattern.search(text):
-        raise SystemExit(f"{README} has no {START} ... {END} section")
-    README.write_text(pattern.sub(lambda _: f"{START}\n{results}\n{END}", text), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ is traced back to the message it came from (to count each message's deliveries).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +18,11 @@ KIND_TEXT = {
     "invoice": "an invoice dropped into outbox/ (one PDF)",
     "text": "an unexpectedProblem text, no file (a requests/ document)",
     "files": "an invoice with several PDFs (a requests/ document; files staged under attachments/)",
+}
+CAMPAIGN_KIND_TEXT = {
+    "invoice": "an invoice row with one PDF (attachment1)",
+    "text": "an unexpectedProblem row with a text, no file",
+    "files": "an invoice row with several PDFs (attachment1 ...)",
 }
 _ID_IN_FILE_NAME = re.compile(r"^Load-(\d+)(?:-\d+)?\.pdf$")
 _ID_IN_TEXT = re.compile(r"^Load message (\d+):")
@@ -108,3 +115,30 @@ def message_id_of(delivery: Mapping[str, Any]) -> int | None:
 
 def counts_by_kind(messages: Sequence[Message]) -> dict[str, int]:
     return {kind: sum(1 for m in messages if m.kind == kind) for kind in KINDS if any(m.kind == kind for m in messages)}
+
+
+def campaign_attachments(message: Message) -> list[tuple[str, str]]:
+    """A campaign row's attachments: (staged key, the name the buyer sees), each file staged under attachments/
+    before the manifest is uploaded (a manifest names keys that exist)."""
+    return [(f"attachments/{name}", name) for name in message.file_names()]
+
+
+def manifest_csv(messages: Sequence[Message]) -> bytes:
+    """A campaign manifest (CSV, the columns of buyer_messaging.campaigns.columns) with one row per message, in
+    order: row n is message n. Every row differs in its text or files, so none is a DuplicateRow."""
+    most = max((len(message.file_names()) for message in messages), default=0)
+    header = ["amazonOrderId", "marketplaceId", "messageType", "text"]
+    for index in range(1, most + 1):
+        header += [f"attachment{index}", f"attachment{index}Name"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for message in messages:
+        if message.kind == "text":
+            cells = [ORDER, US, "unexpectedProblem", f"Load message {message.label}: a delay."]
+        else:
+            cells = [ORDER, US, "invoice", ""]
+        for key, name in campaign_attachments(message):
+            cells += [key, name]
+        writer.writerow(cells + [""] * (len(header) - len(cells)))
+    return out.getvalue().encode()

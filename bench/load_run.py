@@ -23,12 +23,18 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import write_result
 from bench.load_plan import ORDER, Message, message_id_of
+
+if TYPE_CHECKING:
+    from local_stack.stack import LocalStack
+    from spapi_emulator import Emulator
 
 POLL_SECONDS = 0.5
 DROP_THREADS = 8  # like a client uploading a folder (the AWS CLI uses 10 at a time)
@@ -73,84 +79,99 @@ class PacerDecisions:
         return counted
 
 
-def main(result_path: str, arguments: dict[str, Any]) -> None:
+@contextmanager
+def load_stack(
+    factor: float, *, quotas_off: bool, lambda_slots: int | None = None, parameters: Mapping[str, str] | None = None
+) -> Iterator[tuple[Emulator, LocalStack]]:
+    """The SP-API emulator with its quotas ``factor`` times faster (or off: every plan at a million requests/s) and
+    the local stack deployed against it, its Retry and Wait times ``factor`` times faster; ``lambda_slots``: the
+    handlers it runs at once (default its own); ``parameters``: template parameters other than their defaults."""
     from buyer_messaging import catalog
-    from local_stack import samples
+    from local_stack.lambdas import DEFAULT_SLOTS
     from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
     from spapi_emulator import Emulator, load_default_seed
     from spapi_emulator.quotas import MAX_BURST, MAX_RATE_PER_SECOND
+
+    seed = load_default_seed()
+    with Emulator(seed, quota_speedup=factor) as emulator, in_process_aws():
+        if quotas_off:
+            for operation in catalog.OPERATIONS:
+                emulator.set_usage_plan(operation.name, MAX_RATE_PER_SECOND, MAX_BURST)
+        target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
+        with LocalStack(
+            target, retry_speedup=factor, lambda_slots=lambda_slots or DEFAULT_SLOTS, parameters=parameters
+        ) as stack:
+            yield emulator, stack
+
+
+def main(result_path: str, arguments: dict[str, Any]) -> None:
+    from local_stack import samples
 
     logging.disable(logging.CRITICAL)  # the functions' logs and moto's dumps of failed executions
     messages = [Message(**item) for item in arguments["messages"]]
     factor = float(arguments["factor"])
     timeout_seconds = float(arguments["timeout_seconds"])
-    seed = load_default_seed()
     pdf = samples.invoice_pdf(ORDER)
     trace_path = arguments.get("trace")
     decisions = PacerDecisions(keep_trace=bool(trace_path))
     decisions.install()
-    with Emulator(seed, quota_speedup=factor) as emulator, in_process_aws():
-        if arguments["quotas_off"]:
-            for operation in catalog.OPERATIONS:
-                emulator.set_usage_plan(operation.name, MAX_RATE_PER_SECOND, MAX_BURST)
-        target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
-        with LocalStack(target, retry_speedup=factor) as stack:
-            assert stack.deployment is not None
-            bucket = stack.deployment.bucket
-            s3 = stack.client("s3")
-            for message in messages:
-                for key in message.staged_keys():
-                    s3.put_object(Bucket=bucket, Key=key, Body=pdf)
+    with load_stack(factor, quotas_off=bool(arguments["quotas_off"])) as (emulator, stack):
+        assert stack.deployment is not None
+        bucket = stack.deployment.bucket
+        s3 = stack.client("s3")
+        for message in messages:
+            for key in message.staged_keys():
+                s3.put_object(Bucket=bucket, Key=key, Body=pdf)
 
-            cpu_before = time.process_time()
-            started_wall = time.time()
-            started = time.monotonic()
-            # moto runs the S3 trigger (a StartExecution) before put_object returns: uploads side by side.
-            with ThreadPoolExecutor(DROP_THREADS) as pool:
-                for future in [pool.submit(_put, s3, bucket, *message.upload(pdf)) for message in messages]:
-                    future.result()
-            dropped = time.monotonic() - started
+        cpu_before = time.process_time()
+        started_wall = time.time()
+        started = time.monotonic()
+        # moto runs the S3 trigger (a StartExecution) before put_object returns: uploads side by side.
+        with ThreadPoolExecutor(DROP_THREADS) as pool:
+            for future in [pool.submit(_put, s3, bucket, *message.upload(pdf)) for message in messages]:
+                future.result()
+        dropped = time.monotonic() - started
 
-            threads_peak = threading.active_count()
-            deadline = started + timeout_seconds
+        threads_peak = threading.active_count()
+        deadline = started + timeout_seconds
+        listed = stack.executions()
+        while any(item["status"] == "RUNNING" for item in listed) and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            threads_peak = max(threads_peak, threading.active_count())
             listed = stack.executions()
-            while any(item["status"] == "RUNNING" for item in listed) and time.monotonic() < deadline:
-                time.sleep(POLL_SECONDS)
-                threads_peak = max(threads_peak, threading.active_count())
-                listed = stack.executions()
-            elapsed = time.monotonic() - started
-            cpu_seconds = time.process_time() - cpu_before
+        elapsed = time.monotonic() - started
+        cpu_seconds = time.process_time() - cpu_before
 
-            outcomes = _outcomes(stack.client("stepfunctions"), listed)
-            deliveries = [
-                {"id": message_id_of(delivery), "seconds": _seconds_since(delivery["sentAt"], started_wall)}
-                for delivery in emulator.deliveries()
-            ]
-            calls = {op: {str(status): n for status, n in by.items()} for op, by in emulator.call_counts().items()}
-            write_result(
-                result_path,
-                {
-                    "messages": len(messages),
-                    "factor": factor,
-                    "executions": len(listed),
-                    "outcomes": dict(outcomes),
-                    "deliveries": deliveries,
-                    "calls": calls,
-                    "dropSeconds": dropped,
-                    "elapsedSeconds": elapsed,
-                    "timedOut": any(item["status"] == "RUNNING" for item in listed),
-                    "cpuSeconds": cpu_seconds,
-                    "threadsPeak": threads_peak,
-                    "pacer": dict(decisions.counts),
-                },
-            )
-            if trace_path:
-                with open(trace_path, "w", encoding="utf-8") as trace:
-                    json.dump({"start": started_wall, "calls": emulator.calls(), "pacer": decisions.trace}, trace)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # Executions still running after a timeout are moto's threads: they would hold the process open.
-            os._exit(0)
+        outcomes = _outcomes(stack.client("stepfunctions"), listed)
+        deliveries = [
+            {"id": message_id_of(delivery), "seconds": seconds_since(delivery["sentAt"], started_wall)}
+            for delivery in emulator.deliveries()
+        ]
+        calls = {op: {str(status): n for status, n in by.items()} for op, by in emulator.call_counts().items()}
+        write_result(
+            result_path,
+            {
+                "messages": len(messages),
+                "factor": factor,
+                "executions": len(listed),
+                "outcomes": dict(outcomes),
+                "deliveries": deliveries,
+                "calls": calls,
+                "dropSeconds": dropped,
+                "elapsedSeconds": elapsed,
+                "timedOut": any(item["status"] == "RUNNING" for item in listed),
+                "cpuSeconds": cpu_seconds,
+                "threadsPeak": threads_peak,
+                "pacer": dict(decisions.counts),
+            },
+        )
+        if trace_path:
+            with open(trace_path, "w", encoding="utf-8") as trace:
+                json.dump({"start": started_wall, "calls": emulator.calls(), "pacer": decisions.trace}, trace)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Executions still running after a timeout are moto's threads: they would hold the process open.
+        os._exit(0)
 
 
 def _outcomes(sfn: Any, listed: list[dict[str, Any]]) -> Counter[str]:
@@ -169,7 +190,7 @@ def _put(s3: Any, bucket: str, key: str, body: bytes) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=body)
 
 
-def _seconds_since(timestamp: str, started_wall: float) -> float:
+def seconds_since(timestamp: str, started_wall: float) -> float:
     """Real seconds from the drop's start to an emulator timestamp (its main clock runs in real time)."""
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() - started_wall
 
