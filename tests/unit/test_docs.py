@@ -85,3 +85,10 @@ def test_readme_layout_counts_the_handlers() -> None:
     handlers = sorted(path.parent.name for path in (support.ROOT / "functions").glob("*/app.py"))
     words = {8: "eight", 9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
     assert f"functions/<name>/app.py             {words[len(handlers)]} thin handlers" in _layout(), handlers
+
+
+def test_readme_says_each_section_once() -> None:
+    """Every heading once (outside code blocks): a section written twice drifts apart."""
+    prose = re.sub(r"```.*?```", "", README, flags=re.DOTALL)
+    headings = [line for line in prose.splitlines() if line.startswith("#")]
+    assert [heading for heading in headings if headings.count(heading) > 1] == []
