@@ -8,8 +8,12 @@ with every good row delivered once and every bad row in the report with its erro
 staged is lost (the manifest, its attachments). Data only: :mod:`.campaign_runner` runs a case, :mod:`.verdicts`
 judges it from the report CSV and the campaign record, :mod:`.cli` prints the table.
 
-The HTTP API's entry (``POST /campaigns``) comes with the console's branch: its cases take ``entry="api"`` here and
-an entry function in :data:`local_stack.reliability.campaign_runner.ENTRIES`.
+The same manifests also enter through the HTTP API (entry ``api``: ``POST /campaigns`` {name, format, manifest: the
+text} as the console sends it, after its dry run): :data:`API_CAMPAIGN_CASES` are derived from the uploads' cases, not
+copied. A whole-file problem is the API's answer before anything is stored (400 ``ManifestInvalid``, 413
+``ManifestTooLarge``); a manifest that is read ends as its upload does. The API takes the manifest as JSON text, which
+cannot carry bytes that are not UTF-8: those cases stay S3's (:data:`API_TAKES_TEXT` says so in the table), and three
+cases of the API's own body take their place.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from local_stack.reliability.bad_inputs import INVOICE_KEY, Content
 from local_stack.reliability.inputs import ONLY_UNEXPECTED_PROBLEM, ORDER, PDF, US
 
-CampaignEntry = Literal["campaign"]  # "api" (POST /campaigns) is the lead's to add after the console's merge
+CampaignEntry = Literal["campaign", "api"]  # an upload under campaigns/, or POST /campaigns
 FINISHED = "finished"  # the run read the manifest and ended with its report: the rows are judged one by one
 HEADER = ("amazonOrderId", "marketplaceId", "messageType", "text")
 ROW_LIMIT = 10_000  # the template's CampaignMaxRows default, which the local stack deploys
+API_MAX_BYTES = 5_000_000  # buyer_messaging.campaigns.api.MANIFEST_MAX_BYTES (a test holds them together)
+MANIFEST_PREFIX = "campaigns/"
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class CampaignCase:
       report must show invalid (refused before sending) / failed (refused while sending), by error.
     - ``row_errors``: rows whose report line must carry this error and a cause with this piece in it.
     - ``staged``: objects put in the staging bucket first (attachments the rows name); none may be lost.
+    - ``status``: the HTTP status ``POST /campaigns`` must answer (entry ``api``); ``body``: fields of that body
+      other than the console's {name, format, manifest: the text} (a manifest that is no string, another format).
     """
 
     id: str
@@ -57,10 +65,17 @@ class CampaignCase:
     failed_by: Mapping[str, int] = field(default_factory=dict)
     row_errors: Mapping[int, tuple[str, str]] = field(default_factory=dict)
     staged: Mapping[str, Content] = field(default_factory=dict)
+    status: int | None = None
+    body: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def manifest_key(self) -> str:
-        return self.key or f"campaigns/{self.id}.{self.fmt}"
+        return self.key or f"{MANIFEST_PREFIX}{self.id}.{self.fmt}"
+
+    @property
+    def name(self) -> str:
+        """The campaign's name as ``POST /campaigns`` takes it: the manifest key's, between campaigns/ and .{fmt}."""
+        return self.manifest_key.removeprefix(MANIFEST_PREFIX).removesuffix(f".{self.fmt}")
 
     @property
     def finishes(self) -> bool:
@@ -160,7 +175,7 @@ def _document(row: int) -> str:
 _INVOICE_HEADER = (*HEADER, "attachment1", "attachment1Name")
 _DUPLICATE = manifest_csv([good(1), good(2), good(1)])
 
-CAMPAIGN_CASES: tuple[CampaignCase, ...] = (
+UPLOAD_CAMPAIGN_CASES: tuple[CampaignCase, ...] = (
     # --- manifests that cannot be read as a whole: the run fails, named, nothing sent ------------------------
     CampaignCase("campaign-empty", "an empty manifest (0 bytes)", "ManifestInvalid", b"", "is empty"),
     CampaignCase(
@@ -306,6 +321,77 @@ CAMPAIGN_CASES: tuple[CampaignCase, ...] = (
     ),
 )
 
+# --- the same manifests through POST /campaigns ---------------------------------------------------------------------
+
+# The uploads' cases whose manifest a JSON string cannot carry, and why (the table shows it in their place).
+API_TAKES_TEXT: Mapping[str, str] = {
+    case_id: "not through the API: it takes the manifest as JSON text, which cannot carry bytes that are not UTF-8 "
+    "(the console reads a file as UTF-8); see the api cases of the body's own faults"
+    for case_id in ("campaign-latin1", "campaign-utf16")
+}
+# Where the API's answer names another error than the upload's run: a name is the key's part under campaigns/, and
+# the API's name has no folders.
+_API_ERRORS: Mapping[str, tuple[str, str]] = {
+    "campaign-nested-key": ("InvalidRequest", "name must be 1 to 100 of A-Z"),
+}
+_API_STATUS = {FINISHED: 202, "ManifestTooLarge": 413}
+
+
+def _through_api(case: CampaignCase) -> CampaignCase:
+    """The upload's case posted instead: the same manifest, refused by the API's answer or run to the same report."""
+    expected, cause = _API_ERRORS.get(case.id, (case.expected, case.cause_contains))
+    return replace(
+        case,
+        id=f"{case.id}-api",
+        entry="api",
+        expected=expected,
+        cause_contains=cause,
+        status=_API_STATUS.get(expected, 400),
+    )
+
+
+def _over_the_api_limit() -> bytes:
+    """Rows within the row limit whose bytes are over the API's: only the byte limit refuses it."""
+    padding = " We will keep you posted." * 17
+    return manifest_csv([(*good(row)[:3], text_of(row) + padding) for row in range(1, ROW_LIMIT + 1)])
+
+
+_API_BODY_CASES: tuple[CampaignCase, ...] = (
+    CampaignCase(
+        "campaign-manifest-not-text-api",
+        "a body whose manifest is the file's bytes as a JSON array of numbers, not its text",
+        "InvalidRequest",
+        manifest_csv(_good_rows(2)),
+        "manifest must be a string",
+        entry="api",
+        status=400,
+        body={"manifest": list(manifest_csv(_good_rows(2)))},
+    ),
+    CampaignCase(
+        "campaign-format-xlsx-api",
+        "a body whose format is 'xlsx' (a spreadsheet's own file)",
+        "InvalidRequest",
+        manifest_csv(_good_rows(2)),
+        "format must be one of: csv, jsonl",
+        entry="api",
+        status=400,
+        body={"format": "xlsx"},
+    ),
+    CampaignCase(
+        "campaign-over-api-bytes-api",
+        f"{ROW_LIMIT:,} rows (within the row limit) in over {API_MAX_BYTES:,} bytes, the API's limit",
+        "ManifestTooLarge",
+        _over_the_api_limit,
+        f"under {MANIFEST_PREFIX}",
+        entry="api",
+        status=413,
+    ),
+)
+API_CAMPAIGN_CASES: tuple[CampaignCase, ...] = (
+    *(_through_api(case) for case in UPLOAD_CAMPAIGN_CASES if case.id not in API_TAKES_TEXT),
+    *_API_BODY_CASES,
+)
+CAMPAIGN_CASES = (*UPLOAD_CAMPAIGN_CASES, *API_CAMPAIGN_CASES)
 BAD_CAMPAIGN_CASES = tuple(case for case in CAMPAIGN_CASES if not case.positive)
 
 

@@ -1,6 +1,9 @@
 """Runs one case of the campaign table on a fresh local stack and records how it ended: the error name and cause
 (the campaign record's, or the trigger's refusal), the report's lines, the buyer's messages, what staged is gone.
 
+A case enters by its entry: an upload under ``campaigns/`` (the S3 trigger starts the run), or ``POST /campaigns``
+through the local HTTP API as the console sends it, its dry run first (:func:`_post`).
+
 What the buyer must have received is read from the manifest independently of the code under test (Python's csv
 and json modules, :func:`manifest_rows`), and held against the report's ``sent`` rows and the emulator's
 deliveries: a delivery no sent row accounts for is a message sent by a bad row (or a second copy).
@@ -14,8 +17,10 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from local_stack.reliability.api_client import Answer, call, local_api
 from local_stack.reliability.bad_inputs import content_bytes
 from local_stack.reliability.campaign_inputs import FINISHED, CampaignCase
 from local_stack.reliability.runner import Run, fresh_stack, quiet_moto
@@ -24,13 +29,24 @@ from local_stack.reliability.verdicts import (
     NO_RECORD,
     NOT_STARTED,
     CampaignResult,
+    DryRun,
     judge_campaign,
     one_line,
 )
 
 Message = tuple[str, str, str]  # (amazonOrderId, messageType, text): what identifies a row's message to the buyer
-# How a case's manifest entered: the campaign's id (None: none started) or the entry's refusal (error, cause).
-Entered = tuple[str | None, tuple[str, str] | None]
+
+
+@dataclass(frozen=True)
+class Entered:
+    """How a case's manifest entered: the campaign's id (None: none started) or the entry's refusal (error, cause);
+    through the API also its answer's status, its dry run, and what the POST left behind."""
+
+    campaign_id: str | None
+    refusal: tuple[str, str] | None = None
+    answered: int | None = None
+    dry_run: DryRun | None = None
+    stored: tuple[str, ...] = ()
 
 
 def run_campaign_case(case: CampaignCase, *, timeout_seconds: float = 120.0) -> CampaignResult:
@@ -40,10 +56,12 @@ def run_campaign_case(case: CampaignCase, *, timeout_seconds: float = 120.0) -> 
         for key, content in case.staged.items():
             run.put(key, content_bytes(content))
         data = case.manifest_bytes()
-        campaign_id, refusal = ENTRIES[case.entry](run, case, data, timeout_seconds)
-        record = _record(run, campaign_id)
+        entered = ENTRIES[case.entry](run, case, data, timeout_seconds)
+        record = _record(run, entered.campaign_id)
         lines = _report_lines(run, record)
-        actual, cause = refusal or _outcome(record)
+        actual, cause = entered.refusal or _outcome(record)
+        # The manifest is the seller's upload, or what the API stored of an accepted POST (a refused one stores none).
+        kept = {*case.staged, *([case.manifest_key] if case.entry == "campaign" or entered.campaign_id else [])}
         delivered = Counter(
             (str(d["amazonOrderId"]), str(d["messageType"]), str(d.get("text") or ""))
             for d in run.emulator.deliveries()
@@ -62,8 +80,11 @@ def run_campaign_case(case: CampaignCase, *, timeout_seconds: float = 120.0) -> 
             duplicates=sum(count - 1 for count in delivered.values()),
             stray_messages=sum((delivered - sent_rows).values()),
             undelivered=sum((sent_rows - delivered).values()),
-            staged_lost=len({case.manifest_key, *case.staged} - run.current_keys()),
+            staged_lost=len(kept - run.current_keys()),
             send_executions=len(_send_executions(run)),
+            answered=entered.answered,
+            dry_run=entered.dry_run,
+            stored=entered.stored,
         )
         result.problems = judge_campaign(case, result, lines, record or {})
     result.seconds = time.monotonic() - began
@@ -76,17 +97,76 @@ def _upload(run: Run, case: CampaignCase, data: bytes, timeout_seconds: float) -
     invocations = run.trigger_invocations()
     failed = [i for i in invocations if i.error_type]
     if failed:
-        return None, (str(failed[0].error_type), str(failed[0].result.get("errorMessage", "")))
+        return Entered(None, (str(failed[0].error_type), str(failed[0].result.get("errorMessage", ""))))
     started = [item for i in invocations for item in (i.result or {}).get("executions", []) if "campaignId" in item]
     if not started:
-        return None, (NOT_STARTED, "the trigger started no campaign")
+        return Entered(None, (NOT_STARTED, "the trigger started no campaign"))
     run.local.wait_for(started[0]["executionArn"], timeout_seconds=timeout_seconds)
-    return str(started[0]["campaignId"]), None
+    return Entered(str(started[0]["campaignId"]))
 
 
-# The ways a manifest enters. The HTTP API's (POST /campaigns, with the console's branch) is added here as "api".
+def _post(run: Run, case: CampaignCase, data: bytes, timeout_seconds: float) -> Entered:
+    """POST /campaigns {name, format, manifest: the text} as the console sends it, its dry run first: a 4xx is the
+    case's refusal, a 202 names the campaign, whose run is waited for. What each POST left behind is noted (a dry
+    run and a refusal must leave nothing)."""
+    body = {"name": case.name, "format": case.fmt, "manifest": data.decode("utf-8"), **case.body}
+    with local_api(run) as api:
+        before = _footprint(run)
+        dry = _post_json(api, {**body, "dryRun": True}, timeout_seconds)
+        after_dry = _footprint(run)
+        answer = _post_json(api, body, timeout_seconds)
+        stored = tuple(sorted(_footprint(run) - after_dry))
+    dry_run = DryRun(
+        dry.status, "" if dry.status == 200 else dry.error, _preview_rows(dry.body), tuple(sorted(after_dry - before))
+    )
+    if answer.status is None or answer.raised:
+        refusal = answer.dropped or f"{answer.status} " + "; ".join(answer.raised)
+        return Entered(None, ("(handler raised)" if answer.raised else "(connection dropped)", refusal), answer.status)
+    if answer.status != 202:
+        return Entered(None, (answer.error, answer.cause), answer.status, dry_run, stored)
+    from buyer_messaging import naming
+
+    campaign_id = str(answer.body["campaignId"])
+    machine = run.local.deployment.campaign_state_machine_arn
+    execution = naming.campaign_run_name(campaign_id, int(answer.body["run"]))
+    run.local.wait_for(
+        f"{machine.replace(':stateMachine:', ':execution:')}:{execution}", timeout_seconds=timeout_seconds
+    )
+    return Entered(campaign_id, None, answer.status, dry_run, stored)
+
+
+def _post_json(api: Any, body: Mapping[str, Any], timeout_seconds: float) -> Answer:
+    headers = {"Content-Type": "application/json"}
+    return call(api, "POST", "/campaigns", json.dumps(body).encode("ascii"), headers, timeout=timeout_seconds)
+
+
+def _preview_rows(preview: Any) -> dict[int, str]:
+    """Each row's verdict in a dry run's answer: its error, "" when ready."""
+    items = preview.get("items", []) if isinstance(preview, Mapping) else []
+    return {int(item["row"]): str(item.get("error") or "") if item["status"] == "invalid" else "" for item in items}
+
+
+def _footprint(run: Run) -> set[str]:
+    """What the stack holds that a POST could have left: the bucket's objects, every table's items (by key), every
+    state machine's executions."""
+    found = {f"s3://{run.bucket}/{key}" for key in run.current_keys()}
+    dynamodb = run.client("dynamodb")
+    for table in run.local.deployment.tables.values():
+        key = [part["AttributeName"] for part in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            found.update(f"{table} item {[next(iter(item[name].values())) for name in key]}" for item in page["Items"])
+    sfn = run.client("stepfunctions")
+    deployment = run.local.deployment
+    for machine in {deployment.state_machine_arn, *deployment.state_machines.values()}:
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+            found.update(f"execution {item['name']}" for item in page["executions"])
+    return found
+
+
+# The ways a manifest enters: uploaded under campaigns/, or posted to the HTTP API.
 ENTRIES: Mapping[str, Callable[[Run, CampaignCase, bytes, float], Entered]] = {
     "campaign": _upload,
+    "api": _post,
 }
 
 

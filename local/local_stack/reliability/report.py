@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from local_stack.reliability.bad_inputs import CASES, BadInputCase
-from local_stack.reliability.campaign_inputs import CAMPAIGN_CASES, CampaignCase
+from local_stack.reliability.campaign_inputs import API_TAKES_TEXT, CAMPAIGN_CASES, CampaignCase
 from local_stack.reliability.faults import FAULT_CASES, FaultCase
 from local_stack.reliability.verdicts import REPORT_STATUSES, CampaignResult, CaseResult, FaultResult, one_line
 
@@ -98,23 +98,42 @@ def fault_summary(rows: Sequence[FaultResult], cases: Sequence[FaultCase] = FAUL
 
 
 def render_campaign_table(rows: Sequence[CampaignResult], cases: Sequence[CampaignCase] = CAMPAIGN_CASES) -> str:
-    """The campaign results as a Markdown table: the manifest, how its campaign ended, its report's rows by status,
-    what the buyer received."""
+    """The campaign results as a Markdown table: the manifest, how its campaign ended (through the API: its answer's
+    status, and its dry run's), its report's rows by status, what the buyer received. An upload's case whose manifest
+    cannot travel as the API's text gets a line saying so."""
     described = {case.id: case.description for case in cases}
     lines = [
-        "| case | manifest | entry | expected | actual | cause | record | rows | sent | failed | unknown | invalid "
-        "| messages | duplicates | by bad rows | lost | ok |",
-        "| --- | --- | --- | --- | --- | --- | --- |" + " ---: |" * 9 + " --- |",
+        "| case | manifest | entry | expected | actual | cause | record | dry run | rows | sent | failed | unknown "
+        "| invalid | messages | duplicates | by bad rows | lost | ok |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |" + " ---: |" * 9 + " --- |",
     ]
     for row in rows:
         verdict = "✓" if row.passed else "✗ " + _cell("; ".join(row.problems))
         counts = " | ".join(str(row.statuses[status]) for status in REPORT_STATUSES)
+        entry = f"{row.entry} {row.answered or ''}".strip() if row.entry == "api" else row.entry
         lines.append(
-            f"| `{row.case_id}` | {_cell(described.get(row.case_id, ''))} | {row.entry} | {row.expected} "
-            f"| {row.actual} | {_cell(row.cause, CAUSE_WIDTH)} | {row.record} | {row.rows} | {counts} "
+            f"| `{row.case_id}` | {_cell(described.get(row.case_id, ''))} | {entry} | {row.expected} "
+            f"| {row.actual} | {_cell(row.cause, CAUSE_WIDTH)} | {row.record} | {_dry_run(row)} | {row.rows} "
+            f"| {counts} "
             f"| {row.messages_sent} | {row.duplicates} | {row.stray_messages} | {row.staged_lost} | {verdict} |"
         )
+    for row in rows:
+        if row.case_id in API_TAKES_TEXT:
+            lines.append(
+                f"| `{row.case_id}` | {_cell(described.get(row.case_id, ''))} | api | — | not run "
+                f"| {_cell(API_TAKES_TEXT[row.case_id])} | — | — |" + " — |" * 9 + " — |"
+            )
     return "\n".join(lines)
+
+
+def _dry_run(row: CampaignResult) -> str:
+    """The dry run's answer in short: "200: n ready, n invalid", or "<status> <error>"; "—" for an upload."""
+    if row.dry_run is None:
+        return "—"
+    if row.dry_run.status != 200:
+        return f"{row.dry_run.status} {row.dry_run.error}"
+    invalid = sum(1 for error in row.dry_run.rows.values() if error)
+    return f"200: {len(row.dry_run.rows) - invalid:,} ready, {invalid:,} invalid"
 
 
 def campaign_summary(rows: Sequence[CampaignResult], cases: Sequence[CampaignCase] = CAMPAIGN_CASES) -> str:
@@ -124,8 +143,11 @@ def campaign_summary(rows: Sequence[CampaignResult], cases: Sequence[CampaignCas
     reported = [row for row in rows if row.case_id not in refused]
     accounted = sum(1 for row in reported if row.passed)
     controls = [row for row in rows if row.case_id in positive]
+    posted = [row for row in rows if row.entry == "api"]
     return (
-        f"{passed}/{len(rows)} campaign cases ended as expected; "
+        f"{passed}/{len(rows)} campaign cases ended as expected ({len(rows) - len(posted)} uploaded, {len(posted)} "
+        f"posted to the API, {sum(1 for row in posted if _dry_run_held(row))}/{len(posted)} dry runs agreeing and "
+        "storing nothing); "
         f"{sum(row.stray_messages for row in rows)} messages sent by bad rows; "
         f"{sum(row.duplicates for row in rows)} duplicate messages; "
         f"{sum(row.staged_lost for row in rows)} staged objects lost; "
@@ -133,3 +155,7 @@ def campaign_summary(rows: Sequence[CampaignResult], cases: Sequence[CampaignCas
         f"(sent + failed + invalid = rows) ({sum(1 for row in rows if row.case_id in refused)} manifests refused, "
         f"{sum(1 for row in controls if row.passed)}/{len(controls)} positive controls delivered)"
     )
+
+
+def _dry_run_held(row: CampaignResult) -> bool:
+    return row.dry_run is not None and not any("dry run" in problem for problem in row.problems)

@@ -10,7 +10,6 @@ buyer_messaging reads Powertools' settings from the environment when it is impor
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from local_stack import timeline
+from local_stack.reliability.api_client import call, local_api
 from local_stack.reliability.bad_inputs import DELIVERED, BadInputCase, content_bytes
 from local_stack.reliability.faults import (
     DELIVERED_ONCE,
@@ -205,41 +205,23 @@ def _enter(run: Run, case: BadInputCase, staged_keys: set[str], timeout_seconds:
 def _enter_api(run: Run, case: BadInputCase, timeout_seconds: float) -> tuple[str, str, str | None, int | None]:
     """POST the case's body to the API like a client: the outcome (the answer's error name, or how the execution
     it started ended), its cause ("<status> <message>"), the execution's name and the answer's HTTP status."""
-    from local_stack.api_server import LocalApi
-    from local_stack.lambdas import LambdaContext
-
-    function = run.local.lambdas.function(run.local.deployment.functions["ApiFunction"])
     started_before = {item["executionArn"] for item in run.local.executions()}
     # json.dumps escapes what is not ASCII: a lone surrogate travels as "\ud800", as a client would send it.
     body = content_bytes(case.raw) if case.raw is not None else json.dumps(case.document).encode("ascii")
     headers = {"Content-Type": case.content_type} if case.content_type is not None else {}
-    context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds)
-    with LocalApi(function.load(), context=lambda: context) as api:
-        connection = http.client.HTTPConnection(api.url.removeprefix("http://"), timeout=timeout_seconds)
-        try:
-            connection.request("POST", case.path, body=body, headers=headers)
-            answer = connection.getresponse()
-            status, payload = answer.status, answer.read()
-        except (OSError, http.client.HTTPException) as error:
-            return "(connection dropped)", f"no answer: {type(error).__name__}", None, None
-        finally:
-            connection.close()
-        raised = [f"{type(error).__name__}: {error}" for error in api.errors]
-    try:
-        answer_body = json.loads(payload)
-    except ValueError:
-        answer_body = {}
-    error_name = answer_body.get("error") if isinstance(answer_body, dict) else None
-    actual = str(error_name) if error_name else f"(HTTP {status})"
-    cause = f"{status} {answer_body.get('message', '') if isinstance(answer_body, dict) else ''}".strip()
-    if raised:
-        actual, cause = "(handler raised)", f"{status} " + "; ".join(raised)
+    with local_api(run) as api:
+        answer = call(api, "POST", case.path, body, headers, timeout=timeout_seconds)
+    if answer.status is None:
+        return "(connection dropped)", answer.dropped, None, None
+    actual, cause = answer.error, answer.cause
+    if answer.raised:
+        actual, cause = "(handler raised)", f"{answer.status} " + "; ".join(answer.raised)
     started = [item for item in run.local.executions() if item["executionArn"] not in started_before]
     if not started:
-        return actual, cause, None, status
+        return actual, cause, None, answer.status
     described = run.local.wait_for(started[0]["executionArn"], timeout_seconds=timeout_seconds)
     outcome, execution_cause = _outcome(described)
-    return outcome, f"{status}, then: {execution_cause}", described["name"], status
+    return outcome, f"{answer.status}, then: {execution_cause}", described["name"], answer.status
 
 
 def _outcome(described: Mapping[str, Any]) -> tuple[str, str]:

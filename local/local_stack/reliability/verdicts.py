@@ -64,6 +64,18 @@ class FaultResult:
         return not self.problems
 
 
+@dataclass(frozen=True)
+class DryRun:
+    """``POST /campaigns`` with dryRun, as the console sends it before the campaign: its answer's status and error
+    name ("" for a preview), each row's verdict in the preview (row -> its error, "" when ready), and what it left
+    behind (objects, table items, executions: it must leave nothing)."""
+
+    status: int | None
+    error: str
+    rows: Mapping[int, str]
+    stored: tuple[str, ...] = ()
+
+
 @dataclass
 class CampaignResult:
     """How a campaign case ended, and whether that is what it had to be (``problems`` empty)."""
@@ -83,6 +95,9 @@ class CampaignResult:
     send_executions: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    answered: int | None = None  # the HTTP status of POST /campaigns (entry "api")
+    dry_run: DryRun | None = None  # the dry run before it (entry "api")
+    stored: tuple[str, ...] = ()  # what the POST left behind (a refused one must leave nothing)
 
     @property
     def passed(self) -> bool:
@@ -192,7 +207,41 @@ def judge_campaign(
         problems.append(f"{result.staged_lost} staged object(s) lost (the manifest or its attachments)")
     if case.finishes:
         problems += _judge_report(case, lines, record)
+    if case.entry == "api":
+        problems += _judge_api(case, result, lines)
     return problems
+
+
+def _judge_api(case: CampaignCase, result: CampaignResult, lines: Sequence[Mapping[str, str]]) -> list[str]:
+    """The API's answer is the case's; a refusal stored nothing; the dry run stored nothing and said what the run
+    did: the same refusal, or each row's verdict where it can know it (invalid rows by error; a ready row may still
+    fail at Amazon, which only the send can know)."""
+    problems = []
+    if result.answered != case.status:
+        problems.append(f"POST /campaigns answered {result.answered or 'nothing'}, expected {case.status}")
+    if not case.finishes and result.stored:
+        problems.append(f"the refused POST stored {_few(result.stored)}")
+    dry = result.dry_run
+    if dry is None:
+        return [*problems, "no dry run"]
+    if dry.stored:
+        problems.append(f"the dry run stored {_few(dry.stored)}")
+    if not case.finishes:
+        if (dry.status, dry.error) != (case.status, case.expected):
+            problems.append(f"the dry run answered {dry.status} {dry.error}, expected {case.status} {case.expected}")
+        return problems
+    if dry.status != 200:
+        return [*problems, f"the dry run answered {dry.status} {dry.error}, expected 200 and each row's verdict"]
+    ran = {int(line["row"]): line["error"] if line["status"] == "invalid" else "" for line in lines}
+    differ = [row for row in sorted(ran.keys() | dry.rows.keys()) if ran.get(row) != dry.rows.get(row)]
+    if differ:
+        shown = ", ".join(f"row {row} {dry.rows.get(row)!r} / {ran.get(row)!r}" for row in differ[:3])
+        problems.append(f"the dry run disagrees with the run on {len(differ)} row(s) (dry run / run): {shown}")
+    return problems
+
+
+def _few(things: Sequence[str]) -> str:
+    return ", ".join(things[:3]) + (f" and {len(things) - 3} more" if len(things) > 3 else "")
 
 
 def _judge_cause(piece: str, cause: str) -> list[str]:
