@@ -45,34 +45,28 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 def execution_input(arn: str) -> Any | None:
     """The input an execution was started with, or None when there is no such execution."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    client = _client()
-    try:
-        described = client.describe_execution(executionArn=arn)
-    except client.exceptions.ExecutionDoesNotExist:
-        return None
-    except (ClientError, BotoCoreError) as error:
-        raise ExecutionStartFailed(
-            f"Step Functions could not be asked about {arn.rsplit(':', 1)[-1]}: {error}"
-        ) from None
-    return json.loads(described.get("input") or "null")
+    described = _describe(arn)
+    return None if described is None else json.loads(described.get("input") or "null")
 
 
 def status(arn: str) -> str | None:
     """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, ...), or None when there is none."""
+    described = _describe(arn)
+    return None if described is None else str(described["status"])
+
+
+def _describe(arn: str) -> dict[str, Any] | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = _client()
     try:
-        described = client.describe_execution(executionArn=arn)
+        return dict(client.describe_execution(executionArn=arn))
     except client.exceptions.ExecutionDoesNotExist:
         return None
     except (ClientError, BotoCoreError) as error:
         raise ExecutionStartFailed(
             f"Step Functions could not be asked about {arn.rsplit(':', 1)[-1]}: {error}"
         ) from None
-    return str(described["status"])
 
 
 def start_execution(state_machine_arn: str, name: str, document: dict[str, Any]) -> StartedExecution:
