@@ -265,9 +265,10 @@ def test_a_persons_message_goes_out_within_seconds_in_the_middle_of_a_campaign(p
     overtaking = delivered.index(person["text"]) - before  # rows that reached the buyer while the person waited
     executions = paced.local.wait_for_executions(rows + 1, timeout_seconds=180)
     assert [execution["status"] for execution in executions] == ["SUCCEEDED"] * (rows + 1)
-    # One interval per operation: the turns already booked for the rows when the person's turn was placed (the
-    # burst the pacer uses, 4 calls) and the calls on their way. Without the lanes it was every row reserved before.
-    assert overtaking <= 6, f"{overtaking} rows went before the person's message ({waited:.1f} s, pacer clock)"
+    # The rows whose calls were already booked when the person's turns were placed (the burst the pacer uses, 4
+    # calls) and those that keep Amazon's pace while the person's message goes through its own two turns (actions,
+    # then send: a few intervals). Without the lanes it was every row reserved before it (32 of 32 waiting).
+    assert overtaking <= 10, f"{overtaking} rows went before the person's message ({waited:.1f} s, pacer clock)"
     assert rows - before >= 10, "the campaign was nearly done: the test did not put the message in its middle"
     texts = sorted(delivery["text"] for delivery in paced.emulator.deliveries(ORDER))
     assert texts == sorted([row["text"] for row in campaign] + [person["text"]])  # every row once, no duplicate
