@@ -11,7 +11,7 @@ from api_contract.contract_rules import JsonDict
 from api_contract.operations import CSV, Link, Operation, Parameter
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns.keys import FORMATS, NAME_PATTERN, REPORT_SUFFIX
-from buyer_messaging.models import CAMPAIGN_ID_PATTERN
+from buyer_messaging.fields import CAMPAIGN_ID_PATTERN
 
 # manifest.manifest_name's rule: the name's characters, and no name that would make the manifest a report's key.
 CAMPAIGN_NAME: JsonDict = {

@@ -16,12 +16,12 @@ from functools import cache
 from typing import Any
 
 from buyer_messaging import catalog, marketplaces, validation
+from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN
 from buyer_messaging.http_api import (
     ATTACHMENTS_PREFIX,
     IDEMPOTENCY_KEY_MAX_LENGTH,
     STAGED_FOLDER_PATTERN,
 )
-from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
 
 # pydantic's json_schema_extra takes dict[str, JsonValue] (or a function of one); Any keeps this module free of it.
 JsonDict = dict[str, Any]

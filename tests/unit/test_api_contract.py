@@ -17,7 +17,7 @@ from api_contract import api_models, campaign_models, contract_rules
 from buyer_messaging import catalog, http_api, marketplaces, validation
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.errors import InvalidRequest
-from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
+from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN
 from local_stack.stack import reset_function_caches
 from tests import support
 

@@ -13,7 +13,7 @@ import pytest
 from buyer_messaging import naming, trigger
 from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.errors import InvalidRequest, UnsupportedS3Key
-from buyer_messaging.models import CAMPAIGN_ID_PATTERN
+from buyer_messaging.fields import CAMPAIGN_ID_PATTERN
 from buyer_messaging.workflow import finish_campaign
 from buyer_messaging.workflow.start_workflow import start_workflows
 from tests import support

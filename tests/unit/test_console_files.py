@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from buyer_messaging import catalog, console, errors, marketplaces, models, status
+from buyer_messaging import catalog, console, errors, fields, marketplaces, status
 from buyer_messaging.campaigns import records
 from tests import support
 
@@ -241,7 +241,7 @@ def test_config_json_gives_the_facts_of_the_shared_package() -> None:
     )
     assert [region["name"] for region in config["regions"]] == ["North America", "Europe", "Far East"]
     assert config["contentTypes"] == dict(catalog.ATTACHMENT_CONTENT_TYPES)
-    assert config["orderIdPattern"] == models.AMAZON_ORDER_ID_PATTERN.pattern
+    assert config["orderIdPattern"] == fields.AMAZON_ORDER_ID_PATTERN.pattern
     assert config["fileNameMaxLength"] == catalog.FILE_NAME_MAX_LENGTH
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from buyer_messaging.errors import InvalidRequest
+from buyer_messaging.fields import MAX_ATTACHMENTS_IN_REQUEST
 from buyer_messaging.models import (
-    MAX_ATTACHMENTS_IN_REQUEST,
     AttachmentRef,
     AttachmentTask,
     MessageRequest,

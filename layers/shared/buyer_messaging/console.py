@@ -16,7 +16,7 @@ from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns.keys import FORMATS
 from buyer_messaging.campaigns.records import RunStatus
 from buyer_messaging.config import Settings
-from buyer_messaging.models import AMAZON_ORDER_ID_PATTERN
+from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN
 from buyer_messaging.status import WAITING_FOR_QUOTA, Status
 
 # The Step Functions error a state machine ends with when one of its own errors (States.Timeout, ...) was

@@ -38,7 +38,7 @@ from buyer_messaging.errors import (
     WorkflowTableUnavailable,
     error_name,
 )
-from buyer_messaging.models import (
+from buyer_messaging.fields import (
     AMAZON_ORDER_ID_PATTERN,
     ATTACHMENT_REF_FIELDS,
     MAX_ATTACHMENTS_IN_REQUEST,

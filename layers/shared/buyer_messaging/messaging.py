@@ -8,7 +8,7 @@ from typing import Any
 
 from buyer_messaging import catalog
 from buyer_messaging.catalog import MessageType
-from buyer_messaging.models import json_type
+from buyer_messaging.fields import json_type
 from buyer_messaging.spapi import SpApiClient
 
 

@@ -20,7 +20,7 @@ from buyer_messaging.errors import UnknownMessageType
 from buyer_messaging.models import MessageRequest
 
 EXECUTION_NAME_MAX_LENGTH = 80
-CAMPAIGN_ID_MAX_LENGTH = 64  # models.CAMPAIGN_ID_PATTERN: room for "-{row}-{run}" within the 80 of a row's child
+CAMPAIGN_ID_MAX_LENGTH = 64  # fields.CAMPAIGN_ID_PATTERN: room for "-{row}-{run}" within the 80 of a row's child
 _CAMPAIGN_DIGEST_LENGTH = 20  # 80 bits: one seller's manifests never share an id by chance
 _DIGEST_LENGTH = 32  # 128 bits of SHA-256: no two requests share a name by chance
 _UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]+")

@@ -20,7 +20,8 @@ from typing import Any
 from buyer_messaging import errors, eventbus, status, storage
 from buyer_messaging.campaigns import records
 from buyer_messaging.errors import BuyerMessagingError, SendInProgress, SendOutcomeUnknown, error_name
-from buyer_messaging.models import CampaignRef, Failure, FieldReader, unicode_text_problem
+from buyer_messaging.fields import FieldReader, unicode_text_problem
+from buyer_messaging.models import CampaignRef, Failure
 from buyer_messaging.observability import logger
 
 TAG_OUTCOME = "buyer-messaging:outcome"

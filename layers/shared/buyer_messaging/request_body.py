@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from buyer_messaging.errors import InvalidRequest, UnsupportedContentType
-from buyer_messaging.models import lone_surrogate_at, unicode_text_problem
+from buyer_messaging.fields import lone_surrogate_at, unicode_text_problem
 
 JSON_CONTENT_TYPE = "application/json"
 # The API's bodies nest 3 levels (a message, its attachments, one attachment); deeper JSON is no body of the API,

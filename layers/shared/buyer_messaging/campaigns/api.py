@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from buyer_messaging.campaigns.keys import FORMATS, MANIFEST_PREFIX, manifest_name
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError, CampaignExists, InvalidRequest, ManifestTooLarge
-from buyer_messaging.models import FieldReader
+from buyer_messaging.fields import CAMPAIGN_ID_PATTERN, FieldReader
 from buyer_messaging.observability import logger
 from buyer_messaging.request_body import read_json_body
 
@@ -311,7 +311,6 @@ def start_again(campaign_id: str) -> dict[str, Any]:
 def _record(campaign_id: str) -> dict[str, Any]:
     from buyer_messaging.campaigns import records
     from buyer_messaging.errors import CampaignNotFound
-    from buyer_messaging.models import CAMPAIGN_ID_PATTERN
 
     if not CAMPAIGN_ID_PATTERN.fullmatch(campaign_id):
         raise InvalidRequest(

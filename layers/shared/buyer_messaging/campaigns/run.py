@@ -20,7 +20,7 @@ from typing import Any
 from buyer_messaging import naming
 from buyer_messaging.campaigns.keys import report_key
 from buyer_messaging.errors import InvalidRequest
-from buyer_messaging.models import CAMPAIGN_ID_PATTERN
+from buyer_messaging.fields import CAMPAIGN_ID_PATTERN
 
 WORK_PREFIX = "campaign-work/"
 RESULTS_PREFIX = "campaign-results/"
