@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -88,7 +89,7 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
             {
                 "rows": len(messages),
                 "factor": factor,
-                "campaign": [item["status"] for item in campaigns],
+                "campaign": [_how_it_ended(sfn, item) for item in campaigns],
                 "report": _report(s3, bucket, key.removesuffix(".csv") + ".report.csv"),
                 "deliveries": [
                     {"id": message_id_of(delivery), "seconds": seconds_since(delivery["sentAt"], started_wall)}
@@ -117,6 +118,15 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
         sys.stderr.flush()
         # Executions still running after a timeout are moto's threads: they would hold the process open.
         os._exit(0)
+
+
+def _how_it_ended(sfn: Any, execution: dict[str, Any]) -> str:
+    """The execution's status, with its error and cause when it failed (the table says why, not only that)."""
+    if execution["status"] in ("SUCCEEDED", "RUNNING"):
+        return str(execution["status"])
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    cause = " ".join(str(described.get("cause", "")).split())
+    return f"{execution['status']} ({described.get('error', 'no error')}: {cause[:300]})"
 
 
 def _stage(s3: Any, bucket: str, messages: list[Message], pdf: bytes) -> float:
@@ -167,8 +177,12 @@ def _post_message(api_url: str) -> tuple[float, int]:
         headers={"Content-Type": "application/json", "Idempotency-Key": "load-campaign-interactive"},
     )
     posted = time.time()
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-        return posted, int(response.status)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return posted, int(response.status)
+    except urllib.error.HTTPError as error:
+        print(f"POST /orders/{ORDER}/messages answered {error.code}: {error.read().decode()[:500]}", file=sys.stderr)
+        return posted, int(error.code)
 
 
 def _report(s3: Any, bucket: str, key: str) -> list[dict[str, str]]:

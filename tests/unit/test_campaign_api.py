@@ -11,7 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
+from buyer_messaging import storage
 from buyer_messaging.campaigns import api as campaigns_api
+from buyer_messaging.campaigns import records
 from tests import support
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -173,8 +175,6 @@ def test_a_manifest_is_staged_once_and_never_overwritten_silently(aws: dict[str,
 
 def _begin(campaign_id: str, name: str, manifest_text: str) -> str:
     """A campaign of ``manifest_text`` staged and begun, as its run's first step does; its manifest's version."""
-    from buyer_messaging.campaigns import records
-
     version_id, _ = campaigns_api.stage(campaigns_api.CampaignPost(name, "csv", manifest_text.encode(), False, False))
     source = records.CampaignSource(support.BUCKET, f"campaigns/{name}.csv", version_id, name, "csv")
     records.begin_run(support.TABLE, campaign_id, source, run=1)
@@ -182,8 +182,6 @@ def _begin(campaign_id: str, name: str, manifest_text: str) -> str:
 
 
 def _finish(aws: dict[str, Any], campaign_id: str, name: str, report: str, **counts: int) -> None:
-    from buyer_messaging.campaigns import records
-
     records.prepared(support.TABLE, campaign_id, 1, rows=counts["rows"], invalid_by={}, to_send=counts["rows"])
     key = f"campaigns/{name}.report.csv"
     written = aws["s3"].put_object(Bucket=support.BUCKET, Key=key, Body=report.encode())
@@ -192,7 +190,7 @@ def _finish(aws: dict[str, Any], campaign_id: str, name: str, report: str, **cou
         campaign_id,
         1,
         counts=records.CampaignCounts(**{"sent": 0, "unknown": 0, "skipped": 0, "invalid": 0, **counts}),
-        report=records.ReportObject(support.BUCKET, key, written["VersionId"]),
+        report=storage.ObjectVersion(support.BUCKET, key, written["VersionId"]),
     )
 
 

@@ -12,16 +12,17 @@ from botocore.exceptions import ClientError
 
 from buyer_messaging import table
 from buyer_messaging.campaigns import records
-from buyer_messaging.campaigns.records import CampaignCounts, CampaignSource, ReportObject
+from buyer_messaging.campaigns.records import CampaignCounts, CampaignSource
 from buyer_messaging.errors import CampaignNotFound, CampaignRunning, WorkflowTableUnavailable
 from buyer_messaging.models import CampaignRef
 from buyer_messaging.status import Retention
+from buyer_messaging.storage import ObjectVersion
 from tests import support
 
 CAMPAIGN = "recall-2026-11-0123456789abcdef0123"
 SOURCE = CampaignSource(support.BUCKET, "campaigns/recall-2026-11.csv", "v1", "recall-2026-11", "csv")
 RETENTION = Retention(days=90)
-REPORT = ReportObject(support.BUCKET, "campaigns/recall-2026-11.report.csv", "r1")
+REPORT = ObjectVersion(support.BUCKET, "campaigns/recall-2026-11.report.csv", "r1")
 
 
 def _start(run: int = 1, *, rows: int = 10, to_send: int = 10, invalid_by: dict[str, int] | None = None) -> None:

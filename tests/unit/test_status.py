@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from buyer_messaging import status, table
+from buyer_messaging import status, storage, table
 from buyer_messaging.config import Settings
 from buyer_messaging.errors import ConfigurationError, WorkflowTableUnavailable
 from buyer_messaging.models import MessageRequest
@@ -133,7 +133,7 @@ def test_an_attachment_outside_the_list_or_before_uploading_is_not_recorded(aws:
 
 def test_the_source_object_is_added_to_a_record_the_first_step_already_created(aws: dict[str, Any]) -> None:
     status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY)  # the first step was quicker
-    source = status.SourceObject(support.BUCKET, "outbox/a/b/invoice/A.pdf", "v1")
+    source = storage.ObjectVersion(support.BUCKET, "outbox/a/b/invoice/A.pdf", "v1")
     assert not status.received(support.TABLE, ARN, RETENTION, summary=SUMMARY, origin="s3", source=source)
     record = _record()
     assert record["origin"] == "s3"
@@ -176,7 +176,7 @@ REQUEST = MessageRequest.from_dict(
 
 def test_record_received_marks_the_origin_and_the_source(aws: dict[str, Any]) -> None:
     settings = Settings.from_env({"WORKFLOW_TABLE": support.TABLE})
-    source = status.SourceObject(support.BUCKET, "outbox/a.pdf", "v1")
+    source = storage.ObjectVersion(support.BUCKET, "outbox/a.pdf", "v1")
     status.record_received(settings, ARN, REQUEST, origin="s3", source=source, only_logged=())
     record = _record()
     assert (record["status"], record["origin"], record["source"]) == (

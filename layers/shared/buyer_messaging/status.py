@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from buyer_messaging.config import Settings
 from buyer_messaging.errors import BuyerMessagingError, error_name
 from buyer_messaging.observability import logger
+from buyer_messaging.storage import ObjectVersion
 from buyer_messaging.table import ConditionNotMet, batch_get, call, from_item, set_clauses, to_attribute, to_item
 
 if TYPE_CHECKING:
@@ -58,18 +59,6 @@ _MAY_FOLLOW: Mapping[Status, tuple[Status, ...]] = {
     # Only a send can leave without an answer, and a send follows validation (and the uploads).
     Status.UNKNOWN: (Status.VALIDATED, Status.UPLOADING),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SourceObject:
-    """The staged object whose upload started the request (an outbox file or a request document)."""
-
-    bucket: str
-    key: str
-    version_id: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"bucket": self.bucket, "key": self.key, "versionId": self.version_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +101,7 @@ def received(
     *,
     summary: Mapping[str, str] | None = None,
     origin: str | None = None,
-    source: SourceObject | None = None,
+    source: ObjectVersion | None = None,
     now: float | None = None,
 ) -> bool:
     """Create the record if this request has none yet. ``summary`` holds amazonOrderId, marketplaceId and
@@ -132,7 +121,7 @@ def received(
     }
     extra = {name: value for name, value in (("origin", origin), ("source", source)) if value is not None}
     fields.update(
-        {name: value.to_dict() if isinstance(value, SourceObject) else value for name, value in extra.items()}
+        {name: value.to_dict() if isinstance(value, ObjectVersion) else value for name, value in extra.items()}
     )
     names, values, assignments = set_clauses(fields)
     request_id = request_id_of(execution_arn)
@@ -149,7 +138,7 @@ def record_received(
     request: MessageRequest,
     *,
     origin: str,
-    source: SourceObject | None = None,
+    source: ObjectVersion | None = None,
     only_logged: tuple[type[BuyerMessagingError], ...],
 ) -> None:
     """The record of a request whose execution was just started (by the API or the S3 trigger), marked with its

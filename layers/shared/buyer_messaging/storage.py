@@ -34,6 +34,18 @@ class Readable(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectVersion:
+    """One version of an S3 object, as the records name it: a request's source or a campaign run's report."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "key": self.key, "versionId": self.version_id}
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectInfo:
     size: int
     etag: str

@@ -2,7 +2,8 @@
 
 Like buyer_messaging.http_api, nothing here knows HTTP: errors are the package's named errors (the API function
 maps them to status codes), bodies are read with the package's own field readers, and each function imports the
-adapters it uses when it runs.
+adapters it uses when it runs (the campaign routes share the API function with the console's pages and status reads,
+which load no S3 or Step Functions code: bench/, cold start).
 
 A campaign posted here is the same campaign an upload to ``campaigns/{name}.{format}`` starts: the API writes that
 object, and starts run 1 of its version under the same execution name the S3 trigger uses, so whichever comes
@@ -16,7 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from buyer_messaging.campaigns.keys import FORMATS, MANIFEST_PREFIX, manifest_name
 from buyer_messaging.config import get_settings
-from buyer_messaging.errors import BuyerMessagingError, CampaignExists, InvalidRequest, ManifestTooLarge
+from buyer_messaging.errors import (
+    AttachmentNotFound,
+    BuyerMessagingError,
+    CampaignExists,
+    CampaignNotFound,
+    CampaignRunning,
+    ConfigurationError,
+    InvalidRequest,
+    ManifestTooLarge,
+    ReportNotFound,
+)
 from buyer_messaging.fields import CAMPAIGN_ID_PATTERN, FieldReader
 from buyer_messaging.observability import logger
 from buyer_messaging.request_body import read_json_body
@@ -138,7 +149,6 @@ def stage(post: CampaignPost) -> tuple[str, bool]:
     never over another manifest of the name unless ``replace``; the same content again is a repeat, not a second
     campaign (a retried POST must not message every buyer twice)."""
     from buyer_messaging import storage
-    from buyer_messaging.errors import AttachmentNotFound
 
     bucket = get_settings().require("staging_bucket")
     if not post.replace:
@@ -165,7 +175,6 @@ def stage(post: CampaignPost) -> tuple[str, bool]:
 
 def _exists(bucket: str, key: str) -> bool:
     from buyer_messaging import storage
-    from buyer_messaging.errors import AttachmentNotFound
 
     try:
         storage.head_object(bucket, key)
@@ -188,7 +197,6 @@ def _version(version_id: str | None, post: CampaignPost) -> str:
     if not version_id:
         # The staging bucket is versioned (template.yaml): one version, one campaign. Without versions a manifest
         # rewritten under its name could not be told from the first one.
-        from buyer_messaging.errors import ConfigurationError
 
         raise ConfigurationError(f"The staging bucket gave {post.key} no version id: turn on its versioning.")
     return version_id
@@ -266,7 +274,6 @@ def start_again(campaign_id: str) -> dict[str, Any]:
     """POST /campaigns/{campaignId}/runs: the next run, which sends only the rows that were not sent. A run still
     going is CampaignRunning; a repeated POST for the same next run starts nothing more (one execution name)."""
     from buyer_messaging.campaigns.records import ENDED
-    from buyer_messaging.errors import CampaignRunning
 
     record = _record(campaign_id)
     if record["status"] not in ENDED:
@@ -310,7 +317,6 @@ def start_again(campaign_id: str) -> dict[str, Any]:
 
 def _record(campaign_id: str) -> dict[str, Any]:
     from buyer_messaging.campaigns import records
-    from buyer_messaging.errors import CampaignNotFound
 
     if not CAMPAIGN_ID_PATTERN.fullmatch(campaign_id):
         raise InvalidRequest(
@@ -327,7 +333,6 @@ def _record(campaign_id: str) -> dict[str, Any]:
 
 
 def _no_report(record: dict[str, Any]) -> BuyerMessagingError:
-    from buyer_messaging.errors import CampaignRunning, ReportNotFound
 
     if record.get("status") in ("checking", "running"):
         return CampaignRunning(

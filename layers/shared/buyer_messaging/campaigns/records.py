@@ -31,6 +31,7 @@ from buyer_messaging.config import get_settings
 from buyer_messaging.errors import CampaignNotFound, CampaignRunning, WorkflowTableUnavailable
 from buyer_messaging.models import CampaignRef
 from buyer_messaging.status import Retention, now_iso
+from buyer_messaging.storage import ObjectVersion
 from buyer_messaging.table import ConditionNotMet, batch_get, call, from_item, set_clauses, to_attribute, to_item
 
 KEY_PREFIX = "campaign#"
@@ -67,18 +68,6 @@ class CampaignSource:
     fmt: str
 
     def manifest(self) -> dict[str, str]:
-        return {"bucket": self.bucket, "key": self.key, "versionId": self.version_id}
-
-
-@dataclass(frozen=True, slots=True)
-class ReportObject:
-    """Where a run's report CSV was written."""
-
-    bucket: str
-    key: str
-    version_id: str | None
-
-    def to_dict(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "key": self.key, "versionId": self.version_id}
 
 
@@ -219,7 +208,7 @@ def prepared(table: str, campaign_id: str, run: int, *, rows: int, invalid_by: M
     _update_run(table, campaign_id, run, fields, (RunStatus.CHECKING,))
 
 
-def finished(table: str, campaign_id: str, run: int, *, counts: CampaignCounts, report: ReportObject) -> None:
+def finished(table: str, campaign_id: str, run: int, *, counts: CampaignCounts, report: ObjectVersion) -> None:
     """The run ended and its report is written: its counts replace the counters kept as rows finished (the report
     reconciles the rows whose outcome step could not count them). A repeat changes nothing."""
     at = now_iso()

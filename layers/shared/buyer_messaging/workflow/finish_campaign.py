@@ -40,7 +40,7 @@ def finish_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
         run.campaign_id,
         run.run,
         counts=built.counts,
-        report=records.ReportObject(run.bucket, run.report_key, version),
+        report=storage.ObjectVersion(run.bucket, run.report_key, version),
     )
     record = records.get(table, run.campaign_id) or {}
     eventbus.publish(settings.event_bus_name, eventbus.CAMPAIGN_COMPLETED, records.completed_detail(record))

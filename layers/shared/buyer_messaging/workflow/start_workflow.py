@@ -93,6 +93,6 @@ def _record_received_from_s3(
         execution_arn,
         request,
         origin="s3",
-        source=status.SourceObject(staged.bucket, staged.key, staged.version_id),
+        source=storage.ObjectVersion(staged.bucket, staged.key, staged.version_id),
         only_logged=(WorkflowTableUnavailable, ConfigurationError),
     )
