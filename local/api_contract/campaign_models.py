@@ -49,25 +49,24 @@ class PreviewItem(BaseModel):
     cause: str | None
 
 
-class CampaignPreview(BaseModel):
+class ManifestChecked(BaseModel):
+    """What the check of a manifest found: its rows, those ready to send and those invalid, by error."""
+
     name: str
     format: str
     rows: int
     ready: int
     invalid: int
     invalidBy: dict[str, int]
+
+
+class CampaignPreview(ManifestChecked):
     items: list[PreviewItem]
 
 
-class CampaignAccepted(BaseModel):
+class CampaignAccepted(ManifestChecked):
     campaignId: str
-    name: str
-    format: str
     run: int
-    rows: int
-    ready: int
-    invalid: int
-    invalidBy: dict[str, int]
     repeat: bool = Field(description="True when this manifest was already staged with this content (no new campaign).")
     statusUrl: str
 
@@ -125,6 +124,23 @@ CAMPAIGN = Link(
     "Campaign", "getCampaignsCampaignId", "The campaign's record.", (("campaignId", "$response.body#/campaignId"),)
 )
 ATTACHMENT = (("Content-Disposition", 'attachment; filename="{name}...csv"'),)
+
+
+def _csv_download(path: str, summary: str) -> Operation:
+    """A campaign's CSV file, sent as an attachment."""
+    return Operation(
+        "get",
+        path,
+        summary,
+        200,
+        CsvFile,
+        (400, 404, 409, 503),
+        parameters=(CAMPAIGN_ID,),
+        response_headers=ATTACHMENT,
+        media_type=CSV,
+    )
+
+
 CAMPAIGN_OPERATIONS = (
     Operation(
         "post",
@@ -148,28 +164,14 @@ CAMPAIGN_OPERATIONS = (
         (400, 404, 503),
         parameters=(CAMPAIGN_ID,),
     ),
-    Operation(
-        "get",
+    _csv_download(
         "/campaigns/{campaignId}/report",
         "The report of the latest finished run: one line per manifest row (row, order, type, request id, status, "
         "error, cause).",
-        200,
-        CsvFile,
-        (400, 404, 409, 503),
-        parameters=(CAMPAIGN_ID,),
-        response_headers=ATTACHMENT,
-        media_type=CSV,
     ),
-    Operation(
-        "get",
+    _csv_download(
         "/campaigns/{campaignId}/failed-rows",
         "A manifest of the rows the report says were not sent (failed or invalid), as written, to fix and stage again.",
-        200,
-        CsvFile,
-        (400, 404, 409, 503),
-        parameters=(CAMPAIGN_ID,),
-        response_headers=ATTACHMENT,
-        media_type=CSV,
     ),
     Operation(
         "post",
