@@ -25,7 +25,16 @@ from buyer_messaging.config import Settings
 from buyer_messaging.errors import BuyerMessagingError, error_name
 from buyer_messaging.observability import logger
 from buyer_messaging.storage import ObjectVersion
-from buyer_messaging.table import ConditionNotMet, batch_get, call, from_item, set_clauses, to_attribute, to_item
+from buyer_messaging.table import (
+    ConditionNotMet,
+    batch_get,
+    call,
+    from_item,
+    newest_in_index,
+    set_clauses,
+    to_attribute,
+    to_item,
+)
 
 if TYPE_CHECKING:
     from buyer_messaging.models import MessageRequest
@@ -309,19 +318,7 @@ def records_of(table: str, request_ids: Iterable[str]) -> dict[str, dict[str, An
 
 def for_order(table: str, amazon_order_id: str, limit: int = 50) -> list[dict[str, Any]]:
     """The order's requests, newest first."""
-    response = call(
-        table,
-        lambda client: client.query(
-            TableName=table,
-            IndexName=ORDER_INDEX,
-            KeyConditionExpression="#order = :order",
-            ExpressionAttributeNames={"#order": ORDER_INDEX_PARTITION},
-            ExpressionAttributeValues=to_item({":order": amazon_order_id}),
-            ScanIndexForward=False,
-            Limit=limit,
-        ),
-    )
-    return [_plain(item) for item in response.get("Items", [])]
+    return [_plain(item) for item in newest_in_index(table, ORDER_INDEX, ORDER_INDEX_PARTITION, amazon_order_id, limit)]
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:

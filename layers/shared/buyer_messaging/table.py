@@ -82,6 +82,23 @@ def batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
+def newest_in_index(table: str, index: str, partition: str, value: Any, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` items of a sparse index's ``partition = value``, the highest sort key first."""
+    response = call(
+        table,
+        lambda client: client.query(
+            TableName=table,
+            IndexName=index,
+            KeyConditionExpression="#partition = :value",
+            ExpressionAttributeNames={"#partition": partition},
+            ExpressionAttributeValues={":value": to_attribute(value)},
+            ScanIndexForward=False,
+            Limit=limit,
+        ),
+    )
+    return list(response.get("Items", []))
+
+
 def _batch_get_call(table: str, keys: list[dict[str, Any]]) -> Callable[[DynamoDBClient], Any]:
     return lambda client: client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
 

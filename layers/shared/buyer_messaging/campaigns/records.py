@@ -32,7 +32,16 @@ from buyer_messaging.errors import CampaignNotFound, CampaignRunning, WorkflowTa
 from buyer_messaging.models import CampaignRef
 from buyer_messaging.status import Retention, now_iso
 from buyer_messaging.storage import ObjectVersion
-from buyer_messaging.table import ConditionNotMet, batch_get, call, from_item, set_clauses, to_attribute, to_item
+from buyer_messaging.table import (
+    ConditionNotMet,
+    batch_get,
+    call,
+    from_item,
+    newest_in_index,
+    set_clauses,
+    to_attribute,
+    to_item,
+)
 
 KEY_PREFIX = "campaign#"
 ROW_OUTCOMES = ("sent", "failed", "unknown")
@@ -422,19 +431,8 @@ def _shown(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def recent(table: str, limit: int) -> list[dict[str, Any]]:
     """The latest ``limit`` campaigns, the latest run started first, as :func:`get` shows each."""
-    response = call(
-        table,
-        lambda client: client.query(
-            TableName=table,
-            IndexName=RECENT_INDEX,
-            KeyConditionExpression="#list = :list",
-            ExpressionAttributeNames={"#list": RECENT_INDEX_PARTITION},
-            ExpressionAttributeValues=to_item({":list": RECENT_LIST}),
-            ScanIndexForward=False,
-            Limit=limit,
-        ),
-    )
-    keys = [{"id": item["id"]} for item in response.get("Items", [])]
+    listed = newest_in_index(table, RECENT_INDEX, RECENT_INDEX_PARTITION, RECENT_LIST, limit)
+    keys = [{"id": item["id"]} for item in listed]
     found = {str(from_item(item)["id"]): _shown(from_item(item)) for item in batch_get(table, keys)} if keys else {}
     # BatchGetItem answers in any order: the index's order is kept (a record expired in between is left out).
     return [found[key["id"]["S"]] for key in keys if key["id"]["S"] in found]
