@@ -7,6 +7,7 @@ import itertools
 import math
 import random
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from buyer_messaging import pacer, status, turns
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import QuotaWaitExpired, SpApiThrottled
+from buyer_messaging.models import CAMPAIGN_LANE
 from local_stack import atomic_dynamodb
 from spapi_emulator.quotas import TokenBucket
 from tests import support
@@ -252,6 +254,26 @@ def test_the_api_never_waits_long_for_a_turn(table: str) -> None:
     fill_queue(30)
     with pytest.raises(SpApiThrottled, match=r"taken by queued messages for the next 2[5-7] s; nothing was asked"):
         turns.take_turn("getMessagingActionsForOrder", turns.API_TAKER)
+
+
+def test_a_person_posting_during_a_campaign_waits_for_the_turn_after_the_booked_calls(table: str) -> None:
+    """A campaign holds the quota: its burst spent on booked calls, 50 rows reserved behind. The API's own lookup goes
+    ahead of the rows, after the booked calls (about 2 s): it sleeps for that turn instead of answering 503."""
+    key = pacer.PaceKey(turns.seller_key(get_settings()), KEY.operation)
+    clock = pacer.PacerClock()
+    for _ in range(BURST + 1):
+        pacer.reserve(support.TABLE, key, RATE, BURST, clock.now, book_within=1.0, lane=CAMPAIGN_LANE)
+    for _ in range(50):
+        pacer.reserve(support.TABLE, key, RATE, BURST, clock.now, lane=CAMPAIGN_LANE)
+    before = pacer.read(support.TABLE, key, RATE, BURST)
+    started = time.monotonic()
+
+    turns.take_turn(KEY.operation, turns.API_TAKER)  # before the change: SpApiThrottled, "the next 2 s"
+
+    assert time.monotonic() - started > 1.0  # it slept for its turn (a sleep is never shorter)
+    after = pacer.read(support.TABLE, key, RATE, BURST)
+    assert after.version == before.version + 1  # and booked it
+    assert after.call_tat > before.call_tat
 
 
 def test_the_feed_follows_the_header_and_429s(table: str) -> None:
