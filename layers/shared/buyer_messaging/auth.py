@@ -34,7 +34,7 @@ from buyer_messaging.errors import (
     LwaRejected,
     LwaUnavailable,
 )
-from buyer_messaging.observability import logger, metrics
+from buyer_messaging.observability import emit, logger, metrics
 from buyer_messaging.sessions import new_session
 
 if TYPE_CHECKING:
@@ -188,6 +188,7 @@ class AccessTokenProvider:
             code = str(body.get("error", "")) or f"HTTP {response.status_code}"
             description = str(body.get("error_description", "")).strip()
             if code == "invalid_grant":
+                emit("AuthorizationLost", 1, Error=LwaInvalidGrant.__name__)
                 raise LwaInvalidGrant(
                     "Login with Amazon refused the refresh token (invalid_grant): the seller must authorize "
                     "the application again and the new refresh token must be stored in the credentials secret."

@@ -3,16 +3,15 @@ execution (:mod:`buyer_messaging.idempotency`), and never again after an attempt
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
-
-from aws_lambda_powertools.metrics import MetricUnit
 
 from buyer_messaging import catalog, idempotency, messaging, status, turns
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, SendOutcomeUnknown
 from buyer_messaging.models import SendRequest, SentMessage
-from buyer_messaging.observability import logger, metrics
+from buyer_messaging.observability import emit, logger
 from buyer_messaging.spapi import default_client
 
 
@@ -49,7 +48,10 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
             # leave): nothing was sent, a later attempt may send.
             status.send_answered(table, send.execution_id)
             raise
-        metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
+        emit("MessagesSent", 1, MessageType=message_type.path)
+        received = status.received_at(table, send.execution_id)
+        if received is not None:
+            emit("TimeToSent", round((time.time() - received) * 1000))
         logger.info("Message sent", extra={"message_type": message_type.path, "amazon_request_id": amazon_request_id})
         return SentMessage(
             amazon_order_id=request.amazon_order_id,
