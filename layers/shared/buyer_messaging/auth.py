@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import (
     CredentialsNotConfigured,
     LwaInvalidGrant,
     LwaRejected,
     LwaUnavailable,
 )
-from buyer_messaging.observability import emit, logger, metrics
+from buyer_messaging.observability import logger, metrics
 from buyer_messaging.sessions import new_session
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
 """Every metric the package emits, said once: name, unit, dimensions with their bounded values, the emitting
-module and what it means. The code emits through :func:`buyer_messaging.observability.emit` (or Powertools'
+module and what it means. The code emits through :func:`buyer_messaging.emf.emit` (or Powertools'
 ``metrics.add_metric`` for a metric without dimensions) with a name from here; the template's alarms and
 dashboard read only these (tests/static/test_alarms.py), and the README's metric table is rendered from here.
 

@@ -23,8 +23,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics import MetricUnit
 
 # Powertools' internal helpers, for its own rule of when to trace (aws-lambda-powertools 3.37.0; checked by
 # tests/unit/test_library_internals.py).
@@ -108,34 +107,6 @@ def _tracer() -> Tracer:
 logger = Logger(service=SERVICE)
 tracer = _tracer()
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-
-
-def emit(name: str, value: float, **dimensions: str) -> None:
-    """One metric of :mod:`buyer_messaging.metric_catalog` with its own dimensions, as one EMF line now.
-
-    Powertools' ``metrics`` gives every metric of an invocation the same dimensions; a metric per message type,
-    reason or operation needs its own (Powertools' ``single_metric``). A dimension value outside the catalog
-    is a bug: it is logged and the metric left out, never a failed step (it would hide the message's outcome).
-    """
-    # Here, not at the top: the catalog's value lists come from catalog.py and models.py, which the API function
-    # does not load for its pages and status routes (tests/unit/test_cold_start_imports.py); a function that
-    # emits has loaded both already.
-    from buyer_messaging import metric_catalog
-
-    metric = metric_catalog.BY_NAME[name]
-    if set(dimensions) != set(metric.dimensions) or any(v not in metric.dimensions[k] for k, v in dimensions.items()):
-        logger.error("Metric left out: dimensions outside the catalog", extra={"metric": name, **dimensions})
-        return
-    if is_metrics_disabled():
-        return
-    with single_metric(
-        name=name,
-        unit=MetricUnit(metric.unit),
-        value=value,
-        namespace=NAMESPACE,
-        default_dimensions={"service": SERVICE, **dimensions},
-    ):
-        pass
 
 
 @functools.cache

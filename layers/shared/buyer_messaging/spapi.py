@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from buyer_messaging import __version__
 from buyer_messaging.auth import AccessTokenProvider, load_credentials
 from buyer_messaging.config import Settings, get_settings
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import (
     MessageTypeNotAvailable,
     SendOutcomeUnknown,
@@ -22,7 +23,6 @@ from buyer_messaging.errors import (
     SpApiUnauthorized,
     SpApiUnavailable,
 )
-from buyer_messaging.observability import emit
 from buyer_messaging.sessions import new_session
 from buyer_messaging.turns import Pace
 

@@ -28,9 +28,10 @@ from typing import Any
 
 from buyer_messaging import catalog, pacer, status
 from buyer_messaging.config import Settings, get_settings
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import BuyerMessagingError, QuotaWaitExpired, SpApiThrottled, error_name
 from buyer_messaging.models import INTERACTIVE_LANE
-from buyer_messaging.observability import emit, logger
+from buyer_messaging.observability import logger
 
 # A wait this short is slept in the Lambda (pacer seconds); a longer one is waited in Step Functions.
 MOMENT_SECONDS = 1.0

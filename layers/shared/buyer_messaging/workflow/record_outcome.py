@@ -9,10 +9,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from buyer_messaging import outcome, status
 from buyer_messaging.config import get_settings
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import BuyerMessagingError, error_name, is_bad_input
 from buyer_messaging.metric_catalog import BAD_INPUT, BY_NAME, OTHER, UNLISTED_ERROR
 from buyer_messaging.models import OutcomeTask
-from buyer_messaging.observability import emit, logger, metrics
+from buyer_messaging.observability import logger, metrics
 
 
 def record_outcome(task: OutcomeTask) -> dict[str, Any]:

@@ -9,9 +9,10 @@ from typing import Any
 
 from buyer_messaging import catalog, idempotency, messaging, status, turns
 from buyer_messaging.config import get_settings
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, SendOutcomeUnknown
 from buyer_messaging.models import SendRequest, SentMessage
-from buyer_messaging.observability import emit, logger
+from buyer_messaging.observability import logger
 from buyer_messaging.spapi import default_client
 
 
