@@ -49,7 +49,7 @@ def _actions(http: responses.RequestsMock, names: list[str]) -> None:
     http.get(ACTIONS_URL, json=support.actions_body(names), headers={"x-amzn-RateLimit-Limit": "1.0"})
 
 
-def test_a_sent_message_counts_its_type_its_calls_and_its_time_to_sent(
+def test_a_sent_message_counts_its_type_and_its_calls(
     aws: dict[str, Any], http: responses.RequestsMock, lambda_context: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _actions(http, ["unexpectedProblem"])
@@ -64,9 +64,7 @@ def test_a_sent_message_counts_its_type_its_calls_and_its_time_to_sent(
     found = emf(capsys)
     service = {"service": "buyer-messaging"}
     assert _named(found, "MessagesSent") == [("Count", {**service, "MessageType": "unexpectedProblem"}, [1.0])]
-    ((unit, dimensions, (elapsed,)),) = _named(found, "TimeToSent")
-    assert (unit, dimensions) == ("Milliseconds", service)
-    assert 0 <= elapsed < 60_000
+    assert _named(found, "TimeToSent") == []  # the outcome step's, once per request
     assert _named(found, "SpApiCalls") == [
         ("Count", {**service, "Operation": "getMessagingActionsForOrder"}, [1.0]),
         ("Count", {**service, "Operation": "createUnexpectedProblem"}, [1.0]),
@@ -139,11 +137,18 @@ def test_a_failed_message_is_counted_by_reason_and_by_error(
     assert _named(found, "MessagesFailedByError") == [("Count", {**service, "Error": by_error}, [1.0])]
 
 
-def test_a_sent_outcome_counts_no_failure(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    status.received(support.TABLE, EXECUTION_ID, status.Retention(90))
-    status.sent(support.TABLE, EXECUTION_ID, {"amazonRequestId": "amzn-1"})
+def test_a_sent_outcome_counts_its_time_from_received_to_sent_and_no_failure(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = iter([1_796_000_000.250, 1_796_000_001.0, 1_796_000_003.125])  # received, validated, sent
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(status.time, "time", lambda: next(clock))
+        status.received(support.TABLE, EXECUTION_ID, status.Retention(90))
+        status.validated(support.TABLE, EXECUTION_ID, {}, [])
+        status.sent(support.TABLE, EXECUTION_ID, {"amazonRequestId": "amzn-1"})
     record_outcome(OutcomeTask.from_dict({"executionId": EXECUTION_ID, "outcome": "sent"}))
     found = emf(capsys)
+    assert _named(found, "TimeToSent") == [("Milliseconds", {"service": "buyer-messaging"}, [2875.0])]
     assert _named(found, "MessagesFailed") == _named(found, "MessagesFailedByError") == []
 
 

@@ -59,7 +59,10 @@ METRICS: tuple[Metric, ...] = (
         "MessagesSent", "Count", "workflow.send_message", "Amazon accepted a message (201).", MessageType=MESSAGE_TYPES
     ),
     _metric(
-        "TimeToSent", "Milliseconds", "workflow.send_message", "From the request received to Amazon's 201 (p50, p95)."
+        "TimeToSent",
+        "Milliseconds",
+        "workflow.record_outcome",
+        "From the request received to Amazon's 201, as its status record says (p50, p95).",
     ),
     _metric(
         "MessagesFailed",

@@ -30,6 +30,8 @@ def record_outcome(task: OutcomeTask) -> dict[str, Any]:
     else:
         recorded = outcome.record_failed(where, task.execution_id, task.failure, task.execution_input)
     metrics.add_metric(name="OutcomesRecorded", unit=MetricUnit.Count, value=1)
+    if recorded.time_to_sent_ms is not None:
+        emit("TimeToSent", recorded.time_to_sent_ms)
     if task.failure is not None and recorded.status != status.Status.SENT:
         _count_failure(task.failure.error)
     try:

@@ -3,7 +3,6 @@ execution (:mod:`buyer_messaging.idempotency`), and never again after an attempt
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,9 +49,6 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
             status.send_answered(table, send.execution_id)
             raise
         emit("MessagesSent", 1, MessageType=message_type.path)
-        received = status.received_at(table, send.execution_id)
-        if received is not None:
-            emit("TimeToSent", round((time.time() - received) * 1000))
         logger.info("Message sent", extra={"message_type": message_type.path, "amazon_request_id": amazon_request_id})
         return SentMessage(
             amazon_order_id=request.amazon_order_id,
