@@ -223,6 +223,8 @@ def test_every_alarm_calls_the_topic_and_takes_its_threshold_from_a_parameter(te
     parameters = template["Parameters"]
     for name, alarm in alarms(template).items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        if "Metrics" in alarm:  # metric math: the alarm watches the one query that returns data
+            assert [q.get("ReturnData", True) for q in alarm["Metrics"]].count(True) == 1, name
         threshold = alarm["Threshold"]
         if threshold == ANY_AT_ALL:
             assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", name
