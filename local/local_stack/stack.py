@@ -33,10 +33,19 @@ SEND_STATE_MACHINE = "SendMessageStateMachine"  # Deployment.state_machine_arn; 
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 # Deployed to AWS, not to the local stack: their Ref is empty, so the console runs without sign-in.
 NOT_LOCAL_TYPES = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient")
-# Deployed to AWS only, deliberately: moto enforces no queue policy, runs no alarm and has no SNS subscriber to
-# tell; tests/static checks them on the translated template. An event source mapping is not polled by moto:
-# LocalStack.poll_queue drives its function from its queue, as Lambda's poller would.
-AWS_ONLY_TYPES = ("AWS::SQS::QueuePolicy", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic")
+# Deployed to AWS only, deliberately: moto enforces no queue policy, runs no alarm, draws no dashboard and has no
+# SNS subscriber to tell (nor a use for the alarm topic's key); tests/static checks them on the translated template.
+# An event source mapping is not polled by moto: LocalStack.poll_queue drives its function from its queue, as
+# Lambda's poller would.
+AWS_ONLY_TYPES = (
+    "AWS::SQS::QueuePolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
+    "AWS::KMS::Key",
+    "AWS::KMS::Alias",
+)
 EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
 # The queue attributes the local stack applies (moto keeps them; the redrive moves a message that failed too often).
 QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy")

@@ -266,8 +266,24 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def key_policy_statements(node: Any) -> set[int]:
+    """The statements of KMS key policies (by id): their Resource "*" is the key itself, the only form a key policy
+    takes."""
+    found: set[int] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("KeyPolicy"), dict):
+            found |= {id(statement) for statement in iter_statements(node["KeyPolicy"])}
+        for value in node.values():
+            found |= key_policy_statements(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= key_policy_statements(value)
+    return found
+
+
 def assert_least_privilege(node: Any) -> int:
     checked = 0
+    of_keys = key_policy_statements(node)
     for statement in iter_statements(node):
         if statement.get("Effect") != "Allow":
             continue  # Deny statements may (and should) be broad
@@ -276,7 +292,7 @@ def assert_least_privilege(node: Any) -> int:
             assert action != "*", statement
             assert not action.endswith(":*"), f"service-wide action {action}: {statement}"
         assert "NotAction" not in statement, statement
-        if "*" in as_list(statement.get("Resource")):
+        if "*" in as_list(statement.get("Resource")) and id(statement) not in of_keys:
             broad = set(actions) - WILDCARD_RESOURCE_ACTIONS
             assert not broad, f"Resource '*' for {sorted(broad)}: {statement}"
         checked += 1

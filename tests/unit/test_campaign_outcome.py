@@ -3,6 +3,7 @@ failure to count never failing the step (moto)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -146,3 +147,15 @@ def test_a_request_of_no_campaign_writes_no_campaign_item(aws: dict[str, Any], m
     assert [item["id"]["S"] for item in aws["dynamodb"].scan(TableName=support.TABLE)["Items"]] == [
         f"request#{CAMPAIGN}-8-1"
     ]
+
+
+def test_a_finished_row_is_counted_once_for_the_stalled_campaign_alarm(
+    campaign: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _sent(1)
+    step.record_outcome(OutcomeTask.from_dict({"executionId": _arn(1), "outcome": "sent", "input": _input(1)}))
+    _failed(2, "AttachmentNotFound", "s3://b/attachments/gone.pdf does not exist.")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    finished = [line for line in lines if "CampaignRowsFinished" in line]
+    assert [(line["CampaignRowsFinished"], line["service"]) for line in finished] == [([1.0], "buyer-messaging")] * 2
+    assert [line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for line in finished] == [[["service"]]] * 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from buyer_messaging import catalog, errors
+from buyer_messaging import catalog, errors, metric_catalog
 from buyer_messaging.campaigns import columns
 from tests import support
 
@@ -92,3 +92,18 @@ def test_readme_says_each_section_once() -> None:
     prose = re.sub(r"```.*?```", "", README, flags=re.DOTALL)
     headings = [line for line in prose.splitlines() if line.startswith("#")]
     assert [heading for heading in headings if headings.count(heading) > 1] == []
+
+
+def test_readme_metric_table_is_the_metric_catalog() -> None:
+    block = re.search(r"<!-- metrics:start[^>]*-->\n(.*?)\n<!-- metrics:end -->", README, re.S)
+    assert block, "README lost its metrics markers"
+    assert block.group(1) == metric_catalog.markdown_table()
+
+
+def test_readme_names_every_bad_input_error() -> None:
+    sentence = re.search(
+        r"so the seller\s+fixes the request and sends it anew \((.*?): `bad_input` in `errors.py`\)", README, re.S
+    )
+    assert sentence, "README lost its bad input sentence"
+    named = re.findall(r"`(\w+)`", sentence.group(1))
+    assert named == [cls.__name__ for cls in sorted(_error_classes(), key=lambda c: c.__name__) if cls.bad_input]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import (
     CredentialsNotConfigured,
     LwaInvalidGrant,
@@ -188,6 +189,7 @@ class AccessTokenProvider:
             code = str(body.get("error", "")) or f"HTTP {response.status_code}"
             description = str(body.get("error_description", "")).strip()
             if code == "invalid_grant":
+                emit("AuthorizationLost", 1, Error=LwaInvalidGrant.__name__)
                 raise LwaInvalidGrant(
                     "Login with Amazon refused the refresh token (invalid_grant): the seller must authorize "
                     "the application again and the new refresh token must be stored in the credentials secret."

@@ -2,6 +2,9 @@
 
 Transient errors (:class:`TransientError`) are retried by the state machine with backoff and jitter;
 every other :class:`BuyerMessagingError` is permanent: retrying cannot help, a person has to act.
+``bad_input`` marks the errors about what the seller sent (the request, its files, the order it names): the
+seller fixes the request and sends it anew; every other failure is the stack's, Amazon's or an outage's, and
+is what wakes an operator (MessagesFailed's ``Reason``, buyer_messaging.metric_catalog).
 The message of every error is written for that person: what is wrong and what to do.
 """
 
@@ -16,6 +19,7 @@ class BuyerMessagingError(Exception):
     """
 
     transient = False
+    bad_input = False
 
     def __init__(self, message: str, *, problems: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(message)
@@ -34,37 +38,55 @@ class TransientError(BuyerMessagingError):
 class InvalidRequest(BuyerMessagingError):
     """The request document or event is malformed (missing field, wrong type, bad identifier)."""
 
+    bad_input = True
+
 
 class UnknownMessageType(BuyerMessagingError):
     """The message type is not one of the Messaging API's message types."""
+
+    bad_input = True
 
 
 class MessageTypeNotAvailable(BuyerMessagingError):
     """Amazon does not allow this message type for this order now (order state, already sent, ...)."""
 
+    bad_input = True
+
 
 class InvalidMessageText(BuyerMessagingError):
     """The text breaks the message type's rules (required, not allowed, too long)."""
+
+    bad_input = True
 
 
 class InvalidAttachments(BuyerMessagingError):
     """The attachments break the message type's rules (count, file type, size, empty file, file name)."""
 
+    bad_input = True
+
 
 class AttachmentNotFound(BuyerMessagingError):
     """A staged attachment does not exist (wrong key or bucket, or it was deleted)."""
+
+    bad_input = True
 
 
 class AttachmentChanged(BuyerMessagingError):
     """A staged attachment was replaced or changed while the message was being prepared."""
 
+    bad_input = True
+
 
 class UnsupportedS3Key(BuyerMessagingError):
     """An S3 object key fits neither ``outbox/...`` nor ``requests/{name}.json``."""
 
+    bad_input = True
+
 
 class IdempotencyKeyReused(BuyerMessagingError):
     """An Idempotency-Key that already started a request was sent again with another message."""
+
+    bad_input = True
 
 
 class RequestNotFound(BuyerMessagingError):
@@ -73,6 +95,8 @@ class RequestNotFound(BuyerMessagingError):
 
 class UnsupportedContentType(BuyerMessagingError):
     """HTTP API: a JSON route was sent a body under another Content-Type than ``application/json`` (UTF-8)."""
+
+    bad_input = True
 
 
 class StagingUnavailable(TransientError):
@@ -95,15 +119,21 @@ class ManifestInvalid(BuyerMessagingError):
     with unknown, repeated or missing columns, not JSON lines): nothing of it is sent. Fix the file and upload it
     again."""
 
+    bad_input = True
+
 
 class ManifestTooLarge(BuyerMessagingError):
     """A campaign's manifest has more rows than ``CAMPAIGN_MAX_ROWS`` allows: nothing of it is sent. Split it into
     manifests within the limit, or raise the limit (template parameter ``CampaignMaxRows``)."""
 
+    bad_input = True
+
 
 class DuplicateRow(BuyerMessagingError):
     """A manifest row repeats an earlier row (same order, type, text and attachments): it is not sent, so the buyer
     gets the message once. Remove the row, or change it if a second message was meant."""
+
+    bad_input = True
 
 
 # --- Campaigns: the record and its runs (buyer_messaging.campaigns.records) ---------------------------------
@@ -228,9 +258,13 @@ class SpApiUnauthorized(SpApiError):
 class SpApiInvalidInput(SpApiError):
     """400 (or 413/415): Amazon rejected the request's content."""
 
+    bad_input = True
+
 
 class SpApiNotFound(SpApiError):
     """404: Amazon does not know the order (or the resource)."""
+
+    bad_input = True
 
 
 class QuotaWaitExpired(BuyerMessagingError):
@@ -278,6 +312,12 @@ class EventBusUnavailable(TransientError):
 class UploadEndpointUnavailable(TransientError):
     """The upload endpoint could not be reached, answered 5xx, or answered an S3 error that asks for a retry
     (``RequestTimeout`` when the body stalled, ``SlowDown``, ``InternalError``) whatever its status; retried."""
+
+
+def is_bad_input(name: str) -> bool:
+    """Whether the error of this name (as Step Functions saw it) is about the seller's input."""
+    found = globals().get(name)
+    return isinstance(found, type) and issubclass(found, BuyerMessagingError) and found.bad_input
 
 
 def error_name(error: BaseException) -> str:

@@ -36,7 +36,8 @@ from buyer_messaging.errors import BuyerMessagingError, error_name
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SERVICE = "buyer-messaging"
+SERVICE = "buyer-messaging"  # the template's POWERTOOLS_SERVICE_NAME: every metric's `service` dimension
+NAMESPACE = "BuyerMessaging"  # the template's POWERTOOLS_METRICS_NAMESPACE
 # Patched when the function starts: the AWS SDK, which every function uses.
 TRACED_AT_START = ("botocore",)
 
@@ -105,7 +106,7 @@ def _tracer() -> Tracer:
 
 logger = Logger(service=SERVICE)
 tracer = _tracer()
-metrics = Metrics(namespace="BuyerMessaging", service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 @functools.cache

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from buyer_messaging import errors, eventbus, status, storage
@@ -46,6 +47,7 @@ class Recorded:
     status: str
     objects_tagged: int
     event_id: str | None
+    time_to_sent_ms: int | None = None  # a sent request: its record's sentAt less receivedAt (not in the output)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +67,15 @@ def record_sent(where: Destinations, execution_arn: str) -> Recorded:
         record = record or {"requestId": status.request_id_of(execution_arn), "executionArn": execution_arn}
     tagged = _tag_all(where, record, None, {TAG_OUTCOME: "sent", TAG_REQUEST: record["requestId"]}, (TAG_ERROR,))
     event_id = eventbus.publish(where.event_bus, eventbus.MESSAGE_SENT, event_detail(record), [execution_arn])
-    return Recorded(record["requestId"], "sent", tagged, event_id)
+    return Recorded(record["requestId"], "sent", tagged, event_id, _time_to_sent_ms(record))
+
+
+def _time_to_sent_ms(record: Mapping[str, Any]) -> int | None:
+    received, sent = record.get("receivedAt"), record.get("sentAt")
+    if not isinstance(received, str) or not isinstance(sent, str):
+        return None
+    elapsed = datetime.fromisoformat(sent) - datetime.fromisoformat(received)
+    return round(elapsed.total_seconds() * 1000)
 
 
 def record_failed(where: Destinations, execution_arn: str, failure: Failure, execution_input: object) -> Recorded:

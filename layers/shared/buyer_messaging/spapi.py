@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from buyer_messaging import __version__
 from buyer_messaging.auth import AccessTokenProvider, load_credentials
 from buyer_messaging.config import Settings, get_settings
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import (
     MessageTypeNotAvailable,
     SendOutcomeUnknown,
@@ -100,12 +101,14 @@ class SpApiClient:
         if self._pacer is not None:
             self._pacer.before(operation)
         response = self._send(operation, method, path, params, json_body, token, at_most_once)
+        _count(operation, response)
         if _token_refused(response):
             # Amazon refused the token itself (expired early, revoked): one fresh token, one more try. A 403
             # means Amazon did not act on the request, so sending it again cannot message the buyer twice.
             self._tokens.invalidate(token)
             token = self._tokens.access_token()
             response = self._send(operation, method, path, params, json_body, token, at_most_once)
+            _count(operation, response)
             if _token_refused(response):
                 self._tokens.invalidate(token)  # a later attempt starts with a new token, not a refused one
         if self._pacer is not None:
@@ -154,6 +157,13 @@ class SpApiClient:
             if isinstance(error, requests.Timeout):
                 raise SpApiUnavailable(f"{operation}: the SP-API did not answer in time.") from None
             raise SpApiUnavailable(f"{operation}: the SP-API could not be reached ({type(error).__name__}).") from None
+
+
+def _count(operation: str, response: requests.Response) -> None:
+    """Each answered exchange, and each 429 (an exchange without an answer raised before)."""
+    emit("SpApiCalls", 1, Operation=operation)
+    if response.status_code == 429:
+        emit("SpApiQuotaExceeded", 1, Operation=operation)
 
 
 def _may_have_arrived(error: Exception) -> bool:
@@ -262,6 +272,8 @@ def _parse(operation: str, response: requests.Response) -> SpApiResponse:
     if hint.strip().rstrip(".").lower() in said.lower():
         hint = ""  # Amazon's details already say it
     said = said if said.endswith(")") else said.rstrip(".") + "."  # no ".)." after Amazon's details
+    if error_class is SpApiUnauthorized:
+        emit("AuthorizationLost", 1, Error=SpApiUnauthorized.__name__)
     raise error_class(f"{where}: {said}{hint}{suffix}", status=status, code=code or None, request_id=request_id)
 
 

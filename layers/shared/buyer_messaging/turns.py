@@ -28,6 +28,7 @@ from typing import Any
 
 from buyer_messaging import catalog, pacer, status
 from buyer_messaging.config import Settings, get_settings
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import BuyerMessagingError, QuotaWaitExpired, SpApiThrottled, error_name
 from buyer_messaging.models import INTERACTIVE_LANE
 from buyer_messaging.observability import logger
@@ -192,6 +193,9 @@ def take_turn(operation: str, taker: Taker) -> None:
     since = previous.since if previous is not None else status.now_iso()
     if previous is None and taker.execution_id is not None:
         status.waiting_for_quota(table, taker.execution_id, operation, since)
+    emit("QuotaWaits", 1, Operation=operation)
+    emit("QuotaWaitSeconds", round(wait, 3), Operation=operation)
+    emit("MessageWaitSeconds", round(deadline.waited() + wait, 3), Lane=taker.lane)
     raise TurnLater(Pacing(operation, turn.slot, turn.generation, max(1, math.floor(wait)), since, turn.pushed))
 
 
@@ -214,6 +218,10 @@ class _Deadline:
         if slot - now <= MOMENT_SECONDS:
             return True
         return slot - now <= self._hours * 3600 - self._clock.elapsed_since(self._received_at())
+
+    def waited(self) -> float:
+        """Pacer seconds since the message was received."""
+        return max(0.0, self._clock.elapsed_since(self._received_at()))
 
     def _received_at(self) -> float:
         if self._received is None:

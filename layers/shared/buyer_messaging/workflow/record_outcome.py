@@ -9,7 +9,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from buyer_messaging import outcome, status
 from buyer_messaging.config import get_settings
-from buyer_messaging.errors import BuyerMessagingError, error_name
+from buyer_messaging.emf import emit
+from buyer_messaging.errors import BuyerMessagingError, error_name, is_bad_input
+from buyer_messaging.metric_catalog import BAD_INPUT, BY_NAME, OTHER, UNLISTED_ERROR
 from buyer_messaging.models import OutcomeTask
 from buyer_messaging.observability import logger, metrics
 
@@ -28,8 +30,14 @@ def record_outcome(task: OutcomeTask) -> dict[str, Any]:
     else:
         recorded = outcome.record_failed(where, task.execution_id, task.failure, task.execution_input)
     metrics.add_metric(name="OutcomesRecorded", unit=MetricUnit.Count, value=1)
+    if recorded.time_to_sent_ms is not None:
+        emit("TimeToSent", recorded.time_to_sent_ms)
+    if task.failure is not None and recorded.status != status.Status.SENT:
+        _count_failure(task.failure.error)
     try:
-        outcome.count_campaign_row(where, recorded, task.failure, task.execution_input)
+        if outcome.count_campaign_row(where, recorded, task.failure, task.execution_input):
+            # Counted once per row and run (a retried step finds it counted): what CampaignStalledAlarm watches.
+            emit("CampaignRowsFinished", 1)
     except BuyerMessagingError as error:
         # The message was sent or failed either way: failing here would only hide that. The campaign's report
         # reconciles the row from the run's results at the end.
@@ -37,3 +45,12 @@ def record_outcome(task: OutcomeTask) -> dict[str, Any]:
         metrics.add_metric(name="CampaignRowNotCounted", unit=MetricUnit.Count, value=1)
     logger.info("Outcome recorded", extra=recorded.to_dict())
     return recorded.to_dict()
+
+
+def _count_failure(error: str) -> None:
+    """By reason (what the alarms watch: the seller's input or not) and by error name (the dashboard): the names
+    are errors.py's, a fixed set of about fifty; a Step Functions or Lambda error (States.Timeout, ...) counts
+    as Unlisted, so no name outside the catalog becomes a metric."""
+    emit("MessagesFailed", 1, Reason=BAD_INPUT if is_bad_input(error) else OTHER)
+    known = error in BY_NAME["MessagesFailedByError"].dimensions["Error"]
+    emit("MessagesFailedByError", 1, Error=error if known else UNLISTED_ERROR)

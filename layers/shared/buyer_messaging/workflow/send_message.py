@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from buyer_messaging import catalog, idempotency, messaging, status, turns
 from buyer_messaging.config import get_settings
+from buyer_messaging.emf import emit
 from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, SendOutcomeUnknown
 from buyer_messaging.models import SendRequest, SentMessage
-from buyer_messaging.observability import logger, metrics
+from buyer_messaging.observability import logger
 from buyer_messaging.spapi import default_client
 
 
@@ -49,7 +48,7 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
             # leave): nothing was sent, a later attempt may send.
             status.send_answered(table, send.execution_id)
             raise
-        metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
+        emit("MessagesSent", 1, MessageType=message_type.path)
         logger.info("Message sent", extra={"message_type": message_type.path, "amazon_request_id": amazon_request_id})
         return SentMessage(
             amazon_order_id=request.amazon_order_id,
