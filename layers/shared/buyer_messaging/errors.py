@@ -16,6 +16,9 @@ class BuyerMessagingError(Exception):
     """
 
     transient = False
+    # The request itself is wrong (its document, its files, its order): retrying it unchanged fails the same way, so
+    # alarms count these apart from the rest and a re-send after an outage skips them (buyer_messaging.resend).
+    bad_input = False
 
     def __init__(self, message: str, *, problems: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(message)
@@ -34,33 +37,49 @@ class TransientError(BuyerMessagingError):
 class InvalidRequest(BuyerMessagingError):
     """The request document or event is malformed (missing field, wrong type, bad identifier)."""
 
+    bad_input = True
+
 
 class UnknownMessageType(BuyerMessagingError):
     """The message type is not one of the Messaging API's message types."""
+
+    bad_input = True
 
 
 class MessageTypeNotAvailable(BuyerMessagingError):
     """Amazon does not allow this message type for this order now (order state, already sent, ...)."""
 
+    bad_input = True
+
 
 class InvalidMessageText(BuyerMessagingError):
     """The text breaks the message type's rules (required, not allowed, too long)."""
+
+    bad_input = True
 
 
 class InvalidAttachments(BuyerMessagingError):
     """The attachments break the message type's rules (count, file type, size, empty file, file name)."""
 
+    bad_input = True
+
 
 class AttachmentNotFound(BuyerMessagingError):
     """A staged attachment does not exist (wrong key or bucket, or it was deleted)."""
+
+    bad_input = True
 
 
 class AttachmentChanged(BuyerMessagingError):
     """A staged attachment was replaced or changed while the message was being prepared."""
 
+    bad_input = True
+
 
 class UnsupportedS3Key(BuyerMessagingError):
     """An S3 object key fits neither ``outbox/...`` nor ``requests/{name}.json``."""
+
+    bad_input = True
 
 
 class IdempotencyKeyReused(BuyerMessagingError):
@@ -85,6 +104,8 @@ class ExecutionStartFailed(TransientError):
 
 class StagingAccessDenied(BuyerMessagingError):
     """The function may not read the staged object (bucket outside the stack, KMS key policy, ...)."""
+
+    bad_input = True
 
 
 # --- Campaigns: the manifest and its rows (buyer_messaging.campaigns.manifest) ------------------------------
@@ -125,6 +146,19 @@ class CampaignExists(BuyerMessagingError):
     """HTTP API: a manifest of this name is already staged (``campaigns/{name}.*``) with other content. A new
     version would start a new campaign that messages every buyer of it again: choose another name, or send
     ``replace: true`` when a second campaign is meant."""
+
+
+# --- Re-sending failed requests after an outage (buyer_messaging.resend) ----------------------------------
+
+
+class ResendSelectionInvalid(BuyerMessagingError):
+    """A re-send's selection says nothing to select (no range, order or request ids), names a campaign (its rows are
+    re-sent by the campaign's own runs), or a range wider than the index's limit. Nothing was re-sent."""
+
+
+class ResendLimitExceeded(BuyerMessagingError):
+    """A re-send would start more new executions than its ``limit`` allows: nothing was re-sent. Narrow the range or
+    the errors, or raise the limit up to its maximum."""
 
 
 # --- Configuration and credentials -----------------------------------------------------------------------
@@ -228,9 +262,13 @@ class SpApiUnauthorized(SpApiError):
 class SpApiInvalidInput(SpApiError):
     """400 (or 413/415): Amazon rejected the request's content."""
 
+    bad_input = True
+
 
 class SpApiNotFound(SpApiError):
     """404: Amazon does not know the order (or the resource)."""
+
+    bad_input = True
 
 
 class QuotaWaitExpired(BuyerMessagingError):
