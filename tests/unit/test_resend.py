@@ -3,6 +3,7 @@ failed request started exactly once, a crash between the start and the mark incl
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -247,3 +248,37 @@ def test_a_dry_run_starts_nothing_and_the_limit_refuses_a_larger_resend(machine:
         "or raise the limit."
     )
     assert _executions(machine) == ["one", "three", "two"]
+
+
+def _route(body: dict[str, Any], lambda_context: Any) -> tuple[int, dict[str, Any]]:
+    """POST /resends through the API function's real handler, as API Gateway hands it over."""
+    event: dict[str, Any] = copy.deepcopy(support.load_event("api/post-message.json"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/resends"
+    event["body"], event["isBase64Encoded"] = json.dumps(body), False
+    result = support.function_module("api").lambda_handler(event, lambda_context)
+    return result["statusCode"], json.loads(result["body"])
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+def test_the_route_answers_the_plan_for_a_dry_run_and_what_it_started_otherwise(
+    machine: str, lambda_context: Any
+) -> None:
+    _request(machine, "lwa-down", "failed")
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    code, plan = _route({"since": since, "errors": ["LwaUnavailable"], "dryRun": True}, lambda_context)
+    new = resend.new_request_id(status.get(support.TABLE, "lwa-down") or {})
+    assert (code, plan["started"], plan["requests"][0]["decision"], plan["requests"][0]["newRequestId"]) == (
+        200,
+        0,
+        "resend",
+        new,
+    )
+    assert _executions(machine) == ["lwa-down"]
+    code, started = _route({"since": since, "errors": ["LwaUnavailable"]}, lambda_context)
+    assert (code, started["started"], started["requests"][0]["detail"]) == (202, 1, f"Re-sent as {new}.")
+    code, refused = _route({"errors": ["LwaUnavailable"]}, lambda_context)
+    assert (code, refused["error"], refused["errors"]) == (
+        400,
+        "ResendSelectionInvalid",
+        [{"field": "since", "message": "or amazonOrderId or requests is required"}],
+    )

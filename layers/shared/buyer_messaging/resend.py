@@ -58,10 +58,23 @@ KNOWN_ERRORS = frozenset(
     if isinstance(value, type) and issubclass(value, BuyerMessagingError) and value is not BuyerMessagingError
 )
 _AWS_ERROR = re.compile(r"^(States|Lambda|Sandbox)\.[A-Za-z]+$|^WorkflowError$")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")  # an execution name of the workflow
 MESSAGES_RESENT = "MessagesResent"  # metric (count); the lead files it in the metric catalog
 
 Decision = Literal["resend", "skip"]
+# Why a request is skipped (or, for ``startFailed``, not started): the plan's reasons, the OpenAPI document's enum.
+REASONS = (
+    "sent",
+    "outcomeUnknown",
+    "notEnded",
+    "alreadyResent",
+    "badInput",
+    "historyExpired",
+    "campaignRow",
+    "attachmentGone",
+    "notFound",
+    "startFailed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +137,7 @@ def read_post(raw: str | None, *, now: datetime | None = None) -> ResendPost:
         reader.problem("amazonOrderId", "is not an Amazon order id (like 123-1234567-1234567)")
     requests = _strings(reader, "requests", MAX_LIMIT)
     for index, request_id in enumerate(requests):
-        if not _REQUEST_ID.fullmatch(request_id):
+        if not REQUEST_ID_PATTERN.fullmatch(request_id):
             reader.problem(f"requests[{index}]", "is not a request id (1 to 80 of A-Z, a-z, 0-9, '_' and '-')")
     limit = DEFAULT_LIMIT if reader.data.get("limit") is None else reader.integer("limit")
     if not 1 <= limit <= MAX_LIMIT:
