@@ -13,6 +13,7 @@ import pytest
 
 from buyer_messaging import resend, status
 from buyer_messaging.errors import InvalidRequest, ResendLimitExceeded, ResendSelectionInvalid, WorkflowTableUnavailable
+from ops import resend as command
 from tests import support
 
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
@@ -282,3 +283,17 @@ def test_the_route_answers_the_plan_for_a_dry_run_and_what_it_started_otherwise(
         "ResendSelectionInvalid",
         [{"field": "since", "message": "or amazonOrderId or requests is required"}],
     )
+
+
+def test_the_command_signs_a_deployed_stacks_request_with_sigv4_for_execute_api() -> None:
+    url = "https://abc123.execute-api.eu-west-1.amazonaws.com/resends"
+    headers = command.signed_headers(url, b'{"dryRun": true}', {"Content-Type": "application/json"}, "eu-west-1")
+    authorization = headers["Authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=testing/")
+    assert "/eu-west-1/execute-api/aws4_request" in authorization
+    assert headers["X-Amz-Security-Token"] == "testing"
+    assert command.body_of(command.parse(["--since", "2026-12-06T14:00:00Z", "--error", "LwaUnavailable"])) == {
+        "since": "2026-12-06T14:00:00Z",
+        "errors": ["LwaUnavailable"],
+        "dryRun": False,
+    }
