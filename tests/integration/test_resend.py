@@ -5,27 +5,16 @@ re-sends nothing. The request found by the failed index is the failed one, never
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from buyer_messaging import status
-from buyer_messaging.errors import WorkflowTableUnavailable
 from local_stack.reliability.inputs import ORDER, doc
-from ops import resend as command
+from local_stack.reliability.outage_runner import DOWN_FOR_EVERY_CALL, crashing_mark, resend
 from tests.integration.conftest import Stack
 
 MESSAGES = 4
-# Far more 503s than the executions' retries use: LWA (or the SP-API) is down until the test lifts it, however long
-# the retry budget is; every request that runs meanwhile ends failed.
-DOWN_FOR_EVERY_CALL = 100_000
-
-
-def _run(api: str, *arguments: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = command.main(["--api", api, *arguments], out=out)
-    return code, out.getvalue()
+_run = resend  # make resend against the API fixture: (exit status, what it printed)
 
 
 @pytest.mark.parametrize(
@@ -86,24 +75,16 @@ def test_a_selection_without_a_filter_is_refused_with_exit_status_2(stack: Stack
     )
 
 
-def test_a_crash_between_the_start_and_the_mark_delivers_nothing_twice(
-    stack: Stack, api: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_crash_between_the_start_and_the_mark_delivers_nothing_twice(stack: Stack, api: str) -> None:
     since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     stack.emulator.inject_fault("lwaToken", status=503, count=DOWN_FOR_EVERY_CALL)
     stack.start(doc("unexpectedProblem", text="Outage message."), name="outage")
     stack.emulator.clear_faults()
-    marked = status.mark_resent
-
-    def crash(table: str, request_id: str, new_request_id: str) -> bool:
-        raise WorkflowTableUnavailable("DynamoDB failed on the workflow table (InternalServerError).")
-
-    monkeypatch.setattr(status, "mark_resent", crash)
-    code, printed = _run(api, "--since", since, "--error", "LwaUnavailable")
+    with crashing_mark():
+        code, printed = _run(api, "--since", since, "--error", "LwaUnavailable")
     assert code == 1, printed
     assert printed.splitlines()[-1] == "1 selected; re-sent 0; failed to start 1."
     assert "resend: NOT STARTED" in printed
-    monkeypatch.setattr(status, "mark_resent", marked)
     stack.local.wait_for_executions(2, timeout_seconds=60)
 
     code, printed = _run(api, "--since", since, "--error", "LwaUnavailable")
