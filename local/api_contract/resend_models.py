@@ -5,34 +5,56 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api_contract.contract_rules import DATE_TIME, ORDER_ID, JsonDict
 from api_contract.operations import Operation
 from buyer_messaging import resend
-from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN
 
 TIME = "An ISO 8601 time with its zone, like 2026-12-06T14:00:00Z."
 
 
-class ResendIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# An error name: the package's (errors.py), or Step Functions' own (States.Timeout, ...).
+ERROR_NAME: JsonDict = {
+    "items": {"anyOf": [{"enum": sorted(resend.KNOWN_ERRORS)}, {"type": "string", "pattern": resend.AWS_ERROR_PATTERN.pattern}]}
+}
 
-    since: str | None = Field(default=None, description=f"Requests that failed from this time on. {TIME}")
+
+class ResendIn(BaseModel):
+    """A selection names a range (since), an order or request ids; ``campaign`` is no field of it: a campaign's rows
+    are re-sent with POST /campaigns/{campaignId}/runs (a body naming one is refused with that pointer)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            # One of them given, and not null (null names nothing: the API reads it as absent).
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("since", "amazonOrderId", "requests")
+            ],
+            "dependentRequired": {"until": ["since"]},
+        },
+    )
+
+    since: str | None = Field(
+        default=None, description=f"Requests that failed from this time on. {TIME}", json_schema_extra=DATE_TIME
+    )
     until: str | None = Field(
         default=None,
-        description=f"... up to (not including) this time; default now; at most {resend.MAX_RANGE_DAYS} days after "
-        f"since. {TIME}",
+        description=f"... up to (not including) this time; default now; after since, and at most "
+        f"{resend.MAX_RANGE_DAYS} days after it. {TIME}",
+        json_schema_extra=DATE_TIME,
     )
     errors: list[str] = Field(
         default_factory=list,
+        min_length=1,
         max_length=resend.MAX_LIMIT,
         description="Only requests that failed with one of these error names (docs/api.md). Bad input is re-sent "
         f"only when named, and only {', '.join(sorted(resend.FIXABLE_BAD_INPUT))}.",
+        json_schema_extra=ERROR_NAME,
     )
-    amazonOrderId: str | None = Field(default=None, json_schema_extra={"pattern": AMAZON_ORDER_ID_PATTERN.pattern})
-    campaign: str | None = Field(
-        default=None, description="Refused: a campaign's rows are re-sent with POST /campaigns/{campaignId}/runs."
-    )
+    amazonOrderId: str | None = Field(default=None, json_schema_extra=ORDER_ID)
     requests: list[str] = Field(
         default_factory=list,
+        min_length=1,
         max_length=resend.MAX_LIMIT,
         description="Only these request ids.",
         json_schema_extra={"items": {"type": "string", "pattern": resend.REQUEST_ID_PATTERN.pattern}},

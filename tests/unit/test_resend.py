@@ -78,6 +78,12 @@ def test_a_selection_is_read_with_its_defaults() -> None:
             "errors must be a list of strings; requests[0] is not a request id (1 to 80 of A-Z, a-z, 0-9, '_' and "
             "'-').",
         ),
+        (
+            {"since": "2026-12-06T14:00:00Z", "errors": None, "requests": []},
+            InvalidRequest,
+            "The re-send is invalid: errors must be a list of strings; requests must name at least one (or be left "
+            "out).",
+        ),
     ],
 )
 def test_a_bad_selection_is_refused_with_its_reason(body: dict[str, Any], error: type[Exception], message: str) -> None:
@@ -297,3 +303,13 @@ def test_the_command_signs_a_deployed_stacks_request_with_sigv4_for_execute_api(
         "errors": ["LwaUnavailable"],
         "dryRun": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [("0001-01-01T00:00:00+01:00", "2026-12-06T00:00:00Z"), ("2026-12-06t14:00:00z", "9999-12-31T23:59:59-01:00")],
+)
+def test_times_at_the_ends_of_the_calendar_are_refused_by_the_range_limit(since: str, until: str) -> None:
+    with pytest.raises(ResendSelectionInvalid) as raised:
+        _post({"since": since, "until": until})
+    assert str(raised.value).startswith("The range spans more than 31 days")

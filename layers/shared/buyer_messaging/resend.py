@@ -57,7 +57,7 @@ KNOWN_ERRORS = frozenset(
     for name, value in vars(errors).items()
     if isinstance(value, type) and issubclass(value, BuyerMessagingError) and value is not BuyerMessagingError
 )
-_AWS_ERROR = re.compile(r"^(States|Lambda|Sandbox)\.[A-Za-z]+$|^WorkflowError$")
+AWS_ERROR_PATTERN = re.compile(r"^(States|Lambda|Sandbox)\.[A-Za-z]+$|^WorkflowError$")
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")  # an execution name of the workflow
 MESSAGES_RESENT = "MessagesResent"  # metric (count); the lead files it in the metric catalog
 
@@ -130,7 +130,7 @@ def read_post(raw: str | None, *, now: datetime | None = None) -> ResendPost:
     until = _time(reader, "until")
     names = _strings(reader, "errors", MAX_LIMIT)
     for index, name in enumerate(names):
-        if name not in KNOWN_ERRORS and not _AWS_ERROR.fullmatch(name):
+        if name not in KNOWN_ERRORS and not AWS_ERROR_PATTERN.fullmatch(name):
             reader.problem(f"errors[{index}]", "is not an error name of the workflow (a typo?)")
     order = reader.string("amazonOrderId", required=False)
     if order is not None and not AMAZON_ORDER_ID_PATTERN.fullmatch(order):
@@ -164,21 +164,30 @@ def _time(reader: FieldReader, name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # RFC 3339 allows a lower-case "t" and "z"; Python's reader takes upper case only.
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
         reader.problem(name, "must be an ISO 8601 time with its zone (like 2026-12-06T14:00:00Z)")
         return None
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00:00+01:00 is before the first moment Python holds in UTC (9999-12-31T23:59:59-01:00 after
+        # the last): the nearest one stands for it, and the range's limit refuses the selection by name.
+        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 def _strings(reader: FieldReader, name: str, max_items: int) -> list[str]:
-    value = reader.data.get(name)
-    if value is None:
+    if name not in reader.data:
         return []
+    value = reader.data[name]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         reader.problem(name, "must be a list of strings")
+        return []
+    if not value:
+        reader.problem(name, "must name at least one (or be left out)")
         return []
     if len(value) > max_items:
         reader.problem(name, f"has {len(value)} items; at most {max_items} are accepted")
