@@ -14,7 +14,12 @@ TIME = "An ISO 8601 time with its zone, like 2026-12-06T14:00:00Z."
 
 # An error name: the package's (errors.py), or Step Functions' own (States.Timeout, ...).
 ERROR_NAME: JsonDict = {
-    "items": {"anyOf": [{"enum": sorted(resend.KNOWN_ERRORS)}, {"type": "string", "pattern": resend.AWS_ERROR_PATTERN.pattern}]}
+    "items": {
+        "anyOf": [
+            {"enum": sorted(resend.KNOWN_ERRORS)},
+            {"type": "string", "pattern": resend.AWS_ERROR_PATTERN.pattern},
+        ]
+    }
 }
 
 
