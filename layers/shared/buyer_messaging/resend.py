@@ -46,7 +46,9 @@ MAX_RANGE_DAYS = 31  # one Query per day of the index; Step Functions keeps the 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100  # starts per call: each is a DescribeExecution, a StartExecution and two writes in API Gateway's 30 s
 MAX_SELECTED = 1000  # failed requests one selection may read; more: narrow it
-HISTORY_DAYS = 90  # Step Functions keeps a closed execution's input this long (DescribeExecution)
+# Step Functions keeps a closed Standard execution (its input, DescribeExecution) 90 days, then may reuse its name
+# (AWS docs, "Execution guarantees"; 30 days on a quota request): a record without its input is never started.
+HISTORY_DAYS = 90
 # Named bad input a re-send of the same document can succeed with, once the world around it was mended.
 FIXABLE_BAD_INPUT = frozenset(
     {"AttachmentNotFound", "AttachmentChanged", "StagingAccessDenied", "MessageTypeNotAvailable"}
