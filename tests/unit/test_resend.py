@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from buyer_messaging import resend, status
+from buyer_messaging import errors, resend, status
 from buyer_messaging.errors import InvalidRequest, ResendLimitExceeded, ResendSelectionInvalid, WorkflowTableUnavailable
 from ops import resend as command
 from tests import support
@@ -313,3 +313,22 @@ def test_times_at_the_ends_of_the_calendar_are_refused_by_the_range_limit(since:
     with pytest.raises(ResendSelectionInvalid) as raised:
         _post({"since": since, "until": until})
     assert str(raised.value).startswith("The range spans more than 31 days")
+
+
+def test_bad_input_is_the_requests_own_errors_and_a_resend_may_mend_only_what_it_points_to() -> None:
+    bad = {name for name in resend.KNOWN_ERRORS if getattr(errors, name).bad_input}
+    assert bad == {
+        "InvalidRequest",
+        "UnknownMessageType",
+        "MessageTypeNotAvailable",
+        "InvalidMessageText",
+        "InvalidAttachments",
+        "AttachmentNotFound",
+        "AttachmentChanged",
+        "UnsupportedS3Key",
+        "StagingAccessDenied",
+        "SpApiInvalidInput",
+        "SpApiNotFound",
+    }
+    assert bad > resend.FIXABLE_BAD_INPUT
+    assert not any(getattr(errors, name).transient for name in bad)
