@@ -23,13 +23,14 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability bench load load-campaign fuzz clean build lock model-facts asl openapi
+.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability resend bench load load-campaign fuzz clean build lock model-facts asl openapi
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
 	@echo "make serve     a long-running local stack (moto server + SP-API emulator) for the AWS CLI"
 	@echo "make emulator  only the SP-API emulator, in the foreground"
 	@echo "make reliability  the bad-input, campaign and fault matrices through the real state machines, as tables"
+	@echo "make resend    re-send failed requests after an outage (ARGS=\"--since ... --error LwaUnavailable --dry-run\"; --stack NAME)"
 	@echo "make bench     hash, copy, cold start and end-to-end benchmarks as tables (ARGS='--help')"
 	@echo "make load      N messages at once on the local stack against Amazon's quotas (ARGS='-n 1000', '--help')"
 	@echo "make load-campaign  a campaign of N rows (default 1,000) and a console message in its middle (ARGS='--help')"
@@ -120,6 +121,11 @@ emulator: $(STAMP)
 
 reliability: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m local_stack reliability $(ARGS)
+
+# Re-send failed requests after an outage (docs/resend.md): POST /resends on `make serve`'s API, or on a deployed
+# stack's IAM API with ARGS="--stack NAME ..." (signed with your AWS credentials).
+resend: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m ops.resend $(ARGS)
 
 bench: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m bench $(ARGS)

@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 import responses
 
-from buyer_messaging import destinations, http_api, rotation
+from buyer_messaging import destinations, http_api, resend, rotation
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns import records as campaign_records
 from buyer_messaging.campaigns.run import CampaignRun
@@ -226,6 +226,12 @@ def _run_the_api(aws: dict[str, Any], calls: Calls) -> None:
     assert http_api.request_status(submitted.request_id)["status"] == "received"
     history = http_api.order_history(support.ORDER_ID)
     assert submitted.request_id in [message["requestId"] for message in history["messages"]]
+    # POST /resends: the outbox request that failed (run_everything) found by its index and re-sent (its error is
+    # bad input a re-send may mend, so the selection names it).
+    since, until = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(minutes=1)
+    selection = resend.Selection(since=since, until=until, errors=("MessageTypeNotAvailable",))
+    resent = resend.run(selection, dry_run=False)
+    assert [entry["decision"] for entry in resent["requests"]] == ["resend"], resent
 
 
 def _run_the_campaign_routes(calls: Calls) -> None:

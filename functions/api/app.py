@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import http_api, request_body
+from buyer_messaging import http_api, request_body, resend
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError
@@ -163,6 +163,12 @@ def get_campaign_failed_rows(campaignId: str) -> Response[Any]:  # noqa: N803
 def post_campaign_run(campaignId: str) -> Response[Any]:  # noqa: N803
     started = campaigns_api.start_again(campaignId)
     return _json(202, started, {"Location": started["statusUrl"]})
+
+
+@app.post("/resends")
+def post_resend() -> Response[Any]:
+    post = resend.read_post(_body())
+    return _json(200 if post.dry_run else 202, resend.run(post.selection, dry_run=post.dry_run))
 
 
 def _csv(file_name: str, data: bytes) -> Response[Any]:

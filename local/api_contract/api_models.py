@@ -24,6 +24,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from api_contract import contract_rules as rules
 from api_contract.campaign_models import CAMPAIGN_OPERATIONS
 from api_contract.operations import JSON, REF_TEMPLATE, Link, Operation, Parameter
+from api_contract.resend_models import RESEND_OPERATIONS
 from buyer_messaging import catalog
 from buyer_messaging.http_api import STAGED_KEY_FORM
 
@@ -284,6 +285,7 @@ OPERATIONS = (
         parameters=(ORDER_ID,),
     ),
     *CAMPAIGN_OPERATIONS,
+    *RESEND_OPERATIONS,
 )
 
 

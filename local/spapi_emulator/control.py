@@ -163,6 +163,12 @@ class Control:
         self._faults.add(fault, count)
         return {**fault.to_dict(), "count": count}
 
+    def clear_faults(self) -> int:
+        """Lift every fault still waiting (an outage ends); how many there were."""
+        waiting = len(self._faults.pending())
+        self._faults.clear()
+        return waiting
+
     def set_usage_plan(
         self, operation: object, rate_per_second: object, burst: object, selling_partner_id: object = None
     ) -> list[dict[str, Any]]:

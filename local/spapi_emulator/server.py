@@ -432,6 +432,11 @@ class Emulator:
             processed=processed,
         )
 
+    def clear_faults(self) -> int:
+        """Lift every injected fault still waiting, as an outage ends (the state, calls and quotas are kept);
+        how many were waiting."""
+        return self._control.clear_faults()
+
     def set_usage_plan(
         self, operation: str, rate_per_second: float, burst: int, selling_partner_id: str | None = None
     ) -> None:

@@ -46,6 +46,20 @@ def test_count_faults_the_next_n_calls_only(api: Api) -> None:
     assert statuses == [503, 503, 200]
 
 
+def test_clearing_the_faults_ends_an_outage_and_keeps_what_happened(api: Api) -> None:
+    """An outage ends (tests/integration/test_resend.py): the faults still waiting are lifted, the calls and messages
+    so far stay."""
+    api.send("unexpectedProblem", {"text": "Before."})
+    api.emulator.inject_fault("getMessagingActionsForOrder", status=503, count=1000)
+    assert api.get_actions().status_code == 503
+
+    assert api.emulator.clear_faults() == 999
+
+    assert api.get_actions().status_code == 200
+    assert [delivery["text"] for delivery in api.emulator.deliveries()] == ["Before."]
+    assert [call["status"] for call in api.emulator.calls("getMessagingActionsForOrder")][-2:] == [503, 200]
+
+
 def test_faults_are_used_in_the_order_injected(api: Api) -> None:
     api.emulator.inject_fault("GetAttributes", status=429)
     api.emulator.inject_fault("GetAttributes", status=500)

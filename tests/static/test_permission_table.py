@@ -164,6 +164,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): CALLED,
         ("dynamodb:Query", "WorkflowTable/index/ByOrder", None): CALLED,
+        ("dynamodb:Query", "WorkflowTable/index/FailedByDay", None): CALLED,
         ("states:StartExecution", "states:stateMachine:SendMessageStateMachine", None): CALLED,
         ("states:DescribeExecution", "states:execution:SendMessageStateMachine:*", None): CALLED,
         ("s3:PutObject", "StagingBucket/attachments/*", None): (
@@ -278,6 +279,10 @@ WITHOUT_FAMILY = {
     ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/ByOrder", None)): (
         "on a Query LeadingKeys is the index's partition key (an order id); the sparse index holds request records "
         "only (template.yaml, OrderHistory; tests/unit/test_calls_within_grants.py)"
+    ),
+    ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/FailedByDay", None)): (
+        "on a Query LeadingKeys is the index's partition key (a day); the sparse index holds failed request records "
+        "only (template.yaml, FailedRequests; tests/unit/test_calls_within_grants.py)"
     ),
     ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/RecentCampaigns", None)): (
         "on a Query LeadingKeys is the index's one partition value; the sparse index holds campaign records only "

@@ -163,7 +163,7 @@ def _nested_object(depth: int) -> str:
     return '{"a": ' * depth + "1" + "}" * depth
 
 
-@pytest.mark.parametrize("path", ["/attachments", MESSAGES])
+@pytest.mark.parametrize("path", ["/attachments", MESSAGES, "/resends"])
 @pytest.mark.parametrize(
     "raw",
     ["[" * 1000 + "]" * 1000, _nested_object(1000), "[" * 100_000, "[" * 21 + "]" * 21, _nested_object(21)],
@@ -198,7 +198,7 @@ def test_json_nested_20_levels_is_read_and_refused_for_what_it_is() -> None:
     "content_type",
     ["application/octet-stream", "application/json", "text/plain", "application/json; charset=latin-1", None],
 )
-@pytest.mark.parametrize("path", ["/attachments", MESSAGES])
+@pytest.mark.parametrize("path", ["/attachments", MESSAGES, "/resends"])
 def test_a_body_that_is_not_utf8_is_a_400_whatever_its_content_type(
     path: str, content_type: str | None, aws: dict[str, Any], lambda_context: Any
 ) -> None:
@@ -282,8 +282,9 @@ def test_json_in_utf8_is_read_with_or_without_a_content_type(
         (MESSAGES, _message(f"attachments/{STAGED_FOLDER}/\ud800.pdf"), "attachments[0].key"),
         (MESSAGES, json.dumps({"marketplaceId": "ATVPDKIKX0DER", "messageType": "x", "text": "Hi \udc00"}), "text"),
         ("/attachments", json.dumps({**STAGING, "\ud800": 1}), "\\ud800"),  # a field name: shown escaped
+        ("/resends", json.dumps({"since": "2026-12-06T14:00:00Z", "errors": ["Lwa\ud800"]}), "errors[0]"),
     ],
-    ids=["file-name", "low-surrogate", "message-file-name", "message-key", "text", "field-name"],
+    ids=["file-name", "low-surrogate", "message-file-name", "message-key", "text", "field-name", "resend-error"],
 )
 @pytest.mark.parametrize("base64_encoded", [False, True])
 def test_a_lone_surrogate_is_refused_with_its_field_and_the_answer_is_utf8(

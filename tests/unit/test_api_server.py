@@ -41,6 +41,7 @@ def test_the_routes_are_the_console_apis_in_the_template() -> None:
         Route("GET", "/orders/{amazonOrderId}/message-types"),
         Route("GET", "/orders/{amazonOrderId}/messages"),
         Route("POST", "/orders/{amazonOrderId}/messages"),
+        Route("POST", "/resends"),
     ]
 
 

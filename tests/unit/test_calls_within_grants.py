@@ -89,6 +89,10 @@ def test_only_request_records_carry_the_order_index_keys(
         if status.ORDER_INDEX_PARTITION in item or status.ORDER_INDEX_SORT in item
     }
     assert indexed == {status.KEY_PREFIX}
+    # The failed requests' index (template.yaml, FailedRequests): failed request records alone.
+    failed = [item for item in items if status.FAILED_INDEX_PARTITION in item]
+    assert failed, "the run has a failed request"
+    assert all(item["id"]["S"].startswith(status.KEY_PREFIX) and item["status"]["S"] == "failed" for item in failed)
     # The same for the campaigns' index (template.yaml, RecentCampaigns): campaign records alone, not their rows.
     listed = {item["id"]["S"] for item in items if records.RECENT_INDEX_PARTITION in item}
     assert records.KEY_PREFIX + CAMPAIGN_ID in listed

@@ -324,6 +324,9 @@ def test_every_error_a_message_can_end_with_has_a_sentence_for_the_seller() -> N
         "CampaignNotFound",
         "CampaignRunning",
         "CampaignExists",
+        # The re-send's (buyer_messaging.resend): answers of POST /resends, never a message's end.
+        "ResendSelectionInvalid",
+        "ResendLimitExceeded",
         "ReportNotFound",
     }
     can_end_a_message = {

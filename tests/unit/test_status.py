@@ -216,3 +216,38 @@ def test_record_received_only_logs_the_errors_its_caller_lets_go(
     with pytest.raises(WorkflowTableUnavailable):
         status.record_received(settings, ARN, REQUEST, origin="api", only_logged=(ConfigurationError,))
     assert status.get(support.TABLE, "order-invoice-0123") is None
+
+
+def test_a_failed_record_carries_the_failed_index_keys_and_the_index_finds_it(aws: dict[str, Any]) -> None:
+    """Issue 17: a re-send selects failed requests by time and error with a Query on FailedByDay, never a Scan."""
+    sent_arn = ARN.replace("0123", "0456")
+    for arn in (ARN, sent_arn):
+        status.received(support.TABLE, arn, RETENTION, summary=SUMMARY)
+        status.validated(support.TABLE, arn, {"messageType": "invoice"}, [])
+    assert status.failed(support.TABLE, ARN, RETENTION, "LwaUnavailable", "LWA answered 503.")
+    assert status.sent(support.TABLE, sent_arn, {"amazonRequestId": "req-1"})
+    record = _record()
+    assert record["failedOn"] == record["failedAt"][:10]
+    assert "failedOn" not in (status.get(support.TABLE, "order-invoice-0456") or {})
+    day, at = record["failedOn"], record["failedAt"]
+    assert status.failed_between(support.TABLE, day, f"{day}T00:00:00.000Z", "9999") == ["order-invoice-0123"]
+    assert status.failed_between(support.TABLE, day, "0000", "9999", ["LwaUnavailable"]) == ["order-invoice-0123"]
+    assert status.failed_between(support.TABLE, day, "0000", "9999", ["SpApiUnavailable"]) == []
+    # The range is half-open: a failure at its end belongs to the next range.
+    assert status.failed_between(support.TABLE, day, "0000", at) == []
+    assert status.failed_between(support.TABLE, "1999-01-01", "0000", "9999") == []
+
+
+def test_resent_as_is_written_once_and_only_on_a_failed_record(aws: dict[str, Any]) -> None:
+    sent_arn = ARN.replace("0123", "0456")
+    for arn in (ARN, sent_arn):
+        status.received(support.TABLE, arn, RETENTION, summary=SUMMARY)
+        status.validated(support.TABLE, arn, {"messageType": "invoice"}, [])
+    status.failed(support.TABLE, ARN, RETENTION, "LwaUnavailable", "LWA answered 503.")
+    status.sent(support.TABLE, sent_arn, {})
+    assert status.mark_resent(support.TABLE, "order-invoice-0123", "new-1")
+    resent_at = _record()["resentAt"]
+    assert status.mark_resent(support.TABLE, "order-invoice-0123", "new-1"), "the same re-send again: already so"
+    assert not status.mark_resent(support.TABLE, "order-invoice-0123", "new-2")
+    assert (_record()["resentAs"], _record()["resentAt"]) == ("new-1", resent_at)
+    assert not status.mark_resent(support.TABLE, "order-invoice-0456", "new-3"), "a sent record is never re-sent"

@@ -110,6 +110,8 @@ class ExecutionStartFailed(TransientError):
 class StagingAccessDenied(BuyerMessagingError):
     """The function may not read the staged object (bucket outside the stack, KMS key policy, ...)."""
 
+    bad_input = True
+
 
 # --- Campaigns: the manifest and its rows (buyer_messaging.campaigns.manifest) ------------------------------
 
@@ -155,6 +157,19 @@ class CampaignExists(BuyerMessagingError):
     """HTTP API: a manifest of this name is already staged (``campaigns/{name}.*``) with other content. A new
     version would start a new campaign that messages every buyer of it again: choose another name, or send
     ``replace: true`` when a second campaign is meant."""
+
+
+# --- Re-sending failed requests after an outage (buyer_messaging.resend) ----------------------------------
+
+
+class ResendSelectionInvalid(BuyerMessagingError):
+    """A re-send's selection says nothing to select (no range, order or request ids), names a campaign (its rows are
+    re-sent by the campaign's own runs), or a range wider than the index's limit. Nothing was re-sent."""
+
+
+class ResendLimitExceeded(BuyerMessagingError):
+    """A re-send would start more new executions than its ``limit`` allows: nothing was re-sent. Narrow the range or
+    the errors, or raise the limit up to its maximum."""
 
 
 # --- Configuration and credentials -----------------------------------------------------------------------

@@ -122,6 +122,10 @@ METRICS: tuple[Metric, ...] = (
         "CampaignRowNotCounted", "Count", "workflow.record_outcome", "A row's outcome not counted on its campaign."
     ),
     _metric("CampaignRowsSent", "Count", "workflow.finish_campaign", "Rows a finished campaign run sent."),
+    # --- operations (docs/resend.md)
+    _metric(
+        "MessagesResent", "Count", "resend", "Failed requests re-sent after an outage (make resend, POST /resends)."
+    ),
     # --- the LWA client secret (docs/runbook-client-secret.md)
     _metric("ClientSecretDaysLeft", "Count", "rotation", "Days before Amazon's 180-day deadline (daily)."),
     _metric("ClientSecretStored", "Count", "rotation", "A new client secret from Amazon was stored."),

@@ -15,7 +15,7 @@ error name and a readable cause. Never the message text, a presigned URL or a cr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -29,6 +29,7 @@ from buyer_messaging.table import (
     ConditionNotMet,
     batch_get,
     call,
+    from_attribute,
     from_item,
     newest_in_index,
     set_clauses,
@@ -37,6 +38,8 @@ from buyer_messaging.table import (
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
     from buyer_messaging.models import MessageRequest
 
 KEY_PREFIX = "request#"
@@ -44,6 +47,13 @@ KEY_PREFIX = "request#"
 ORDER_INDEX = "ByOrder"
 ORDER_INDEX_PARTITION = "amazonOrderId"
 ORDER_INDEX_SORT = "receivedAt"
+# Sparse index of failed requests by the UTC day they failed, oldest first: only a failed record carries failedOn, so
+# a re-send after an outage (buyer_messaging.resend) selects a time range with one Query per day, never a Scan. A day
+# is one partition: failures are written at most at the seller's message rate (about 1/s, DESIGN "Quotas"), far
+# below a partition's write limit, and a range reads only its own days.
+FAILED_INDEX = "FailedByDay"
+FAILED_INDEX_PARTITION = "failedOn"
+FAILED_INDEX_SORT = "failedAt"
 
 
 class Status(StrEnum):
@@ -111,11 +121,12 @@ def received(
     summary: Mapping[str, str] | None = None,
     origin: str | None = None,
     source: ObjectVersion | None = None,
+    resend_of: str | None = None,
     now: float | None = None,
 ) -> bool:
     """Create the record if this request has none yet. ``summary`` holds amazonOrderId, marketplaceId and
-    messageType when the input has them. A record that already exists only gains ``origin`` and ``source``.
-    Returns whether the record was created here."""
+    messageType when the input has them. A record that already exists only gains ``origin``, ``source`` and
+    ``resendOf`` (the failed request this one re-sends). Returns whether the record was created here."""
     moment = time.time() if now is None else now
     at = now_iso(moment)
     fields: dict[str, Any] = {
@@ -128,7 +139,8 @@ def received(
         "expiration": retention.expiration(moment),
         **{name: value for name, value in (summary or {}).items() if isinstance(value, str) and value},
     }
-    extra = {name: value for name, value in (("origin", origin), ("source", source)) if value is not None}
+    given = (("origin", origin), ("source", source), (RESEND_OF, resend_of))
+    extra = {name: value for name, value in given if value is not None}
     fields.update(
         {name: value.to_dict() if isinstance(value, ObjectVersion) else value for name, value in extra.items()}
     )
@@ -250,7 +262,14 @@ def failed(
     any record existed (its input was not even a request) gets one now. Never overrides ``sent``."""
     if get(table, request_id_of(execution_arn)) is None:
         received(table, execution_arn, retention, summary=summary)
-    return advance(table, execution_arn, Status.FAILED, {"error": error, "cause": cause})
+    at = now_iso()
+    facts = {"error": error, "cause": cause, FAILED_INDEX_PARTITION: failed_on(at)}
+    return advance(table, execution_arn, Status.FAILED, facts, at=at)
+
+
+def failed_on(at: str) -> str:
+    """The UTC day (``YYYY-MM-DD``) of an ISO time this module wrote: the failed index's partition."""
+    return at[:10]
 
 
 def send_started(table: str, execution_arn: str) -> bool:
@@ -284,10 +303,10 @@ def outcome_unknown(table: str, execution_arn: str, error: str, cause: str) -> b
     return advance(table, execution_arn, Status.UNKNOWN, {"error": error, "cause": cause})
 
 
-def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, Any]) -> bool:
-    """Move the record to ``status`` (with ``facts``) if it is in a status that may lead there.
+def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, Any], *, at: str | None = None) -> bool:
+    """Move the record to ``status`` (with ``facts``) at ``at`` (now) if it is in a status that may lead there.
     False when it is not: a later step already moved on, or this transition already happened."""
-    at = now_iso()
+    at = at or now_iso()
     # History first, status last: DynamoDB applies the update atomically, but the local stack's moto applies it
     # clause by clause, and a reader in between must never see the new status without its history entry.
     fields = {**facts, f"{status.value}At": at, "updatedAt": at, "status": status.value}
@@ -301,6 +320,57 @@ def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, 
     condition = "#status IN (" + ", ".join(f":from{position}" for position in range(len(allowed))) + ")"
     names["#waiting"] = WAITING_FOR_QUOTA  # a transition ends any wait for quota
     return _update(table, request_id_of(execution_arn), names, values, assignments, condition, remove=["#waiting"])
+
+
+RESEND_OF = "resendOf"
+RESENT_AS = "resentAs"
+
+
+def failed_between(table: str, day: str, since: str, until: str, errors: Sequence[str] = ()) -> list[str]:
+    """The ids of the requests that failed on UTC ``day`` from ``since`` up to (not including) ``until`` (ISO times),
+    oldest first, with one of ``errors`` when any are named (index FailedByDay; the index is eventually consistent:
+    a failure of the last second may be missing)."""
+    names = {"#day": FAILED_INDEX_PARTITION, "#at": FAILED_INDEX_SORT}
+    values = to_item({":day": day, ":since": since, ":until": until})
+    arguments: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": FAILED_INDEX,
+        "KeyConditionExpression": "#day = :day AND #at BETWEEN :since AND :until",
+    }
+    if errors:
+        names["#error"] = "error"
+        values.update(to_item({f":e{position}": name for position, name in enumerate(errors)}))
+        arguments["FilterExpression"] = "#error IN (" + ", ".join(f":e{n}" for n in range(len(errors))) + ")"
+    found: list[str] = []
+    start: dict[str, Any] | None = None
+    while True:
+        page = dict(arguments, ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        if start:
+            page["ExclusiveStartKey"] = start
+        response = call(table, _query(page))
+        for item in response.get("Items", []):
+            # BETWEEN includes its upper end; the range is half-open so that consecutive ranges never overlap.
+            if from_attribute(item[FAILED_INDEX_SORT]) < until:
+                found.append(str(item["id"]["S"])[len(KEY_PREFIX) :])
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return found
+
+
+def _query(arguments: dict[str, Any]) -> Callable[[DynamoDBClient], Any]:
+    return lambda client: client.query(**arguments)
+
+
+def mark_resent(table: str, request_id: str, new_request_id: str) -> bool:
+    """Note on a failed record that ``new_request_id`` re-sends it (``resentAs``). True when it now says so (written
+    here, or by an earlier run that started the same execution); False when it names another re-send or is not
+    failed."""
+    names = {"#status": "status", "#resent": RESENT_AS}
+    values = to_item({":failed": Status.FAILED.value, ":new": new_request_id, ":at": now_iso()})
+    condition = "#status = :failed AND (attribute_not_exists(#resent) OR #resent = :new)"
+    return _update(
+        table, request_id, names, values, ["#resent = :new", "resentAt = if_not_exists(resentAt, :at)"], condition
+    )
 
 
 def get(table: str, request_id: str) -> dict[str, Any] | None:

@@ -1,5 +1,5 @@
-"""``python -m local_stack reliability``: the bad-input, campaign and fault matrices (or the cases and fault kinds
-asked for) as Markdown tables on stdout, progress on stderr; exits 1 when a case did not end as it must."""
+"""``python -m local_stack reliability``: the bad-input, campaign, fault and outage matrices (or the cases asked
+for) as Markdown tables on stdout, progress on stderr; exits 1 when a case did not end as it must."""
 
 from __future__ import annotations
 
@@ -13,12 +13,22 @@ from typing import Any
 from local_stack.reliability.bad_inputs import CASES, case_by_id
 from local_stack.reliability.campaign_inputs import CAMPAIGN_CASES, campaign_case_by_id
 from local_stack.reliability.faults import FAULT_CASES, fault_case_by_id
-from local_stack.reliability.pool import quiet, run_bad_input_matrix, run_campaign_matrix, run_fault_matrix
+from local_stack.reliability.outage_runner import OutageResult
+from local_stack.reliability.outages import OUTAGE_CASES, outage_case_by_id
+from local_stack.reliability.pool import (
+    quiet,
+    run_bad_input_matrix,
+    run_campaign_matrix,
+    run_fault_matrix,
+    run_outage_matrix,
+)
 from local_stack.reliability.report import (
     campaign_summary,
     fault_summary,
+    outage_summary,
     render_campaign_table,
     render_fault_table,
+    render_outage_table,
     render_table,
     summary,
 )
@@ -38,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fault", action="append", default=[], metavar="ID", help="run only this fault kind (repeatable)"
     )
+    parser.add_argument("--outage", action="append", default=[], metavar="ID", help="run only this outage (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the cases and fault kinds and exit")
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4), help="cases run in parallel processes")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one case's execution")
@@ -52,14 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{campaign.id:30} {campaign.entry:8} {campaign.expected:24} {campaign.description}")
         for fault in FAULT_CASES:
             print(f"{fault.id:30} {'fault':8} {fault.expected:24} {fault.injected}")
+        for outage in OUTAGE_CASES:
+            print(f"{outage.id:30} {'outage':8} {outage.error:24} {outage.injected}")
         return 0
     unknown = [case_id for case_id in args.case if case_id not in {case.id for case in CASES}]
     unknown += [case_id for case_id in args.campaign if case_id not in {case.id for case in CAMPAIGN_CASES}]
     unknown += [fault_id for fault_id in args.fault if fault_id not in {fault.id for fault in FAULT_CASES}]
+    unknown += [outage_id for outage_id in args.outage if outage_id not in {outage.id for outage in OUTAGE_CASES}]
     if unknown:
         parser.error(f"no such case: {', '.join(unknown)} (see --list)")
     # No selection: every matrix. Otherwise only the cases, campaign cases and fault kinds named.
-    everything = not args.case and not args.campaign and not args.fault
+    everything = not args.case and not args.campaign and not args.fault and not args.outage
     cases = [case_by_id(case_id) for case_id in args.case] if args.case else list(CASES) if everything else []
     campaigns = (
         [campaign_case_by_id(case_id) for case_id in args.campaign]
@@ -72,6 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         [fault_case_by_id(fault_id) for fault_id in args.fault]
         if args.fault
         else list(FAULT_CASES)
+        if everything
+        else []
+    )
+    outages = (
+        [outage_case_by_id(outage_id) for outage_id in args.outage]
+        if args.outage
+        else list(OUTAGE_CASES)
         if everything
         else []
     )
@@ -96,8 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             lambda jobs, progress: run_fault_matrix(faults, timeout_seconds=args.timeout, jobs=jobs, progress=progress),
             lambda rows: (render_fault_table(rows), fault_summary(rows, faults)),
         ),
+        _Matrix(
+            f"Outage matrix: {len(outages)} outages, then one re-send",
+            lambda jobs, progress: run_outage_matrix(
+                outages, timeout_seconds=args.timeout, jobs=jobs, progress=progress
+            ),
+            lambda rows: (render_outage_table(rows), outage_summary(rows)),
+        ),
     ]
-    chosen = [matrix for matrix, selected in zip(matrices, (cases, campaigns, faults), strict=True) if selected]
+    selections = (cases, campaigns, faults, outages)
+    chosen = [matrix for matrix, selected in zip(matrices, selections, strict=True) if selected]
     ok = True
     for position, matrix in enumerate(chosen):
         if position:
@@ -106,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-Result = CaseResult | CampaignResult | FaultResult
+Result = CaseResult | CampaignResult | FaultResult | OutageResult
 
 
 @dataclass(frozen=True)

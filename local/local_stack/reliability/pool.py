@@ -15,6 +15,8 @@ from local_stack.reliability.bad_inputs import CASES, BadInputCase, case_by_id
 from local_stack.reliability.campaign_inputs import CAMPAIGN_CASES, CampaignCase, campaign_case_by_id
 from local_stack.reliability.campaign_runner import run_campaign_case
 from local_stack.reliability.faults import FAULT_CASES, FaultCase, fault_case_by_id
+from local_stack.reliability.outage_runner import OutageResult, run_outage_case
+from local_stack.reliability.outages import OUTAGE_CASES, OutageCase, outage_case_by_id
 from local_stack.reliability.runner import run_case, run_fault_case
 from local_stack.reliability.verdicts import CampaignResult, CaseResult, FaultResult
 
@@ -51,6 +53,17 @@ def run_campaign_matrix(
 ) -> list[CampaignResult]:
     """Every campaign case on a fresh stack of its own, in case order (``jobs`` as for the bad-input matrix)."""
     return _run_all(run_campaign_case, _run_campaign_by_id, cases, timeout_seconds, jobs, progress)
+
+
+def run_outage_matrix(
+    cases: Sequence[OutageCase] = OUTAGE_CASES,
+    *,
+    timeout_seconds: float = 60.0,
+    jobs: int = 1,
+    progress: Callable[[OutageResult], None] | None = None,
+) -> list[OutageResult]:
+    """Every outage on a fresh stack of its own, in case order (``jobs`` as for the bad-input matrix)."""
+    return _run_all(run_outage_case, _run_outage_by_id, cases, timeout_seconds, jobs, progress)
 
 
 class _Case(Protocol):
@@ -106,6 +119,10 @@ def _run_fault_by_id(case_id: str, timeout_seconds: float) -> FaultResult:
 
 def _run_campaign_by_id(case_id: str, timeout_seconds: float) -> CampaignResult:
     return run_campaign_case(campaign_case_by_id(case_id), timeout_seconds=timeout_seconds)
+
+
+def _run_outage_by_id(case_id: str, timeout_seconds: float) -> OutageResult:
+    return run_outage_case(outage_case_by_id(case_id), timeout_seconds=timeout_seconds)
 
 
 _WORKER_QUIET: ExitStack | None = None

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from local_stack.reliability.bad_inputs import CASES, BadInputCase
 from local_stack.reliability.campaign_inputs import API_TAKES_TEXT, CAMPAIGN_CASES, CampaignCase
 from local_stack.reliability.faults import FAULT_CASES, FaultCase
+from local_stack.reliability.outage_runner import OutageResult
 from local_stack.reliability.verdicts import REPORT_STATUSES, CampaignResult, CaseResult, FaultResult, one_line
 
 CAUSE_WIDTH = 150
@@ -159,3 +160,30 @@ def campaign_summary(rows: Sequence[CampaignResult], cases: Sequence[CampaignCas
 
 def _dry_run_held(row: CampaignResult) -> bool:
     return row.dry_run is not None and not any("dry run" in problem for problem in row.problems)
+
+
+def render_outage_table(rows: Sequence[OutageResult]) -> str:
+    """The outage results as a Markdown table: what was down, how its messages ended, what the re-sends did."""
+    lines = [
+        "| outage | injected | expected | actual | failed | first re-send | second re-send | delivered once "
+        "| twice | executions | ok |",
+        "| --- | --- | --- | --- | ---: | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| `{row.case_id}` | {row.injected} | {row.expected} | {row.actual.replace('|', '/')} | {row.failed} "
+            f"| {row.first_run} | {row.second_run} | {row.delivered_once} | {row.delivered_twice} | {row.executions} "
+            f"| {'✓' if row.passed else '✗'} |"
+        )
+    return "\n".join(lines)
+
+
+def outage_summary(rows: Sequence[OutageResult]) -> str:
+    passed = sum(1 for row in rows if row.passed)
+    once = sum(row.delivered_once for row in rows)
+    failed = sum(row.failed for row in rows)
+    twice = sum(row.delivered_twice for row in rows)
+    return (
+        f"{passed}/{len(rows)} outages ended as expected; {once}/{failed} failed messages re-sent and delivered once; "
+        f"{twice} delivered twice"
+    )

@@ -1,0 +1,1 @@
+"""Commands an operator runs against the local stack or a deployed one (``make resend``)."""
