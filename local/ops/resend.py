@@ -95,6 +95,9 @@ def post(target: Target, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
             return error.code, json.loads(payload)
         except ValueError:
             return error.code, {"error": f"HTTP {error.code}", "message": payload.decode("utf-8", "replace")}
+    except urllib.error.URLError as error:
+        where = "is `make serve` running? Or name a deployed stack with --stack NAME" if target.region is None else ""
+        raise SystemExit(f"No API answered at {target.url} ({error.reason}){': ' + where if where else ''}.") from None
 
 
 def signed_headers(url: str, data: bytes, headers: Mapping[str, str], region: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -332,3 +333,17 @@ def test_bad_input_is_the_requests_own_errors_and_a_resend_may_mend_only_what_it
     }
     assert bad > resend.FIXABLE_BAD_INPUT
     assert not any(getattr(errors, name).transient for name in bad)
+
+
+def test_the_command_says_which_api_did_not_answer() -> None:
+    # A port nothing listens on (bound, never accepting): the operator learns where it tried and what to do.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(SystemExit) as refused:
+            command.main(["--api", url, "--since", "2026-12-06T14:00:00Z", "--dry-run"])
+
+    assert str(refused.value) == (
+        f"No API answered at {url} ([Errno 111] Connection refused): is `make serve` running? Or name a deployed "
+        "stack with --stack NAME."
+    )
