@@ -64,11 +64,12 @@ class ResendIn(BaseModel):
         description="Only these request ids.",
         json_schema_extra={"items": {"type": "string", "pattern": resend.REQUEST_ID_PATTERN.pattern}},
     )
-    limit: int = Field(
+    limit: int | None = Field(
         default=resend.DEFAULT_LIMIT,
         ge=1,
         le=resend.MAX_LIMIT,
-        description="The most requests this call re-sends; a plan with more is refused (400 ResendLimitExceeded).",
+        description="The most requests this call re-sends; a plan with more is refused (400 ResendLimitExceeded). "
+        f"Null or left out: {resend.DEFAULT_LIMIT}.",
     )
     dryRun: bool = Field(default=False, description="Only list the plan: what would be re-sent or skipped, and why.")
 

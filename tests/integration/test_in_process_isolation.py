@@ -73,15 +73,25 @@ def test_concurrent_invocations_each_publish_exactly_their_own_metrics(
     assert errors == []
     printed = _json_documents(capsys.readouterr().out)
     published = [line for line in printed if "_aws" in line]
-    # One metric blob per invocation, each with its own one count and nothing another invocation added.
-    assert len(published) == THREADS * INVOCATIONS_PER_THREAD
+    invocations = THREADS * INVOCATIONS_PER_THREAD
+    # Each invocation publishes its own Metrics blob (OutcomesRecorded) and, a failure, its two single metrics
+    # (MessagesFailed by Reason, MessagesFailedByError by Error: buyer_messaging.emf): each document one metric,
+    # counted once, nothing another invocation added.
+    by_name: dict[str, list[list[float]]] = {}
     for blob in published:
         names = [metric["Name"] for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
-        assert (names, blob["OutcomesRecorded"]) == (["OutcomesRecorded"], [1.0])
+        assert len(names) == 1, names
+        by_name.setdefault(names[0], []).append(blob[names[0]])
+    assert {name: len(values) for name, values in by_name.items()} == {
+        "OutcomesRecorded": invocations,
+        "MessagesFailed": invocations,
+        "MessagesFailedByError": invocations,
+    }
+    assert all(values == [1.0] for all_values in by_name.values() for values in all_values)
     # Each invocation's log line names its own request (the Lambda context's id), never another's.
     logged = [json.loads(line) for line in log.getvalue().splitlines()]
     logged = [line for line in logged if line.get("message") == "Outcome recorded"]
-    assert len(logged) == THREADS * INVOCATIONS_PER_THREAD
+    assert len(logged) == invocations
     assert len({line["function_request_id"] for line in logged}) == len(logged)
 
 

@@ -66,6 +66,7 @@ turns, and one bucket of calls:
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -83,6 +84,11 @@ RECOVERY_SECONDS = 60.0
 # Tokens of Amazon's burst the pacer leaves unused (see the module's docstring).
 BURST_HEADROOM = 1
 CONFLICT_ATTEMPTS = 8
+# After a concurrent write won, wait a random moment before reading again, up to twice as long each time (real
+# seconds: "full jitter"). Without it the losers read and write again in step and lose again: six threads taking
+# turns at once left one without a turn after eight attempts now and then (test_concurrent_takers_...).
+CONFLICT_BACKOFF_SECONDS = 0.005
+CONFLICT_BACKOFF_CAP_SECONDS = 0.1
 KEPT_REMAPS = 16
 # While campaign turns are reserved, the interactive lane takes at most this share of the turns (the module's
 # docstring says why a cap, and what it guarantees the campaign's rows).
@@ -410,7 +416,7 @@ def _change(
 ) -> T:
     """Read the pace, let ``change`` decide its new state (None: write nothing) and the answer, and write the new
     state on the version read: one conditional write, tried again on a concurrent one."""
-    for _ in range(CONFLICT_ATTEMPTS):
+    for attempt in range(CONFLICT_ATTEMPTS):
         state = read(table, key, default_rate, burst)
         changed, answer = change(state)
         if changed is None:
@@ -418,6 +424,7 @@ def _change(
         try:
             _write(table, key, changed, state.version)
         except ConditionNotMet:
+            time.sleep(random.uniform(0, min(CONFLICT_BACKOFF_CAP_SECONDS, CONFLICT_BACKOFF_SECONDS * 2**attempt)))  # noqa: S311
             continue
         return answer
     raise _contention(key)
