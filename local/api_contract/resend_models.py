@@ -79,6 +79,7 @@ class ResendEntry(BaseModel):
     amazonOrderId: str | None
     messageType: str | None
     error: str | None
+    failedAt: str | None = Field(description="When the request failed (UTC, ISO 8601); null for one not found.")
     decision: str = Field(json_schema_extra={"enum": ["resend", "skip"]})
     reason: str | None = Field(json_schema_extra={"enum": [*resend.REASONS, None]})
     detail: str

@@ -87,10 +87,10 @@ def test_the_public_routes_are_the_unauthenticated_ones_and_are_throttled_lower(
     stage = stage_of(transformed, "ConsoleApi")
     assert set(stage["RouteSettings"]) == PUBLIC_ROUTES
     default = effective_limits(template, stage, "GET /openapi.json")
-    assert default == {"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 40.0}
+    assert default == {"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 45.0}
     for route in PUBLIC_ROUTES:
         public = effective_limits(template, stage, route)
-        assert public == {"ThrottlingRateLimit": 7.0, "ThrottlingBurstLimit": 39.0}, route
+        assert public == {"ThrottlingRateLimit": 7.0, "ThrottlingBurstLimit": 42.0}, route
         assert all(public[limit] < default[limit] for limit in LIMITS), route
         # A page load fetches its files from GET /console/{name} at once: three people opening the console
         # together are never throttled, and the bucket holds the next page load again within two seconds.

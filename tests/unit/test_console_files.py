@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from buyer_messaging import catalog, console, errors, fields, marketplaces, status
+from buyer_messaging import catalog, console, errors, fields, marketplaces, resend, status
 from buyer_messaging.campaigns import records
 from tests import support
 
@@ -210,6 +210,11 @@ def _facts(config: dict[str, object]) -> list[str]:
     found += [f'"{text}"' for text in campaigns["statuses"].values()]
     found += [f"{campaigns['maxRows']:,} row", f"{campaigns['maxBytes']:,} bytes"]
     found += [str(campaigns["maxRows"]), str(campaigns["maxBytes"])]
+    resends = config["resend"]
+    assert isinstance(resends, dict)
+    found += [f'"{name}"' for name in resends["errors"]]
+    found += [f'"{text}"' for text in resends["reasons"].values()]
+    found += [f"{resends['maxLimit']} message", f"{resends['maxRangeDays']} days"]
     return found
 
 
@@ -274,6 +279,31 @@ def test_config_json_gives_the_campaigns_page_its_facts() -> None:
         },
     }
     assert set(console.CAMPAIGN_STATUS_TEXTS) == set(records.RunStatus)
+
+
+def test_config_json_gives_the_resend_page_its_choices_words_and_limits() -> None:
+    """The errors a failed request can be re-sent after (resend.resendable: no bad input but what a re-send may
+    mend, never SendOutcomeUnknown), the outages' first; one sentence per reason a request is not re-sent; the
+    limits of one re-send. The page states none of them."""
+    served = console.config({})["resend"]
+    assert served["errors"][:9] == [
+        "SpApiThrottled",
+        "SpApiUnavailable",
+        "SpApiTokenExpired",
+        "LwaUnavailable",
+        "UploadEndpointUnavailable",
+        "StagingUnavailable",
+        "WorkflowTableUnavailable",
+        "EventBusUnavailable",
+        "SendInProgress",
+    ]
+    assert all(getattr(errors, name).transient for name in served["errors"][:9])
+    assert set(served["errors"]) == {name for name in console.error_texts() if resend.resendable(name)}
+    assert {"InvalidMessageText", "SpApiInvalidInput", "SendOutcomeUnknown"} & set(served["errors"]) == set()
+    assert set(served["errors"]) >= resend.FIXABLE_BAD_INPUT | {"LwaInvalidGrant", console.WORKFLOW_ERROR}
+    assert list(served["reasons"]) == list(resend.REASONS)
+    assert served["reasons"]["alreadyResent"] == "Not re-sent: it was re-sent before"
+    assert (served["maxRangeDays"], served["maxLimit"]) == (resend.MAX_RANGE_DAYS, resend.MAX_LIMIT) == (31, 100)
 
 
 def test_config_json_names_the_deployments_user_pool() -> None:

@@ -18,7 +18,9 @@
 //   progress.js 4. the request's timeline and outcome
 //   order.js    1. the order, 2. its message types (and back to them for another message)
 //   campaigns.js the campaigns page: a manifest checked row by row, sent, followed, its report and rows to fix
-// app.js joins the send to its timeline, and shows one page or the other (#campaigns).
+//   resend.js   the re-send page: failed requests selected, previewed, re-sent once, each linked to its progress
+// app.js joins the send to its timeline, and shows the page the address names (#campaigns, #resend, one request's
+// progress at #message/{requestId}, else the message form).
 
 import { loadConfig } from "./api.js";
 import {
@@ -30,14 +32,15 @@ import {
   fileChosen,
   recentClicked,
   sendAgain,
+  listCampaigns,
   sendCampaign,
-  showPage,
 } from "./campaigns.js";
 import { check, editAgain, lockMessage, messageEdited, preventImplicitSubmit, sendMessage } from "./compose.js";
 import { fileListClicked, fileRenamed, filesPicked } from "./files.js";
 import { fillMarketplaces, findMessageTypes, newMessage, orderEdited, showAllTypes, typeClicked } from "./order.js";
-import { $, announce, show, state } from "./page.js";
+import { $, announce, lookUp, show, state } from "./page.js";
 import { startProgress } from "./progress.js";
+import { fillResendForm, previewResend, selectionEdited, startResend } from "./resend.js";
 import { restoreSession, showSession, signOut, wireSignIn } from "./signin.js";
 
 function wire() {
@@ -59,7 +62,7 @@ function wire() {
   $("file-list").addEventListener("click", (event) => fileListClicked(event, check));
   $("file-list").addEventListener("input", (event) => fileRenamed(event, check));
   $("change-type").addEventListener("click", showAllTypes);
-  $("new-message").addEventListener("click", newMessage);
+  $("new-message").addEventListener("click", () => newMessageAfterViewing() || newMessage());
   $("edit-again").addEventListener("click", editAgain);
   $("campaign-form").addEventListener("submit", checkManifest);
   $("manifest-file").addEventListener("change", fileChosen);
@@ -69,9 +72,65 @@ function wire() {
   $("download-failed-rows").addEventListener("click", downloadFailedRows);
   $("send-again").addEventListener("click", sendAgain);
   $("recent-campaigns").addEventListener("click", recentClicked);
+  $("resend-form").addEventListener("submit", previewResend);
+  $("resend-form").addEventListener("input", selectionEdited);
+  $("resend-start").addEventListener("click", startResend);
   window.addEventListener("hashchange", () => {
     if (!$("pages").hidden) showPage();
   });
+}
+
+const PAGES = { "#campaigns": "campaigns", "#resend": "resend" };
+const REQUEST_PAGE = /^#message\/([^/]+)$/; // one request's progress, as a re-sent request links to it
+let viewing = null; // the request whose progress #message/{requestId} shows, in place of the message form
+
+/** One request's progress alone (a link of the re-send page): the message form's steps are another message's. */
+function viewRequest(requestId) {
+  if (viewing === requestId) return;
+  viewing = requestId;
+  for (const id of ["order-section", "type-section", "message-section"]) show(id, false);
+  // Nothing of this page's form to edit again, and "Send another message" starts at the order.
+  startProgress({ requestId }, () => show("edit-again", false));
+}
+
+/** The message form as it was, after a request's progress viewed on its own. */
+function leaveRequest() {
+  if (viewing === null) return;
+  viewing = null;
+  state.pollingFor = null;
+  show("progress-section", false);
+  show("order-section");
+}
+
+function decoded(component) {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return component; // a "%" typed into the address: shown as it is, and the API answers that it has no such request
+  }
+}
+
+/** The page the address names, each a link of the header's navigation; returns its name. */
+function showPage() {
+  const request = REQUEST_PAGE.exec(window.location.hash);
+  const page = lookUp(PAGES, window.location.hash) || "message";
+  show("campaigns-section", page === "campaigns");
+  show("resend-section", page === "resend");
+  show("message-page", page === "message");
+  for (const [id, name] of [["nav-message", "message"], ["nav-campaigns", "campaigns"], ["nav-resend", "resend"]]) {
+    if (page === name) $(id).setAttribute("aria-current", "page");
+    else $(id).removeAttribute("aria-current");
+  }
+  if (page === "campaigns") listCampaigns();
+  if (request) viewRequest(decoded(request[1]));
+  else leaveRequest();
+  return page;
+}
+
+function newMessageAfterViewing() {
+  if (viewing === null) return false;
+  window.location.hash = ""; // back to the message form (showPage, on hashchange)
+  return true;
 }
 
 function startConsole() {
@@ -79,8 +138,10 @@ function startConsole() {
   showSession();
   show("pages");
   show("order-section");
-  if (showPage()) $("manifest-file").focus();
-  else $("order-id").focus();
+  const page = showPage();
+  if (page === "campaigns") $("manifest-file").focus();
+  else if (page === "resend") $("resend-since").focus();
+  else if (viewing === null) $("order-id").focus();
 }
 
 async function main() {
@@ -93,6 +154,7 @@ async function main() {
   }
   fillMarketplaces();
   describeLimits();
+  fillResendForm();
   if (state.config.auth) {
     restoreSession();
     if (!state.auth.token) {

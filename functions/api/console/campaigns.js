@@ -294,16 +294,3 @@ export function recentClicked(event) {
   const button = event.target.closest("button[data-campaign]");
   if (button) followCampaign(button.getAttribute("data-campaign"));
 }
-
-/** The page shown: the message form, or the campaigns (#campaigns), each a link of the header's navigation. */
-export function showPage() {
-  const campaigns = window.location.hash === "#campaigns";
-  show("campaigns-section", campaigns);
-  show("message-page", !campaigns);
-  for (const [id, current] of [["nav-campaigns", campaigns], ["nav-message", !campaigns]]) {
-    if (current) $(id).setAttribute("aria-current", "page");
-    else $(id).removeAttribute("aria-current");
-  }
-  if (campaigns) listCampaigns();
-  return campaigns;
-}

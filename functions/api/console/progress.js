@@ -126,9 +126,9 @@ function renderOutcome(record) {
 function stopFollowing({ failed = false } = {}) {
   state.pollingFor = null;
   state.finished = true;
-  whenOver();
   show("new-message");
   show("edit-again", failed);
+  whenOver(); // last: what the caller does may hide a button (a request viewed alone has no form to edit again)
 }
 
 function outcomeNote(message) {

@@ -1,9 +1,9 @@
 """What the seller console reads from the API (GET /console/config.json): how it signs in, and the facts it
 checks and shows, each from the module that states it: the marketplaces by region, the content type of each
 extension the catalog allows, the order id pattern, the longest file name, a sentence for a seller for each
-error a message can end with, the words for each step of a request's timeline, and a campaign's formats, limits
-and run statuses. The console
-(functions/api/console/) states none of them itself.
+error a message can end with, the words for each step of a request's timeline, a campaign's formats, limits
+and run statuses, and what the re-send page offers (the errors a re-send can mend, why a request is not re-sent, the
+limits of one re-send). The console (functions/api/console/) states none of them itself.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from buyer_messaging import catalog, errors, marketplaces
+from buyer_messaging import catalog, errors, marketplaces, resend
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns.keys import FORMATS
 from buyer_messaging.campaigns.records import RunStatus
@@ -144,6 +144,35 @@ def campaigns(environment: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+# Why a selected request is not re-sent (resend.REASONS), in words for a seller; the answer's detail adds the
+# request's own facts ("Already re-sent as ...").
+RESEND_REASON_TEXTS: Mapping[str, str] = {
+    "sent": "Not re-sent: Amazon accepted it, the buyer has it",
+    "outcomeUnknown": "Not re-sent: it may have reached the buyer",
+    "notEnded": "Not re-sent: it is still under way",
+    "alreadyResent": "Not re-sent: it was re-sent before",
+    "badInput": "Not re-sent: the request itself must be fixed",
+    "historyExpired": "Not re-sent: too old, its content is no longer kept",
+    "campaignRow": "Not re-sent: a campaign's row, sent again by its campaign",
+    "attachmentGone": "Not re-sent: one of its files is gone",
+    "notFound": "Not re-sent: no request has this id",
+    "startFailed": "Not started: re-send again to start it",
+}
+
+
+def resends() -> dict[str, Any]:
+    """What the re-send page offers and states: the errors a failed request can be re-sent after (the outages'
+    first: Amazon or AWS out of reach), why a request is not re-sent, and the limits of one re-send."""
+    names = [name for name in error_texts() if resend.resendable(name)]
+    transient = [name for name in names if getattr(errors, name, errors.BuyerMessagingError).transient]
+    return {
+        "errors": transient + [name for name in names if name not in transient],
+        "reasons": dict(RESEND_REASON_TEXTS),
+        "maxRangeDays": resend.MAX_RANGE_DAYS,
+        "maxLimit": resend.MAX_LIMIT,
+    }
+
+
 PASSWORD_RULES = ("lowercase", "uppercase", "numbers", "symbols")
 
 
@@ -194,4 +223,5 @@ def config(environment: Mapping[str, str]) -> dict[str, Any]:
         "errors": error_texts(),
         "timeline": timeline_texts(),
         "campaigns": campaigns(environment),
+        "resend": resends(),
     }

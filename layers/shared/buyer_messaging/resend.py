@@ -108,6 +108,7 @@ class Entry:
     error: str | None
     decision: Decision
     reason: str | None = None
+    failed_at: str | None = None
     detail: str = ""
     new_request_id: str | None = None
     document: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
@@ -118,6 +119,7 @@ class Entry:
             "amazonOrderId": self.amazon_order_id,
             "messageType": self.message_type,
             "error": self.error,
+            "failedAt": self.failed_at,
             "decision": self.decision,
             "reason": self.reason,
             "detail": self.detail,
@@ -294,6 +296,14 @@ def _selected(record: Mapping[str, Any], selection: Selection) -> bool:
     return True
 
 
+def resendable(error: str) -> bool:
+    """Whether a request that failed with this error can be re-sent: any but bad input, and of bad input only
+    :data:`FIXABLE_BAD_INPUT` (when named). SendOutcomeUnknown ends a request ``unknown``, never ``failed``."""
+    if error == errors.SendOutcomeUnknown.__name__:
+        return False
+    return not errors.is_bad_input(error) or error in FIXABLE_BAD_INPUT
+
+
 def new_request_id(record: Mapping[str, Any]) -> str:
     """The re-send's execution name: the original request id decides it (each failed record is re-sent at most
     once; a re-send that fails is a record of its own, re-sent under its own id)."""
@@ -312,6 +322,7 @@ def _decide(record: Mapping[str, Any], selection: Selection, bucket: str) -> Ent
         message_type=record.get("messageType"),
         error=record.get("error"),
         decision="skip",
+        failed_at=record.get(status.FAILED_INDEX_SORT),
     )
 
     def skip(reason: str, detail: str) -> Entry:
@@ -331,9 +342,8 @@ def _decide(record: Mapping[str, Any], selection: Selection, bucket: str) -> Ent
     if record.get(status.RESENT_AS):
         return skip("alreadyResent", f"Already re-sent as {record[status.RESENT_AS]}.")
     error = str(record.get("error") or "")
-    error_class = getattr(errors, error, None)
-    if isinstance(error_class, type) and issubclass(error_class, BuyerMessagingError) and error_class.bad_input:
-        if error not in FIXABLE_BAD_INPUT:
+    if errors.is_bad_input(error):
+        if not resendable(error):
             return skip("badInput", f"{error}: the same request fails the same way. Fix it and send it anew.")
         if error not in selection.errors:
             return skip(
