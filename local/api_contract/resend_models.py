@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api_contract.contract_rules import DATE_TIME, ORDER_ID, JsonDict
 from api_contract.operations import Operation
 from buyer_messaging import resend
+from buyer_messaging.fields import CAMPAIGN_ID_PATTERN
 
 TIME = "An ISO 8601 time with its zone, like 2026-12-06T14:00:00Z."
 
@@ -24,8 +25,8 @@ ERROR_NAME: JsonDict = {
 
 
 class ResendIn(BaseModel):
-    """A selection names a range (since), an order or request ids; ``campaign`` is no field of it: a campaign's rows
-    are re-sent with POST /campaigns/{campaignId}/runs (a body naming one is refused with that pointer)."""
+    """A selection names a range (since), an order, request ids, or a campaign alone (its failed rows are sent by its
+    next run, as POST /campaigns/{campaignId}/runs does)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -33,9 +34,21 @@ class ResendIn(BaseModel):
             # One of them given, and not null (null names nothing: the API reads it as absent).
             "anyOf": [
                 {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
-                for name in ("since", "amazonOrderId", "requests")
+                for name in ("since", "amazonOrderId", "requests", "campaign")
             ],
             "dependentRequired": {"until": ["since"]},
+            # A campaign is named alone: no other filter (null is absent).
+            "dependentSchemas": {
+                "campaign": {
+                    "anyOf": [
+                        {"properties": {"campaign": {"type": "null"}}},
+                        {
+                            "properties": {name: {"type": "null"} for name in ("since", "until", "amazonOrderId")},
+                            "not": {"anyOf": [{"required": ["errors"]}, {"required": ["requests"]}]},
+                        },
+                    ]
+                }
+            },
         },
     )
 
@@ -71,6 +84,12 @@ class ResendIn(BaseModel):
         description="The most requests this call re-sends; a plan with more is refused (400 ResendLimitExceeded). "
         f"Null or left out: {resend.DEFAULT_LIMIT}.",
     )
+    campaign: str | None = Field(
+        default=None,
+        description="A campaign id, alone: the rows its latest report says failed are sent again by its next run "
+        "(POST /campaigns/{campaignId}/runs); limit does not apply (the campaign paces its rows).",
+        json_schema_extra={"pattern": CAMPAIGN_ID_PATTERN.pattern},
+    )
     dryRun: bool = Field(default=False, description="Only list the plan: what would be re-sent or skipped, and why.")
 
 
@@ -100,10 +119,11 @@ RESEND_OPERATIONS = (
     Operation(
         "post",
         "/resends",
-        "Re-send the failed requests a selection names, each once (docs/resend.md); dryRun: only the plan.",
+        "Re-send the failed requests a selection names, each once (docs/resend.md); dryRun: only the plan. A campaign "
+        "that does not exist or has no report yet is 404, one still running 409.",
         202,
         ResendPlan,
-        (400, 415, 503),
+        (400, 404, 409, 415, 503),
         request=ResendIn,
         other_successes=((200, ResendPlan, "dryRun: the plan; nothing started."),),
     ),

@@ -42,7 +42,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--error", action="append", default=[], help="only this error name (repeatable)")
     parser.add_argument("--order", help="only this Amazon order id")
     parser.add_argument("--request", action="append", default=[], help="only this request id (repeatable)")
-    parser.add_argument("--campaign", help="refused: a campaign's rows are re-sent with POST /campaigns/{id}/runs")
+    parser.add_argument("--campaign", help="a campaign id, alone: its failed rows are sent by its next run")
     parser.add_argument("--limit", type=int, help="the most re-sends of this call (default 50, at most 100)")
     parser.add_argument("--dry-run", action="store_true", help="only list what would be re-sent or skipped")
     where = parser.add_mutually_exclusive_group()

@@ -9,9 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from buyer_messaging import naming
 from local_stack.reliability.inputs import ORDER, doc
 from local_stack.reliability.outage_runner import DOWN_FOR_EVERY_CALL, crashing_mark, resend
 from tests.integration.conftest import Stack
+from tests.integration.test_campaigns import HEADER, MARKETPLACE, finished_campaign, report_lines, text_of
+from tests.integration.test_campaigns import ORDER as CAMPAIGN_ORDER
 
 MESSAGES = 4
 _run = resend  # make resend against the API fixture: (exit status, what it printed)
@@ -93,3 +96,47 @@ def test_a_crash_between_the_start_and_the_mark_delivers_nothing_twice(stack: St
     assert len(stack.local.executions()) == 2, "the second run started no execution of its own"
     assert [delivery["text"] for delivery in stack.emulator.deliveries(ORDER)] == ["Outage message."]
     assert (_run(api, "--since", since)[1]).count("skip: alreadyResent") == 1
+
+
+def test_a_campaigns_rows_an_outage_failed_are_resent_once_by_its_next_run(stack: Stack, api: str) -> None:
+    """resend --campaign: the rows of the campaign's report that failed, sent by its next run (one execution name),
+    the rows sent before left alone; a second resend finds nothing failed and starts nothing."""
+    delivered = "Row 2: delivered to the front desk."
+    rows = [
+        [CAMPAIGN_ORDER, MARKETPLACE, "unexpectedProblem", text_of(1)],
+        [CAMPAIGN_ORDER, MARKETPLACE, "confirmDeliveryDetails", delivered],
+        [CAMPAIGN_ORDER, MARKETPLACE, "unexpectedProblem", text_of(3)],
+    ]
+    body = "\r\n".join(",".join(row) for row in [HEADER, *rows]) + "\r\n"
+    stack.emulator.inject_fault("createConfirmDeliveryDetails", status=503, count=DOWN_FOR_EVERY_CALL)
+    put = stack.put("campaigns/recall.csv", body.encode())
+    (first,) = finished_campaign(stack)
+    assert first["status"] == "SUCCEEDED", first.get("cause")
+    stack.emulator.clear_faults()
+    campaign_id = naming.campaign_id(stack.bucket, "campaigns/recall.csv", put["VersionId"], "recall")
+    failed_request = report_lines(stack, "campaigns/recall.report.csv")[1]["requestId"]
+
+    dry, plan = _run(api, "--campaign", campaign_id, "--dry-run")
+    assert dry == 0, plan
+    assert plan.splitlines()[-1] == "1 selected; would re-send 1; failed to start 0."
+    assert failed_request in plan
+    assert len(finished_campaign(stack)) == 1  # a dry run starts no run
+
+    code, printed = _run(api, "--campaign", campaign_id)
+    assert code == 0, printed
+    assert printed.splitlines()[-1] == "1 selected; re-sent 1; failed to start 0."
+    assert f"{campaign_id}-2-2" in printed  # row 2's execution in run 2: its new request id
+    runs = finished_campaign(stack, 2)
+    assert sorted(run["status"] for run in runs) == ["SUCCEEDED", "SUCCEEDED"]
+    texts = sorted(str(delivery.get("text")) for delivery in stack.emulator.deliveries(CAMPAIGN_ORDER))
+    assert texts == sorted([text_of(1), delivered, text_of(3)])
+    assert [line["status"] for line in report_lines(stack, "campaigns/recall.report.csv")] == [
+        "skipped",
+        "sent",
+        "skipped",
+    ]
+
+    again, second = _run(api, "--campaign", campaign_id)
+    assert again == 0, second
+    assert second.splitlines()[-1] == "0 selected; re-sent 0; failed to start 0."
+    assert len(finished_campaign(stack, 2)) == 2  # nothing failed: no run 3

@@ -54,11 +54,15 @@ def test_a_selection_is_read_with_its_defaults() -> None:
             "The range spans more than 31 days, the most one re-send reads: split it into ranges of at most 31 days.",
         ),
         (
-            {"campaign": "recall-0123456789abcdef0123"},
+            {"campaign": "recall-0123456789abcdef0123", "since": "2026-12-06T14:00:00Z", "errors": ["LwaUnavailable"]},
             ResendSelectionInvalid,
-            "A campaign's rows are re-sent by the campaign itself: POST /campaigns/recall-0123456789abcdef0123/runs "
-            "starts a run that sends every row not sent yet. A re-send never sends a campaign's row, so no row is sent "
-            "on two paths.",
+            "Name the campaign alone: its next run re-sends every row of it not sent, so since, errors cannot narrow "
+            "it.",
+        ),
+        (
+            {"campaign": "recall/2026"},
+            ResendSelectionInvalid,
+            "campaign is not a campaign id (the campaignId POST /campaigns gave: 1 to 64 of A-Z, a-z, 0-9, '_', '-').",
         ),
         (
             {"since": "2026-12-06T15:00:00Z", "until": "2026-12-06T14:00:00Z"},
@@ -158,7 +162,10 @@ def test_the_plan_resends_failures_and_skips_what_must_not_be_sent_again(machine
         planned["too-long"].detail
         == "InvalidMessageText: the same request fails the same way. Fix it and send it anew."
     )
-    assert planned["a-row"].detail == "A campaign's row: POST /campaigns/recall-1/runs re-sends the rows not sent."
+    assert (
+        planned["a-row"].detail
+        == 'A campaign\'s row: re-send the campaign ({"campaign": "recall-1"}), whose next run sends it.'
+    )
     assert planned["file-gone"].detail == (
         "The staged file attachments/gone.pdf is gone (expired or deleted): stage it and send anew."
     )

@@ -163,8 +163,9 @@ class CampaignExists(BuyerMessagingError):
 
 
 class ResendSelectionInvalid(BuyerMessagingError):
-    """A re-send's selection says nothing to select (no range, order or request ids), names a campaign (its rows are
-    re-sent by the campaign's own runs), or a range wider than the index's limit. Nothing was re-sent."""
+    """A re-send's selection says nothing to select (no range, order, request ids or campaign), names a campaign with
+    another filter (its next run takes all its failed rows), or a range wider than the index's limit. Nothing was
+    re-sent."""
 
 
 class ResendLimitExceeded(BuyerMessagingError):

@@ -28,6 +28,8 @@ start loads no more than its message routes need (tests/unit/test_cold_start_imp
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +38,12 @@ from typing import Any, Literal
 
 from buyer_messaging import errors
 from buyer_messaging.config import get_settings
-from buyer_messaging.errors import BuyerMessagingError, ResendLimitExceeded, ResendSelectionInvalid
+from buyer_messaging.errors import (
+    BuyerMessagingError,
+    CampaignRunning,
+    ResendLimitExceeded,
+    ResendSelectionInvalid,
+)
 from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN, CAMPAIGN_ID_PATTERN, FieldReader
 from buyer_messaging.observability import logger, metrics
 from buyer_messaging.request_body import read_json_body
@@ -64,6 +71,10 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")  # an execution name o
 MESSAGES_RESENT = "MessagesResent"  # metric_catalog: failed requests re-sent
 
 Decision = Literal["resend", "skip"]
+_UNKNOWN = (
+    "The send left without an answer: Amazon may have delivered it. Look at the order's messages in Seller Central; "
+    "send anew only if it is not there."
+)
 # Why a request is skipped (or, for ``startFailed``, not started): the plan's reasons, the OpenAPI document's enum.
 REASONS = (
     "sent",
@@ -90,6 +101,7 @@ class Selection:
     order: str | None = None
     requests: tuple[str, ...] = ()
     limit: int = DEFAULT_LIMIT
+    campaign: str | None = None  # alone: the campaign's next run re-sends its rows not sent (limit does not apply)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +124,7 @@ class Entry:
     detail: str = ""
     new_request_id: str | None = None
     document: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    row: int | None = None  # a campaign's manifest row (a campaign re-send)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,12 +166,7 @@ def read_post(raw: str | None, *, now: datetime | None = None) -> ResendPost:
     reader.refuse_unknown(RESEND_FIELDS, "a re-send")
     reader.raise_if_problems("re-send")
     if campaign is not None:
-        shown = campaign if CAMPAIGN_ID_PATTERN.fullmatch(campaign) else "{campaignId}"
-        raise ResendSelectionInvalid(
-            f"A campaign's rows are re-sent by the campaign itself: POST /campaigns/{shown}/runs starts a run that "
-            "sends every row not sent yet. A re-send never sends a campaign's row, so no row is sent on two paths.",
-            problems=(("campaign", f"is re-sent with POST /campaigns/{shown}/runs"),),
-        )
+        return ResendPost(_campaign_selection(reader, campaign, limit), dry_run)
     selection = _checked(Selection(since, until, tuple(names), order, tuple(requests), limit), now)
     return ResendPost(selection, dry_run)
 
@@ -197,6 +205,24 @@ def _strings(reader: FieldReader, name: str, max_items: int) -> list[str]:
         reader.problem(name, f"has {len(value)} items; at most {max_items} are accepted")
         return []
     return list(dict.fromkeys(value))
+
+
+def _campaign_selection(reader: FieldReader, campaign: str, limit: int) -> Selection:
+    """A campaign, named alone: its rows are re-sent by its own next run (POST /campaigns/{id}/runs), which takes
+    every row not sent, so no row is sent on two paths and the other filters cannot narrow it."""
+    if not CAMPAIGN_ID_PATTERN.fullmatch(campaign):
+        raise ResendSelectionInvalid(
+            "campaign is not a campaign id (the campaignId POST /campaigns gave: 1 to 64 of A-Z, a-z, 0-9, '_', '-').",
+            problems=(("campaign", "is not a campaign id"),),
+        )
+    others = [name for name in ("since", "until", "errors", "amazonOrderId", "requests") if reader.data.get(name)]
+    if others:
+        raise ResendSelectionInvalid(
+            f"Name the campaign alone: its next run re-sends every row of it not sent, so {', '.join(others)} cannot "
+            "narrow it.",
+            problems=tuple((name, "cannot be given with campaign") for name in others),
+        )
+    return Selection(campaign=campaign, limit=limit)
 
 
 def _checked(selection: Selection, now: datetime | None) -> Selection:
@@ -332,11 +358,7 @@ def _decide(record: Mapping[str, Any], selection: Selection, bucket: str) -> Ent
     if state == status.Status.SENT:
         return skip("sent", "Amazon accepted this message: it is never sent again.")
     if state == status.Status.UNKNOWN:
-        return skip(
-            "outcomeUnknown",
-            "The send left without an answer: Amazon may have delivered it. Look at the order's messages in Seller "
-            "Central; send anew only if it is not there.",
-        )
+        return skip("outcomeUnknown", _UNKNOWN)
     if state != status.Status.FAILED:
         return skip("notEnded", f"The request is still under way ({state}).")
     if record.get(status.RESENT_AS):
@@ -360,7 +382,10 @@ def _decide(record: Mapping[str, Any], selection: Selection, bucket: str) -> Ent
         )
     if document.get("campaign") is not None:
         campaign = document["campaign"].get("id") if isinstance(document["campaign"], Mapping) else None
-        return skip("campaignRow", f"A campaign's row: POST /campaigns/{campaign}/runs re-sends the rows not sent.")
+        return skip(
+            "campaignRow",
+            f'A campaign\'s row: re-send the campaign ({{"campaign": "{campaign}"}}), whose next run sends it.',
+        )
     gone = _gone_attachment(document, bucket)
     if gone is not None:
         return skip("attachmentGone", f"The staged file {gone} is gone (expired or deleted): stage it and send anew.")
@@ -386,6 +411,8 @@ def _gone_attachment(document: Mapping[str, Any], bucket: str) -> str | None:
 
 def run(selection: Selection, *, dry_run: bool) -> dict[str, Any]:
     """The plan, and unless ``dry_run`` every ``resend`` started and marked; the answer of POST /resends."""
+    if selection.campaign is not None:
+        return _run_campaign(selection, dry_run=dry_run)
     entries = plan(selection)
     to_start = [entry for entry in entries if entry.decision == "resend"]
     if not dry_run and len(to_start) > selection.limit:
@@ -441,3 +468,77 @@ def _start(entry: Entry) -> Entry:
 def _summary(document: Mapping[str, Any]) -> dict[str, str]:
     fields = ("amazonOrderId", "marketplaceId", "messageType")
     return {name: value for name in fields if isinstance(value := document.get(name), str)}
+
+
+NEXT_RUN = "the campaign's next run"
+
+
+def campaign_plan(campaign_id: str) -> list[Entry]:
+    """The rows of the campaign's latest report that were not sent: a failed row is re-sent by the next run; an
+    unknown outcome or an invalid row is not (the run leaves them out too)."""
+    from buyer_messaging.campaigns import api as campaigns_api
+
+    shown = campaigns_api.campaign(campaign_id)
+    if not shown.get("done"):
+        raise CampaignRunning(
+            f"Campaign {campaign_id} is still in run {shown.get('run')}: its rows not sent are known when it ends.",
+            problems=(("campaign", f"is still in run {shown.get('run')}"),),
+        )
+    _, data = campaigns_api.report(campaign_id)
+    entries = []
+    for line in csv.DictReader(io.StringIO(data.decode("utf-8"))):
+        row, state = line.get("row", ""), line.get("status")
+        base = Entry(
+            request_id=line.get("requestId") or "",
+            amazon_order_id=line.get("amazonOrderId") or None,
+            message_type=line.get("messageType") or None,
+            error=line.get("error") or None,
+            decision="resend",
+            detail=f"Row {row}: sent again by {NEXT_RUN}.",
+            row=int(row),
+        )
+        if state == "failed":
+            entries.append(base)
+        elif state == "unknown":
+            entries.append(_with(base, decision="skip", reason="outcomeUnknown", detail=f"Row {row}: {_UNKNOWN}"))
+        elif state == "invalid":
+            detail = (
+                f"Row {row} is invalid in the manifest: fix it (GET /campaigns/{campaign_id}/failed-rows) and stage it."
+            )
+            entries.append(_with(base, decision="skip", reason="badInput", detail=detail))
+    return entries
+
+
+def _run_campaign(selection: Selection, *, dry_run: bool) -> dict[str, Any]:
+    """A campaign's rows not sent: the plan, and unless ``dry_run`` its next run started (once: the run's execution
+    name), when a row is to be sent."""
+    from buyer_messaging.campaigns import api as campaigns_api
+    from buyer_messaging.campaigns.run import row_execution_name
+
+    campaign_id = str(selection.campaign)
+    entries = campaign_plan(campaign_id)
+    to_send = [entry for entry in entries if entry.decision == "resend"]
+    if to_send and not dry_run:
+        started = campaigns_api.start_again(campaign_id)
+        earlier = " (started by an earlier call)" if started["repeat"] else ""
+        by = f"run {started['run']} of the campaign{earlier}"
+        entries = [
+            _with(
+                entry,
+                detail=entry.detail.replace(NEXT_RUN, by),
+                new_request_id=row_execution_name(campaign_id, int(entry.row or 0), int(started["run"])),
+            )
+            if entry.decision == "resend"
+            else entry
+            for entry in entries
+        ]
+        metrics.add_metric(name=MESSAGES_RESENT, unit="Count", value=len(to_send))
+    return {
+        "dryRun": dry_run,
+        "limit": selection.limit,
+        "selected": len(entries),
+        "resend": len(to_send),
+        "started": 0 if dry_run else len(to_send),
+        "failedToStart": 0,
+        "requests": [entry.to_dict() for entry in entries],
+    }

@@ -94,7 +94,7 @@ class CampaignRun:
 
     def row_execution_name(self, row: int, run: int | None = None) -> str:
         """The send execution of ``row`` in this run (or in ``run``, an earlier one)."""
-        return f"{self.campaign_id}-{row}-{self.run if run is None else run}"
+        return row_execution_name(self.campaign_id, row, self.run if run is None else run)
 
     @property
     def work_prefix(self) -> str:
@@ -118,3 +118,8 @@ class CampaignRun:
     def report_key(self) -> str:
         """``campaigns/{name}.report.csv``: beside the manifest, the latest run's (S3 versioning keeps the others)."""
         return report_key(self.name)
+
+
+def row_execution_name(campaign_id: str, row: int, run: int) -> str:
+    """The send execution of a campaign's ``row`` in ``run``: its request id."""
+    return f"{campaign_id}-{row}-{run}"
