@@ -423,15 +423,20 @@ def run(selection: Selection, *, dry_run: bool) -> dict[str, Any]:
         )
     if not dry_run:
         entries = [_start(entry) if entry.decision == "resend" else entry for entry in entries]
-    started = [entry for entry in entries if entry.decision == "resend" and entry.reason is None]
-    if started and not dry_run:
-        metrics.add_metric(name=MESSAGES_RESENT, unit="Count", value=len(started))
+    return _answer(selection, entries, dry_run=dry_run, to_send=len(to_start))
+
+
+def _answer(selection: Selection, entries: list[Entry], *, dry_run: bool, to_send: int) -> dict[str, Any]:
+    """The answer of POST /resends, and the count of what was re-sent."""
+    started = 0 if dry_run else sum(1 for entry in entries if entry.decision == "resend" and entry.reason is None)
+    if started:
+        metrics.add_metric(name=MESSAGES_RESENT, unit="Count", value=started)
     return {
         "dryRun": dry_run,
         "limit": selection.limit,
         "selected": len(entries),
-        "resend": len(to_start),
-        "started": 0 if dry_run else len(started),
+        "resend": to_send,
+        "started": started,
         "failedToStart": sum(1 for entry in entries if entry.reason == "startFailed"),
         "requests": [entry.to_dict() for entry in entries],
     }
@@ -532,13 +537,4 @@ def _run_campaign(selection: Selection, *, dry_run: bool) -> dict[str, Any]:
             else entry
             for entry in entries
         ]
-        metrics.add_metric(name=MESSAGES_RESENT, unit="Count", value=len(to_send))
-    return {
-        "dryRun": dry_run,
-        "limit": selection.limit,
-        "selected": len(entries),
-        "resend": len(to_send),
-        "started": 0 if dry_run else len(to_send),
-        "failedToStart": 0,
-        "requests": [entry.to_dict() for entry in entries],
-    }
+    return _answer(selection, entries, dry_run=dry_run, to_send=len(to_send))
