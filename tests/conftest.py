@@ -33,6 +33,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "SPAPI_ENDPOINT": support.ENDPOINT,
         "LWA_TOKEN_URL": support.TOKEN_URL,
         "SPAPI_CREDENTIALS_SECRET": support.SECRET_ID,
+        "SELLER_SECRET_PREFIX": support.SELLER_SECRET_PREFIX,
         "UPLOAD_URL_ALLOWED_HOSTS": "",
         "STAGING_BUCKET": support.BUCKET,
         "WORKFLOW_TABLE": support.TABLE,

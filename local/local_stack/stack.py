@@ -540,7 +540,7 @@ def reset_function_caches() -> None:
     """Forget per-container state (settings, clients, cached secrets) after the environment changed."""
     from aws_lambda_powertools.utilities import parameters
 
-    from buyer_messaging import config, eventbus, executions, idempotency, spapi, storage, table
+    from buyer_messaging import config, eventbus, executions, idempotency, sellers, spapi, storage, table
 
     config.get_settings.cache_clear()
     table.reset_client()
@@ -549,6 +549,7 @@ def reset_function_caches() -> None:
     spapi.default_client.cache_clear()
     storage.reset_client()
     executions.reset_client()
+    sellers.reset_client()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 

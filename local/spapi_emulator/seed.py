@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from buyer_messaging import catalog, marketplaces
+from buyer_messaging.fields import SELLING_PARTNER_ID_PATTERN
 from spapi_emulator.schemas import OverrideError, Rules, rules_for
 
 DEFAULT_SEED_PATH = Path(__file__).resolve().parent.parent / "seed" / "orders.json"
@@ -25,7 +26,6 @@ DEFAULT_SEED_PATH = Path(__file__).resolve().parent.parent / "seed" / "orders.js
 AMAZON_ORDER_ID_PATTERN = re.compile(r"^[0-9A-Z]{3}-[0-9]{7}-[0-9]{7}$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 # Seller (merchant) ids are upper-case letters and digits, such as A2EUQ1WTGCTBG2.
-SELLING_PARTNER_ID_PATTERN = re.compile(r"^[A-Z0-9]{8,20}$")
 # The seller of a seed that names none: a one-seller seed written before sellers had ids works unchanged.
 DEFAULT_SELLING_PARTNER_ID = "A2EXAMPLESELLER"
 

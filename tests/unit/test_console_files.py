@@ -358,6 +358,11 @@ def test_every_error_a_message_can_end_with_has_a_sentence_for_the_seller() -> N
         "ResendSelectionInvalid",
         "ResendLimitExceeded",
         "ReportNotFound",
+        # Onboarding's (buyer_messaging.sellers and the OAuth routes): about a seller, never a message's end.
+        "SellerSecretUnavailable",
+        "AuthorizationStateInvalid",
+        "AuthorizationCodeRefused",
+        "InvitationInvalid",
     }
     can_end_a_message = {
         name

@@ -337,12 +337,20 @@ def test_bad_input_is_the_requests_own_errors_and_a_resend_may_mend_only_what_it
         "StagingAccessDenied",
         "SpApiInvalidInput",
         "SpApiNotFound",
+        # Which seller the request is for (buyer_messaging.sellers).
+        "SellerRequired",
+        "UnknownSeller",
+        "SellerMismatch",
+        "AttachmentOfAnotherSeller",
         # The API's and the manifests' own refusals: never the error of a failed request, bad input all the same.
         "IdempotencyKeyReused",
         "UnsupportedContentType",
         "DuplicateRow",
         "ManifestInvalid",
         "ManifestTooLarge",
+        # Onboarding's: never the error of a failed request.
+        "AuthorizationStateInvalid",
+        "InvitationInvalid",
     }
     assert bad > resend.FIXABLE_BAD_INPUT
     assert not any(getattr(errors, name).transient for name in bad)

@@ -79,8 +79,13 @@ def _non_empty_string(value: object) -> bool:
 
 
 def load_credentials(secret_id: str, *, fresh: bool = False) -> LwaCredentials:
-    """Read the credentials secret through Powertools Parameters (cached for a few minutes; ``fresh``: read
-    Secrets Manager now, and cache that)."""
+    """The credentials in the application secret alone (the legacy seller's refresh token among them)."""
+    return LwaCredentials.from_secret(load_application_secret(secret_id, fresh=fresh))
+
+
+def load_application_secret(secret_id: str, *, fresh: bool = False) -> dict[str, Any]:
+    """Read the application's credentials secret through Powertools Parameters (cached for a few minutes;
+    ``fresh``: read Secrets Manager now, and cache that). A JSON object, else :class:`CredentialsNotConfigured`."""
     # Imported here: only functions that call the SP-API pay for the Parameters utility's import.
     from aws_lambda_powertools.utilities import parameters
 
@@ -92,7 +97,11 @@ def load_credentials(secret_id: str, *, fresh: bool = False) -> LwaCredentials:
         raise CredentialsNotConfigured(
             f"The LWA credentials secret {secret_id!r} could not be read: {_first_line(error)}"
         ) from None
-    return LwaCredentials.from_secret(secret)
+    if not isinstance(secret, dict):
+        raise CredentialsNotConfigured(
+            "The LWA credentials secret must be a JSON object with clientId, clientSecret and refreshToken."
+        )
+    return secret
 
 
 def _first_line(error: BaseException) -> str:

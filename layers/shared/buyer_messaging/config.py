@@ -65,6 +65,11 @@ class Settings:
     client_secret_rotation_days: int = 90
     # The most data rows a campaign's manifest may have (buyer_messaging.campaigns.manifest).
     campaign_max_rows: int = 10_000
+    # Each onboarded seller's refresh token lives in the secret named this prefix + its selling partner id
+    # (buyer_messaging.sellers); the template gives the stack's own prefix, which its IAM statements name.
+    seller_secret_prefix: str = ""
+    # The KMS key that encrypts the sellers' secrets (empty: Secrets Manager's own key for the account).
+    seller_secret_kms_key: str = ""
 
     def spapi_call_seconds(self) -> float:
         """The longest one SP-API operation can take before its client gives up (tokens included)."""
@@ -109,6 +114,8 @@ class Settings:
             campaign_state_machine_arn=env.get("CAMPAIGN_STATE_MACHINE_ARN", "").strip(),
             client_secret_rotation_days=_rotation_days(env),
             campaign_max_rows=_campaign_max_rows(env),
+            seller_secret_prefix=env.get("SELLER_SECRET_PREFIX", "").strip(),
+            seller_secret_kms_key=env.get("SELLER_SECRET_KMS_KEY", "").strip(),
         )
 
     def require(self, name: str) -> str:
@@ -126,6 +133,7 @@ _VARIABLE_OF = {
     "state_machine_arn": "STATE_MACHINE_ARN",
     "campaign_state_machine_arn": "CAMPAIGN_STATE_MACHINE_ARN",
     "workflow_table": "WORKFLOW_TABLE",
+    "seller_secret_prefix": "SELLER_SECRET_PREFIX",
 }
 
 

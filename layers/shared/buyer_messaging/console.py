@@ -63,6 +63,17 @@ SELLER_TEXTS: Mapping[type[errors.BuyerMessagingError] | str, str] = {
         "Amazon refused this app's credentials. An administrator must check the app's client id and secret."
     ),
     errors.CredentialsNotConfigured: "This app's Amazon credentials are not set up yet. Ask an administrator.",
+    errors.SellerRequired: "This app serves several sellers: choose the seller the message is for.",
+    errors.UnknownSeller: "This app does not serve that seller. Ask an administrator to onboard it.",
+    errors.SellerMismatch: "The request names two different sellers, so nothing was sent.",
+    errors.AttachmentOfAnotherSeller: (
+        "A file of the message was uploaded for another seller, so nothing was sent. Upload it again for this seller."
+    ),
+    errors.SellerNotPermitted: "You may not send messages for this seller.",
+    errors.SellerNeedsAuthorization: (
+        "Amazon no longer accepts this seller's authorization of the app. The message waits until the seller "
+        "authorizes the app again."
+    ),
     errors.SpApiUnauthorized: (
         "Amazon refused the request: this order does not allow this message now, or the app lacks the Buyer "
         "Communication role."

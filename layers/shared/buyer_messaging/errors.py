@@ -173,6 +173,62 @@ class ResendLimitExceeded(BuyerMessagingError):
     the errors, or raise the limit up to its maximum."""
 
 
+# --- Sellers: which seller a request is for, and whose it may be ------------------------------------------
+
+
+class SellerRequired(BuyerMessagingError):
+    """The deployment serves several sellers and the request does not say which one it is for."""
+
+    bad_input = True
+
+
+class UnknownSeller(BuyerMessagingError):
+    """The request names a selling partner this deployment does not serve (never onboarded, or removed)."""
+
+    bad_input = True
+
+
+class SellerMismatch(BuyerMessagingError):
+    """Two parts of one request name different sellers (the S3 key's seller segment and the document's field)."""
+
+    bad_input = True
+
+
+class AttachmentOfAnotherSeller(BuyerMessagingError):
+    """A request for one seller names a file staged for another seller: never sent to this seller's buyer."""
+
+    bad_input = True
+
+
+class SellerNotPermitted(BuyerMessagingError):
+    """The caller may not act for this seller (a console user acts only for the sellers of their groups)."""
+
+
+class SellerNeedsAuthorization(BuyerMessagingError):
+    """The seller's authorization of the application is lost (its refresh token was refused): its messages wait
+    until the seller authorizes the application again."""
+
+
+class SellerSecretUnavailable(TransientError):
+    """Secrets Manager failed while a seller's secret was written or deleted; trying again may pass."""
+
+
+class AuthorizationStateInvalid(BuyerMessagingError):
+    """The OAuth redirect's ``state`` is missing, unknown, expired, used already or not this browser's."""
+
+    bad_input = True
+
+
+class AuthorizationCodeRefused(BuyerMessagingError):
+    """Login with Amazon refused the authorization code (expired, used already, or for another redirect URI)."""
+
+
+class InvitationInvalid(BuyerMessagingError):
+    """The onboarding invitation is unknown, expired or used already."""
+
+    bad_input = True
+
+
 # --- Configuration and credentials -----------------------------------------------------------------------
 
 

@@ -15,6 +15,8 @@ from buyer_messaging.errors import InvalidRequest
 
 # Amazon order ids are 3-7-7 groups ("123-1234567-1234567"); the first group may hold letters.
 AMAZON_ORDER_ID_PATTERN = re.compile(r"^[0-9A-Z]{3}-[0-9]{7}-[0-9]{7}$")
+# Selling partner ids ("A2EUQ1WTGCTBG2"): upper-case letters and digits; the SP-API emulator's seed holds the same.
+SELLING_PARTNER_ID_PATTERN = re.compile(r"^[A-Z0-9]{8,20}$")
 MAX_ATTACHMENTS_IN_REQUEST = 50  # far above any message type's limit; bounds the work on garbage input
 # The fields of a request document and of its attachments (DESIGN: "Request document"), in the documented order:
 # the HTTP API's message body is this document less what its path and its staging say (http_api).
