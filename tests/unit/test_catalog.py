@@ -3,6 +3,8 @@ and its name lookups."""
 
 from __future__ import annotations
 
+import random
+import re
 from typing import Any
 
 import pytest
@@ -285,3 +287,25 @@ def test_content_type_for_allowed_files(file_name: str, content_type: str) -> No
 )
 def test_content_type_for_refused_files(file_name: str) -> None:
     assert catalog.content_type_for(file_name) is None
+
+
+# The patterns as they were before they were made linear: the same texts must be refused, and only those.
+_QUADRATIC_PATTERNS = {
+    "HTML": re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?\s*>"),
+    "email addresses": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+}
+
+
+def test_the_linear_text_patterns_refuse_exactly_what_the_former_ones_did() -> None:
+    generator = random.Random(18)
+    alphabet = "aZ9._%+-@<>/ \t\nb.c"
+    for _ in range(50_000):
+        text = "".join(generator.choice(alphabet) for _ in range(generator.randint(0, 14)))
+        for name, former in _QUADRATIC_PATTERNS.items():
+            assert bool(catalog.TEXT_FORBIDDEN_PATTERNS[name].search(text)) == bool(former.search(text)), (name, text)
+    assert catalog.text_content_problems("write to x.y+z@example.co.uk or <br/>") == [
+        "must not contain HTML",
+        "must not contain email addresses",
+    ]
+    assert catalog.text_content_problems("a" * 5000 + "@example.com") == ["must not contain email addresses"]
+    assert catalog.text_content_problems("<a" + " " * 5000) == []

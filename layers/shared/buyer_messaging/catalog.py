@@ -40,9 +40,14 @@ FILE_NAME_MAX_LENGTH = 255
 
 
 # Every text field of the model says: "Do not include HTML or email addresses."
+# Both run in time linear in the text (the emulator checks texts of any length): an address's local part starts
+# where a run of its characters starts (the lookbehind), so a long run is read once, not once from every position
+# in it; a tag's end is either a space and anything up to ">", or an optional "/" and spaces, never both ways.
 TEXT_FORBIDDEN_PATTERNS: Mapping[str, re.Pattern[str]] = {
-    "HTML": re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?\s*>"),
-    "email addresses": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    "HTML": re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*|/?\s*)>"),
+    "email addresses": re.compile(
+        r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    ),
 }
 
 
