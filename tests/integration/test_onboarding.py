@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,35 +24,25 @@ from buyer_messaging.errors import (
 )
 from spapi_emulator import Emulator
 from tests import support
+from tests.integration.onboarding_flow import (
+    FIRST_SELLER,
+    NEW_SELLER,
+    consent,
+    onboarding_settings,
+    running_emulator,
+)
 
-REDIRECT_URI = "https://console.example/oauth/callback"
-NEW_SELLER = "A3ONBOARDSELLER"
-FIRST_SELLER = "A2EXAMPLESELLER"
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator() as running:
-        running.register_redirect_uri(REDIRECT_URI)
-        yield running
+    yield from running_emulator()
 
 
 @pytest.fixture
 def settings(aws: dict[str, Any], emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    aws["secretsmanager"].put_secret_value(
-        SecretId=support.SECRET_ID, SecretString=json.dumps(emulator.seed.credentials.as_secret())
-    )
-    environment = {
-        "LWA_TOKEN_URL": emulator.token_url,
-        "SELLER_CENTRAL_URL": emulator.seller_central_url,
-        "SPAPI_APPLICATION_ID": emulator.seed.application.application_id,
-        "OAUTH_REDIRECT_URI": REDIRECT_URI,
-        "OAUTH_DRAFT_APPLICATION": "true",
-    }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    return Settings.from_env()
+    return onboarding_settings(aws, emulator, monkeypatch)
 
 
 @pytest.fixture
@@ -71,35 +60,6 @@ def tap(aws: dict[str, Any]) -> Callable[[], list[dict[str, Any]]]:
         return [json.loads(message["Body"]) for message in messages]
 
     return drain
-
-
-class _Form(HTMLParser):
-    """The consent page's form fields, as a browser would send them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("type") == "hidden":
-            self.fields[str(found["name"])] = str(found["value"])
-
-
-def consent(started: onboarding.Started, seller: str) -> dict[str, str]:
-    """The browser at Seller Central: the consent page, sign in as ``seller``, Confirm -> the redirect's query."""
-    with requests.Session() as browser:
-        page = browser.get(started.consent_url)
-        assert page.status_code == 200, page.text
-        form = _Form()
-        form.feed(page.text)
-        answer = browser.post(
-            page.url.split("?", 1)[0], data={**form.fields, "selling_partner_id": seller}, allow_redirects=False
-        )
-    assert answer.status_code == 302, answer.text
-    location = urlsplit(answer.headers["Location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT_URI
-    return {name: values[0] for name, values in parse_qs(location.query).items()}
 
 
 def invitation_token(invitation: dict[str, Any]) -> str:
