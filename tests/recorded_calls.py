@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import responses
 
-from buyer_messaging import destinations, http_api, onboarding, resend, rotation, sellers
+from buyer_messaging import authorization_age, destinations, http_api, onboarding, resend, rotation, sellers
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns import records as campaign_records
 from buyer_messaging.campaigns.run import CampaignRun
@@ -348,6 +348,8 @@ def _run_onboarding(calls: Calls) -> None:
     ]
     assert onboarding.remove(settings, "A2RECORDEDSELF")
     onboarding.add_self_authorized(settings, "A2RECORDEDSELF", "Atzr|recorded", now=now)  # its secret restored
+    # The daily check, a year less 20 days on: both sellers warned once.
+    assert len(authorization_age.check(settings, now + timedelta(days=345))["warned"]) == 2
 
 
 def _campaign_machine(sfn: Any) -> str:

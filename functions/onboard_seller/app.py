@@ -1,6 +1,7 @@
 """Onboarding sellers (buyer_messaging.onboarding): the public OAuth routes of the console API and the operator's
-routes of the IAM API. The only function that writes the sellers' secrets and the seller#, invitation# and
-oauthstate# items (least privilege: template.yaml, tests/static)."""
+routes of the IAM API; and the daily check of the sellers' authorizations (buyer_messaging.authorization_age). The
+only function that writes the sellers' secrets and the seller#, invitation# and oauthstate# items (least
+privilege: template.yaml, tests/static)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from buyer_messaging import http_api, onboarding, onboarding_pages, request_body, sellers
+from buyer_messaging import authorization_age, http_api, onboarding, onboarding_pages, request_body, sellers
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError, InvalidRequest
 from buyer_messaging.observability import logger, metrics, tracer
@@ -125,4 +126,6 @@ def delete_seller(sellingPartnerId: str) -> Response[Any]:  # noqa: N803  (the p
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("source") == "aws.events":  # the daily schedule: sellers' authorizations near their end
+        return authorization_age.check(get_settings(), datetime.now(UTC))
     return app.resolve(event, context)

@@ -64,9 +64,12 @@ def _http_api_event(event: Any) -> None:
 
 def _onboarding_event(event: Any) -> None:
     """An HTTP API (payload 2.0) request for one of the onboarding routes: the public OAuth ones carry no
-    authorizer, the operator's are IAM-signed."""
+    authorizer, the operator's are IAM-signed; or the daily schedule of the sellers' authorizations."""
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+    if event.get("source") == "aws.events":
+        _scheduled_event(event)
+        return
     request = APIGatewayProxyEventV2(event)
     route = f"{request.request_context.http.method} {request.raw_path}"
     public = {"GET /oauth/authorize", "GET /oauth/callback"}
