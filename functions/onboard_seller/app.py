@@ -22,9 +22,17 @@ app = APIGatewayHttpResolver()
 
 
 def _state_cookie(value: str, max_age: int) -> Cookie:
-    # Lax: the browser sends it on Amazon's redirect back (a top-level GET), never on another site's request.
+    # Lax: the browser sends it on Amazon's redirect back (a top-level GET), never on another site's request. Secure
+    # wherever the callback is https (always on AWS); the local stack's plain-http loopback callback gets it too.
+    secure = get_settings().oauth_redirect_uri.startswith("https://")
     return Cookie(
-        onboarding.STATE_COOKIE, value, path="/oauth", http_only=True, max_age=max_age, same_site=SameSite.LAX_MODE
+        onboarding.STATE_COOKIE,
+        value,
+        path="/oauth",
+        secure=secure,
+        http_only=True,
+        max_age=max_age,
+        same_site=SameSite.LAX_MODE,
     )
 
 
