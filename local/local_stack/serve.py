@@ -19,6 +19,7 @@ from typing import Any
 
 from local_stack.api_server import LocalApi, console_routes, free_port, onboarding_routes, routed
 from local_stack.lambdas import LambdaContext
+from local_stack.onboarding_demo import callback_of, parameters_for
 from local_stack.stack import Deployment, LocalStack, SpApiTarget
 
 
@@ -86,15 +87,7 @@ def start(
     emulator = Emulator(seed, port=emulator_port)
     emulator.start()
     target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
-    parameters: dict[str, str] = {}
-    if oauth_redirect_uri is not None:
-        emulator.register_redirect_uri(oauth_redirect_uri)
-        parameters = {
-            "SpApiApplicationId": seed.application.application_id,
-            "SellerCentral": emulator.base_url,
-            "OAuthRedirectUri": oauth_redirect_uri,
-            "OAuthDraftApplication": "false" if seed.application.published else "true",
-        }
+    parameters = parameters_for(emulator, oauth_redirect_uri) if oauth_redirect_uri is not None else {}
     stack = LocalStack(target, endpoint_url=endpoint_url, retry_speedup=retry_speedup, parameters=parameters)
     deployment = stack.deploy()
     return ServedStack(endpoint_url, emulator, stack, deployment, server, restore)
@@ -118,7 +111,7 @@ def serve_console(
 ) -> Iterator[ConsoleServer]:
     """moto server + emulator + template + the API and console on 127.0.0.1; all stopped on exit."""
     api_port = api_port or free_port()  # known before the deployment: the OAuth redirect URI names it
-    callback = f"http://127.0.0.1:{api_port}/oauth/callback"
+    callback = callback_of(api_port)
     served = start(moto_port or free_port(), emulator_port, retry_speedup=retry_speedup, oauth_redirect_uri=callback)
     try:
         handlers = []
