@@ -49,7 +49,7 @@ def _page(status: int, page: str) -> Response[Any]:
 def _named_error(error: BuyerMessagingError) -> Response[Any]:
     status, body = http_api.error_response(error)
     logger.warning("Onboarding refused", extra={"status": status, "error": body["error"], "cause": body["message"]})
-    if app.current_event.path == "/oauth/callback":
+    if app.current_event.path.startswith("/oauth/"):  # a seller's browser: a page, not JSON
         return _page(*onboarding_pages.refused(error))
     return _json(status, body)
 

@@ -135,20 +135,15 @@ def test_an_expired_code_is_a_502_page(lambda_context: Any, emulator: Emulator) 
     assert "Error: AuthorizationCodeRefused" in visible_text(page["body"])
 
 
-def test_an_unknown_invitation_is_answered_400(lambda_context: Any) -> None:
+def test_an_unknown_invitation_is_a_page_saying_what_to_do(lambda_context: Any) -> None:
     answer = call(lambda_context, "GET", "/oauth/authorize?invitation=never-issued")
 
     assert answer["statusCode"] == 400
-    assert json.loads(answer["body"]) == {
-        "error": "InvitationInvalid",
-        "message": "This invitation is unknown: ask the operator for a new invitation link.",
-        "errors": [
-            {
-                "field": "invitation",
-                "message": "This invitation is unknown: ask the operator for a new invitation link.",
-            }
-        ],
-    }
+    assert answer["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    assert visible_text(answer["body"]) == (
+        "Authorization not finished - Buyer Messaging The seller's authorization did not finish "
+        "This invitation is unknown: ask the operator for a new invitation link. Error: InvitationInvalid"
+    )
 
 
 def test_self_authorization_never_echoes_the_token_and_removal(lambda_context: Any, emulator: Emulator) -> None:
