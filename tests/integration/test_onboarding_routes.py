@@ -171,3 +171,65 @@ def test_a_renewal_invitation_for_one_seller(lambda_context: Any, emulator: Emul
     assert json.loads(bad["body"])["errors"] == [
         {"field": "days", "message": "days must be a whole number of days from 1 to 30."}
     ]
+
+
+def test_nothing_an_onboarding_writes_holds_a_token_a_code_a_state_or_a_cookie(
+    lambda_context: Any,
+    emulator: Emulator,
+    aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The function's logs at DEBUG, its answers, the table's items and the events of an OAuth onboarding, a
+    refused callback and a self-authorization: the secrets are only in the sellers' own secrets."""
+    import io
+    import logging
+
+    import boto3
+
+    from buyer_messaging.observability import logger
+
+    captured = io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    monkeypatch.setattr(handler, "stream", captured)
+    level = logger.log_level
+    logger.setLevel(logging.DEBUG)
+    request.addfinalizer(lambda: logger.setLevel(level))
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name="us-east-1")
+    events.put_rule(Name="tap", EventPattern=json.dumps({"source": ["buyer-messaging"]}))
+    events.put_targets(Rule="tap", Targets=[{"Id": "q", "Arn": arn}])
+    consent_url, cookie = start(lambda_context)
+    callback = browser_consent(consent_url, NEW_SELLER)
+    refused = call(lambda_context, "GET", callback)  # no cookie: refused, and logged
+    answered = call(lambda_context, "GET", callback, cookie=cookie)
+    added = call(
+        lambda_context,
+        "POST",
+        "/sellers",
+        {"sellingPartnerId": FIRST_SELLER, "refreshToken": emulator.seed.credentials.refresh_token},
+    )
+
+    assert (refused["statusCode"], answered["statusCode"], added["statusCode"]) == (400, 200, 201)
+    stored = {
+        seller: json.loads(
+            aws["secretsmanager"].get_secret_value(SecretId=support.SELLER_SECRET_PREFIX + seller)["SecretString"]
+        )["refreshToken"]
+        for seller in (NEW_SELLER, FIRST_SELLER)
+    }
+    query = parse_qs(urlsplit(callback).query)
+    secrets = [*stored.values(), query["spapi_oauth_code"][0], query["state"][0], cookie.split("=", 1)[1]]
+    written = "\n".join(
+        [
+            captured.getvalue(),
+            json.dumps([refused, answered, added]),
+            json.dumps(aws["dynamodb"].scan(TableName=support.TABLE)["Items"]),
+            json.dumps(sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])),
+        ]
+    )
+    assert "Onboarding refused" in captured.getvalue()  # the logs were captured
+    assert written.count("SellerAuthorized") == 2  # the events were captured
+    assert [secret for secret in secrets if secret in written] == []
