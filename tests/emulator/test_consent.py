@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from spapi_emulator import Emulator
+from spapi_emulator import Emulator, load_default_seed
 from tests.emulator.conftest import SANDBOX_ORDER, Api
 
 APPLICATION_ID = "amzn1.sp.solution.local-emulator"
@@ -233,10 +234,6 @@ def test_confirming_as_no_listed_seller_is_md9999(registered: Api) -> None:
 
 
 def test_a_published_application_needs_no_version_beta(session: requests.Session) -> None:
-    from dataclasses import replace
-
-    from spapi_emulator import load_default_seed
-
     seed = load_default_seed()
     published = replace(seed, application=replace(seed.application, published=True, redirect_uris=(REDIRECT_URI,)))
     with Emulator(published) as emulator:

@@ -5,15 +5,20 @@ self-authorization, listing and removal."""
 from __future__ import annotations
 
 import html
+import io
 import json
+import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import pytest
 
 from buyer_messaging.config import Settings
+from buyer_messaging.observability import logger
 from local_stack.api_server import to_event
 from spapi_emulator import Emulator
 from tests import support
@@ -105,8 +110,6 @@ def test_a_seller_onboards_through_the_routes_and_sees_a_page_naming_it(
 
 
 def _year_from_today() -> str:
-    from datetime import UTC, datetime, timedelta
-
     return (datetime.now(UTC) + timedelta(days=365)).strftime("%d %B %Y")
 
 
@@ -182,13 +185,6 @@ def test_nothing_an_onboarding_writes_holds_a_token_a_code_a_state_or_a_cookie(
 ) -> None:
     """The function's logs at DEBUG, its answers, the table's items and the events of an OAuth onboarding, a
     refused callback and a self-authorization: the secrets are only in the sellers' own secrets."""
-    import io
-    import logging
-
-    import boto3
-
-    from buyer_messaging.observability import logger
-
     captured = io.StringIO()
     handler = logger.registered_handler
     assert isinstance(handler, logging.StreamHandler)
