@@ -23,7 +23,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV := env -u BC_API_KEY -u PRISMA_API_URL HOME=$(CURDIR)/$(CHECKOV_VENV) CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability resend bench load load-campaign fuzz clean build lock model-facts asl openapi
+.PHONY: help venv chromium test lint checkov typecheck format run serve emulator reliability resend seller bench load load-campaign fuzz clean build lock model-facts asl openapi
 
 help:
 	@echo "make run       run the workflow end to end on the local stack (ARGS='--help' for options)"
@@ -31,6 +31,7 @@ help:
 	@echo "make emulator  only the SP-API emulator, in the foreground"
 	@echo "make reliability  the bad-input, campaign and fault matrices through the real state machines, as tables"
 	@echo "make resend    re-send failed requests after an outage (ARGS=\"--since ... --error LwaUnavailable --dry-run\"; --stack NAME)"
+	@echo "make seller    onboard, list, remove sellers (ARGS=\"add ID --refresh-token-file F | list | remove ID | invite [--seller ID]\")"
 	@echo "make bench     hash, copy, cold start and end-to-end benchmarks as tables (ARGS='--help')"
 	@echo "make load      N messages at once on the local stack against Amazon's quotas (ARGS='-n 1000', '--help')"
 	@echo "make load-campaign  a campaign of N rows (default 1,000) and a console message in its middle (ARGS='--help')"
@@ -126,6 +127,11 @@ reliability: $(STAMP)
 # stack's IAM API with ARGS="--stack NAME ..." (signed with your AWS credentials).
 resend: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m ops.resend $(ARGS)
+
+# Onboard, list and remove sellers (README, "Onboard a seller"): the onboarding routes of `make serve`'s API, or of
+# a deployed stack's IAM API with --stack NAME (SigV4). The refresh token comes from a file or stdin, never argv.
+seller: $(STAMP)
+	@$(RUN_PATH) $(BIN)/python -m ops.seller $(ARGS)
 
 bench: $(STAMP)
 	@$(RUN_PATH) $(BIN)/python -m bench $(ARGS)

@@ -56,7 +56,14 @@ HANDLERS = (
 # The LWA client secret's functions run once a day and a few times a year, on no message's path: a cold start
 # of theirs delays no buyer, so the bench leaves them out.
 # The client secret's functions, and a campaign's own (once a campaign run, not per message).
-NOT_ON_A_MESSAGES_PATH = ("rotate_client_secret", "client_secret_notifications", "prepare_campaign", "finish_campaign")
+# Onboarding runs once a seller (and once a day for the authorizations' age), never on a message's path.
+NOT_ON_A_MESSAGES_PATH = (
+    "rotate_client_secret",
+    "client_secret_notifications",
+    "prepare_campaign",
+    "finish_campaign",
+    "onboard_seller",
+)
 BASELINE = "baseline"
 TARGET_RATIO = 1.25
 TRACE_HEADER = "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"

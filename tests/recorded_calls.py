@@ -15,20 +15,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import responses
 
-from buyer_messaging import destinations, http_api, resend, rotation
+from buyer_messaging import authorization_age, destinations, http_api, onboarding, resend, rotation, sellers
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns import records as campaign_records
 from buyer_messaging.campaigns.run import CampaignRun
+from buyer_messaging.config import Settings
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
 from buyer_messaging.workflow.client_secret_notifications import client_secret_notification
 from buyer_messaging.workflow.create_destination import create_destination
@@ -203,6 +206,7 @@ def run_everything(aws: dict[str, Any], http: responses.RequestsMock, calls: Cal
     _run_a_campaign(aws, calls)
     _run_the_campaign_routes(calls)
     _run_the_rotation(http, calls)
+    _run_onboarding(calls)
     calls.now("")
 
 
@@ -318,6 +322,34 @@ def _run_the_rotation(http: responses.RequestsMock, calls: Calls) -> None:
     assert client_secret_notification(stored) == "stored"
     warning = _notification("secret-expiry.json", {"clientSecretExpiryTime": expires})
     assert client_secret_notification(warning) == "rotation requested"
+
+
+def _run_onboarding(calls: Calls) -> None:
+    """OnboardSellerFunction's routes (functions/onboard_seller): an invitation, its state, the callback (LWA answers
+    the code with the http fixture's token), a self-authorization, the list, a removal and the seller back."""
+    environment = {
+        **os.environ,
+        "SPAPI_APPLICATION_ID": "amzn1.sp.solution.recorded",
+        "OAUTH_REDIRECT_URI": "https://console.example/oauth/callback",
+    }
+    settings = Settings.from_env(environment)
+    now = datetime.now(UTC)
+    calls.now("OnboardSellerFunction")
+    link = onboarding.invite(settings, days=7, seller_id=None, now=now)["invitationUrl"]
+    started = onboarding.start(settings, parse_qs(urlsplit(link).query)["invitation"][0], now=now)
+    state = parse_qs(urlsplit(started.consent_url).query)["state"][0]
+    onboarding.finish(
+        settings, state=state, cookie=started.cookie_value, seller_id="A3RECORDEDSELLER", code="ANrecorded", now=now
+    )
+    onboarding.add_self_authorized(settings, "A2RECORDEDSELF", "Atzr|recorded", now=now)
+    assert [seller.selling_partner_id for seller in sellers.all_sellers(settings)] == [
+        "A2RECORDEDSELF",
+        "A3RECORDEDSELLER",
+    ]
+    assert onboarding.remove(settings, "A2RECORDEDSELF")
+    onboarding.add_self_authorized(settings, "A2RECORDEDSELF", "Atzr|recorded", now=now)  # its secret restored
+    # The daily check, a year less 20 days on: both sellers warned once.
+    assert len(authorization_age.check(settings, now + timedelta(days=345))["warned"]) == 2
 
 
 def _campaign_machine(sfn: Any) -> str:

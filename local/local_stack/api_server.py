@@ -32,7 +32,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-www-form")
 ROOT = Path(__file__).resolve().parents[2]
 API_FUNCTION = "ApiFunction"
+ONBOARDING_FUNCTION = "OnboardSellerFunction"
 CONSOLE_API = "ConsoleApi"
+MACHINE_API = "MachineApi"
 NOT_FOUND = {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": '{"message":"Not Found"}'}
 
 
@@ -62,6 +64,33 @@ def console_routes(template: Template | None = None) -> tuple[Route, ...]:
         for event in events.values()
         if event.get("Type") == "HttpApi" and event["Properties"].get("ApiId") == {"Ref": CONSOLE_API}
     )
+
+
+def onboarding_routes(template: Template | None = None) -> tuple[Route, ...]:
+    """OnboardSellerFunction's routes: the public OAuth ones of the console API and the operator's of the IAM API
+    (the local server takes no sign-in, as for the API function's; `make seller` calls them)."""
+    template = template or Template.load(ROOT / "template.yaml")
+    events = template.resources[ONBOARDING_FUNCTION]["Properties"].get("Events", {})
+    return tuple(
+        Route(str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"]))
+        for event in events.values()
+        if event.get("Type") == "HttpApi"
+        and event["Properties"].get("ApiId") in ({"Ref": CONSOLE_API}, {"Ref": MACHINE_API})
+    )
+
+
+def routed(handlers: tuple[tuple[tuple[Route, ...], Handler], ...]) -> tuple[Handler, tuple[Route, ...]]:
+    """One handler for several functions, each invoked for its own routes (API Gateway's integrations), and every
+    route served."""
+
+    def dispatch(event: dict[str, Any], context: Any) -> Any:
+        method, path = event["requestContext"]["http"]["method"], event["rawPath"]
+        for routes, handler in handlers:
+            if any(route.matches(method, path) for route in routes):
+                return handler(event, context)
+        return NOT_FOUND
+
+    return dispatch, tuple(route for routes, _ in handlers for route in routes)
 
 
 def to_event(method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ template.yaml into moto with the real handlers, stages a sample invoice under ou
 document with text and an image under requests/, waits for the executions and prints a timeline per
 message and the files the buyer received with their MD5 checked against the staged bytes. Then it runs the
 template campaign (events/campaigns/example.csv: its files staged, the manifest uploaded under campaigns/) and
-prints its report, row by row.
+prints its report, row by row. Against the emulator it ends by onboarding a second seller through Amazon's website
+authorization workflow (local_stack.onboarding_demo), printing what the operator and the seller see.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ from typing import Any
 from buyer_messaging import executions, naming, status
 from buyer_messaging.campaigns import records
 from buyer_messaging.campaigns.manifest import read_manifest
-from local_stack import samples, timeline
+from local_stack import onboarding_demo, samples, timeline
+from local_stack.api_server import free_port
 from local_stack.stack import ROOT, LocalStack, SpApiTarget, in_process_aws
 
 DEFAULT_ORDER = "123-1234567-1234567"
 DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"
 LOG_PATH = ROOT / ".local" / "functions.log"
 EXAMPLE_CAMPAIGN = ROOT / "events" / "campaigns" / "example.csv"
+ONBOARDED_SELLER = "A3ONBOARDSELLER"  # the seed's seller who has not authorized the application yet
 
 
 @dataclass
@@ -72,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ExitStack() as resources:
         target, emulator = _target(resources)
         resources.enter_context(in_process_aws())
-        stack = LocalStack(target)
+        api_port = free_port()
+        onboarding = (
+            onboarding_demo.parameters_for(emulator, onboarding_demo.callback_of(api_port)) if emulator else None
+        )
+        stack = LocalStack(target, parameters=onboarding)
         resources.callback(stack.close)
         _quiet_functions()
         deployment = stack.deploy()
@@ -88,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n{error}", file=sys.stderr)
             return 1
         delivered = _report(stack, messages, described, emulator, tap.drain())
+        if emulator is not None and not custom:
+            with onboarding_demo.onboarding_api(stack, api_port) as api:
+                if not onboarding_demo.onboard(api, ONBOARDED_SELLER, sys.stdout):
+                    delivered = 1
         if custom or args.no_campaign:
             return delivered
         if emulator is None:

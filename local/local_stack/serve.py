@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from local_stack.api_server import LocalApi, free_port
+from local_stack.api_server import LocalApi, console_routes, free_port, onboarding_routes, routed
 from local_stack.lambdas import LambdaContext
+from local_stack.onboarding_demo import callback_of, parameters_for
 from local_stack.stack import Deployment, LocalStack, SpApiTarget
 
 
@@ -45,7 +46,11 @@ class ServedStack:
         self._restore()
 
 
-def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0) -> ServedStack:
+def start(
+    moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0, oauth_redirect_uri: str | None = None
+) -> ServedStack:
+    """``oauth_redirect_uri``: the local API's callback route, registered with the emulator's application and given
+    to the onboarding function with the emulator as Seller Central (README, "Onboard a seller")."""
     import requests
     from moto.server import ThreadedMotoServer
 
@@ -82,7 +87,8 @@ def start(moto_port: int, emulator_port: int = 0, *, retry_speedup: float = 1.0)
     emulator = Emulator(seed, port=emulator_port)
     emulator.start()
     target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, seed.credentials.as_secret())
-    stack = LocalStack(target, endpoint_url=endpoint_url, retry_speedup=retry_speedup)
+    parameters = parameters_for(emulator, oauth_redirect_uri) if oauth_redirect_uri is not None else {}
+    stack = LocalStack(target, endpoint_url=endpoint_url, retry_speedup=retry_speedup, parameters=parameters)
     deployment = stack.deploy()
     return ServedStack(endpoint_url, emulator, stack, deployment, server, restore)
 
@@ -104,15 +110,16 @@ def serve_console(
     *, api_port: int = 0, moto_port: int = 0, emulator_port: int = 0, retry_speedup: float = 1.0
 ) -> Iterator[ConsoleServer]:
     """moto server + emulator + template + the API and console on 127.0.0.1; all stopped on exit."""
-    served = start(moto_port or free_port(), emulator_port, retry_speedup=retry_speedup)
+    api_port = api_port or free_port()  # known before the deployment: the OAuth redirect URI names it
+    callback = callback_of(api_port)
+    served = start(moto_port or free_port(), emulator_port, retry_speedup=retry_speedup, oauth_redirect_uri=callback)
     try:
-        function = served.stack.lambdas.function(served.deployment.functions["ApiFunction"])
-        handler = function.load()
-        api = LocalApi(
-            handler,
-            port=api_port,
-            context=lambda: LambdaContext(function.name, function.memory_mb, function.timeout_seconds),
-        ).start()
+        handlers = []
+        for logical, routes in (("ApiFunction", console_routes()), ("OnboardSellerFunction", onboarding_routes())):
+            function = served.stack.lambdas.function(served.deployment.functions[logical])
+            handlers.append((routes, _with_context(function.load(), function)))
+        handler, routes = routed(tuple(handlers))
+        api = LocalApi(handler, port=api_port, routes=routes).start()
         try:
             s3 = served.stack.client("s3")
             # What the template's CorsConfiguration grants the deployed console, granted to this one.
@@ -134,6 +141,15 @@ def serve_console(
             api.stop()
     finally:
         served.close()
+
+
+def _with_context(handler: Any, function: Any) -> Any:
+    """The function's handler with its own Lambda context (name, memory, timeout), as LocalApi's one handler."""
+
+    def invoke(event: dict[str, Any], _: Any) -> Any:
+        return handler(event, LambdaContext(function.name, function.memory_mb, function.timeout_seconds))
+
+    return invoke
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -100,7 +100,9 @@ def post(target: Target, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
         raise SystemExit(f"No API answered at {target.url} ({error.reason}){': ' + where if where else ''}.") from None
 
 
-def signed_headers(url: str, data: bytes, headers: Mapping[str, str], region: str) -> dict[str, str]:
+def signed_headers(
+    url: str, data: bytes, headers: Mapping[str, str], region: str, *, method: str = "POST"
+) -> dict[str, str]:
     """The headers of a request to an IAM-authorized HTTP API, signed with the caller's credentials."""
     import boto3
     from botocore.auth import SigV4Auth
@@ -109,7 +111,7 @@ def signed_headers(url: str, data: bytes, headers: Mapping[str, str], region: st
     credentials = boto3.Session().get_credentials()
     if credentials is None:
         raise SystemExit("No AWS credentials found (profile, environment or SSO) to sign the request with.")
-    request = AWSRequest(method="POST", url=url, data=data, headers=dict(headers))
+    request = AWSRequest(method=method, url=url, data=data, headers=dict(headers))
     SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
     return dict(request.headers.items())
 

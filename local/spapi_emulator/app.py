@@ -3,6 +3,8 @@
 - ``/auth/o2/token``          Login with Amazon (:mod:`spapi_emulator.lwa`), logged as ``lwaToken``
 - ``/applications/2023-11-30/clientSecret``  the Application Management API (:mod:`spapi_emulator.applications`),
   logged as ``rotateApplicationClientSecret``
+- ``/apps/authorize/consent`` Seller Central's consent step, in HTML (:mod:`spapi_emulator.consent`), logged as
+  ``authorizeConsent``
 - ``/upload/{id}``            the presigned upload URL (:mod:`spapi_emulator.s3_endpoint`), logged as ``upload``
 - ``/_emulator/...``          inspection and control (:mod:`spapi_emulator.control`), not logged
 - anything else               the SP-API (:mod:`spapi_emulator.gateway`), logged under the operation's name
@@ -17,7 +19,9 @@ from enum import Enum
 from buyer_messaging.rotation import ROTATION_OPERATION, ROTATION_PATH
 from spapi_emulator import messaging, uploads
 from spapi_emulator.applications import Applications
+from spapi_emulator.authorizations import Authorizations
 from spapi_emulator.clock import EmulatedClock, iso_timestamp
+from spapi_emulator.consent import CONSENT_OPERATION, CONSENT_PATH, Consent
 from spapi_emulator.control import CONTROL_PREFIX, Control
 from spapi_emulator.errors import (
     ApiError,
@@ -60,9 +64,13 @@ class Application:
         control: Control,
         stopping: threading.Event,
         applications: Applications,
+        authorizations: Authorizations,
+        consent: Consent,
     ) -> None:
         self._state = state
         self._applications = applications
+        self._authorizations = authorizations
+        self._consent = consent
         self._clock = clock
         self._faults = faults
         self._stopping = stopping
@@ -88,6 +96,11 @@ class Application:
         self._applications.warn_if_due()  # Amazon's warning comes by itself, whatever the developer calls
         if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
             return self._with_request_id(self.control.handle(request), request)
+        if request.path == CONSENT_PATH:  # a page for a person: no faults, no SP-API dialect
+            request.operation = CONSENT_OPERATION
+            response = self._with_request_id(self._consent.handle(request), request)
+            self._record(request, response.status)
+            return response
         operation: str
         if request.path == ROTATION_PATH:
             operation, dialect, routed = ROTATION_OPERATION, Dialect.SPAPI, None
@@ -133,7 +146,9 @@ class Application:
             return self._framing_error(request, dialect)
         if dialect is Dialect.LWA:
             try:
-                return self._with_request_id(token(request, self._state, self._clock, self._applications), request)
+                return self._with_request_id(
+                    token(request, self._state, self._clock, self._applications, self._authorizations), request
+                )
             except LwaError as error:
                 return self._with_request_id(lwa_error_response(error), request)
         if dialect is Dialect.S3:

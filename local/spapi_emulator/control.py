@@ -28,6 +28,14 @@ HTTP routes (no access token needed; JSON in and out):
   developer registers it in the Developer Console (``endpointUrl``: where that queue's SQS answers, a moto server)
 - ``GET  /_emulator/notifications`` -> ``{"notifications": [{notificationType, queueArn, delivered, body}]}``
 - ``POST /_emulator/notifications/secret-expiry`` -> 201: Amazon's 90-day warning, sent now
+- ``GET  /_emulator/authorizations`` -> ``{"authorizations": [{sellingPartnerId, authorizedAt, daysLeft, status}]}``
+- ``POST /_emulator/authorizations/revoke`` ``{"sellingPartnerId"}`` -> ``{"revoked": n}``: the seller removes the
+  application; its refresh tokens answer ``invalid_grant``, its live access tokens are revoked
+- ``POST /_emulator/authorizations/age`` ``{"days", "sellingPartnerId"?}`` -> ``{"authorizations": [...]}``: the
+  authorizations of that seller (or every one) were given ``days`` earlier; past 365 days they lapse
+- ``GET  /_emulator/application`` -> ``{"applicationId", "name", "published", "redirectUris"}``
+- ``POST /_emulator/application/redirect-uris`` ``{"uri"}`` -> 201 ``{"redirectUris": [...]}``: register an OAuth
+  redirect URI, as a developer does in Developer Central
 """
 
 from __future__ import annotations
@@ -38,7 +46,9 @@ from collections.abc import Callable
 from typing import Any
 
 from spapi_emulator.applications import Applications
+from spapi_emulator.authorizations import Authorizations
 from spapi_emulator.clock import EmulatedClock
+from spapi_emulator.consent import Consent
 from spapi_emulator.faults import FaultBook, make_fault
 from spapi_emulator.httpio import BodyTooLarge, IncompleteBody, MalformedBody, Request, Response, json_response
 from spapi_emulator.quotas import Quotas
@@ -65,9 +75,11 @@ class Control:
         quotas: Quotas,
         faults: FaultBook,
         applications: Applications,
+        onboarding: tuple[Authorizations, Consent],
     ) -> None:
         self._state = state
         self.applications = applications
+        self.authorizations, self.consent = onboarding
         self._clocks = clocks
         self._quotas = quotas
         self._faults = faults
@@ -88,6 +100,11 @@ class Control:
             ("POST", "/notifications/destinations"): self._post_destination,
             ("GET", "/notifications"): lambda _: json_response(200, {"notifications": self.applications.sent()}),
             ("POST", "/notifications/secret-expiry"): self._post_secret_expiry,
+            ("GET", "/authorizations"): lambda _: json_response(200, {"authorizations": self.authorizations.listing()}),
+            ("POST", "/authorizations/revoke"): self._post_revoke,
+            ("POST", "/authorizations/age"): self._post_age,
+            ("GET", "/application"): lambda _: json_response(200, self.application()),
+            ("POST", "/application/redirect-uris"): self._post_redirect_uri,
         }
 
     # --- Python API ---------------------------------------------------------------------------------------
@@ -183,6 +200,36 @@ class Control:
         self._faults.clear()
         self._quotas.reset()
         self.applications.reset()
+        self.authorizations.reset()
+
+    def revoke_authorization(self, selling_partner_id: object) -> int:
+        """The seller removes the application: its grants end and its live access tokens are revoked."""
+        if selling_partner_id not in self._state.seed.selling_partner_ids:
+            known = ", ".join(self._state.seed.selling_partner_ids)
+            raise ValueError(
+                f"sellingPartnerId must be one of the seed's sellers ({known}); not {selling_partner_id!r}."
+            )
+        seller = str(selling_partner_id)
+        ended = self.authorizations.revoke(seller)
+        with self._state.lock:
+            self._state.tokens.revoke_seller(seller, self._token_clock.now())
+        return ended
+
+    def age_authorizations(self, days: object, selling_partner_id: object = None) -> list[dict[str, Any]]:
+        if selling_partner_id is not None and selling_partner_id not in self._state.seed.selling_partner_ids:
+            raise ValueError(f"sellingPartnerId {selling_partner_id!r} is not a seller of the seed.")
+        if isinstance(days, bool) or not isinstance(days, int | float):
+            raise ValueError(f"days must be a number of days, not {days!r}.")
+        return self.authorizations.age(float(days), None if selling_partner_id is None else str(selling_partner_id))
+
+    def application(self) -> dict[str, Any]:
+        application = self._state.seed.application
+        return {
+            "applicationId": application.application_id,
+            "name": application.name,
+            "published": application.published,
+            "redirectUris": self.consent.redirect_uris(),
+        }
 
     def advance_clock(self, seconds: float) -> None:
         for clock in self._clocks:
@@ -279,6 +326,33 @@ class Control:
         except ValueError as error:
             raise ControlError(400, str(error)) from None
         return json_response(201, {"notification": sent})
+
+    def _post_revoke(self, request: Request) -> Response:
+        body = _json_object(request)
+        try:
+            return json_response(200, {"revoked": self.revoke_authorization(body.get("sellingPartnerId"))})
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+
+    def _post_age(self, request: Request) -> Response:
+        body = _json_object(request)
+        unknown = sorted(set(body) - {"days", "sellingPartnerId"})
+        if unknown:
+            raise ControlError(400, f"Unknown fields {unknown}.")
+        try:
+            aged = self.age_authorizations(body.get("days"), body.get("sellingPartnerId"))
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        return json_response(200, {"authorizations": aged})
+
+    def _post_redirect_uri(self, request: Request) -> Response:
+        uri = _json_object(request).get("uri")
+        if not isinstance(uri, str):
+            raise ControlError(400, "uri must be a string.")
+        try:
+            return json_response(201, {"redirectUris": self.consent.register_redirect_uri(uri)})
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
 
     def _post_reset(self, request: Request) -> Response:
         self.reset()

@@ -1,4 +1,5 @@
-"""Login with Amazon's token endpoint (``POST /auth/o2/token``): the refresh-token grant, and the
+"""Login with Amazon's token endpoint (``POST /auth/o2/token``): the refresh-token grant, the
+``authorization_code`` grant of the website authorization workflow (:mod:`spapi_emulator.authorizations`), and the
 ``client_credentials`` grant of grantless operations (SP-API docs "Grantless operations").
 
 Checks, in order (OAuth 2.0, RFC 6749 section 5.2, as LWA answers):
@@ -7,14 +8,18 @@ Checks, in order (OAuth 2.0, RFC 6749 section 5.2, as LWA answers):
    most once (RFC 6749 section 3.2), or a JSON object of strings (``application/json``: Amazon's own Java
    and C# SDKs send that, amzn/selling-partner-api-models clients/sellingpartner-api-aa-java LWAClient;
    accepted and noted) -> else 400 ``invalid_request``;
-2. ``grant_type`` is present (400 ``invalid_request``) and is ``refresh_token`` or ``client_credentials``
-   (400 ``unsupported_grant_type``);
+2. ``grant_type`` is present (400 ``invalid_request``) and is ``refresh_token``, ``authorization_code`` or
+   ``client_credentials`` (400 ``unsupported_grant_type``);
 3. ``client_id`` is the seed's and ``client_secret`` the application's current one, or the one before it within
    seven days of a rotation (:mod:`spapi_emulator.applications`) -> else 401 ``invalid_client`` "Client
    authentication failed", as LWA answers a rotated-out secret (jlevers/selling-partner-api#595,
    amzn/selling-partner-api-docs#3030); client credentials in the body only, as LWA documents (no HTTP Basic);
 4. refresh_token grant: ``refresh_token`` is present (400 ``invalid_request``) and is one of the seed's sellers'
-   (400 ``invalid_grant``); the access token acts for that seller (its usage plans, its orders);
+   (400 ``invalid_grant``) whose authorization is live (not revoked, under 365 days old: else 400
+   ``invalid_grant``); the access token acts for that seller (its usage plans, its orders);
+   authorization_code grant: ``code`` is present (400 ``invalid_request``), was issued by the consent step less
+   than five minutes ago, never exchanged, for the ``redirect_uri`` sent (else 400 ``invalid_grant``); a missing
+   ``redirect_uri`` is noted, not refused (LWA documents it; never stricter than the clients that leave it out);
    client_credentials grant: ``scope`` is present (400 ``invalid_request``) and a grantless scope
    (``sellingpartnerapi::notifications``, ``sellingpartnerapi::client_credential:rotation``; else 400
    ``invalid_scope``); the token acts for no seller and answers only the operations of its scope.
@@ -33,6 +38,7 @@ import json
 from urllib.parse import parse_qs
 
 from spapi_emulator.applications import GRANTLESS_SCOPES, Applications
+from spapi_emulator.authorizations import INVALID_REFRESH_TOKEN, Authorizations
 from spapi_emulator.clock import EmulatedClock
 from spapi_emulator.errors import LwaError
 from spapi_emulator.httpio import BodyTooLarge, IncompleteBody, MalformedBody, Request, Response, json_response
@@ -44,12 +50,19 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE = "application/json"
 GRANT_PARAMETERS = {
     "refresh_token": frozenset({"grant_type", "refresh_token", "client_id", "client_secret"}),
+    "authorization_code": frozenset({"grant_type", "code", "redirect_uri", "client_id", "client_secret"}),
     "client_credentials": frozenset({"grant_type", "scope", "client_id", "client_secret"}),
 }
 _HEADERS = [("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache")]
 
 
-def token(request: Request, state: State, clock: EmulatedClock, applications: Applications) -> Response:
+def token(
+    request: Request,
+    state: State,
+    clock: EmulatedClock,
+    applications: Applications,
+    authorizations: Authorizations,
+) -> Response:
     """Answer a token request; raises :class:`LwaError` for every refusal."""
     if request.method != "POST":
         raise LwaError(405, "invalid_request", "The token endpoint accepts POST requests only.")
@@ -61,8 +74,8 @@ def token(request: Request, state: State, clock: EmulatedClock, applications: Ap
         raise LwaError(
             400,
             "unsupported_grant_type",
-            f"The authorization grant type {grant_type!r} is not supported by the emulator; use refresh_token "
-            "or client_credentials.",
+            f"The authorization grant type {grant_type!r} is not supported by the emulator; use refresh_token, "
+            "authorization_code or client_credentials.",
         )
     unused = sorted(set(form) - GRANT_PARAMETERS[grant_type])
     if unused:
@@ -71,12 +84,26 @@ def token(request: Request, state: State, clock: EmulatedClock, applications: Ap
         raise LwaError(401, "invalid_client", "Client authentication failed")
     if grant_type == "client_credentials":
         return _grantless(form, state, clock, applications.past_deadline())
+    if grant_type == "authorization_code":
+        code = form.get("code")
+        if not code:
+            raise LwaError(400, "invalid_request", "The request is missing a required parameter : code")
+        if "redirect_uri" not in form:
+            request.notes.append("The authorization_code grant came without redirect_uri, which LWA documents.")
+        seller, minted = authorizations.redeem(code, form.get("redirect_uri"))
+        return _tokens(state, clock, applications, seller, minted)
     refresh_token = form.get("refresh_token")
     if not refresh_token:
         raise LwaError(400, "invalid_request", "The request is missing a required parameter : refresh_token")
-    seller = state.seed.seller_of_refresh_token(refresh_token)
-    if seller is None:
-        raise LwaError(400, "invalid_grant", "The request has an invalid grant parameter : refresh_token")
+    found = authorizations.seller_of_refresh_token(refresh_token)
+    if found is None:
+        raise LwaError(400, "invalid_grant", INVALID_REFRESH_TOKEN)
+    return _tokens(state, clock, applications, found, refresh_token)
+
+
+def _tokens(
+    state: State, clock: EmulatedClock, applications: Applications, seller: str, refresh_token: str
+) -> Response:
     past_deadline = applications.past_deadline()
     with state.lock:
         access_token = state.tokens.issue(clock.now(), seller, secret_past_deadline=past_deadline)

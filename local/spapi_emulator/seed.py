@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from buyer_messaging import catalog, marketplaces
 from buyer_messaging.fields import SELLING_PARTNER_ID_PATTERN
@@ -29,7 +30,12 @@ LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 # The seller of a seed that names none: a one-seller seed written before sellers had ids works unchanged.
 DEFAULT_SELLING_PARTNER_ID = "A2EXAMPLESELLER"
 
-_TOP_LEVEL_FIELDS = frozenset({"credentials", "otherSellers", "orders"})
+_TOP_LEVEL_FIELDS = frozenset({"credentials", "application", "otherSellers", "orders"})
+_APPLICATION_FIELDS = frozenset({"applicationId", "name", "redirectUris", "published"})
+# The application of a seed that describes none: a draft (consent needs version=beta), no redirect URI yet.
+DEFAULT_APPLICATION_ID = "amzn1.sp.solution.local-emulator"
+DEFAULT_APPLICATION_NAME = "Buyer Messaging (local emulator)"
+APPLICATION_ID_PATTERN = re.compile(r"^amzn1\.sp\.solution\.[A-Za-z0-9-]+$")
 _CREDENTIAL_FIELDS = ("clientId", "clientSecret", "refreshToken")
 _SELLER_FIELDS = frozenset({"sellingPartnerId", "refreshToken"})
 _ORDER_FIELDS = frozenset(
@@ -66,10 +72,23 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class Seller:
-    """A selling partner who authorized the application, and the refresh token that authorization gave."""
+    """A selling partner, and the refresh token its authorization of the application gave; None for a seller who
+    has not authorized it yet (onboarded through the consent step, :mod:`spapi_emulator.consent`)."""
 
     selling_partner_id: str
-    refresh_token: str = field(repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationSeed:
+    """The SP-API application as registered in Developer Central: its id (the consent URI's ``application_id``),
+    its name (shown on the consent page), its OAuth redirect URIs, and whether it is published (a draft is
+    authorized only with ``version=beta``)."""
+
+    application_id: str = DEFAULT_APPLICATION_ID
+    name: str = DEFAULT_APPLICATION_NAME
+    redirect_uris: tuple[str, ...] = ()
+    published: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +110,7 @@ class Seed:
     orders: tuple[OrderSeed, ...]
     source: str = "<seed>"
     other_sellers: tuple[Seller, ...] = ()
+    application: ApplicationSeed = ApplicationSeed()
 
     def order(self, amazon_order_id: str) -> OrderSeed | None:
         return next((order for order in self.orders if order.amazon_order_id == amazon_order_id), None)
@@ -108,7 +128,11 @@ class Seed:
     def seller_of_refresh_token(self, refresh_token: str) -> str | None:
         """The seller whose authorization gave ``refresh_token``, or None."""
         given = refresh_token.encode()
-        found = [s.selling_partner_id for s in self.sellers if hmac.compare_digest(s.refresh_token.encode(), given)]
+        found = [
+            s.selling_partner_id
+            for s in self.sellers
+            if s.refresh_token is not None and hmac.compare_digest(s.refresh_token.encode(), given)
+        ]
         return found[0] if found else None
 
     def secret_for(self, selling_partner_id: str) -> dict[str, str]:
@@ -116,6 +140,8 @@ class Seed:
         seller = next((s for s in self.sellers if s.selling_partner_id == selling_partner_id), None)
         if seller is None:
             raise KeyError(f"{selling_partner_id!r} is not a seller of {self.source}.")
+        if seller.refresh_token is None:
+            raise KeyError(f"{selling_partner_id!r} has not authorized the application in {self.source}.")
         return {**self.credentials.as_secret(), "refreshToken": seller.refresh_token}
 
     @classmethod
@@ -146,7 +172,14 @@ class Seed:
             if order.amazon_order_id in seen:
                 raise SeedError(f"{source}: the order {order.amazon_order_id} is listed twice.")
             seen.add(order.amazon_order_id)
-        return cls(credentials=credentials, orders=orders, source=source, other_sellers=other_sellers)
+        application = _application(top.get("application", {}), source)
+        return cls(
+            credentials=credentials,
+            orders=orders,
+            source=source,
+            other_sellers=other_sellers,
+            application=application,
+        )
 
     @classmethod
     def from_file(cls, path: str | Path) -> Seed:
@@ -187,18 +220,59 @@ def _other_sellers(value: object, credentials: Credentials, source: str) -> tupl
         where = f"otherSellers[{index}]"
         item = _object(data, source, where)
         _no_unknown_fields(item, _SELLER_FIELDS, source, where)
+        refresh_token = item.get("refreshToken")  # absent: not authorized yet
         seller = Seller(
             _seller_id(item.get("sellingPartnerId"), source, f"{where}.sellingPartnerId"),
-            _string(item.get("refreshToken"), source, f"{where}.refreshToken"),
+            None if refresh_token is None else _string(refresh_token, source, f"{where}.refreshToken"),
         )
         if seller.selling_partner_id in seen_ids:
             raise SeedError(f"{source}: the seller {seller.selling_partner_id} is listed twice.")
         if seller.refresh_token in seen_tokens:
             raise SeedError(f"{source}: {where}.refreshToken is another seller's; each authorization has its own.")
         seen_ids.add(seller.selling_partner_id)
-        seen_tokens.add(seller.refresh_token)
+        if seller.refresh_token is not None:
+            seen_tokens.add(seller.refresh_token)
         sellers.append(seller)
     return tuple(sellers)
+
+
+def _application(value: object, source: str) -> ApplicationSeed:
+    item = _object(value, source, "application")
+    _no_unknown_fields(item, _APPLICATION_FIELDS, source, "application")
+    application_id = _string(item.get("applicationId", DEFAULT_APPLICATION_ID), source, "application.applicationId")
+    if not APPLICATION_ID_PATTERN.match(application_id):
+        raise SeedError(
+            f"{source}: application.applicationId {application_id!r} is not an SP-API application id like "
+            "amzn1.sp.solution.0a1b2c3d-..."
+        )
+    uris = item.get("redirectUris", [])
+    if not isinstance(uris, list):
+        raise SeedError(f"{source}: application.redirectUris must be a list of URIs.")
+    for index, uri in enumerate(uris):
+        problem = redirect_uri_problem(_string(uri, source, f"application.redirectUris[{index}]"))
+        if problem:
+            raise SeedError(f"{source}: application.redirectUris[{index}]: {problem}")
+    published = item.get("published", False)
+    if not isinstance(published, bool):
+        raise SeedError(f"{source}: application.published must be true or false.")
+    return ApplicationSeed(
+        application_id=application_id,
+        name=_string(item.get("name", DEFAULT_APPLICATION_NAME), source, "application.name"),
+        redirect_uris=tuple(uris),
+        published=published,
+    )
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why Developer Central would not register ``uri`` as an OAuth redirect URI, or None. It takes https URIs
+    without a fragment; plain http only for a loopback host, the local stack's (as UPLOAD_URL_ALLOWED_HOSTS)."""
+    parts = urlsplit(uri)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        return f"{uri!r} is not an https URI (plain http only for 127.0.0.1 or localhost)."
+    if not parts.hostname or parts.fragment:
+        return f"{uri!r} must name a host and carry no #fragment."
+    return None
 
 
 def _order(data: object, source: str, where: str, default_seller: str, sellers: set[str]) -> OrderSeed:

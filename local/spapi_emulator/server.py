@@ -26,7 +26,9 @@ from typing import Any
 
 from spapi_emulator.app import Application
 from spapi_emulator.applications import Applications
+from spapi_emulator.authorizations import Authorizations
 from spapi_emulator.clock import EmulatedClock, check_speedup
+from spapi_emulator.consent import CONSENT_PATH, Consent
 from spapi_emulator.control import Control
 from spapi_emulator.faults import FaultBook
 from spapi_emulator.httpio import Body, Request, Response
@@ -286,10 +288,27 @@ class Emulator:
         quotas = Quotas(self._quota_clock, self._seed.selling_partner_ids)
         # The application's client secrets and rotation live on the emulator's clock: a test ages them in days.
         self._applications = Applications(self._seed.credentials, self._clock)
-        self._control = Control(self._state, (self._clock, self._quota_clock), quotas, self._faults, self._applications)
+        self._authorizations = Authorizations(self._seed, self._clock)
+        self._consent = Consent(self._seed, self._authorizations)
+        self._control = Control(
+            self._state,
+            (self._clock, self._quota_clock),
+            quotas,
+            self._faults,
+            self._applications,
+            (self._authorizations, self._consent),
+        )
         self._stopping = threading.Event()
         self._app = Application(
-            self._state, self._clock, quotas, self._faults, self._control, self._stopping, self._applications
+            self._state,
+            self._clock,
+            quotas,
+            self._faults,
+            self._control,
+            self._stopping,
+            self._applications,
+            self._authorizations,
+            self._consent,
         )
         self._log_requests = log_requests
         self._server: _Server | None = None
@@ -360,6 +379,15 @@ class Emulator:
     def token_url(self) -> str:
         """``LWA_TOKEN_URL`` for the workflow."""
         return self.base_url + TOKEN_PATH
+
+    @property
+    def seller_central_url(self) -> str:
+        """``SELLER_CENTRAL_URL`` for the workflow: where the consent URI (``/apps/authorize/consent``) is."""
+        return self.base_url
+
+    @property
+    def consent_url(self) -> str:
+        return self.base_url + CONSENT_PATH
 
     @property
     def upload_host(self) -> str:
@@ -472,6 +500,28 @@ class Emulator:
         """Every access token issued so far and still valid is revoked; the next call with one is answered 403
         with details "The access token you provided is revoked, malformed or invalid.". Returns how many."""
         return self._control.revoke_tokens()
+
+    # --- sellers' authorizations (spapi_emulator.authorizations, spapi_emulator.consent) ----------------------
+
+    def register_redirect_uri(self, uri: str) -> list[str]:
+        """Add an OAuth redirect URI to the application (as in Developer Central); every URI registered. ValueError
+        for one Amazon would not take (not https; plain http only for a loopback host)."""
+        return self._consent.register_redirect_uri(uri)
+
+    def revoke_authorization(self, selling_partner_id: str) -> int:
+        """The seller removes the application in Manage Your Apps: its refresh tokens answer ``invalid_grant`` and
+        its access tokens still alive are revoked. How many authorizations ended."""
+        return self._control.revoke_authorization(selling_partner_id)
+
+    def age_authorizations(self, days: float, selling_partner_id: str | None = None) -> list[dict[str, Any]]:
+        """Move sellers' authorizations (one seller, or every one) ``days`` into the past: past 365 days their refresh
+        tokens answer ``invalid_grant``. Every authorization after the move (see :meth:`authorizations`)."""
+        return self._control.age_authorizations(days, selling_partner_id)
+
+    def authorizations(self) -> list[dict[str, Any]]:
+        """Every authorization, oldest first: ``sellingPartnerId``, ``authorizedAt``, ``daysLeft``, ``status``
+        (``live``, ``revoked``, ``lapsed``); never a token."""
+        return self._authorizations.listing()
 
     # --- the application's client secret (spapi_emulator.applications) --------------------------------------
 

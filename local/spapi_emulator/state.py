@@ -143,6 +143,16 @@ class AccessTokens:
             self._expiry[token] = now
         return len(alive)
 
+    def revoke_seller(self, selling_partner_id: str, now: float) -> int:
+        """Every token of one seller still valid is revoked now (the seller removed the application)."""
+        alive = [
+            token
+            for token, at in self._expiry.items()
+            if now < at and token not in self._revoked and self._seller.get(token) == selling_partner_id
+        ]
+        self._revoked.update(alive)
+        return len(alive)
+
     def revoke_all(self, now: float) -> int:
         """Every token still valid is revoked now; returns how many were."""
         alive = [token for token, at in self._expiry.items() if now < at and token not in self._revoked]

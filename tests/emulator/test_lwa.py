@@ -79,7 +79,7 @@ def test_missing_grant_type_is_invalid_request(api: Api) -> None:
 
 
 def test_other_grant_type_is_unsupported(api: Api) -> None:
-    response = api.session.post(api.emulator.token_url, data=api.token_form(grant_type="authorization_code"))
+    response = api.session.post(api.emulator.token_url, data=api.token_form(grant_type="password"))
 
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"

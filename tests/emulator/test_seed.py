@@ -182,7 +182,10 @@ def test_other_sellers_and_their_orders(document: dict[str, Any]) -> None:
     [
         ({"otherSellers": [{"sellingPartnerId": "a2lower", "refreshToken": "Atzr|x"}]}, "is not a selling partner id"),
         ({"otherSellers": [{"sellingPartnerId": "A2EXAMPLESELLER", "refreshToken": "Atzr|x"}]}, "listed twice"),
-        ({"otherSellers": [{"sellingPartnerId": "A3OTHERSELLER9"}]}, "otherSellers[0].refreshToken"),
+        (
+            {"otherSellers": [{"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": " "}]},
+            "otherSellers[0].refreshToken",
+        ),
         ({"otherSellers": [{"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "SAME"}]}, "another seller's"),
         (
             {"otherSellers": [{"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "Atzr|x", "x": 1}]},
@@ -213,3 +216,48 @@ def test_overrides_reach_the_rules(document: dict[str, Any]) -> None:
     rules = Seed.from_dict(document).orders[0].rules["invoice"]
 
     assert rules.attachments is not None and rules.attachments.max_count == 2
+
+
+def test_a_seller_without_a_refresh_token_has_not_authorized_yet(document: dict[str, Any]) -> None:
+    document["otherSellers"] = [{"sellingPartnerId": "A3NEWSELLER01"}]
+
+    seed = Seed.from_dict(document)
+
+    assert seed.selling_partner_ids == ("A2EXAMPLESELLER", "A3NEWSELLER01")
+    with pytest.raises(KeyError, match="'A3NEWSELLER01' has not authorized the application"):
+        seed.secret_for("A3NEWSELLER01")
+
+
+def test_the_default_seed_has_a_draft_application_and_a_seller_to_onboard() -> None:
+    seed = load_default_seed()
+
+    assert seed.application.application_id == "amzn1.sp.solution.local-emulator"
+    assert seed.application.name == "Buyer Messaging (local emulator)"
+    assert seed.application.published is False
+    assert seed.application.redirect_uris == ()
+    assert [(s.selling_partner_id, s.refresh_token) for s in seed.other_sellers] == [("A3ONBOARDSELLER", None)]
+
+
+@pytest.mark.parametrize(
+    ("application", "complaint"),
+    [
+        ({"applicationId": "amzn1.application-oa2-client.x"}, "is not an SP-API application id"),
+        ({"redirectUris": ["http://example.com/callback"]}, "is not an https URI"),
+        ({"redirectUris": ["https://example.com/callback#top"]}, "must name a host and carry no #fragment"),
+        ({"redirectUris": "https://example.com/callback"}, "application.redirectUris must be a list"),
+        ({"published": "yes"}, "application.published must be true or false"),
+        ({"clientId": "x"}, "application has unknown fields ['clientId']"),
+    ],
+)
+def test_malformed_application(document: dict[str, Any], application: dict[str, Any], complaint: str) -> None:
+    document["application"] = application
+
+    assert complaint in _problem(document)
+
+
+def test_loopback_redirect_uris_may_be_plain_http(document: dict[str, Any]) -> None:
+    document["application"] = {"redirectUris": ["http://127.0.0.1:3000/oauth/callback", "https://a.example/cb"]}
+
+    uris = Seed.from_dict(document).application.redirect_uris
+
+    assert uris == ("http://127.0.0.1:3000/oauth/callback", "https://a.example/cb")

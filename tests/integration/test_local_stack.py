@@ -46,6 +46,16 @@ def test_the_demo_delivers_both_sample_messages_with_matching_md5s(capsys: pytes
     ]
     assert ": finished, 4 rows, 4 sent, 0 failed\n\nEvery campaign row sent." in printed
     assert "null" not in printed and "None" not in printed
+    # A second seller onboarded through Amazon's website authorization workflow, as a person sees it.
+    onboarding = printed[printed.index("Onboarding seller A3ONBOARDSELLER") : printed.index("Campaign: ")]
+    assert "  2. The seller opens it and lands on Seller Central's consent page (200):" in onboarding
+    assert "Sign in as A2EXAMPLESELLER A3ONBOARDSELLER Confirm" in onboarding
+    assert (
+        "  3. Signed in as A3ONBOARDSELLER, Confirm; Amazon sends the browser back to the callback (200):" in onboarding
+    )
+    assert "Seller A3ONBOARDSELLER authorized Buyer Messaging" in onboarding
+    assert "  4. GET /sellers: A3ONBOARDSELLER authorized (oauth) until " in onboarding
+    assert "Atzr|" not in printed and "undefined" not in printed
 
 
 def test_the_demo_sends_a_users_own_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

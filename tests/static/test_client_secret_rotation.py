@@ -107,8 +107,10 @@ def test_the_queue_drives_the_notifications_function_one_message_at_a_time(trans
 
 def test_the_check_runs_daily_with_the_rotation_period(template: dict[str, Any], transformed: dict[str, Any]) -> None:
     rules = [r["Properties"] for r in transformed.values() if r["Type"] == "AWS::Events::Rule"]
-    assert [(r["ScheduleExpression"], r["Targets"][0]["Arn"]) for r in rules] == [
-        ("rate(1 day)", {"Fn::GetAtt": ["RotateClientSecretFunction", "Arn"]})
+    # The other daily schedule is the sellers' authorizations' (OnboardSellerFunction, authorization_age.py).
+    assert sorted((r["ScheduleExpression"], r["Targets"][0]["Arn"]["Fn::GetAtt"][0]) for r in rules) == [
+        ("rate(1 day)", "OnboardSellerFunction"),
+        ("rate(1 day)", "RotateClientSecretFunction"),
     ]
     parameter = template["Parameters"]["ClientSecretRotationDays"]
     assert (parameter["Default"], parameter["MaxValue"]) == (90, config.MAX_ROTATION_DAYS)

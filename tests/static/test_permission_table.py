@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import responses
 
-from buyer_messaging import destinations, idempotency, pacer, rotation, status
+from buyer_messaging import destinations, idempotency, onboarding, pacer, rotation, sellers, status
 from buyer_messaging.campaigns import records
 from tests import support
 from tests.recorded_calls import recording, run_everything
@@ -33,6 +33,15 @@ from tests.static.test_template import WILDCARD_RESOURCE_ACTIONS
 pytestmark = [pytest.mark.static, pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")]
 
 Grant = tuple[str, str, str | None]
+# Each onboarded seller's secret ({stack}/sellers/{id}), as the template names them.
+SELLER_SECRETS = "secretsmanager:secret:${AWS::StackName}/sellers/*"
+SELLER_SECRET_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:CreateSecret",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:RestoreSecret",
+    "secretsmanager:DeleteSecret",
+)
 CALLED = ""  # the code calls it: the recorded run must show the call
 
 # What Lambda itself does with every function's role (SAM attaches both AWS managed policies).
@@ -179,6 +188,28 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         ("states:StartExecution", "states:stateMachine:CampaignStateMachine", None): CALLED,
         ("states:DescribeExecution", "states:execution:CampaignStateMachine:*", None): CALLED,
     },
+    # Onboarding (onboarding.py, sellers.py): the application's client for LWA, each seller's own secret, the
+    # registry, invitations and OAuth states, SellerAuthorized / SellerRemoved.
+    "OnboardSellerFunction": {
+        **EVERY_FUNCTION,
+        ("secretsmanager:GetSecretValue", "CredentialsSecret", None): CALLED,
+        **{(action, SELLER_SECRETS, None): CALLED for action in SELLER_SECRET_ACTIONS},
+        ("secretsmanager:TagResource", SELLER_SECRETS, "aws:TagKeys=buyer-messaging:seller"): (
+            "CreateSecret with Tags (the seller's tag) needs it as well: IAM authorizes the tags of a CreateSecret "
+            "as a TagResource"
+        ),
+        ("dynamodb:GetItem", "WorkflowTable", "seller#*"): CALLED,
+        ("dynamodb:BatchGetItem", "WorkflowTable", "seller#*"): CALLED,
+        ("dynamodb:UpdateItem", "WorkflowTable", "seller#*"): CALLED,
+        ("dynamodb:DeleteItem", "WorkflowTable", "seller#*"): CALLED,
+        ("dynamodb:GetItem", "WorkflowTable", "invitation#*"): CALLED,
+        ("dynamodb:PutItem", "WorkflowTable", "invitation#*"): CALLED,
+        ("dynamodb:UpdateItem", "WorkflowTable", "invitation#*"): CALLED,
+        ("dynamodb:GetItem", "WorkflowTable", "oauthstate#*"): CALLED,
+        ("dynamodb:PutItem", "WorkflowTable", "oauthstate#*"): CALLED,
+        ("dynamodb:DeleteItem", "WorkflowTable", "oauthstate#*"): CALLED,
+        ("events:PutEvents", "events:event-bus/EventBusName", None): CALLED,
+    },
     # The client secret's rotation (rotation.py): the secret's own fields, and the tag that remembers a rotation
     # asked for (rotation.REQUESTED_TAG, the only key it may write).
     "RotateClientSecretFunction": {
@@ -274,7 +305,16 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
 STATE_MACHINE_ROLES = {"SendMessageStateMachineRole", "CampaignStateMachineRole"}
 
 # The workflow table's item families (each module's KEY_PREFIX) and the one statement on the table without one.
-TABLE_FAMILIES = {"request#*", "pace#*", "destination#*", "idempotency#*", "campaign#*"}
+TABLE_FAMILIES = {
+    "request#*",
+    "pace#*",
+    "destination#*",
+    "idempotency#*",
+    "campaign#*",
+    "seller#*",
+    "invitation#*",
+    "oauthstate#*",
+}
 WITHOUT_FAMILY = {
     ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/ByOrder", None)): (
         "on a Query LeadingKeys is the index's partition key (an order id); the sparse index holds request records "
@@ -420,6 +460,9 @@ def test_no_statement_on_the_table_without_its_family(transformed: dict[str, Any
         destinations.KEY_PREFIX,
         idempotency.KEY_PREFIX,
         records.KEY_PREFIX,
+        sellers.SELLER_FAMILY,
+        onboarding.INVITATION_FAMILY,
+        onboarding.STATE_FAMILY,
     )
     assert set(prefixes) == {pattern.removesuffix("*") for pattern in TABLE_FAMILIES}
     without = set()
@@ -515,8 +558,12 @@ def called_grant(call: str, params: dict[str, Any]) -> tuple[str, str, str | Non
         item_id = None if index else (params.get("Key") or params["Item"])["id"]["S"]
         return call, "WorkflowTable" + (f"/index/{index}" if index else ""), item_id
     if service == "secretsmanager":
-        assert params["SecretId"] == support.SECRET_ID, params
+        secret_id = params.get("SecretId") or params["Name"]
         tag_keys = "aws:TagKeys=" + ",".join(sorted(tag["Key"] for tag in params["Tags"])) if "Tags" in params else None
+        if secret_id.startswith(support.SELLER_SECRET_PREFIX):
+            seller = secret_id.removeprefix(support.SELLER_SECRET_PREFIX)
+            return call, SELLER_SECRETS.replace("*", seller), tag_keys
+        assert secret_id == support.SECRET_ID, params
         return call, "CredentialsSecret", tag_keys
     if call == "states:StartExecution":
         if params["stateMachineArn"].endswith(f":stateMachine:{support.CAMPAIGN_STATE_MACHINE_NAME}"):

@@ -40,6 +40,7 @@ FUNCTION_FOLDERS = {
     "ClientSecretNotificationsFunction": "client_secret_notifications",
     "PrepareCampaignFunction": "prepare_campaign",
     "FinishCampaignFunction": "finish_campaign",
+    "OnboardSellerFunction": "onboard_seller",
 }
 
 # DefinitionSubstitutions key -> the function whose ARN it carries
@@ -602,6 +603,14 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
                 "CONSOLE_PASSWORD_POLICY",
             },
             "RotateClientSecretFunction": {"CLIENT_SECRET_ROTATION_DAYS"},
+            "OnboardSellerFunction": {
+                "EVENT_BUS_NAME",
+                "SELLER_SECRET_PREFIX",
+                "SPAPI_APPLICATION_ID",
+                "SELLER_CENTRAL_URL",
+                "OAUTH_REDIRECT_URI",
+                "OAUTH_DRAFT_APPLICATION",
+            },
         }
         assert set(own) == expected.get(logical_id, set()), logical_id
     assert template["Resources"]["StartWorkflowFunction"]["Properties"]["Environment"]["Variables"] == {

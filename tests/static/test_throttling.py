@@ -16,8 +16,11 @@ from tests.unit.test_console_files import console_route_fetches
 pytestmark = pytest.mark.static
 
 APIS = ("MachineApi", "ConsoleApi")
-# The console's static files: the only routes without an authorizer.
-PUBLIC_ROUTES = {"GET /", "GET /console/{name}"}
+# The console's static files and the OAuth routes a seller's browser opens (OnboardSellerFunction): the only
+# routes without an authorizer.
+PUBLIC_ROUTES = {"GET /", "GET /console/{name}", "GET /oauth/authorize", "GET /oauth/callback"}
+# The functions behind the HTTP APIs.
+API_FUNCTIONS = ("ApiFunction", "OnboardSellerFunction")
 LIMITS = ("ThrottlingRateLimit", "ThrottlingBurstLimit")
 
 
@@ -64,7 +67,12 @@ def test_every_route_of_both_apis_is_throttled(template: dict[str, Any], transfo
         "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
     }
     found = routes(transformed, api)
-    events = template["Resources"]["ApiFunction"]["Properties"]["Events"].values()
+    events = [
+        event
+        for function in API_FUNCTIONS
+        for event in template["Resources"][function]["Properties"]["Events"].values()
+        if event["Type"] == "HttpApi"
+    ]
     assert set(found) == {
         f"{event['Properties']['Method']} {event['Properties']['Path']}"
         for event in events
@@ -129,7 +137,7 @@ AUTHORIZERS = {"MachineApi": "AWS_IAM", "ConsoleApi": "ConsoleUsers"}
 @pytest.mark.parametrize("api", APIS)
 def test_every_route_has_its_apis_authorizer_but_the_public_ones(transformed: dict[str, Any], api: str) -> None:
     """A route without a security requirement would be as open as a NONE one without saying so: every route names
-    the API's authorizer, the console's two public routes (its static files) NONE, and nothing else."""
+    the API's authorizer, the console's public routes (its static files, the OAuth routes) NONE, and nothing else."""
     found = routes(transformed, api)
     public = PUBLIC_ROUTES if api == "ConsoleApi" else set()
     assert {route: authorizers for route, authorizers in found.items() if route not in public} == {

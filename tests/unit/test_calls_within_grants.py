@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import responses
 
-from buyer_messaging import destinations, idempotency, pacer, status
+from buyer_messaging import destinations, idempotency, onboarding, pacer, sellers, status
 from buyer_messaging.campaigns import records
 from tests import support
 from tests.recorded_calls import CAMPAIGN_ID, Calls, recording
@@ -82,7 +82,9 @@ def test_only_request_records_carry_the_order_index_keys(
         pacer.KEY_PREFIX,
         idempotency.KEY_PREFIX,
         records.KEY_PREFIX,
-    }
+        sellers.SELLER_FAMILY,
+        onboarding.INVITATION_FAMILY,
+    }  # the run's OAuth state was used once: deleted
     indexed = {
         item["id"]["S"].split("#")[0] + "#"
         for item in items

@@ -19,9 +19,15 @@ from buyer_messaging.errors import InvalidRequest
 from tests import support
 
 PACKAGE = support.ROOT / "layers/shared/buyer_messaging"
-# Every function but the API's (which has a test of its own below): the folders of functions/.
+# The functions behind the HTTP APIs: routes, not a workflow step (each has a test of its own below).
+HTTP_API_FUNCTIONS = ("api", "onboard_seller")
+# Every other function: the folders of functions/.
 HANDLERS = tuple(
-    sorted(path.parent.name for path in (support.ROOT / "functions").glob("*/app.py") if path.parent.name != "api")
+    sorted(
+        path.parent.name
+        for path in (support.ROOT / "functions").glob("*/app.py")
+        if path.parent.name not in HTTP_API_FUNCTIONS
+    )
 )
 # The workflow's steps: the modules of buyer_messaging/workflow/.
 STEPS = tuple(sorted(path.stem for path in (PACKAGE / "workflow").glob("*.py") if path.stem != "__init__"))
@@ -192,6 +198,17 @@ def test_the_api_function_loads_neither_pydantic_nor_an_adapter_before_a_route_n
         ".resend",  # POST /resends loads the status record, Step Functions and S3 adapters when it runs
     )
     assert set(found["ours"]) == {f"buyer_messaging{name}" for name in api_basics}
+
+
+def test_the_onboarding_function_loads_neither_requests_nor_pydantic_before_a_route_needs_it() -> None:
+    found = _load("onboard_seller")
+
+    assert found["botocore_traced"]
+    loaded = found["loaded"]
+    # Login with Amazon's session comes with the first code exchange, not with every page.
+    assert not loaded["pydantic"]
+    assert not loaded["requests"]
+    assert not loaded["sqlite3"]
 
 
 _STEP_PROBE = """

@@ -27,6 +27,7 @@ def test_defaults_of_an_empty_environment() -> None:
         status_retention_days=90,
         connect_timeout_seconds=5.0,
         read_timeout_seconds=30.0,
+        seller_central_url="https://sellercentral.amazon.com",
     )
 
 
@@ -260,3 +261,49 @@ def test_a_bad_campaign_max_rows_is_named(value: str, message: str) -> None:
     with pytest.raises(ConfigurationError) as raised:
         Settings.from_env({"CAMPAIGN_MAX_ROWS": value})
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("region", "seller_central"),
+    [
+        ("na", "https://sellercentral.amazon.com"),
+        ("eu", "https://sellercentral-europe.amazon.com"),
+        ("fe", "https://sellercentral.amazon.co.jp"),
+        ("sandbox-eu", "https://sellercentral-europe.amazon.com"),
+    ],
+)
+def test_each_region_has_its_seller_central(region: str, seller_central: str) -> None:
+    assert Settings.from_env({"SPAPI_REGION": region}).seller_central_url == seller_central
+
+
+def test_onboarding_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "SPAPI_APPLICATION_ID": "amzn1.sp.solution.0a1b",
+            "SELLER_CENTRAL_URL": "https://sellercentral.amazon.co.uk/",
+            "OAUTH_REDIRECT_URI": "https://console.example/oauth/callback",
+            "OAUTH_DRAFT_APPLICATION": "TRUE",
+        }
+    )
+
+    assert settings.spapi_application_id == "amzn1.sp.solution.0a1b"
+    assert settings.seller_central_url == "https://sellercentral.amazon.co.uk"
+    assert settings.oauth_redirect_uri == "https://console.example/oauth/callback"
+    assert settings.oauth_draft_application is True
+
+
+@pytest.mark.parametrize(
+    ("environment", "complaint"),
+    [
+        ({"OAUTH_DRAFT_APPLICATION": "yes"}, "OAUTH_DRAFT_APPLICATION='yes' must be true or false."),
+        (
+            {"SELLER_CENTRAL_URL": "http://sellercentral.example"},
+            "SELLER_CENTRAL_URL='http://sellercentral.example' is not an https URL",
+        ),
+    ],
+)
+def test_onboarding_settings_refused(environment: dict[str, str], complaint: str) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env(environment)
+
+    assert str(refused.value).startswith(complaint)

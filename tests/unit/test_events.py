@@ -62,6 +62,23 @@ def _http_api_event(event: Any) -> None:
         assert campaigns_api.read_campaign_post(request.body).dry_run
 
 
+def _onboarding_event(event: Any) -> None:
+    """An HTTP API (payload 2.0) request for one of the onboarding routes: the public OAuth ones carry no
+    authorizer, the operator's are IAM-signed; or the daily schedule of the sellers' authorizations."""
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+    if event.get("source") == "aws.events":
+        _scheduled_event(event)
+        return
+    request = APIGatewayProxyEventV2(event)
+    route = f"{request.request_context.http.method} {request.raw_path}"
+    public = {"GET /oauth/authorize", "GET /oauth/callback"}
+    assert route in public | {"POST /sellers/invitations", "GET /sellers", "POST /sellers"}, route
+    assert ("authorizer" not in event["requestContext"]) == (route in public), route
+    if request.body:
+        assert isinstance(json.loads(request.body), dict)
+
+
 def _bare_task(event: Any) -> None:
     task = AttachmentTask.from_dict(event)
     catalog.message_type(task.message_type)
@@ -130,6 +147,7 @@ PARSERS: dict[str, Callable[[Any], None]] = {
     "client_secret_notifications": _client_secret_notifications,
     "rotate_client_secret": _scheduled_event,
     "api": _http_api_event,
+    "onboard_seller": _onboarding_event,
     "list_actions": _validation_task,
     "record_outcome": _outcome_task,
     "statemachine": _message_request,
@@ -202,7 +220,7 @@ def test_no_sample_carries_a_presigned_url(sample: str) -> None:
     assert "X-Amz-" not in text
     assert "https://" not in text
     assert '"url"' not in text
-    if not sample.startswith("api/"):  # an HTTP request has headers; a workflow state never carries signed ones
+    if not sample.startswith(("api/", "onboard_seller/")):  # an HTTP request has headers; a workflow state never does
         assert '"headers"' not in text
 
 

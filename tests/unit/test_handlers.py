@@ -76,6 +76,7 @@ def test_every_function_has_a_handler_and_they_are_distinct() -> None:
         "finish_campaign",
         "hash_attachment",
         "list_actions",
+        "onboard_seller",
         "prepare_campaign",
         "record_outcome",
         "rotate_client_secret",

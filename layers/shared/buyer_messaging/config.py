@@ -70,6 +70,13 @@ class Settings:
     seller_secret_prefix: str = ""
     # The KMS key that encrypts the sellers' secrets (empty: Secrets Manager's own key for the account).
     seller_secret_kms_key: str = ""
+    # Onboarding (buyer_messaging.onboarding): the SP-API application's id (amzn1.sp.solution.…), the Seller
+    # Central whose consent page sellers are sent to, the redirect URI registered in Developer Central (the
+    # callback route), and whether the application is still a draft (its consent URI then needs version=beta).
+    spapi_application_id: str = ""
+    seller_central_url: str = ""
+    oauth_redirect_uri: str = ""
+    oauth_draft_application: bool = False
 
     def spapi_call_seconds(self) -> float:
         """The longest one SP-API operation can take before its client gives up (tokens included)."""
@@ -116,6 +123,10 @@ class Settings:
             campaign_max_rows=_campaign_max_rows(env),
             seller_secret_prefix=env.get("SELLER_SECRET_PREFIX", "").strip(),
             seller_secret_kms_key=env.get("SELLER_SECRET_KMS_KEY", "").strip(),
+            spapi_application_id=env.get("SPAPI_APPLICATION_ID", "").strip(),
+            seller_central_url=_seller_central_url(env, region),
+            oauth_redirect_uri=env.get("OAUTH_REDIRECT_URI", "").strip(),
+            oauth_draft_application=_flag(env, "OAUTH_DRAFT_APPLICATION"),
         )
 
     def require(self, name: str) -> str:
@@ -134,13 +145,37 @@ _VARIABLE_OF = {
     "campaign_state_machine_arn": "CAMPAIGN_STATE_MACHINE_ARN",
     "workflow_table": "WORKFLOW_TABLE",
     "seller_secret_prefix": "SELLER_SECRET_PREFIX",
+    "spapi_application_id": "SPAPI_APPLICATION_ID",
+    "oauth_redirect_uri": "OAUTH_REDIRECT_URI",
 }
+
+# The Seller Central a region's sellers sign in to (SP-API docs "Seller Central URLs"): the consent page's host
+# unless SELLER_CENTRAL_URL names the seller's own marketplace's (sellercentral.amazon.co.uk, …).
+SELLER_CENTRAL_URLS: Mapping[str, str] = {
+    "na": "https://sellercentral.amazon.com",
+    "eu": "https://sellercentral-europe.amazon.com",
+    "fe": "https://sellercentral.amazon.co.jp",
+}
+
+
+def _seller_central_url(env: Mapping[str, str], region: str) -> str:
+    url = env.get("SELLER_CENTRAL_URL", "").strip().rstrip("/") or SELLER_CENTRAL_URLS[region.removeprefix("sandbox-")]
+    _require_secure_url("SELLER_CENTRAL_URL", url)
+    return url
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value not in ("", "true", "false"):
+        raise ConfigurationError(f"{name}={value!r} must be true or false.")
+    return value == "true"
 
 
 # What each URL setting would carry: a plain-http URL to another host would send it in clear.
 _CARRIES = {
     "SPAPI_ENDPOINT": "the SP-API access tokens",
     "LWA_TOKEN_URL": "the LWA client secret and refresh token",
+    "SELLER_CENTRAL_URL": "the sellers to their sign-in",
 }
 
 

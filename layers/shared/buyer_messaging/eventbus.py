@@ -30,6 +30,10 @@ MESSAGE_SENT = "MessageSent"
 MESSAGE_FAILED = "MessageFailed"
 MESSAGE_OUTCOME_UNKNOWN = "MessageOutcomeUnknown"
 CAMPAIGN_COMPLETED = "CampaignCompleted"
+# A seller's authorization (buyer_messaging.onboarding): its detail is Seller.to_dict(), never a token.
+SELLER_AUTHORIZED = "SellerAuthorized"
+SELLER_REMOVED = "SellerRemoved"
+SELLER_AUTHORIZATION_EXPIRING = "SellerAuthorizationExpiring"
 
 
 @lru_cache(maxsize=1)

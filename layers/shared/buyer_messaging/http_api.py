@@ -16,6 +16,7 @@ from buyer_messaging.config import get_settings
 from buyer_messaging.errors import (
     AttachmentChanged,
     AttachmentNotFound,
+    AuthorizationStateInvalid,
     BuyerMessagingError,
     CampaignExists,
     CampaignNotFound,
@@ -25,6 +26,7 @@ from buyer_messaging.errors import (
     InvalidAttachments,
     InvalidMessageText,
     InvalidRequest,
+    InvitationInvalid,
     ManifestInvalid,
     ManifestTooLarge,
     MessageTypeNotAvailable,
@@ -90,6 +92,8 @@ _CALLER_ERRORS: dict[type[BuyerMessagingError], tuple[int, str | None]] = {
     CampaignRunning: (409, None),
     ManifestTooLarge: (413, "manifest"),
     UnsupportedContentType: (415, "Content-Type"),
+    InvitationInvalid: (400, "invitation"),
+    AuthorizationStateInvalid: (400, "state"),
 }
 TRANSIENT_STATUS = 503
 # Amazon refused the app itself (credentials, authorization): the seller has to act, not the caller.

@@ -130,6 +130,13 @@ METRICS: tuple[Metric, ...] = (
     _metric("ClientSecretDaysLeft", "Count", "rotation", "Days before Amazon's 180-day deadline (daily)."),
     _metric("ClientSecretStored", "Count", "rotation", "A new client secret from Amazon was stored."),
     _metric("ClientSecretRotationsRequested", "Count", "rotation", "A rotation was asked of Amazon."),
+    # --- sellers' authorizations (README, "Onboard a seller")
+    _metric(
+        "SellerAuthorizationDaysLeft",
+        "Count",
+        "authorization_age",
+        "The fewest days before an authorized seller's 365 days end (daily).",
+    ),
 )
 
 BY_NAME: Mapping[str, Metric] = {metric.name: metric for metric in METRICS}
