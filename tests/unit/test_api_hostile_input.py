@@ -122,8 +122,8 @@ def test_a_message_names_only_keys_post_attachments_hands_out(
     assert body["errors"] == [
         {
             "field": "attachments[0].key",
-            "message": "must be a key POST /attachments gave (attachments/{uuid}/{fileName}); no other object of the "
-            "bucket can be sent",
+            "message": "must be a key POST /attachments gave ([sellers/{sellingPartnerId}/]attachments/{uuid}/"
+            "{fileName}); no other object of the bucket can be sent",
         }
     ]
     assert [call.request.url for call in http.calls] == []  # not even Amazon's actions were asked for

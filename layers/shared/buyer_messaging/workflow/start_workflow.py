@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import executions, status, storage, trigger
+from buyer_messaging import executions, seller_scope, status, storage, trigger
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.errors import BuyerMessagingError, ConfigurationError, WorkflowTableUnavailable, error_name
 from buyer_messaging.models import MessageRequest
@@ -32,7 +32,11 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
                 first_error = first_error or error
             continue
         try:
-            request = trigger.request_for_object(staged, storage.read_json_object)
+            request = seller_scope.for_request(
+                settings,
+                trigger.request_for_object(staged, storage.read_json_object),
+                key_seller=trigger.key_seller(staged),
+            )
             hint = request.amazon_order_id + "-" + request.message_type
             started = executions.start_execution(
                 state_machine_arn, trigger.execution_name(staged, hint), request.to_dict()
