@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import responses
 
-from buyer_messaging import destinations, idempotency, pacer, rotation, status
+from buyer_messaging import destinations, idempotency, pacer, rotation, sellers, status
 from buyer_messaging.campaigns import records
 from tests import support
 from tests.recorded_calls import recording, run_everything
@@ -53,6 +53,19 @@ SP_API_CALLER: dict[Grant, str] = {
     ("secretsmanager:GetSecretValue", "CredentialsSecret", None): CALLED,
     ("dynamodb:GetItem", "WorkflowTable", "pace#*"): CALLED,
     ("dynamodb:PutItem", "WorkflowTable", "pace#*"): CALLED,
+}
+# The seller registry: which sellers the deployment serves (resolve), each seller's status (credentials_for).
+SELLER_REGISTRY_READER: dict[Grant, str] = {("dynamodb:GetItem", "WorkflowTable", "seller#*"): CALLED}
+_FOR_A_REGISTERED_SELLER = (
+    "read for a registered seller only (sellers.credentials_for): the recorded run's deployment has none; "
+    "tests/unit/test_seller_scope.py calls with each seller's own token"
+)
+# A function that calls the SP-API for a seller: the seller's own secret (its refresh token), and the registry (with
+# SELLER_REGISTRY_READER where the recorded run resolves a request, else with the reason).
+SELLER_SECRETS = "secretsmanager:secret:${AWS::StackName}/sellers/*"
+SELLER_SECRET: dict[Grant, str] = {
+    ("secretsmanager:GetSecretValue", SELLER_SECRETS, None): _FOR_A_REGISTERED_SELLER,
+    ("kms:Decrypt", "SellerSecretsKey", "kms:ViaService=secretsmanager"): _FOR_A_REGISTERED_SELLER,
 }
 STAGED_READER: dict[Grant, str] = {
     ("s3:GetObject", "StagingBucket/*", None): CALLED,
@@ -90,6 +103,7 @@ _DEADLINE = "the quota deadline (turns._Deadline reads receivedAt) only for a tu
 PERMISSIONS: dict[str, dict[Grant, str]] = {
     "StartWorkflowFunction": {
         **EVERY_FUNCTION,
+        **SELLER_REGISTRY_READER,
         **REQUEST_RECORDS,
         ("states:StartExecution", "states:stateMachine:SendMessageStateMachine", None): CALLED,
         ("states:StartExecution", "states:stateMachine:CampaignStateMachine", None): CALLED,
@@ -104,6 +118,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "ListActionsFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        **SELLER_REGISTRY_READER,
         **STAGED_READER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): _DEADLINE,
@@ -112,6 +128,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "CreateDestinationFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): _DEADLINE,
         ("dynamodb:PutItem", "WorkflowTable", "destination#*"): CALLED,
@@ -119,6 +137,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "UploadAttachmentFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **STAGED_READER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "destination#*"): CALLED,
@@ -127,6 +147,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "SendMessageFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): (
             f"{_DEADLINE}, and a retry after a send without an answer "
@@ -160,6 +182,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "ApiFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        **SELLER_REGISTRY_READER,
         **STAGED_READER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): CALLED,
@@ -274,7 +298,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
 STATE_MACHINE_ROLES = {"SendMessageStateMachineRole", "CampaignStateMachineRole"}
 
 # The workflow table's item families (each module's KEY_PREFIX) and the one statement on the table without one.
-TABLE_FAMILIES = {"request#*", "pace#*", "destination#*", "idempotency#*", "campaign#*"}
+TABLE_FAMILIES = {"request#*", "pace#*", "destination#*", "idempotency#*", "campaign#*", "seller#*"}
 WITHOUT_FAMILY = {
     ("ApiFunction", ("dynamodb:Query", "WorkflowTable/index/ByOrder", None)): (
         "on a Query LeadingKeys is the index's partition key (an order id); the sparse index holds request records "
@@ -344,6 +368,11 @@ def family(statement: dict[str, Any], role: str) -> str | None:
     condition = statement.get("Condition")
     if condition is None:
         return None
+    if list(condition) == ["StringEquals"]:
+        assert list(condition["StringEquals"]) == ["kms:ViaService"], f"{role}: {condition}"
+        via = condition["StringEquals"]["kms:ViaService"]
+        text = via["Fn::Sub"] if isinstance(via, dict) else via
+        return "kms:ViaService=" + str(text).split(".", 1)[0]
     if list(condition) == ["ForAllValues:StringEquals"]:
         assert list(condition["ForAllValues:StringEquals"]) == ["aws:TagKeys"], f"{role}: {condition}"
         (tag_key,) = _as_list(condition["ForAllValues:StringEquals"]["aws:TagKeys"])
@@ -420,6 +449,7 @@ def test_no_statement_on_the_table_without_its_family(transformed: dict[str, Any
         destinations.KEY_PREFIX,
         idempotency.KEY_PREFIX,
         records.KEY_PREFIX,
+        sellers.SELLER_FAMILY,
     )
     assert set(prefixes) == {pattern.removesuffix("*") for pattern in TABLE_FAMILIES}
     without = set()
