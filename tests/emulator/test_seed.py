@@ -163,13 +163,18 @@ def test_missing_credentials(document: dict[str, Any]) -> None:
 
 
 def test_other_sellers_and_their_orders(document: dict[str, Any]) -> None:
-    document["otherSellers"] = [{"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "Atzr|other"}]
+    document["otherSellers"].append({"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "Atzr|other"})
     document["orders"][3]["sellingPartnerId"] = "A3OTHERSELLER9"
 
     seed = Seed.from_dict(document)
 
-    assert seed.selling_partner_ids == ("A2EXAMPLESELLER", "A3OTHERSELLER9")
-    assert [order.selling_partner_id for order in seed.orders][2:] == ["A2EXAMPLESELLER", "A3OTHERSELLER9"]
+    assert seed.selling_partner_ids == ("A2EXAMPLESELLER", "A3OTHERSELLER", "A3OTHERSELLER9")
+    assert [order.selling_partner_id for order in seed.orders][2:] == [
+        "A2EXAMPLESELLER",
+        "A3OTHERSELLER9",
+        "A3OTHERSELLER",
+        "A3OTHERSELLER",
+    ]
     assert seed.seller_of_refresh_token("Atzr|other") == "A3OTHERSELLER9"
     assert seed.seller_of_refresh_token(seed.credentials.refresh_token) == "A2EXAMPLESELLER"
     assert seed.seller_of_refresh_token("Atzr|nobody's") is None

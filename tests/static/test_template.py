@@ -713,6 +713,8 @@ def test_staging_bucket_triggers_start_workflow(resources: dict[str, Any]) -> No
         {"prefix": "requests/", "suffix": ".json"},
         {"prefix": "campaigns/", "suffix": ".csv"},
         {"prefix": "campaigns/", "suffix": ".jsonl"},
+        # A seller's keys: every one arrives, the trigger starts only what the filters above mean (starts_something).
+        {"prefix": "sellers/"},
     ]
     permission = resources["StartWorkflowS3Permission"]["Properties"]
     assert permission["Principal"] == "s3.amazonaws.com"

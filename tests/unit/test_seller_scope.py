@@ -274,3 +274,21 @@ def test_the_order_history_is_filtered_by_seller(aws: dict[str, Any]) -> None:
         "h-a",
         "h-b",
     }
+
+
+@pytest.mark.parametrize(
+    ("key", "starts"),
+    [
+        (f"sellers/{SELLER_A}/outbox/{support.MARKETPLACE_ID}/{support.ORDER_ID}/invoice/a.pdf", True),
+        (f"sellers/{SELLER_A}/requests/r.json", True),
+        (f"sellers/{SELLER_A}/campaigns/july.csv", True),
+        (f"sellers/{SELLER_A}/campaigns/july.jsonl", True),
+        # Every key under sellers/ reaches the trigger (S3 filters match a prefix): these start nothing.
+        (f"sellers/{SELLER_A}/attachments/0b1c/a.pdf", False),
+        (f"sellers/{SELLER_A}/requests/r.txt", False),
+        (f"sellers/{SELLER_A}/campaigns/notes.txt", False),
+        ("requests/r.json", True),
+    ],
+)
+def test_under_sellers_only_what_the_filters_mean_starts(key: str, starts: bool) -> None:
+    assert trigger.starts_something(_staged(key)) is starts

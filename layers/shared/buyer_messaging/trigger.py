@@ -102,6 +102,22 @@ def request_for_object(
     )
 
 
+def starts_something(staged: StagedObjectEvent) -> bool:
+    """Whether the key is one the bucket's notification filters mean to start: every key under ``sellers/``
+    arrives (S3 filters match a prefix, not a pattern), and after the seller segment only what the unsegmented
+    filters deliver starts (outbox/…, requests/….json, campaigns/….csv or .jsonl); a seller's attachments/ and
+    anything else start nothing. Keys without the segment were filtered by S3 already."""
+    scoped = split_key(staged.key)
+    if scoped.segment is None:
+        return True
+    rest = scoped.rest
+    return (
+        rest.startswith(OUTBOX_PREFIX)
+        or (rest.startswith(REQUESTS_PREFIX) and rest.endswith(".json"))
+        or (rest.startswith(MANIFEST_PREFIX) and rest.endswith((".csv", ".jsonl")))
+    )
+
+
 def key_seller(staged: StagedObjectEvent) -> str | None:
     """The seller the key's ``sellers/{id}/`` segment names, or None for a key without one."""
     return split_key(staged.key).seller
@@ -127,6 +143,12 @@ def campaign_for_object(staged: StagedObjectEvent) -> CampaignRun | None:
     nothing); UnsupportedS3Key for any other key under campaigns/."""
     if is_report(staged.key):
         return None
+    if split_key(staged.key).segment is not None:
+        # A campaign's rows are not yet its seller's (the manifest, its run and its rows carry no seller): refused
+        # here rather than started with rows that a deployment of several sellers would refuse one by one.
+        raise UnsupportedS3Key(
+            f"s3://{staged.bucket}/{staged.key}: campaigns are staged under campaigns/ only, not under sellers/ yet."
+        )
     name, fmt = manifest_name(staged.key)
     return CampaignRun.first(staged.bucket, staged.key, staged.version, name, fmt)
 

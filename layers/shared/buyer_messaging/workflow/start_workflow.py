@@ -24,6 +24,10 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
     first_error: BuyerMessagingError | None = None
     for staged in trigger.parse_s3_event(event):
         where = f"s3://{staged.bucket}/{staged.key}"
+        if not trigger.starts_something(staged):
+            logger.info("Staged object under sellers/ that starts nothing", extra={"object": where})
+            results.append({"object": where, "started": False, "ignored": "starts nothing (e.g. an attachment)"})
+            continue
         if trigger.is_campaign_object(staged):
             try:
                 results.append(_start_campaign(settings, staged))
