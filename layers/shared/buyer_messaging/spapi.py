@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from buyer_messaging import __version__
+from buyer_messaging import __version__, sellers
 from buyer_messaging.auth import AccessTokenProvider, LwaCredentials, load_credentials
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.emf import emit
@@ -316,8 +316,6 @@ class SellerAuthorization:
         self.authorized_at: str | None = None
 
     def load(self, *, fresh: bool = False) -> LwaCredentials:
-        from buyer_messaging import sellers
-
         found = sellers.credentials_for(self._settings, self.seller, fresh=fresh)
         self.authorized_at = found.authorized_at
         return found.credentials
