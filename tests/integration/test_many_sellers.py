@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from local_stack.reliability import runner
 from tests.integration.conftest import Stack
@@ -99,3 +100,55 @@ def test_a_file_staged_for_another_seller_is_refused_and_kept(stack: Stack) -> N
     assert stack.emulator.deliveries() == []
     assert stack.emulator.destinations() == []  # nothing uploaded
     assert {staged_for_b, request} <= stack.staged_keys()
+
+
+def _post(api: str, order: str, body: dict[str, Any], key: str | None = None) -> requests.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    return requests.post(
+        f"{api}/orders/{order}/messages", json={"marketplaceId": MARKETPLACE, **body}, headers=headers, timeout=30
+    )
+
+
+def test_the_api_sends_for_the_seller_the_body_names(api: str, stack: Stack) -> None:
+    body = {"messageType": "unexpectedProblem", "text": "Seller B writes through the API."}
+    unnamed = _post(api, ORDER_B, body)
+    assert unnamed.status_code == 400
+    assert unnamed.json()["error"] == "SellerRequired"
+    assert [problem["field"] for problem in unnamed.json()["errors"]] == ["sellingPartnerId"]
+
+    accepted = _post(api, ORDER_B, {**body, "sellingPartnerId": SELLER_B})
+    assert accepted.status_code == 202, accepted.text
+    (execution,) = stack.finished(1)
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    assert [d["text"] for d in stack.emulator.deliveries(ORDER_B)] == [body["text"]]
+    history = requests.get(f"{api}/orders/{ORDER_B}/messages", params={"sellingPartnerId": SELLER_A}, timeout=30)
+    assert history.json()["messages"] == []  # seller A's requests for that order: none
+    history = requests.get(f"{api}/orders/{ORDER_B}/messages", params={"sellingPartnerId": SELLER_B}, timeout=30)
+    assert [m["requestId"] for m in history.json()["messages"]] == [accepted.json()["requestId"]]
+
+
+def test_a_repeat_from_before_the_seller_was_registered_is_still_a_repeat() -> None:
+    """A one-seller deployment starts a request naming no seller, then registers its seller: the same request
+    again is the first one (repeat), not another message, nor a reused key (409)."""
+    from local_stack.api_server import LocalApi
+    from local_stack.lambdas import LambdaContext
+    from spapi_emulator import load_default_seed
+
+    with runner.quiet_moto(), runner.fresh_stack("na") as run:
+        assert run.local.deployment is not None
+        function = run.local.lambdas.function(run.local.deployment.functions["ApiFunction"])
+        server = LocalApi(
+            function.load(), context=lambda: LambdaContext(function.name, function.memory_mb, function.timeout_seconds)
+        )
+        with server:
+            body = {"messageType": "unexpectedProblem", "text": "Sent once."}
+            first = _post(server.url, ORDER_A, body, key="once-1")
+            assert first.status_code == 202, first.text
+            run.local.wait_for_executions(1, timeout_seconds=60)
+            runner.register_seed_sellers(load_default_seed(), (SELLER_A,))
+
+            again = _post(server.url, ORDER_A, body, key="once-1")
+
+            assert again.status_code == 202, again.text
+            assert again.json() == {**first.json(), "repeat": True}
+            assert len(run.emulator.deliveries(ORDER_A)) == 1

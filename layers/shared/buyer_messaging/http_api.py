@@ -388,13 +388,17 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
         )
     # Named from the request as sent: one that names no seller keeps the name it had before sellers were named.
     name = naming.request_execution_name(request, caller=caller, idempotency_key=idempotency_key)
-    request = seller_scope.for_request(settings, request)
+    given, request = request, seller_scope.for_request(settings, request)
     state_machine_arn = settings.require("state_machine_arn")
     # A repeat is answered with the first request, before validation: a once-per-order type that the first
     # request used up must not turn the repeat into an error.
     first = executions.execution_input(executions.execution_arn(state_machine_arn, name))
     if first is not None:
-        if naming.canonical_content(MessageRequest.from_dict(first)) != naming.canonical_content(request):
+        started_as = MessageRequest.from_dict(first)
+        # A request that names no seller repeats the first one whatever seller that one was resolved to, or none
+        # (started before sellers were named): the seller it resolves to now is not part of its identity.
+        compared = given.for_seller(started_as.selling_partner_id) if given.selling_partner_id is None else request
+        if naming.canonical_content(started_as) != naming.canonical_content(compared):
             raise IdempotencyKeyReused(
                 f"The Idempotency-Key {idempotency_key!r} already sent another message (request {name}); use a new "
                 "key for a new message.",
