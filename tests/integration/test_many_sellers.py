@@ -152,3 +152,31 @@ def test_a_repeat_from_before_the_seller_was_registered_is_still_a_repeat() -> N
             assert again.status_code == 202, again.text
             assert again.json() == {**first.json(), "repeat": True}
             assert len(run.emulator.deliveries(ORDER_A)) == 1
+
+
+def test_an_execution_started_by_hand_is_checked_as_every_entry_checks(stack: Stack) -> None:
+    """The Step Functions console starts the machine with any input: its first state resolves the seller when the
+    input names none, and refuses a file staged for another seller."""
+    stack.put(f"sellers/{SELLER_B}/attachments/invoice-b.pdf", PDF)
+    unnamed = stack.start(
+        {
+            "amazonOrderId": ORDER_A,
+            "marketplaceId": MARKETPLACE,
+            "messageType": "unexpectedProblem",
+            "text": "Which seller?",
+        }
+    )
+    other_sellers_file = stack.start(
+        {
+            "amazonOrderId": ORDER_A,
+            "marketplaceId": MARKETPLACE,
+            "messageType": "invoice",
+            "sellingPartnerId": SELLER_A,
+            "attachments": [{"key": f"sellers/{SELLER_B}/attachments/invoice-b.pdf"}],
+        }
+    )
+
+    assert (unnamed["status"], unnamed["error"]) == ("FAILED", "SellerRequired")
+    assert (other_sellers_file["status"], other_sellers_file["error"]) == ("FAILED", "AttachmentOfAnotherSeller")
+    assert stack.emulator.deliveries() == []
+    assert stack.emulator.destinations() == []
