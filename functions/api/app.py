@@ -101,13 +101,17 @@ def _body() -> str | None:
 @app.get("/orders/<amazonOrderId>/message-types")
 def get_message_types(amazonOrderId: str) -> Response[Any]:  # noqa: N803  (the path's own name)
     marketplace_id = http_api.read_marketplace_id(app.current_event.get_query_string_value("marketplaceId"))
-    return _json(200, http_api.message_types(amazonOrderId, marketplace_id))
+    seller = http_api.read_seller(app.current_event.get_query_string_value("sellingPartnerId"))
+    return _json(200, http_api.message_types(amazonOrderId, marketplace_id, seller))
 
 
 @app.post("/attachments")
 def post_attachment() -> Response[Any]:
     staging = http_api.read_stage_attachment(_body())
-    return _json(201, http_api.stage_attachment(staging.file_name, staging.content_type, staging.size))
+    return _json(
+        201,
+        http_api.stage_attachment(staging.file_name, staging.content_type, staging.size, staging.selling_partner_id),
+    )
 
 
 @app.post("/orders/<amazonOrderId>/messages")
@@ -127,7 +131,8 @@ def get_message(requestId: str) -> Response[Any]:  # noqa: N803
 
 @app.get("/orders/<amazonOrderId>/messages")
 def get_order_messages(amazonOrderId: str) -> Response[Any]:  # noqa: N803
-    return _json(200, http_api.order_history(amazonOrderId))
+    seller = http_api.read_seller(app.current_event.get_query_string_value("sellingPartnerId"))
+    return _json(200, http_api.order_history(amazonOrderId, seller))
 
 
 @app.post("/campaigns")

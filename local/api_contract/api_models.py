@@ -45,6 +45,13 @@ class AttachmentIn(_Strict):
     )
 
 
+# Why a field and a query parameter, not a path segment: one document shape for S3, the API, the console and
+# campaigns (sellingPartnerId is a field of the request document, as marketplaceId is), no second set of routes,
+# and optional in a deployment of one seller. Routes by id need none: the record says whose it is.
+SELLER_TEXT = (
+    "The seller (selling partner id) the request is for: one of this deployment's sellers. Optional when the "
+    "deployment serves one seller; required (SellerRequired) when it serves several."
+)
 COVERAGE_DATE = "warranty only: a date-time with an offset (2026-01-31T00:00:00Z), sent to Amazon as RFC 3339 in UTC"
 
 
@@ -67,6 +74,9 @@ class SendMessageIn(_Strict):
     )
     coverageStartDate: str | None = Field(default=None, description=COVERAGE_DATE, json_schema_extra=rules.DATE_TIME)
     coverageEndDate: str | None = Field(default=None, description=COVERAGE_DATE, json_schema_extra=rules.DATE_TIME)
+    sellingPartnerId: str | None = Field(
+        default=None, description=SELLER_TEXT, json_schema_extra=rules.SELLING_PARTNER_ID
+    )
 
 
 class StageAttachmentIn(_Strict):
@@ -80,6 +90,12 @@ class StageAttachmentIn(_Strict):
         examples=[123456],
         description="Bytes; S3 refuses the upload unless the file has exactly this size.",
         json_schema_extra=rules.SIZE,
+    )
+    sellingPartnerId: str | None = Field(
+        default=None,
+        description=SELLER_TEXT + " The key is then under sellers/{sellingPartnerId}/: only that seller's messages "
+        "may send it.",
+        json_schema_extra=rules.SELLING_PARTNER_ID,
     )
 
 
@@ -154,6 +170,7 @@ class RequestStatus(BaseModel):
     requestId: str
     status: str
     done: bool
+    sellingPartnerId: str | None = Field(default=None, description="Whose the request is (absent: no seller named).")
     history: list[Transition] = Field(default_factory=list)
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
@@ -162,6 +179,7 @@ class RequestStatus(BaseModel):
 
 class OrderHistory(BaseModel):
     amazonOrderId: str
+    sellingPartnerId: str | None = Field(default=None, description="The seller asked for (the query parameter).")
     messages: list[RequestStatus]
 
 
@@ -171,6 +189,13 @@ ORDER_ID = Parameter(
     "amazonOrderId", "path", "The Amazon order id, like 123-1234567-1234567.", schema=lambda: dict(rules.ORDER_ID)
 )
 SEND_MESSAGE = "postOrdersAmazonOrderIdMessages"
+SELLER = Parameter(
+    "sellingPartnerId",
+    "query",
+    SELLER_TEXT,
+    required=False,
+    schema=lambda: {"type": "string", **rules.SELLING_PARTNER_ID},
+)
 ORDER_MESSAGES = Link(
     "OrderMessages",
     "getOrdersAmazonOrderIdMessages",
@@ -205,6 +230,7 @@ OPERATIONS = (
                 "The order's marketplace, e.g. ATVPDKIKX0DER; this deployment's SP-API region serves these.",
                 schema=rules.marketplace_parameter,
             ),
+            SELLER,
         ),
         links=(
             Link(
@@ -282,7 +308,7 @@ OPERATIONS = (
         200,
         OrderHistory,
         (400, 503),
-        parameters=(ORDER_ID,),
+        parameters=(ORDER_ID, SELLER),
     ),
     *CAMPAIGN_OPERATIONS,
     *RESEND_OPERATIONS,

@@ -16,10 +16,12 @@ from functools import cache
 from typing import Any
 
 from buyer_messaging import catalog, marketplaces, validation
-from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN
+from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN, SELLING_PARTNER_ID_PATTERN
 from buyer_messaging.http_api import (
     ATTACHMENTS_PREFIX,
     IDEMPOTENCY_KEY_MAX_LENGTH,
+    SELLER_SEGMENT_MAX_LENGTH,
+    SELLER_SEGMENT_PATTERN,
     STAGED_FOLDER_PATTERN,
 )
 
@@ -94,9 +96,11 @@ def _file_name(schema: JsonDict) -> None:
 FILE_NAME = _file_name
 # The key POST /attachments gave: its folder (a uuid4), then a file name by the file name rules.
 STAGED_KEY: JsonDict = {
-    "pattern": f"^{re.escape(ATTACHMENTS_PREFIX)}{STAGED_FOLDER_PATTERN}/{file_name_pattern().removeprefix('^')}",
-    "maxLength": len(ATTACHMENTS_PREFIX) + 36 + 1 + catalog.FILE_NAME_MAX_LENGTH,
+    "pattern": f"^{SELLER_SEGMENT_PATTERN}{re.escape(ATTACHMENTS_PREFIX)}{STAGED_FOLDER_PATTERN}/"
+    f"{file_name_pattern().removeprefix('^')}",
+    "maxLength": SELLER_SEGMENT_MAX_LENGTH + len(ATTACHMENTS_PREFIX) + 36 + 1 + catalog.FILE_NAME_MAX_LENGTH,
 }
+SELLING_PARTNER_ID: JsonDict = {"pattern": SELLING_PARTNER_ID_PATTERN.pattern}
 CONTENT_TYPES = sorted(set(catalog.ATTACHMENT_CONTENT_TYPES.values()))
 CONTENT_TYPE: JsonDict = {"enum": CONTENT_TYPES}
 SIZE: JsonDict = {"minimum": 1, "maximum": catalog.ATTACHMENT_MAX_BYTES}

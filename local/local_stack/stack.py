@@ -546,7 +546,7 @@ def reset_function_caches() -> None:
     table.reset_client()
     eventbus.reset_client()
     idempotency.reset()
-    spapi.default_client.cache_clear()
+    spapi.reset_clients()
     storage.reset_client()
     executions.reset_client()
     sellers.reset_client()

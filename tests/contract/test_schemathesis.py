@@ -33,9 +33,18 @@ from tests.contract.conftest import TRAFFIC, examples, seed
 # a 400 for anything the document states (a pattern, a length, an enum, a field) still fails.
 # A campaign's manifest is a file inside a string: whether it reads as CSV or JSON lines (ManifestInvalid) is no
 # more a thing the document can state than the order's state.
+# Which sellers the deployment serves is its state too: a generated sellingPartnerId names none (UnknownSeller).
 STATE_REFUSALS = frozenset(
-    {"SpApiInvalidInput", "MessageTypeNotAvailable", "AttachmentNotFound", "AttachmentChanged", "ManifestInvalid"}
+    {
+        "SpApiInvalidInput",
+        "MessageTypeNotAvailable",
+        "AttachmentNotFound",
+        "AttachmentChanged",
+        "ManifestInvalid",
+        "UnknownSeller",
+    }
 )
+STAGING_OPERATION = "POST /attachments"  # takes a sellingPartnerId: a generated one is no seller of the stack
 # A re-send's range is two times whose order and distance (until after since, at most 31 days) JSON Schema cannot
 # state, and how many failed requests a selection finds (ResendLimitExceeded, over 1,000) is the table's state.
 RESEND_REFUSALS = frozenset({"ResendSelectionInvalid", "ResendLimitExceeded"})
@@ -89,6 +98,10 @@ def config() -> schemathesis.Config:
                 {
                     "include-name": ORDER_STATE_OPERATIONS,
                     "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404", "409", "5xx"]}},
+                },
+                {
+                    "include-name": [STAGING_OPERATION],
+                    "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400"]}},
                 },
                 {
                     # A re-send may name a campaign: a generated id names none (404), or its run goes on (409).

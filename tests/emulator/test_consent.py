@@ -19,6 +19,7 @@ APPLICATION_ID = "amzn1.sp.solution.local-emulator"
 REDIRECT_URI = "https://app.example/oauth/callback"
 SECOND_REDIRECT_URI = "https://app.example/oauth/other"
 NEW_SELLER = "A3ONBOARDSELLER"
+OTHER_SELLER = "A3OTHERSELLER"  # the seed's second seller, authorized from the start
 FIRST_SELLER = "A2EXAMPLESELLER"
 STATE = "s t/a+t=e&ü"  # verbatim, whatever it holds
 INVALID_CODE = {"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : code"}
@@ -87,7 +88,7 @@ def test_the_consent_page_names_the_application_and_the_sellers_to_sign_in_as(re
         "Authorize Buyer Messaging (local emulator)? "
         "Buyer Messaging (local emulator) asks to call the Selling Partner API for the selling account you sign in "
         f"with. After you confirm, you return to {REDIRECT_URI}. "
-        f"Sign in as {FIRST_SELLER} {NEW_SELLER} Confirm"
+        f"Sign in as {FIRST_SELLER} {NEW_SELLER} {OTHER_SELLER} Confirm"
     )
 
 
@@ -289,7 +290,8 @@ def test_an_authorization_lapses_after_365_days(registered: Api, days: int, stat
     assert response.status_code == 200
     listed = response.json()["authorizations"]
     assert [(a["sellingPartnerId"], a["status"]) for a in listed] == [
-        (FIRST_SELLER, "live" if status == 200 else "lapsed")
+        (FIRST_SELLER, "live" if status == 200 else "lapsed"),
+        (OTHER_SELLER, "live"),  # only the seller named ages
     ]
     assert listed[0]["daysLeft"] == 0  # under a day left at 364 days
     answer = refresh(registered, refresh_token)
@@ -308,7 +310,7 @@ def test_a_renewal_after_the_lapse_works_and_a_reset_restores_the_seeds(register
 
     assert refresh(registered, registered.token_form()["refresh_token"]).status_code == 200
     assert refresh(registered, renewed["refresh_token"]).status_code == 200  # kept, as issued access tokens are
-    assert [a["status"] for a in registered.emulator.authorizations()] == ["live", "live"]
+    assert [a["status"] for a in registered.emulator.authorizations()] == ["live", "live", "live"]
 
 
 def test_control_refuses_unknown_sellers_and_bad_days(api: Api) -> None:
@@ -319,7 +321,8 @@ def test_control_refuses_unknown_sellers_and_bad_days(api: Api) -> None:
 
     assert revoke.status_code == 400
     assert revoke.json()["errors"][0]["message"] == (
-        f"sellingPartnerId must be one of the seed's sellers ({FIRST_SELLER}, {NEW_SELLER}); not 'A9NOPE0000'."
+        f"sellingPartnerId must be one of the seed's sellers ({FIRST_SELLER}, {NEW_SELLER}, {OTHER_SELLER}); not "
+        "'A9NOPE0000'."
     )
     assert age.status_code == 400
     assert age.json()["errors"][0]["message"] == "days must be a number of days from 0 to 10000, not -1.0."

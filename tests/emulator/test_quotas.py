@@ -132,7 +132,7 @@ def test_reset_refills_the_buckets(real_time_api: Api) -> None:
 
 def _two_seller_seed() -> Seed:
     document = json.loads(DEFAULT_SEED_PATH.read_text(encoding="utf-8"))
-    document["otherSellers"] = [{"sellingPartnerId": OTHER_SELLER, "refreshToken": "Atzr|other-seller-token"}]
+    document["otherSellers"].append({"sellingPartnerId": OTHER_SELLER, "refreshToken": "Atzr|other-seller-token"})
     other_order = copy.deepcopy(document["orders"][0])
     other_order.update(amazonOrderId=OTHER_ORDER, sellingPartnerId=OTHER_SELLER)
     document["orders"].append(other_order)
@@ -195,6 +195,9 @@ def test_the_seed_names_its_seller_and_a_seed_without_one_still_works() -> None:
     document = json.loads(DEFAULT_SEED_PATH.read_text(encoding="utf-8"))
     assert document["credentials"]["sellingPartnerId"] == SELLER
     del document["credentials"]["sellingPartnerId"]
+    # A seed of before sellers had ids: no other seller, no order that names one.
+    del document["otherSellers"]
+    document["orders"] = [order for order in document["orders"] if "sellingPartnerId" not in order]
 
     seed = Seed.from_dict(document)
 
@@ -254,7 +257,8 @@ def test_usage_plans_over_http(two_sellers: tuple[Api, Api]) -> None:
     )
     everyone = _control(seller, "POST", {"operation": ACTIONS, "rate": 2, "burst": 4})
 
-    assert len(listed) == 2 * len(catalog.OPERATIONS)
+    # the default seed's three sellers (A3ONBOARDSELLER has plans before it authorizes) and OTHER_SELLER
+    assert len(listed) == 4 * len(catalog.OPERATIONS)
     assert {"sellingPartnerId": SELLER, "operation": ACTIONS, "rate": 1.0, "burst": 5} in listed
     assert {
         "sellingPartnerId": OTHER_SELLER,
@@ -268,6 +272,8 @@ def test_usage_plans_over_http(two_sellers: tuple[Api, Api]) -> None:
     }
     assert everyone.json()["usagePlans"] == [
         {"sellingPartnerId": SELLER, "operation": ACTIONS, "rate": 2.0, "burst": 4},
+        {"sellingPartnerId": "A3ONBOARDSELLER", "operation": ACTIONS, "rate": 2.0, "burst": 4},  # the default seed's
+        {"sellingPartnerId": "A3OTHERSELLER", "operation": ACTIONS, "rate": 2.0, "burst": 4},  # the default seed's
         {"sellingPartnerId": OTHER_SELLER, "operation": ACTIONS, "rate": 2.0, "burst": 4},
     ]
     now = {(p["sellingPartnerId"], p["operation"]): p for p in _control(seller, "GET").json()["usagePlans"]}

@@ -163,13 +163,18 @@ def test_missing_credentials(document: dict[str, Any]) -> None:
 
 
 def test_other_sellers_and_their_orders(document: dict[str, Any]) -> None:
-    document["otherSellers"] = [{"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "Atzr|other"}]
+    document["otherSellers"].append({"sellingPartnerId": "A3OTHERSELLER9", "refreshToken": "Atzr|other"})
     document["orders"][3]["sellingPartnerId"] = "A3OTHERSELLER9"
 
     seed = Seed.from_dict(document)
 
-    assert seed.selling_partner_ids == ("A2EXAMPLESELLER", "A3OTHERSELLER9")
-    assert [order.selling_partner_id for order in seed.orders][2:] == ["A2EXAMPLESELLER", "A3OTHERSELLER9"]
+    assert seed.selling_partner_ids == ("A2EXAMPLESELLER", "A3ONBOARDSELLER", "A3OTHERSELLER", "A3OTHERSELLER9")
+    assert [order.selling_partner_id for order in seed.orders][2:] == [
+        "A2EXAMPLESELLER",
+        "A3OTHERSELLER9",
+        "A3OTHERSELLER",
+        "A3OTHERSELLER",
+    ]
     assert seed.seller_of_refresh_token("Atzr|other") == "A3OTHERSELLER9"
     assert seed.seller_of_refresh_token(seed.credentials.refresh_token) == "A2EXAMPLESELLER"
     assert seed.seller_of_refresh_token("Atzr|nobody's") is None
@@ -220,6 +225,7 @@ def test_overrides_reach_the_rules(document: dict[str, Any]) -> None:
 
 def test_a_seller_without_a_refresh_token_has_not_authorized_yet(document: dict[str, Any]) -> None:
     document["otherSellers"] = [{"sellingPartnerId": "A3NEWSELLER01"}]
+    document["orders"] = [order for order in document["orders"] if "sellingPartnerId" not in order]
 
     seed = Seed.from_dict(document)
 
@@ -235,7 +241,10 @@ def test_the_default_seed_has_a_draft_application_and_a_seller_to_onboard() -> N
     assert seed.application.name == "Buyer Messaging (local emulator)"
     assert seed.application.published is False
     assert seed.application.redirect_uris == ()
-    assert [(s.selling_partner_id, s.refresh_token) for s in seed.other_sellers] == [("A3ONBOARDSELLER", None)]
+    assert [(s.selling_partner_id, s.refresh_token) for s in seed.other_sellers] == [
+        ("A3ONBOARDSELLER", None),
+        ("A3OTHERSELLER", "Atzr|local-emulator-other-seller-refresh-token-not-a-real-token"),
+    ]
 
 
 @pytest.mark.parametrize(

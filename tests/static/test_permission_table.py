@@ -63,6 +63,19 @@ SP_API_CALLER: dict[Grant, str] = {
     ("dynamodb:GetItem", "WorkflowTable", "pace#*"): CALLED,
     ("dynamodb:PutItem", "WorkflowTable", "pace#*"): CALLED,
 }
+# The seller registry: which sellers the deployment serves (resolve), each seller's status (credentials_for).
+SELLER_REGISTRY_READER: dict[Grant, str] = {("dynamodb:GetItem", "WorkflowTable", "seller#*"): CALLED}
+_FOR_A_REGISTERED_SELLER = (
+    "read for a registered seller only (sellers.credentials_for): the recorded run's deployment has none; "
+    "tests/unit/test_seller_scope.py calls with each seller's own token"
+)
+# A function that calls the SP-API for a seller: the seller's own secret (its refresh token), and the registry (with
+# SELLER_REGISTRY_READER where the recorded run resolves a request, else with the reason).
+SELLER_SECRETS = "secretsmanager:secret:${AWS::StackName}/sellers/*"
+SELLER_SECRET: dict[Grant, str] = {
+    ("secretsmanager:GetSecretValue", SELLER_SECRETS, None): _FOR_A_REGISTERED_SELLER,
+    ("kms:Decrypt", "SellerSecretsKey", "kms:ViaService=secretsmanager"): _FOR_A_REGISTERED_SELLER,
+}
 STAGED_READER: dict[Grant, str] = {
     ("s3:GetObject", "StagingBucket/*", None): CALLED,
     ("s3:ListBucket", "StagingBucket", None): (
@@ -99,6 +112,7 @@ _DEADLINE = "the quota deadline (turns._Deadline reads receivedAt) only for a tu
 PERMISSIONS: dict[str, dict[Grant, str]] = {
     "StartWorkflowFunction": {
         **EVERY_FUNCTION,
+        **SELLER_REGISTRY_READER,
         **REQUEST_RECORDS,
         ("states:StartExecution", "states:stateMachine:SendMessageStateMachine", None): CALLED,
         ("states:StartExecution", "states:stateMachine:CampaignStateMachine", None): CALLED,
@@ -113,6 +127,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "ListActionsFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        **SELLER_REGISTRY_READER,
         **STAGED_READER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): _DEADLINE,
@@ -121,6 +137,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "CreateDestinationFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): _DEADLINE,
         ("dynamodb:PutItem", "WorkflowTable", "destination#*"): CALLED,
@@ -128,6 +146,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "UploadAttachmentFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **STAGED_READER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "destination#*"): CALLED,
@@ -136,6 +156,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "SendMessageFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): (
             f"{_DEADLINE}, and a retry after a send without an answer "
@@ -169,6 +191,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
     "ApiFunction": {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
+        **SELLER_SECRET,
+        **SELLER_REGISTRY_READER,
         **STAGED_READER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): CALLED,
@@ -209,6 +233,13 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         ("dynamodb:PutItem", "WorkflowTable", "oauthstate#*"): CALLED,
         ("dynamodb:DeleteItem", "WorkflowTable", "oauthstate#*"): CALLED,
         ("events:PutEvents", "events:event-bus/EventBusName", None): CALLED,
+        **{
+            (action, "SellerSecretsKey", "kms:ViaService=secretsmanager"): (
+                "Secrets Manager asks SellerSecretsKey for a data key in the writer's name when CreateSecret or "
+                "PutSecretValue writes a seller's token (KmsKeyId from SELLER_SECRET_KMS_KEY); moto does not use KMS"
+            )
+            for action in ("kms:GenerateDataKey", "kms:Decrypt")
+        },
     },
     # The client secret's rotation (rotation.py): the secret's own fields, and the tag that remembers a rotation
     # asked for (rotation.REQUESTED_TAG, the only key it may write).
@@ -384,6 +415,11 @@ def family(statement: dict[str, Any], role: str) -> str | None:
     condition = statement.get("Condition")
     if condition is None:
         return None
+    if list(condition) == ["StringEquals"]:
+        assert list(condition["StringEquals"]) == ["kms:ViaService"], f"{role}: {condition}"
+        via = condition["StringEquals"]["kms:ViaService"]
+        text = via["Fn::Sub"] if isinstance(via, dict) else via
+        return "kms:ViaService=" + str(text).split(".", 1)[0]
     if list(condition) == ["ForAllValues:StringEquals"]:
         assert list(condition["ForAllValues:StringEquals"]) == ["aws:TagKeys"], f"{role}: {condition}"
         (tag_key,) = _as_list(condition["ForAllValues:StringEquals"]["aws:TagKeys"])

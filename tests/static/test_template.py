@@ -64,6 +64,8 @@ ENVIRONMENT_VARIABLES = {
     "STATUS_RETENTION_DAYS",
     "QUOTA_WAIT_DEADLINE_HOURS",
     "SELLING_PARTNER_ID",
+    "SELLER_SECRET_PREFIX",
+    "SELLER_SECRET_KMS_KEY",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
@@ -413,6 +415,7 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
         "attachment.$": "$$.Map.Item.Value",
         # The pacer's lane of the message (ValidatedRequest.lane): a campaign row's uploads wait behind people's.
         "lane.$": "$.lane",
+        "sellingPartnerId.$": "$.sellingPartnerId",
     }
     assert upload["Next"] == "SendMessage"
     inner = upload["ItemProcessor"]["States"]
@@ -587,6 +590,8 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
     assert variables["POWERTOOLS_SERVICE_NAME"] == "buyer-messaging"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "BuyerMessaging"
     assert variables["SPAPI_CREDENTIALS_SECRET"] == {"Ref": "CredentialsSecret"}
+    assert variables["SELLER_SECRET_PREFIX"] == {"Fn::Sub": "${AWS::StackName}/sellers/"}
+    assert variables["SELLER_SECRET_KMS_KEY"] == {"Ref": "SellerSecretsKey"}
     for logical_id, resource in functions(template["Resources"]).items():
         own = resource["Properties"].get("Environment", {}).get("Variables", {})
         expected = {
@@ -717,6 +722,8 @@ def test_staging_bucket_triggers_start_workflow(resources: dict[str, Any]) -> No
         {"prefix": "requests/", "suffix": ".json"},
         {"prefix": "campaigns/", "suffix": ".csv"},
         {"prefix": "campaigns/", "suffix": ".jsonl"},
+        # A seller's keys: every one arrives, the trigger starts only what the filters above mean (starts_something).
+        {"prefix": "sellers/"},
     ]
     permission = resources["StartWorkflowS3Permission"]["Properties"]
     assert permission["Principal"] == "s3.amazonaws.com"
@@ -856,6 +863,8 @@ def test_sam_transform_has_no_cycles_and_least_privilege_roles(transformed: dict
                     {"Ref": "RequestRecordsPolicy"},
                     {"Ref": "RequestRecordsReadPolicy"},
                     {"Ref": "PacerPolicy"},
+                    {"Ref": "SellerRegistryReadPolicy"},
+                    {"Ref": "SellerSecretsReadPolicy"},
                     {"Ref": "CampaignRecordsPolicy"},
                     {"Ref": "StateMachineLogsAndTracesPolicy"},
                 ) or (arn in allowed_managed), (logical_id, arn)

@@ -227,6 +227,7 @@ def checked_limits() -> dict[str, Any]:
         "attachments": catalog.ATTACHMENTS_MAX_COUNT,
         "file name length": {catalog.FILE_NAME_MAX_LENGTH},
         "staged key": "^"
+        + http_api.SELLER_SEGMENT_PATTERN
         + re.escape(http_api.ATTACHMENTS_PREFIX)
         + http_api.STAGED_FOLDER_PATTERN
         + "/"

@@ -85,6 +85,9 @@ OTHER_KEYS = {
     "outbox file (another order's invoice)": f"outbox/{support.MARKETPLACE_ID}/{support.ORDER_ID}/invoice/Invoice.pdf",
     "request document": "requests/order-42.json",
     "campaign manifest": "campaigns/recall-2026-11.csv",
+    "a seller's request document": "sellers/A2EXAMPLESELLER/requests/order-42.json",
+    "a seller's file that is no staged upload": "sellers/A2EXAMPLESELLER/attachments/invoice.pdf",
+    "a seller segment that is no seller id": f"sellers/a2example/attachments/{STAGED_FOLDER}/Invoice.pdf",
     "file the back office staged for a request document": "attachments/invoice-123-1234567-1234567.pdf",
     "any other object": "other/notes.json",
     "traversal out of a staged folder": f"attachments/{STAGED_FOLDER}/../../requests/order-42.json",
@@ -103,7 +106,7 @@ OTHER_KEYS = {
 
 def test_the_refused_keys_cover_every_prefix_the_bucket_uses() -> None:
     prefixes = _bucket_prefixes() | {trigger.OUTBOX_PREFIX, trigger.REQUESTS_PREFIX, keys.MANIFEST_PREFIX}
-    assert prefixes == {"outbox/", "requests/", "campaigns/"}
+    assert prefixes == {"outbox/", "requests/", "campaigns/", "sellers/"}
     assert all(any(key.startswith(prefix) for key in OTHER_KEYS.values()) for prefix in prefixes)
 
 
@@ -122,8 +125,8 @@ def test_a_message_names_only_keys_post_attachments_hands_out(
     assert body["errors"] == [
         {
             "field": "attachments[0].key",
-            "message": "must be a key POST /attachments gave (attachments/{uuid}/{fileName}); no other object of the "
-            "bucket can be sent",
+            "message": "must be a key POST /attachments gave ([sellers/{sellingPartnerId}/]attachments/{uuid}/"
+            "{fileName}); no other object of the bucket can be sent",
         }
     ]
     assert [call.request.url for call in http.calls] == []  # not even Amazon's actions were asked for

@@ -55,7 +55,8 @@ def test_every_function_stays_inside_its_narrowed_grants(
 
     # Status records: StartWorkflow and UploadAttachment only write them; the destinations' and the pacer's
     # items are the only ones UploadAttachment reads.
-    assert calls.of("StartWorkflowFunction", "dynamodb:GetItem") == []
+    # StartWorkflow reads one item: the seller registry's directory (which seller a request is for).
+    assert _key_prefixes(calls.of("StartWorkflowFunction", "dynamodb:GetItem")) == {sellers.SELLER_FAMILY}
     assert _key_prefixes(calls.of("StartWorkflowFunction", "dynamodb:UpdateItem")) == {status.KEY_PREFIX}
     assert _key_prefixes(calls.of("UploadAttachmentFunction", "dynamodb:GetItem")) == {
         destinations.KEY_PREFIX,

@@ -121,6 +121,7 @@ def test_list_actions_validates_the_sample(
             }
         ],
         "lane": "interactive",
+        "sellingPartnerId": None,
     }
     query = parse_qs(urlsplit(actions.calls[0].request.url).query)
     assert query == {"marketplaceIds": [support.MARKETPLACE_ID]}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from buyer_messaging import catalog, uploads
 from buyer_messaging.config import get_settings
 from buyer_messaging.models import AttachmentTask, UploadDestination
-from buyer_messaging.spapi import default_client
+from buyer_messaging.spapi import seller_client
 from buyer_messaging.table import call, from_item, to_item
 
 # Amazon's presigned upload URLs expire 900 s after creation.
@@ -37,7 +37,7 @@ def create(task: AttachmentTask) -> UploadDestination:
     """Amazon's new destination for the task's attachment, stored before its id goes anywhere."""
     table = get_settings().require("workflow_table")  # before Amazon creates anything
     destination = uploads.create_upload_destination(
-        default_client(),
+        seller_client(task.selling_partner_id),
         catalog.message_type(task.message_type),
         task.amazon_order_id,
         task.marketplace_id,

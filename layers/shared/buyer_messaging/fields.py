@@ -29,6 +29,7 @@ REQUEST_DOCUMENT_FIELDS = (
     "coverageStartDate",
     "coverageEndDate",
     "campaign",
+    "sellingPartnerId",
 )
 ATTACHMENT_REF_FIELDS = ("bucket", "key", "fileName")
 CAMPAIGN_REF_FIELDS = ("id", "row", "run")
@@ -66,6 +67,14 @@ class FieldReader:
         text_problem = unicode_text_problem(value)
         if text_problem is not None:
             self.problem(name, text_problem)  # raised with the others; the value is still read for their checks
+        return value
+
+    def selling_partner_id(self, name: str = "sellingPartnerId") -> str | None:
+        """An optional selling partner id (the seller a request is for); a problem when it is not one."""
+        value = self.string(name, required=False)
+        if value is not None and not SELLING_PARTNER_ID_PATTERN.fullmatch(value):
+            self.problem(name, "must be a selling partner id (upper-case letters and digits, 8 to 20)")
+            return None
         return value
 
     def required_string(self, name: str) -> str:

@@ -16,6 +16,7 @@ from buyer_messaging.config import get_settings
 from buyer_messaging.errors import (
     AttachmentChanged,
     AttachmentNotFound,
+    AttachmentOfAnotherSeller,
     AuthorizationStateInvalid,
     BuyerMessagingError,
     CampaignExists,
@@ -34,10 +35,13 @@ from buyer_messaging.errors import (
     RequestNotFound,
     ResendLimitExceeded,
     ResendSelectionInvalid,
+    SellerMismatch,
+    SellerRequired,
     SpApiInvalidInput,
     SpApiNotFound,
     StagingAccessDenied,
     UnknownMessageType,
+    UnknownSeller,
     UnsupportedContentType,
     WorkflowTableUnavailable,
     error_name,
@@ -60,8 +64,13 @@ ATTACHMENTS_PREFIX = "attachments/"
 # its own (a random uuid) and the file's name. Everything else in the staging bucket (outbox/ files, request
 # documents, files the back office staged for other orders) is not the caller's to send.
 STAGED_FOLDER_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"  # a uuid4
-_STAGED_KEY = re.compile(re.escape(ATTACHMENTS_PREFIX) + STAGED_FOLDER_PATTERN + r"/(?P<name>[^/]+)")
-STAGED_KEY_FORM = ATTACHMENTS_PREFIX + "{uuid}/{fileName}"
+# With a seller known, under its segment (buyer_messaging.seller_scope): sellers/{id}/attachments/{uuid}/{name}.
+SELLER_SEGMENT_PATTERN = r"(?:sellers/[A-Z0-9]{8,20}/)?"
+SELLER_SEGMENT_MAX_LENGTH = len("sellers/") + 20 + 1
+_STAGED_KEY = re.compile(
+    SELLER_SEGMENT_PATTERN + re.escape(ATTACHMENTS_PREFIX) + STAGED_FOLDER_PATTERN + r"/(?P<name>[^/]+)"
+)
+STAGED_KEY_FORM = "[sellers/{sellingPartnerId}/]" + ATTACHMENTS_PREFIX + "{uuid}/{fileName}"
 STAGING_URL_SECONDS = 900
 ORDER_HISTORY_LIMIT = 50
 NOT_OFFERED = "Amazon does not offer this message type for this order now."
@@ -87,6 +96,10 @@ _CALLER_ERRORS: dict[type[BuyerMessagingError], tuple[int, str | None]] = {
     ResendLimitExceeded: (400, "limit"),
     CampaignNotFound: (404, "campaignId"),
     ReportNotFound: (404, "campaignId"),
+    SellerRequired: (400, "sellingPartnerId"),
+    UnknownSeller: (400, "sellingPartnerId"),
+    SellerMismatch: (400, "sellingPartnerId"),
+    AttachmentOfAnotherSeller: (400, "attachments"),
     IdempotencyKeyReused: (409, "Idempotency-Key"),
     CampaignExists: (409, "name"),
     CampaignRunning: (409, None),
@@ -132,7 +145,7 @@ def check_order_id(amazon_order_id: str) -> None:
 # the campaign state machine marks a request as a campaign's row.
 SEND_MESSAGE_FIELDS = tuple(name for name in REQUEST_DOCUMENT_FIELDS if name not in ("amazonOrderId", "campaign"))
 ATTACHMENT_FIELDS = tuple(name for name in ATTACHMENT_REF_FIELDS if name != "bucket")
-STAGE_ATTACHMENT_FIELDS = ("fileName", "contentType", "size")
+STAGE_ATTACHMENT_FIELDS = ("fileName", "contentType", "size", "sellingPartnerId")
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 64
 
@@ -143,6 +156,7 @@ def read_send_message(raw: str | None) -> dict[str, Any]:
     reader = FieldReader(body, "")
     reader.string("marketplaceId")
     reader.string("messageType")
+    reader.selling_partner_id()
     for name in ("text", "coverageStartDate", "coverageEndDate"):
         reader.string(name, required=False)
     for attachment in reader.object_list("attachments", max_items=MAX_ATTACHMENTS_IN_REQUEST):
@@ -160,6 +174,7 @@ class StagingRequest:
     file_name: str
     content_type: str
     size: int
+    selling_partner_id: str | None = None
 
 
 def read_stage_attachment(raw: str | None) -> StagingRequest:
@@ -169,6 +184,7 @@ def read_stage_attachment(raw: str | None) -> StagingRequest:
         file_name=reader.required_string("fileName"),
         content_type=reader.required_string("contentType"),
         size=reader.integer("size"),
+        selling_partner_id=reader.selling_partner_id(),
     )
     reader.refuse_unknown(STAGE_ATTACHMENT_FIELDS, "a staging request")
     reader.raise_if_problems("staging request")
@@ -182,6 +198,14 @@ def read_marketplace_id(value: str | None) -> str:
             problems=(("marketplaceId", "is required"),),
         )
     return value
+
+
+def read_seller(value: str | None) -> str | None:
+    """The ``sellingPartnerId`` query parameter (the seller of a GET that names an order), checked; None if absent."""
+    reader = FieldReader({"sellingPartnerId": value}, "")
+    seller = reader.selling_partner_id()
+    reader.raise_if_problems("query")
+    return seller
 
 
 def read_idempotency_key(value: str | None) -> str | None:
@@ -214,16 +238,19 @@ def regional_openapi(document: dict[str, Any], spapi_region: str) -> dict[str, A
     return result
 
 
-def message_types(amazon_order_id: str, marketplace_id: str) -> dict[str, Any]:
+def message_types(amazon_order_id: str, marketplace_id: str, seller: str | None = None) -> dict[str, Any]:
     """Every message type with whether Amazon allows it for the order now, and its limits for this order."""
-    from buyer_messaging import catalog, messaging, validation
-    from buyer_messaging.spapi import default_client
+    from buyer_messaging import catalog, messaging, sellers, turns, validation
+    from buyer_messaging.spapi import seller_client
 
     check_order_id(amazon_order_id)
-    validation.check_marketplace(marketplace_id, get_settings().spapi_region)
-    client = default_client()
-    actions = messaging.get_messaging_actions(client, amazon_order_id, marketplace_id)
-    locale = messaging.get_buyer_locale(client, amazon_order_id, marketplace_id)
+    settings = get_settings()
+    validation.check_marketplace(marketplace_id, settings.spapi_region)
+    resolved = sellers.resolve(settings, seller)
+    client = seller_client(resolved)
+    with turns.taking(turns.Taker(seller=resolved)):
+        actions = messaging.get_messaging_actions(client, amazon_order_id, marketplace_id)
+        locale = messaging.get_buyer_locale(client, amazon_order_id, marketplace_id)
     offered = {action.message_type.path: action for action in actions if action.message_type is not None}
     described = []
     for message_type in catalog.iter_message_types():
@@ -275,11 +302,12 @@ def _position(order: list[str], path: str) -> int:
     return order.index(path) if path in order else len(order)
 
 
-def stage_attachment(file_name: str, content_type: str, size: int) -> dict[str, Any]:
-    """A presigned POST for one file under attachments/: S3 itself refuses another size or content type."""
+def stage_attachment(file_name: str, content_type: str, size: int, seller: str | None = None) -> dict[str, Any]:
+    """A presigned POST for one file under attachments/ (sellers/{id}/attachments/ when a seller is known: named,
+    or the deployment's one): S3 itself refuses another size or content type."""
     import uuid
 
-    from buyer_messaging import catalog, storage, validation
+    from buyer_messaging import catalog, seller_scope, sellers, storage, validation
 
     problems = []
     name_problem = validation.file_name_problem(file_name)
@@ -298,11 +326,11 @@ def stage_attachment(file_name: str, content_type: str, size: int) -> dict[str, 
     if problems:
         details = "; ".join(f"{field} {message}" for field, message in problems)
         raise InvalidAttachments(f"The file cannot be staged: {details}.", problems=tuple(problems))
+    settings = get_settings()
+    prefix = seller_scope.key_prefix(sellers.resolve(settings, seller))
     # A folder of its own per upload: two files of the same name never overwrite each other.
-    key = f"{ATTACHMENTS_PREFIX}{uuid.uuid4()}/{file_name}"
-    form = storage.presigned_post(
-        get_settings().require("staging_bucket"), key, content_type, size, STAGING_URL_SECONDS
-    )
+    key = f"{prefix}{ATTACHMENTS_PREFIX}{uuid.uuid4()}/{file_name}"
+    form = storage.presigned_post(settings.require("staging_bucket"), key, content_type, size, STAGING_URL_SECONDS)
     return {"key": key, "url": form.url, "fields": form.fields, "maxBytes": size, "expiresIn": STAGING_URL_SECONDS}
 
 
@@ -348,7 +376,7 @@ class Submitted:
 
 def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempotency_key: str | None) -> Submitted:
     """Validate with the state machine's own check, then start it under a name that makes a repeat a no-op."""
-    from buyer_messaging import catalog, executions, naming
+    from buyer_messaging import catalog, executions, naming, seller_scope, turns
     from buyer_messaging.models import MessageRequest
     from buyer_messaging.workflow.validate_request import check_request
 
@@ -362,20 +390,27 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
             f"{request.message_type!r} is not a message type of the Messaging API.",
             problems=(("messageType", "is not a message type of the Messaging API"),),
         )
+    # Named from the request as sent: one that names no seller keeps the name it had before sellers were named.
     name = naming.request_execution_name(request, caller=caller, idempotency_key=idempotency_key)
+    given, request = request, seller_scope.for_request(settings, request)
     state_machine_arn = settings.require("state_machine_arn")
     # A repeat is answered with the first request, before validation: a once-per-order type that the first
     # request used up must not turn the repeat into an error.
     first = executions.execution_input(executions.execution_arn(state_machine_arn, name))
     if first is not None:
-        if naming.canonical_content(MessageRequest.from_dict(first)) != naming.canonical_content(request):
+        started_as = MessageRequest.from_dict(first)
+        # A request that names no seller repeats the first one whatever seller that one was resolved to, or none
+        # (started before sellers were named): the seller it resolves to now is not part of its identity.
+        compared = given.for_seller(started_as.selling_partner_id) if given.selling_partner_id is None else request
+        if naming.canonical_content(started_as) != naming.canonical_content(compared):
             raise IdempotencyKeyReused(
                 f"The Idempotency-Key {idempotency_key!r} already sent another message (request {name}); use a new "
                 "key for a new message.",
                 problems=(("Idempotency-Key", "was already used for another message"),),
             )
         return Submitted(name, repeat=True)
-    check_request(request)
+    with turns.taking(turns.Taker(seller=request.selling_partner_id)):
+        check_request(request)
     started = executions.start_execution(state_machine_arn, name, request.to_dict())
     _record_received(started.execution_arn, request)
     logger.info("Request accepted", extra={"request_id": name, "repeat": started.already_existed})
@@ -403,12 +438,19 @@ def request_status(request_id: str) -> dict[str, Any]:
     return _shown(record)
 
 
-def order_history(amazon_order_id: str) -> dict[str, Any]:
-    from buyer_messaging import status
+def order_history(amazon_order_id: str, seller: str | None = None) -> dict[str, Any]:
+    """The order's requests, newest first; with ``seller``, only that seller's (an order id is one seller's at
+    Amazon, but a request naming another seller's order is recorded under the seller it named)."""
+    from buyer_messaging import seller_scope, status
 
     check_order_id(amazon_order_id)
     records = status.for_order(get_settings().require("workflow_table"), amazon_order_id, ORDER_HISTORY_LIMIT)
-    return {"amazonOrderId": amazon_order_id, "messages": [_shown(record) for record in records]}
+    if seller is not None:
+        records = [record for record in records if seller_scope.owner(record) == seller]
+    shown: dict[str, Any] = {"amazonOrderId": amazon_order_id}
+    if seller is not None:
+        shown["sellingPartnerId"] = seller
+    return {**shown, "messages": [_shown(record) for record in records]}
 
 
 def _shown(record: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ field) and ``to_dict`` (the camelCase JSON the state machine carries, see docs/a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from buyer_messaging.errors import InvalidRequest
@@ -95,6 +95,9 @@ class MessageRequest:
     coverage_start_date: str | None = None
     coverage_end_date: str | None = None
     campaign: CampaignRef | None = None  # set on the rows of a campaign only
+    # The seller the message is for: None in the document when not named; an execution's input names the seller
+    # its entry resolved (sellers.resolve), None only in a deployment that was never told its seller's id.
+    selling_partner_id: str | None = None
 
     @property
     def lane(self) -> str:
@@ -108,6 +111,7 @@ class MessageRequest:
         marketplace_id = reader.required_string("marketplaceId").strip()
         message_type = reader.required_string("messageType").strip()
         text = reader.string("text", required=False)
+        seller = reader.selling_partner_id()
         start = reader.string("coverageStartDate", required=False)
         end = reader.string("coverageEndDate", required=False)
         attachments = tuple(
@@ -140,11 +144,17 @@ class MessageRequest:
             coverage_start_date=start,
             coverage_end_date=end,
             campaign=campaign,
+            selling_partner_id=seller,
         )
+
+    def for_seller(self, seller: str | None) -> MessageRequest:
+        """The request for ``seller`` (what the entry resolved it to)."""
+        return replace(self, selling_partner_id=seller)
 
     def to_dict(self) -> dict[str, Any]:
         return _drop_none(
             {
+                "sellingPartnerId": self.selling_partner_id,
                 "amazonOrderId": self.amazon_order_id,
                 "marketplaceId": self.marketplace_id,
                 "messageType": self.message_type,
@@ -262,6 +272,7 @@ class ValidatedRequest:
     coverage_start_date: str | None = None
     coverage_end_date: str | None = None
     lane: str = INTERACTIVE_LANE  # the pacer's lane of its calls (MessageRequest.lane); always in the state
+    selling_partner_id: str | None = None  # always in the state (null: no seller named), the Map passes it on
 
     @classmethod
     def read(cls, reader: FieldReader) -> ValidatedRequest:
@@ -279,6 +290,7 @@ class ValidatedRequest:
             coverage_start_date=reader.string("coverageStartDate", required=False),
             coverage_end_date=reader.string("coverageEndDate", required=False),
             lane=_lane(reader, required=True),
+            selling_partner_id=reader.selling_partner_id(),
         )
 
     @classmethod
@@ -300,6 +312,7 @@ class ValidatedRequest:
             "coverageEndDate": self.coverage_end_date,
             "attachments": [attachment.to_dict() for attachment in self.attachments],
             "lane": self.lane,
+            "sellingPartnerId": self.selling_partner_id,
         }
 
 
@@ -331,6 +344,7 @@ class AttachmentTask:
     # A turn reserved in Amazon's quota while the destination waits to be created (``destination.pacing``).
     pacing: Mapping[str, Any] | None = None
     lane: str = INTERACTIVE_LANE  # the pacer's lane of the message (the Map's ItemSelector passes it)
+    selling_partner_id: str | None = None  # the message's seller (the Map's ItemSelector passes it)
 
     @classmethod
     def from_dict(cls, data: object) -> AttachmentTask:
@@ -363,6 +377,7 @@ class AttachmentTask:
             destination_id=destination_id,
             pacing=pacing if destination_id is None else None,
             lane=_lane(reader, required=False),
+            selling_partner_id=reader.selling_partner_id(),
         )
         reader.raise_if_problems("attachment step input")
         return task
@@ -377,6 +392,7 @@ class AttachmentTask:
             "messageType": self.message_type,
             "attachment": self.attachment.to_dict(),
             "lane": self.lane,
+            "sellingPartnerId": self.selling_partner_id,
         }
         if self.content_md5 is not None:
             data["hash"] = {"contentMd5": self.content_md5}

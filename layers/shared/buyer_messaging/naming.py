@@ -51,9 +51,13 @@ def campaign_run_name(campaign: str, run: int) -> str:
 def request_execution_name(request: MessageRequest, *, caller: str, idempotency_key: str | None = None) -> str:
     """The name of an API start. With an ``Idempotency-Key`` the key alone identifies the request (a repeat
     with another body is then the caller's mistake to report, see the API); without one, its content does:
-    the same message for the same order is sent once. ``caller`` keeps two callers' keys apart."""
+    the same message for the same order is sent once. ``caller`` keeps two callers' keys apart. The seller the
+    request names is part of either identity (in its content already); a request that names none keeps the name it
+    had before sellers were named, so an upgrade sends no repeat again."""
     if idempotency_key:
-        identity = ("api-key", caller, idempotency_key)
+        identity: tuple[str, ...] = ("api-key", caller, idempotency_key)
+        if request.selling_partner_id:
+            identity += ("seller", request.selling_partner_id)
     else:
         identity = ("api-content", caller, canonical_content(request))
     return deterministic_name(identity, f"{request.amazon_order_id}-{_canonical_type(request.message_type)}")

@@ -7,6 +7,7 @@ Staged objects are tagged, never deleted: a failed request's files stay for a pe
   message may have reached the buyer)
 - ``buyer-messaging:request-id`` = the request id (the execution's name)
 - ``buyer-messaging:error`` = the error's name (failed and unknown only)
+- ``buyer-messaging:selling-partner-id`` = the request's seller (when it has one)
 
 An attachment shared by several requests carries the outcome of the latest one.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from buyer_messaging import errors, eventbus, status, storage
+from buyer_messaging import errors, eventbus, seller_scope, status, storage
 from buyer_messaging.campaigns import records
 from buyer_messaging.errors import BuyerMessagingError, SendInProgress, SendOutcomeUnknown, error_name
 from buyer_messaging.fields import FieldReader, unicode_text_problem
@@ -28,7 +29,8 @@ from buyer_messaging.observability import logger
 TAG_OUTCOME = "buyer-messaging:outcome"
 TAG_REQUEST = "buyer-messaging:request-id"
 TAG_ERROR = "buyer-messaging:error"
-_SUMMARY_FIELDS = ("amazonOrderId", "marketplaceId", "messageType")
+TAG_SELLER = "buyer-messaging:selling-partner-id"
+_SUMMARY_FIELDS = ("amazonOrderId", "marketplaceId", "messageType", "sellingPartnerId")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,8 @@ def record_sent(where: Destinations, execution_arn: str) -> Recorded:
         # Only the send step marks a record sent; anything else here is a bug worth a loud log line.
         logger.error("Outcome 'sent' without a sent record", extra={"status": (record or {}).get("status")})
         record = record or {"requestId": status.request_id_of(execution_arn), "executionArn": execution_arn}
-    tagged = _tag_all(where, record, None, {TAG_OUTCOME: "sent", TAG_REQUEST: record["requestId"]}, (TAG_ERROR,))
+    tags = {TAG_OUTCOME: "sent", TAG_REQUEST: record["requestId"], **_seller_tag(record)}
+    tagged = _tag_all(where, record, None, tags, (TAG_ERROR,))
     event_id = eventbus.publish(where.event_bus, eventbus.MESSAGE_SENT, event_detail(record), [execution_arn])
     return Recorded(record["requestId"], "sent", tagged, event_id, _time_to_sent_ms(record))
 
@@ -96,7 +99,12 @@ def record_failed(where: Destinations, execution_arn: str, failure: Failure, exe
         logger.error("Execution failed after the message was sent", extra={"error": failure.error})
         return Recorded(request_id, "sent", 0, None)
     ended = status.Status.UNKNOWN if record.get("status") == status.Status.UNKNOWN else status.Status.FAILED
-    tags = {TAG_OUTCOME: ended.value, TAG_REQUEST: request_id, TAG_ERROR: _tag_value(failure.error)}
+    tags = {
+        TAG_OUTCOME: ended.value,
+        TAG_REQUEST: request_id,
+        TAG_ERROR: _tag_value(failure.error),
+        **_seller_tag(record),
+    }
     tagged = _tag_all(where, record, execution_input, tags, ())
     detail_type = eventbus.MESSAGE_OUTCOME_UNKNOWN if ended is status.Status.UNKNOWN else eventbus.MESSAGE_FAILED
     event_id = eventbus.publish(where.event_bus, detail_type, event_detail(record), [execution_arn])
@@ -220,6 +228,11 @@ def _tag_all(
             continue
         tagged += 1
     return tagged
+
+
+def _seller_tag(record: Mapping[str, Any]) -> dict[str, str]:
+    seller = seller_scope.owner(record)
+    return {TAG_SELLER: seller} if seller else {}
 
 
 def _tag_value(value: str) -> str:

@@ -471,7 +471,7 @@ def _start(entry: Entry) -> Entry:
 
 
 def _summary(document: Mapping[str, Any]) -> dict[str, str]:
-    fields = ("amazonOrderId", "marketplaceId", "messageType")
+    fields = ("amazonOrderId", "marketplaceId", "messageType", "sellingPartnerId")
     return {name: value for name in fields if isinstance(value := document.get(name), str)}
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from buyer_messaging import __version__
-from buyer_messaging.auth import AccessTokenProvider, load_credentials
+from buyer_messaging import __version__, sellers
+from buyer_messaging.auth import AccessTokenProvider, LwaCredentials, load_credentials
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.emf import emit
 from buyer_messaging.errors import (
@@ -84,6 +84,8 @@ class SpApiClient:
         self._session = session or new_session()
         self._timeout = timeout
         self._pacer = pacer
+        # The seller's authorization the tokens are of (None: the application secret's refresh token).
+        self.authorization: SellerAuthorization | None = None
 
     def call(
         self,
@@ -277,26 +279,77 @@ def _parse(operation: str, response: requests.Response) -> SpApiResponse:
     raise error_class(f"{where}: {said}{hint}{suffix}", status=status, code=code or None, request_id=request_id)
 
 
+# A container serves a few sellers at a time; a client a seller keeps its token and its connections. Bounded:
+# a seller past the bound gets a new client (one more LWA token), never another seller's.
+SELLER_CLIENTS = 32
+
+
 @lru_cache(maxsize=1)
 def default_client() -> SpApiClient:
     """The client of this container: built once so the Session's connections and the token are reused."""
     return client_for(get_settings())
 
 
-def client_for(settings: Settings) -> SpApiClient:
-    secret_id = settings.require("credentials_secret_id")
+def seller_client(seller: str | None) -> SpApiClient:
+    """The client that acts for ``seller`` (None: the deployment's one seller never named, :func:`default_client`)."""
+    return default_client() if seller is None else _seller_client(seller)
+
+
+@lru_cache(maxsize=SELLER_CLIENTS)
+def _seller_client(seller: str) -> SpApiClient:
+    return client_for(get_settings(), seller)
+
+
+def reset_clients() -> None:
+    default_client.cache_clear()
+    _seller_client.cache_clear()
+
+
+class SellerAuthorization:
+    """Loads the LWA credentials of one seller (buyer_messaging.sellers.credentials_for) and remembers which
+    authorization the refresh token last loaded is of (``authorized_at``): what a refused token is to be
+    compared with before the seller is marked as needing a new authorization."""
+
+    def __init__(self, settings: Settings, seller: str) -> None:
+        self._settings = settings
+        self.seller = seller
+        self.authorized_at: str | None = None
+
+    def load(self, *, fresh: bool = False) -> LwaCredentials:
+        found = sellers.credentials_for(self._settings, self.seller, fresh=fresh)
+        self.authorized_at = found.authorized_at
+        return found.credentials
+
+
+def client_for(settings: Settings, seller: str | None = None) -> SpApiClient:
+    """A client acting for ``seller``: its refresh token (its own secret, or the application secret for the
+    legacy seller and for None). Grantless calls (rotation) do not go through here."""
     session = new_session()
+    authorization: SellerAuthorization | None = None
+    if seller is None:
+        secret_id = settings.require("credentials_secret_id")
+
+        def credentials() -> LwaCredentials:
+            return load_credentials(secret_id)
+
+        def fresh_credentials() -> LwaCredentials:
+            return load_credentials(secret_id, fresh=True)
+    else:
+        authorization = SellerAuthorization(settings, seller)
+        credentials, fresh_credentials = authorization.load, lambda: authorization.load(fresh=True)
     tokens = AccessTokenProvider(
         settings.lwa_token_url,
-        lambda: load_credentials(secret_id),
+        credentials,
         session=session,
         timeout=(settings.connect_timeout_seconds, settings.read_timeout_seconds),
-        fresh_credentials=lambda: load_credentials(secret_id, fresh=True),
+        fresh_credentials=fresh_credentials,
     )
-    return SpApiClient(
+    client = SpApiClient(
         settings.spapi_endpoint,
         tokens,
         session=session,
         timeout=(settings.connect_timeout_seconds, settings.read_timeout_seconds),
         pacer=Pace(),
     )
+    client.authorization = authorization
+    return client

@@ -101,12 +101,16 @@ def now_iso(now: float | None = None) -> str:
 
 
 def request_summary(request: MessageRequest) -> dict[str, str]:
-    """What a record shows of the request it was made for (``summary`` of :func:`received`)."""
-    return {
+    """What a record shows of the request it was made for (``summary`` of :func:`received`): its seller too, when
+    it has one (buyer_messaging.seller_scope.owner reads it)."""
+    summary = {
         "amazonOrderId": request.amazon_order_id,
         "marketplaceId": request.marketplace_id,
         "messageType": request.message_type,
     }
+    if request.selling_partner_id:
+        summary["sellingPartnerId"] = request.selling_partner_id
+    return summary
 
 
 def _key(request_id: str) -> dict[str, Any]:

@@ -6,6 +6,9 @@
   the same bucket unless they name another.
 - ``campaigns/{name}.csv`` / ``.jsonl``: a campaign's manifest, run 1 of its campaign (:func:`campaign_for_object`);
   ``campaigns/{name}.report.csv`` is a campaign's report and starts nothing.
+
+Each form may stand under ``sellers/{sellingPartnerId}/`` (buyer_messaging.seller_scope): the request is then
+that seller's, and a request document under it that names another seller is refused (SellerMismatch).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.errors import InvalidRequest, UnsupportedS3Key
 from buyer_messaging.models import AttachmentRef, MessageRequest
 from buyer_messaging.naming import deterministic_name
+from buyer_messaging.seller_scope import SELLERS_PREFIX, split_key
 
 OUTBOX_PREFIX = "outbox/"
 REQUESTS_PREFIX = "requests/"
@@ -78,26 +82,60 @@ def parse_s3_event(event: object) -> list[StagedObjectEvent]:
 def request_for_object(
     staged: StagedObjectEvent, read_document: Callable[[str, str, str | None], object]
 ) -> MessageRequest:
-    """The message request an object stands for; ``read_document(bucket, key, version_id)`` reads JSON."""
-    key = staged.key
+    """The message request an object stands for (not yet resolved: see :func:`key_seller`);
+    ``read_document(bucket, key, version_id)`` reads JSON."""
+    key = key_rest(staged)
     if key.startswith(OUTBOX_PREFIX):
-        return _outbox_request(staged)
+        return _outbox_request(staged, key)
     if key.startswith(REQUESTS_PREFIX):
         if not key.endswith(".json") or key.count("/") != 1:
             raise UnsupportedS3Key(
-                f"s3://{staged.bucket}/{key}: request documents are requests/{{name}}.json, directly under requests/."
+                f"s3://{staged.bucket}/{staged.key}: request documents are requests/{{name}}.json, directly under "
+                "requests/ (or sellers/{sellingPartnerId}/requests/)."
             )
-        document = read_document(staged.bucket, key, staged.version_id)
+        document = read_document(staged.bucket, staged.key, staged.version_id)
         return MessageRequest.from_dict(document, default_bucket=staged.bucket)
     raise UnsupportedS3Key(
-        f"s3://{staged.bucket}/{key} fits no key convention: use "
+        f"s3://{staged.bucket}/{staged.key} fits no key convention: use "
         "outbox/{marketplaceId}/{amazonOrderId}/{messageType}/{fileName}, requests/{name}.json or "
-        "campaigns/{name}.csv (or .jsonl)."
+        "campaigns/{name}.csv (or .jsonl), each optionally under sellers/{sellingPartnerId}/."
     )
 
 
+def starts_something(staged: StagedObjectEvent) -> bool:
+    """Whether the key is one the bucket's notification filters mean to start: every key under ``sellers/``
+    arrives (S3 filters match a prefix, not a pattern), and after the seller segment only what the unsegmented
+    filters deliver starts (outbox/…, requests/….json, campaigns/….csv or .jsonl); a seller's attachments/ and
+    anything else start nothing. Keys without the segment were filtered by S3 already."""
+    scoped = split_key(staged.key)
+    if scoped.segment is None:
+        return True
+    rest = scoped.rest
+    return (
+        rest.startswith(OUTBOX_PREFIX)
+        or (rest.startswith(REQUESTS_PREFIX) and rest.endswith(".json"))
+        or (rest.startswith(MANIFEST_PREFIX) and rest.endswith((".csv", ".jsonl")))
+    )
+
+
+def key_seller(staged: StagedObjectEvent) -> str | None:
+    """The seller the key's ``sellers/{id}/`` segment names, or None for a key without one."""
+    return split_key(staged.key).seller
+
+
+def key_rest(staged: StagedObjectEvent) -> str:
+    """The key after its seller segment; UnsupportedS3Key when ``sellers/`` is followed by no selling partner id."""
+    scoped = split_key(staged.key)
+    if scoped.segment is not None and scoped.seller is None:
+        raise UnsupportedS3Key(
+            f"s3://{staged.bucket}/{staged.key}: after {SELLERS_PREFIX} comes a selling partner id (upper-case "
+            "letters and digits, 8 to 20, e.g. A2EUQ1WTGCTBG2), then outbox/, requests/ or campaigns/."
+        )
+    return scoped.rest
+
+
 def is_campaign_object(staged: StagedObjectEvent) -> bool:
-    return staged.key.startswith(MANIFEST_PREFIX)
+    return split_key(staged.key).rest.startswith(MANIFEST_PREFIX)
 
 
 def campaign_for_object(staged: StagedObjectEvent) -> CampaignRun | None:
@@ -105,12 +143,18 @@ def campaign_for_object(staged: StagedObjectEvent) -> CampaignRun | None:
     nothing); UnsupportedS3Key for any other key under campaigns/."""
     if is_report(staged.key):
         return None
+    if split_key(staged.key).segment is not None:
+        # A campaign's rows are not yet its seller's (the manifest, its run and its rows carry no seller): refused
+        # here rather than started with rows that a deployment of several sellers would refuse one by one.
+        raise UnsupportedS3Key(
+            f"s3://{staged.bucket}/{staged.key}: campaigns are staged under campaigns/ only, not under sellers/ yet."
+        )
     name, fmt = manifest_name(staged.key)
     return CampaignRun.first(staged.bucket, staged.key, staged.version, name, fmt)
 
 
-def _outbox_request(staged: StagedObjectEvent) -> MessageRequest:
-    parts = staged.key[len(OUTBOX_PREFIX) :].split("/")
+def _outbox_request(staged: StagedObjectEvent, key: str) -> MessageRequest:
+    parts = key[len(OUTBOX_PREFIX) :].split("/")
     if len(parts) != 4 or not all(parts):
         raise UnsupportedS3Key(
             f"s3://{staged.bucket}/{staged.key}: outbox keys are "
@@ -134,9 +178,12 @@ def execution_name(staged: StagedObjectEvent, hint: str = "") -> str:
 
 def describe(request: MessageRequest) -> dict[str, Any]:
     """Log-safe summary of a request: no text (it may hold personal data)."""
-    return {
+    described: dict[str, Any] = {
         "amazonOrderId": request.amazon_order_id,
         "marketplaceId": request.marketplace_id,
         "messageType": request.message_type,
         "attachments": len(request.attachments),
     }
+    if request.selling_partner_id:
+        described["sellingPartnerId"] = request.selling_partner_id
+    return described

@@ -96,12 +96,15 @@ class Taker:
     """Who takes a turn. ``execution_id``: the request (None for the HTTP API, which cannot wait in Step
     Functions). ``retry_count``: the state's ``$$.State.RetryCount``; a retried attempt calls at once (it
     waited the Retry's interval), its call counted in the pace, and never reuses its first attempt's turn.
-    ``lane``: the pacer's lane (``MessageRequest.lane``): a campaign's row waits behind what people send."""
+    ``lane``: the pacer's lane (``MessageRequest.lane``): a campaign's row waits behind what people send.
+    ``seller``: the selling partner whose quota the calls take (the request's; None: :func:`seller_key`'s
+    default): Amazon's usage plans are per selling partner, so one seller's burst never delays another's."""
 
     execution_id: str | None = None
     pacing: Pacing | None = None
     retry_count: int = 0
     lane: str = INTERACTIVE_LANE
+    seller: str | None = None
 
     @property
     def can_wait(self) -> bool:
@@ -123,16 +126,19 @@ def taking(taker: Taker) -> Iterator[None]:
         _taker.reset(token)
 
 
-def seller_key(settings: Settings) -> str:
-    """The selling partner whose quota is paced: ``SELLING_PARTNER_ID``, else one key per credentials secret
-    (one deployment serves one seller: its secret names it)."""
+def seller_key(settings: Settings, seller: str | None = None) -> str:
+    """The selling partner whose quota is paced: ``seller`` (the request's), else ``SELLING_PARTNER_ID``, else one
+    key per credentials secret (a deployment never told its one seller's id: its secret names it). The legacy
+    seller resolves to ``SELLING_PARTNER_ID``: its key is the one it had before sellers were named."""
+    if seller:
+        return seller
     if settings.selling_partner_id:
         return settings.selling_partner_id
     secret = settings.require("credentials_secret_id")
     return "secret-" + hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
-_known_rates: dict[str, float] = {}  # operation -> the rate the pacer used last (this container)
+_known_rates: dict[pacer.PaceKey, float] = {}  # (seller, operation) -> the rate the pacer used last (this container)
 
 
 def take_turn(operation: str, taker: Taker) -> None:
@@ -141,7 +147,7 @@ def take_turn(operation: str, taker: Taker) -> None:
     settings = get_settings()
     table = settings.require("workflow_table")
     spec = catalog.operation(operation)
-    key = pacer.PaceKey(seller_key(settings), operation)
+    key = pacer.PaceKey(seller_key(settings, taker.seller), operation)
     clock = pacer.PacerClock(settings.pacer_clock_speedup)
     deadline = _Deadline(settings, table, taker, clock)
     previous = taker.pacing if taker.pacing is not None and taker.pacing.operation == operation else None
@@ -185,7 +191,7 @@ def take_turn(operation: str, taker: Taker) -> None:
                     f"{turn.slot - turn.now:.0f} s; nothing was asked of Amazon."
                 )
             raise deadline.expired(operation, turn.slot - turn.now)
-        _known_rates[operation] = turn.rate
+        _known_rates[key] = turn.rate
     wait = turn.slot - clock.now()
     if turn.booked:
         clock.sleep(wait)
@@ -249,7 +255,7 @@ class Pace:
 
     def answered(self, operation: str, rate_limit: str | None) -> None:
         announced = _rate(rate_limit)
-        if announced is None or math.isclose(announced, _known_rates.get(operation, -1.0), rel_tol=1e-6):
+        if announced is None:
             return
         self._update(operation, "follow_rate", announced)
 
@@ -261,11 +267,13 @@ class Pace:
             settings = get_settings()
             spec = catalog.operation(operation)
             table = settings.require("workflow_table")
-            key = pacer.PaceKey(seller_key(settings), operation)
+            key = pacer.PaceKey(seller_key(settings, _taker.get().seller), operation)
+            if announced is not None and math.isclose(announced, _known_rates.get(key, -1.0), rel_tol=1e-6):
+                return  # the rate the pacer follows already
             now = pacer.PacerClock(settings.pacer_clock_speedup).now()
             if announced is not None:
                 pacer.follow_rate(table, key, spec.rate_per_second, spec.burst, announced, now)
-                _known_rates[operation] = announced
+                _known_rates[key] = announced
             else:
                 pacer.slow_down(table, key, spec.rate_per_second, spec.burst, now)
         except (BuyerMessagingError, KeyError) as error:

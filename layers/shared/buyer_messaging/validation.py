@@ -180,6 +180,7 @@ def validate(
         coverage_start_date=checked.coverage.get("coverageStartDate"),
         coverage_end_date=checked.coverage.get("coverageEndDate"),
         lane=request.lane,
+        selling_partner_id=request.selling_partner_id,
     )
 
 

@@ -98,9 +98,12 @@ class Run:
 
 
 @contextmanager
-def fresh_stack(spapi_region: str, credentials: Mapping[str, str] | None = None) -> Iterator[Run]:
+def fresh_stack(
+    spapi_region: str, credentials: Mapping[str, str] | None = None, sellers: Sequence[str] = ()
+) -> Iterator[Run]:
     """A new emulator, a new moto and template.yaml deployed into it; everything undone on exit.
-    ``credentials``: what the credentials secret holds instead of the seed's (e.g. a wrong refresh token)."""
+    ``credentials``: what the credentials secret holds instead of the seed's (e.g. a wrong refresh token).
+    ``sellers``: seed sellers registered as self-authorized (each its own secret): a stack of several sellers."""
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "BuyerMessaging")
     from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
@@ -115,7 +118,21 @@ def fresh_stack(spapi_region: str, credentials: Mapping[str, str] | None = None)
         local = LocalStack(target, retry_speedup=RETRY_SPEEDUP)
         resources.callback(local.close)
         deployment = local.deploy()
+        register_seed_sellers(seed, sellers)
         yield Run(local, emulator, deployment.bucket)
+
+
+def register_seed_sellers(seed: Any, seller_ids: Sequence[str]) -> None:
+    """Register seed sellers as a self-authorized seller is (sellers.record_authorization, kind "self"), each with
+    the refresh token its seed authorization gave; the stack's environment must be applied (after deploy)."""
+    from datetime import UTC, datetime
+
+    from buyer_messaging import sellers
+    from buyer_messaging.config import get_settings
+
+    for seller_id in seller_ids:
+        refresh_token = seed.secret_for(seller_id)["refreshToken"]
+        sellers.record_authorization(get_settings(), seller_id, refresh_token, kind="self", at=datetime.now(UTC))
 
 
 def run_case(case: BadInputCase, *, timeout_seconds: float = 60.0) -> CaseResult:

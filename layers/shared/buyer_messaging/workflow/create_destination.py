@@ -18,7 +18,10 @@ def create_destination(task: AttachmentTask) -> dict[str, Any]:
     if task.pacing is None:
         status.uploading(get_settings().require("workflow_table"), task.execution_id)
     try:
-        with turns.taking(turns.Taker(task.execution_id, turns.Pacing.from_state(task.pacing), lane=task.lane)):
+        taker = turns.Taker(
+            task.execution_id, turns.Pacing.from_state(task.pacing), lane=task.lane, seller=task.selling_partner_id
+        )
+        with turns.taking(taker):
             destination = destinations.create(task)
     except turns.TurnLater as later:
         return {"uploadDestinationId": None, "pacing": later.pacing.to_dict()}

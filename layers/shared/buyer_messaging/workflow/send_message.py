@@ -12,7 +12,7 @@ from buyer_messaging.emf import emit
 from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, SendOutcomeUnknown
 from buyer_messaging.models import SendRequest, SentMessage
 from buyer_messaging.observability import logger
-from buyer_messaging.spapi import default_client
+from buyer_messaging.spapi import seller_client
 
 
 def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[str, Any]:
@@ -39,7 +39,11 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
             _refuse_after_an_unknown_outcome(table, send.execution_id)
         try:
             amazon_request_id = messaging.send_message(
-                default_client(), message_type, request.amazon_order_id, request.marketplace_id, body
+                seller_client(request.selling_partner_id),
+                message_type,
+                request.amazon_order_id,
+                request.marketplace_id,
+                body,
             )
         except SendOutcomeUnknown:
             raise
@@ -61,7 +65,13 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
         ).to_dict()
 
     digest = idempotency.fingerprint(request.amazon_order_id, request.marketplace_id, message_type.path, body)
-    taker = turns.Taker(send.execution_id, turns.Pacing.from_state(send.pacing), send.retry_count, request.lane)
+    taker = turns.Taker(
+        send.execution_id,
+        turns.Pacing.from_state(send.pacing),
+        send.retry_count,
+        request.lane,
+        seller=request.selling_partner_id,
+    )
     try:
         with turns.taking(taker):
             result = idempotency.once(table, send.execution_id, digest, deliver, lambda_context)

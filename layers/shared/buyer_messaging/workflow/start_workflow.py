@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import executions, status, storage, trigger
+from buyer_messaging import executions, seller_scope, status, storage, trigger
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.errors import BuyerMessagingError, ConfigurationError, WorkflowTableUnavailable, error_name
 from buyer_messaging.models import MessageRequest
@@ -24,6 +24,10 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
     first_error: BuyerMessagingError | None = None
     for staged in trigger.parse_s3_event(event):
         where = f"s3://{staged.bucket}/{staged.key}"
+        if not trigger.starts_something(staged):
+            logger.info("Staged object under sellers/ that starts nothing", extra={"object": where})
+            results.append({"object": where, "started": False, "ignored": "starts nothing (e.g. an attachment)"})
+            continue
         if trigger.is_campaign_object(staged):
             try:
                 results.append(_start_campaign(settings, staged))
@@ -32,7 +36,11 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
                 first_error = first_error or error
             continue
         try:
-            request = trigger.request_for_object(staged, storage.read_json_object)
+            request = seller_scope.for_request(
+                settings,
+                trigger.request_for_object(staged, storage.read_json_object),
+                key_seller=trigger.key_seller(staged),
+            )
             hint = request.amazon_order_id + "-" + request.message_type
             started = executions.start_execution(
                 state_machine_arn, trigger.execution_name(staged, hint), request.to_dict()

@@ -8,11 +8,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import catalog, messaging, status, storage, turns, validation
+from buyer_messaging import catalog, messaging, seller_scope, status, storage, turns, validation
 from buyer_messaging.config import get_settings
 from buyer_messaging.models import MessageRequest, ValidatedRequest, ValidationTask
 from buyer_messaging.observability import logger, metrics
-from buyer_messaging.spapi import default_client
+from buyer_messaging.spapi import seller_client
 
 
 def check_request(request: MessageRequest) -> ValidatedRequest:
@@ -24,7 +24,8 @@ def check_request(request: MessageRequest) -> ValidatedRequest:
         validation.StagedObject(size=info.size, etag=info.etag)
         for info in (storage.head_object(ref.bucket, ref.key) for ref in request.attachments)
     ]
-    actions = messaging.get_messaging_actions(default_client(), request.amazon_order_id, request.marketplace_id)
+    client = seller_client(request.selling_partner_id)
+    actions = messaging.get_messaging_actions(client, request.amazon_order_id, request.marketplace_id)
     action = validation.resolve_action(message_type, actions, request.amazon_order_id)
     return validation.validate(request, action, staged)
 
@@ -35,6 +36,12 @@ def validate_request(task: ValidationTask) -> dict[str, Any]:
     settings = get_settings()
     table = settings.require("workflow_table")
     request = task.request
+    if request.selling_partner_id is None:
+        # Started by hand (the Step Functions console) with a document that names no seller: resolved here as
+        # every entry does, so a deployment of several sellers refuses it (SellerRequired) before Amazon is asked.
+        request = seller_scope.for_request(settings, request)
+    else:
+        seller_scope.check_attachments(request)
     if task.pacing is None:  # back from waiting for its turn, the record exists
         status.received(
             table,
@@ -42,7 +49,13 @@ def validate_request(task: ValidationTask) -> dict[str, Any]:
             status.Retention(settings.status_retention_days),
             summary=status.request_summary(request),
         )
-    taker = turns.Taker(task.execution_id, turns.Pacing.from_state(task.pacing), task.retry_count, request.lane)
+    taker = turns.Taker(
+        task.execution_id,
+        turns.Pacing.from_state(task.pacing),
+        task.retry_count,
+        request.lane,
+        seller=request.selling_partner_id,
+    )
     try:
         with turns.taking(taker):
             validated = check_request(request)
