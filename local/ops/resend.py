@@ -78,16 +78,17 @@ def stack_target(stack: str, region: str | None) -> Target:
     return Target(outputs[API_URL_OUTPUT].rstrip("/"), cloudformation.meta.region_name)
 
 
-def post(target: Target, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
-    """POST ``body`` as JSON; signed with SigV4 when the target has a region. (status, parsed JSON answer)."""
-    data = json.dumps(body).encode("utf-8")
+def call(target: Target, method: str, path: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
+    """(status, parsed JSON answer or None); signed with SigV4 when the target has a region. The operator's
+    commands (this one, ``make seller``) all call the IAM API through it."""
+    data = json.dumps(body).encode("utf-8") if body is not None else b""
     url = target.url + path
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json"} if body is not None else {}
     if target.region is not None:
-        headers = signed_headers(url, data, headers, target.region)
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST")  # noqa: S310 (http(s) only)
+        headers = signed_headers(url, data, headers, target.region, method=method)
+    request = urllib.request.Request(url, data=data or None, headers=headers, method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (http(s) only)
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         payload = error.read()
@@ -96,8 +97,8 @@ def post(target: Target, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
         except ValueError:
             return error.code, {"error": f"HTTP {error.code}", "message": payload.decode("utf-8", "replace")}
     except urllib.error.URLError as error:
-        where = "is `make serve` running? Or name a deployed stack with --stack NAME" if target.region is None else ""
-        raise SystemExit(f"No API answered at {target.url} ({error.reason}){': ' + where if where else ''}.") from None
+        where = ": is `make serve` running? Or name a deployed stack with --stack NAME" if target.region is None else ""
+        raise SystemExit(f"No API answered at {target.url} ({error.reason}){where}.") from None
 
 
 def signed_headers(
@@ -158,7 +159,7 @@ def report(answer: Mapping[str, Any], out: TextIO) -> None:
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parse(argv)
     target = stack_target(args.stack, args.region) if args.stack else Target(args.api.rstrip("/"))
-    status, answer = post(target, "/resends", body_of(args))
+    status, answer = call(target, "POST", "/resends", body_of(args))
     if status not in (200, 202) or not isinstance(answer, dict):
         error = answer if isinstance(answer, dict) else {}
         print(f"Refused ({status} {error.get('error')}): {error.get('message')}", file=out)

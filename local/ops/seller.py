@@ -17,16 +17,13 @@ refused (the error's name and message are printed).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from ops.resend import LOCAL_API, TIMEOUT_SECONDS, Target, signed_headers, stack_target
+from ops.resend import LOCAL_API, Target, call, stack_target
 
 COLUMNS = ("seller", "status", "authorized", "expires", "days left")
 
@@ -56,28 +53,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         where.add_argument("--stack", help="a deployed stack's name: its IAM API, signed with your AWS credentials")
         command.add_argument("--region", help="the deployed stack's region (default: your AWS configuration's)")
     return parser.parse_args(argv)
-
-
-def call(target: Target, method: str, path: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
-    """(status, parsed JSON answer or None); signed with SigV4 when the target has a region."""
-    data = json.dumps(body).encode("utf-8") if body is not None else b""
-    url = target.url + path
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if target.region is not None:
-        headers = signed_headers(url, data, headers, target.region, method=method)
-    request = urllib.request.Request(url, data=data or None, headers=headers, method=method)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (http(s) only)
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        payload = error.read()
-        try:
-            return error.code, json.loads(payload)
-        except ValueError:
-            return error.code, {"error": f"HTTP {error.code}", "message": payload.decode("utf-8", "replace")}
-    except urllib.error.URLError as error:
-        where = ": is `make serve` running? Or name a deployed stack with --stack NAME" if target.region is None else ""
-        raise SystemExit(f"No API answered at {target.url} ({error.reason}){where}.") from None
 
 
 def read_token(source: str, stdin: TextIO) -> str:
