@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from api_contract import contract_rules as rules
 from api_contract.contract_rules import JsonDict
 from api_contract.operations import CSV, Link, Operation, Parameter
 from buyer_messaging.campaigns import api as campaigns_api
@@ -24,7 +25,11 @@ class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(
-        description="The manifest's name: it is staged as campaigns/{name}.{format}.", json_schema_extra=CAMPAIGN_NAME
+        description=(
+            "The manifest's name: it is staged as campaigns/{name}.{format}, or sellers/{sellingPartnerId}/campaigns/"
+            "{name}.{format} when the body names its seller."
+        ),
+        json_schema_extra=CAMPAIGN_NAME,
     )
     format: str = Field(json_schema_extra={"enum": list(FORMATS)})
     manifest: str = Field(
@@ -32,6 +37,15 @@ class CampaignIn(BaseModel):
             f"The manifest file's text (README, 'Campaigns'), at most {campaigns_api.MANIFEST_MAX_BYTES:,} bytes as "
             "UTF-8; larger manifests are staged in S3 directly."
         )
+    )
+    sellingPartnerId: str | None = Field(
+        default=None,
+        description=(
+            "The seller (selling partner id) the campaign is for: one of this deployment's sellers. Optional when "
+            "the deployment serves one seller; required (SellerRequired) when it serves several. Every row is sent "
+            "for it; a row may name sellingPartnerId only equal to it (else the row is invalid: SellerMismatch)."
+        ),
+        json_schema_extra=rules.SELLING_PARTNER_ID,
     )
     dryRun: bool = Field(default=False, description="Only check: every row's verdict; nothing stored or sent.")
     replace: bool = Field(
@@ -54,6 +68,7 @@ class ManifestChecked(BaseModel):
 
     name: str
     format: str
+    sellingPartnerId: str | None = Field(default=None, description="The campaign's seller (absent: none named).")
     rows: int
     ready: int
     invalid: int
@@ -77,6 +92,7 @@ class CampaignStatus(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     campaignId: str
+    sellingPartnerId: str | None = Field(default=None, description="Whose the campaign is (absent: no seller named).")
     name: str
     format: str
     manifestKey: str

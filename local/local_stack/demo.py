@@ -1,12 +1,15 @@
 """`make run`: the whole workflow end to end on the local stack, and what the buyer received.
 
-Starts the SP-API emulator (unless SPAPI_ENDPOINT and LWA_TOKEN_URL point at another SP-API), deploys
-template.yaml into moto with the real handlers, stages a sample invoice under outbox/ and a request
-document with text and an image under requests/, waits for the executions and prints a timeline per
-message and the files the buyer received with their MD5 checked against the staged bytes. Then it runs the
-template campaign (events/campaigns/example.csv: its files staged, the manifest uploaded under campaigns/) and
-prints its report, row by row. Against the emulator it ends by onboarding a second seller through Amazon's website
-authorization workflow (local_stack.onboarding_demo), printing what the operator and the seller see.
+Starts the SP-API emulator (unless SPAPI_ENDPOINT and LWA_TOKEN_URL point at another SP-API) and deploys
+template.yaml into moto with the real handlers. Against the emulator the deployment serves several sellers: the
+seed's application secret is the legacy seller's (A2EXAMPLESELLER, named by the SellingPartnerId parameter), and two
+more sellers are onboarded first through Amazon's website authorization workflow (local_stack.onboarding_demo),
+printing what the operator and each seller see. Then, each under its seller's sellers/{id}/ segment (a deployment of
+several sellers refuses a request that names none): a sample invoice under outbox/ and a request document with text
+and an image under requests/ for the legacy seller, a text message for A3OTHERSELLER's own order; it waits for the
+executions and prints, per message and naming its seller, a timeline and the files the buyer received with their MD5
+checked against the staged bytes. Last, the template campaign (events/campaigns/example.csv: its files staged, the
+manifest uploaded under sellers/A2EXAMPLESELLER/campaigns/) and its report, row by row.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ from typing import Any
 
 from buyer_messaging import executions, naming, status
 from buyer_messaging.campaigns import records
+from buyer_messaging.campaigns.keys import manifest_key
+from buyer_messaging.campaigns.keys import report_key as report_key_of
 from buyer_messaging.campaigns.manifest import read_manifest
+from buyer_messaging.seller_scope import key_prefix
 from local_stack import onboarding_demo, samples, timeline
 from local_stack.api_server import free_port
 from local_stack.stack import ROOT, LocalStack, SpApiTarget, in_process_aws
@@ -37,7 +43,11 @@ DEFAULT_ORDER = "123-1234567-1234567"
 DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"
 LOG_PATH = ROOT / ".local" / "functions.log"
 EXAMPLE_CAMPAIGN = ROOT / "events" / "campaigns" / "example.csv"
-ONBOARDED_SELLER = "A3ONBOARDSELLER"  # the seed's seller who has not authorized the application yet
+# The seed's sellers onboarded through OAuth: one that has not authorized the application yet, and one with its own
+# orders (the demo sends it a message).
+ONBOARDED_SELLERS = ("A3ONBOARDSELLER", "A3OTHERSELLER")
+OTHER_SELLER = "A3OTHERSELLER"
+OTHER_SELLER_ORDER = "113-2000001-0000001"  # the seed's order of OTHER_SELLER
 
 
 @dataclass
@@ -48,6 +58,7 @@ class DemoMessage:
     staged: dict[str, bytes] = field(default_factory=dict)  # key -> bytes, for the MD5 check
     file_names: dict[str, str] = field(default_factory=dict)  # key -> name shown to the buyer
     text: str | None = None
+    seller: str | None = None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -76,10 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         target, emulator = _target(resources)
         resources.enter_context(in_process_aws())
         api_port = free_port()
-        onboarding = (
-            onboarding_demo.parameters_for(emulator, onboarding_demo.callback_of(api_port)) if emulator else None
-        )
-        stack = LocalStack(target, parameters=onboarding)
+        parameters: dict[str, str] = {}
+        if emulator is not None:
+            parameters = onboarding_demo.parameters_for(emulator, onboarding_demo.callback_of(api_port))
+            parameters["SellingPartnerId"] = emulator.seed.credentials.selling_partner_id
+        stack = LocalStack(target, parameters=parameters or None)
         resources.callback(stack.close)
         _quiet_functions()
         deployment = stack.deploy()
@@ -88,24 +100,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Local stack: bucket {deployment.bucket}, state machine {deployment.state_machine_arn.rsplit(':', 1)[-1]}"
         )
         print(f"SP-API: {target.endpoint}" + (" (emulator)" if emulator else ""))
-        messages = [_custom_message(stack, args)] if custom else _sample_messages(stack, args)
+        onboarded = True
+        if emulator is not None and not custom:
+            with onboarding_demo.onboarding_api(stack, api_port) as api:
+                for seller in ONBOARDED_SELLERS:
+                    onboarded &= onboarding_demo.onboard(api, seller, sys.stdout)
+        # Several sellers once onboarded: every request names its seller (its key's sellers/{id}/ segment).
+        legacy = parameters.get("SellingPartnerId") if onboarded and not custom else None
+        if custom:
+            messages = [_custom_message(stack, args)]
+        else:
+            messages = _sample_messages(stack, args, legacy)
+            if legacy is not None:
+                messages.append(_other_seller_message(stack))
         try:
             described = stack.wait_for_executions(len(messages), timeout_seconds=args.timeout)
         except TimeoutError as error:
             print(f"\n{error}", file=sys.stderr)
             return 1
         delivered = _report(stack, messages, described, emulator, tap.drain())
-        if emulator is not None and not custom:
-            with onboarding_demo.onboarding_api(stack, api_port) as api:
-                if not onboarding_demo.onboard(api, ONBOARDED_SELLER, sys.stdout):
-                    delivered = 1
+        if not onboarded:
+            delivered = 1
         if custom or args.no_campaign:
             return delivered
         if emulator is None:
             print("\nTemplate campaign skipped: its rows name the emulator's orders, not this SP-API's.")
             return delivered
         try:
-            campaign_sent = _example_campaign(stack, args.timeout)
+            campaign_sent = _example_campaign(stack, args.timeout, legacy)
         except TimeoutError as error:
             print(f"\n{error}", file=sys.stderr)
             return 1
@@ -157,20 +179,27 @@ def _quiet_functions() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-def _sample_messages(stack: LocalStack, args: argparse.Namespace) -> list[DemoMessage]:
+def _sample_messages(stack: LocalStack, args: argparse.Namespace, seller: str | None) -> list[DemoMessage]:
+    """The legacy seller's two samples, under its ``sellers/{id}/`` segment when several sellers are served."""
     assert stack.deployment is not None
     s3 = stack.client("s3")
     bucket = stack.deployment.bucket
     order, marketplace = args.order, args.marketplace
+    prefix = key_prefix(seller)
 
     invoice_name = f"Invoice-{order}.pdf"
-    invoice_key = f"outbox/{marketplace}/{order}/invoice/{invoice_name}"
+    invoice_key = f"{prefix}outbox/{marketplace}/{order}/invoice/{invoice_name}"
     invoice = samples.invoice_pdf(order)
     invoice_message = DemoMessage(
-        "invoice dropped in the outbox", order, "invoice", {invoice_key: invoice}, {invoice_key: invoice_name}
+        "invoice dropped in the outbox",
+        order,
+        "invoice",
+        {invoice_key: invoice},
+        {invoice_key: invoice_name},
+        seller=seller,
     )
 
-    proof_key = "attachments/engraving-proof.png"
+    proof_key = f"{prefix}attachments/engraving-proof.png"
     proof = samples.proof_png()
     text = "Please check the engraving proof attached and reply if the spelling of the name is right."
     document = {
@@ -187,6 +216,7 @@ def _sample_messages(stack: LocalStack, args: argparse.Namespace) -> list[DemoMe
         {proof_key: proof},
         {proof_key: "Engraving proof.png"},
         text,
+        seller,
     )
 
     print("\nStaging:")
@@ -194,10 +224,29 @@ def _sample_messages(stack: LocalStack, args: argparse.Namespace) -> list[DemoMe
     print(f"  s3://{bucket}/{proof_key}  ({len(proof):,} bytes, starts nothing)")
     s3.put_object(Bucket=bucket, Key=invoice_key, Body=invoice)
     print(f"  s3://{bucket}/{invoice_key}  ({len(invoice):,} bytes)")
-    request_key = f"requests/customization-{order}.json"
+    request_key = f"{prefix}requests/customization-{order}.json"
     s3.put_object(Bucket=bucket, Key=request_key, Body=json.dumps(document).encode())
     print(f"  s3://{bucket}/{request_key}")
     return [invoice_message, request_message]
+
+
+def _other_seller_message(stack: LocalStack) -> DemoMessage:
+    """A text message for OTHER_SELLER's own order, under its segment: it goes out with that seller's own token."""
+    assert stack.deployment is not None
+    text = "Your parcel ships tomorrow: the courier collects it in the morning."
+    document = {
+        "amazonOrderId": OTHER_SELLER_ORDER,
+        "marketplaceId": DEFAULT_MARKETPLACE,
+        "messageType": "unexpectedProblem",
+        "text": text,
+        "sellingPartnerId": OTHER_SELLER,
+    }
+    key = f"{key_prefix(OTHER_SELLER)}requests/late-{OTHER_SELLER_ORDER}.json"
+    stack.client("s3").put_object(Bucket=stack.deployment.bucket, Key=key, Body=json.dumps(document).encode())
+    print(f"  s3://{stack.deployment.bucket}/{key}")
+    return DemoMessage(
+        "text for another seller's order", OTHER_SELLER_ORDER, "unexpectedProblem", text=text, seller=OTHER_SELLER
+    )
 
 
 def _custom_message(stack: LocalStack, args: argparse.Namespace) -> DemoMessage:
@@ -243,9 +292,10 @@ def _report(
         keys = {attachment["key"] for attachment in document.get("attachments", [])}
         message = next((m for m in messages if set(m.staged) == keys and m.message_type in _aliases(document)), None)
         history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        seller = f"seller {document['sellingPartnerId']}, " if document.get("sellingPartnerId") else ""
         print(
             f"\n── {message.label if message else document.get('messageType')} "
-            f"(order {document.get('amazonOrderId')}, {document.get('messageType')})"
+            f"({seller}order {document.get('amazonOrderId')}, {document.get('messageType')})"
         )
         for line in timeline.render(timeline.build(execution, history)):
             print("  " + line)
@@ -275,9 +325,10 @@ def _print_outcome(stack: LocalStack, execution: dict[str, Any], events: list[di
     print(f"  EventBridge: {', '.join(announced) or 'no event'}; staged files tagged outcome={record['status']}")
 
 
-def _example_campaign(stack: LocalStack, timeout: float) -> bool:
-    """The template campaign: its files staged, its manifest uploaded under campaigns/ (which starts run 1), its
-    report read back row by row. True when every row was sent."""
+def _example_campaign(stack: LocalStack, timeout: float, seller: str | None) -> bool:
+    """The template campaign of ``seller``: its files staged, its manifest uploaded under its
+    ``sellers/{id}/campaigns/`` (which starts run 1), its report read back row by row. True when every row was
+    sent."""
     assert stack.deployment is not None
     s3 = stack.client("s3")
     bucket = stack.deployment.bucket
@@ -288,17 +339,18 @@ def _example_campaign(stack: LocalStack, timeout: float) -> bool:
     for key in keys:
         s3.put_object(Bucket=bucket, Key=key, Body=samples.invoice_pdf(key.rsplit("/", 1)[-1]))
     print(f"  {len(keys)} files staged under attachments/ (start nothing)")
-    key = "campaigns/example.csv"
+    key = manifest_key("example", "csv", seller)
     put = s3.put_object(Bucket=bucket, Key=key, Body=data)
-    print(f"  s3://{bucket}/{key}  (starts the campaign)")
-    campaign = naming.campaign_id(bucket, key, put["VersionId"], "example")
+    print(f"  s3://{bucket}/{key}  (starts the campaign" + (f" of seller {seller})" if seller else ")"))
+    campaign = naming.campaign_id(bucket, key, put["VersionId"], "example", seller)
     run_arn = executions.execution_arn(
         stack.deployment.campaign_state_machine_arn, naming.campaign_run_name(campaign, 1)
     )
     ended = stack.wait_for(run_arn, timeout_seconds=timeout)
     record = records.get(stack.deployment.tables["WorkflowTable"], campaign) or {}
-    print(f"\n── campaign {campaign}: {ended['status'].lower()}")
-    report_key = "campaigns/example.report.csv"
+    whose = f" (seller {record['sellingPartnerId']})" if record.get("sellingPartnerId") else ""
+    print(f"\n── campaign {campaign}{whose}: {ended['status'].lower()}")
+    report_key = report_key_of("example", seller)
     try:
         report = s3.get_object(Bucket=bucket, Key=report_key)["Body"].read().decode("utf-8")
     except s3.exceptions.NoSuchKey:

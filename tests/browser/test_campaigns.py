@@ -160,7 +160,7 @@ def test_a_campaign_is_sent_followed_accounted_for_and_its_rows_not_sent_sent_ag
     name, report = download(page, "Download the report")
     lines = report.splitlines()
     assert name == "december.report.csv"
-    assert lines[0] == "row,amazonOrderId,messageType,requestId,status,error,cause"
+    assert lines[0] == "row,amazonOrderId,messageType,requestId,status,error,cause,sellingPartnerId"
     assert [line.split(",")[:3] + line.split(",")[4:6] for line in lines[1:]] == [
         ["1", ORDER, "invoice", "sent", ""],
         ["2", ORDER, "unexpectedProblem", "sent", ""],

@@ -25,18 +25,47 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_the_demo_delivers_both_sample_messages_with_matching_md5s(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_serves_two_sellers_each_onboarded_and_sent_for(capsys: pytest.CaptureFixture[str]) -> None:
     assert demo.main([]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("SUCCEEDED") == 2
+    # Two sellers onboarded through Amazon's website authorization workflow first, as a person sees it.
+    onboarding = printed[
+        printed.index("Onboarding seller A3ONBOARDSELLER") : printed.index("Onboarding seller A3OTHER")
+    ]
+    assert "  2. The seller opens it and lands on Seller Central's consent page (200):" in onboarding
+    assert "Sign in as A2EXAMPLESELLER A3ONBOARDSELLER" in onboarding
+    assert (
+        "  3. Signed in as A3ONBOARDSELLER, Confirm; Amazon sends the browser back to the callback (200):" in onboarding
+    )
+    assert "Seller A3ONBOARDSELLER authorized Buyer Messaging" in onboarding
+    assert "  4. GET /sellers: A3ONBOARDSELLER authorized (oauth) until " in onboarding
+    assert "  4. GET /sellers: A3OTHERSELLER authorized (oauth) until " in printed
+    assert printed.index("Onboarding seller A3OTHERSELLER") < printed.index("Staging:")
+    # Then one message per seller with orders, each named by its key's seller segment and printed with its seller.
+    staged = printed[printed.index("Staging:") : printed.index("\n── ")]
+    assert "/sellers/A2EXAMPLESELLER/outbox/ATVPDKIKX0DER/123-1234567-1234567/invoice/" in staged
+    assert "/sellers/A2EXAMPLESELLER/requests/customization-123-1234567-1234567.json" in staged
+    assert "/sellers/A3OTHERSELLER/requests/late-113-2000001-0000001.json" in staged
+    headings = [line for line in printed.splitlines() if line.startswith("── ") and "order" in line]
+    assert headings == [
+        "── invoice dropped in the outbox (seller A2EXAMPLESELLER, order 123-1234567-1234567, invoice)",
+        "── text + image from a request document (seller A2EXAMPLESELLER, order 123-1234567-1234567, "
+        "confirmCustomizationDetails)",
+        "── text for another seller's order (seller A3OTHERSELLER, order 113-2000001-0000001, unexpectedProblem)",
+    ]
+    assert printed.count("SUCCEEDED") == 3
     assert printed.count("matches the staged file") == 2
+    assert "text: 'Your parcel ships tomorrow: the courier collects it in the morning.'" in printed
     assert "Engraving proof.png" in printed
     assert "All messages delivered." in printed
     for state in ("ValidateRequest", "[0] HashAttachment", "[0] CreateUploadDestination", "SendMessage"):
         assert state in printed
-    # Then the template campaign (events/campaigns/example.csv), its report read back row by row.
+    # Then the template campaign (events/campaigns/example.csv) for one seller, its report read back row by row.
     assert "Campaign: events/campaigns/example.csv (4 rows)\n  7 files staged under attachments/" in printed
+    assert "/sellers/A2EXAMPLESELLER/campaigns/example.csv  (starts the campaign of seller A2EXAMPLESELLER)" in printed
+    assert " (seller A2EXAMPLESELLER): succeeded\n  Report s3://" in printed
     report = printed[printed.index("Report s3://") :]
+    assert report.splitlines()[0].endswith("/sellers/A2EXAMPLESELLER/campaigns/example.report.csv:")
     rows = [line.split() for line in report.splitlines() if line.strip().startswith("row ")]
     assert rows == [
         ["row", "1", "114-3941689-8772232", "invoice", "sent"],
@@ -46,15 +75,6 @@ def test_the_demo_delivers_both_sample_messages_with_matching_md5s(capsys: pytes
     ]
     assert ": finished, 4 rows, 4 sent, 0 failed\n\nEvery campaign row sent." in printed
     assert "null" not in printed and "None" not in printed
-    # A second seller onboarded through Amazon's website authorization workflow, as a person sees it.
-    onboarding = printed[printed.index("Onboarding seller A3ONBOARDSELLER") : printed.index("Campaign: ")]
-    assert "  2. The seller opens it and lands on Seller Central's consent page (200):" in onboarding
-    assert "Sign in as A2EXAMPLESELLER A3ONBOARDSELLER Confirm" in onboarding
-    assert (
-        "  3. Signed in as A3ONBOARDSELLER, Confirm; Amazon sends the browser back to the callback (200):" in onboarding
-    )
-    assert "Seller A3ONBOARDSELLER authorized Buyer Messaging" in onboarding
-    assert "  4. GET /sellers: A3ONBOARDSELLER authorized (oauth) until " in onboarding
     assert "Atzr|" not in printed and "undefined" not in printed
 
 

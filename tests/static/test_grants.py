@@ -98,7 +98,9 @@ def test_only_the_trigger_reads_object_versions(transformed: dict[str, Any]) -> 
     # And the API's campaign routes: a campaign's report and manifest are the versions its record names.
     assert readers == {"StartWorkflowFunction", "ApiFunction"}
     api_reads = grants(transformed, role_of(transformed, "ApiFunction"), "s3:GetObjectVersion")
-    assert [object_resources(statement) for statement in api_reads] == [[STAGING_BUCKET + "/campaigns/*"]]
+    assert [object_resources(statement) for statement in api_reads] == [
+        [STAGING_BUCKET + "/campaigns/*", STAGING_BUCKET + "/sellers/*/campaigns/*"]
+    ]
     policy = transformed["StagingBucketReadPolicy"]["Properties"]["PolicyDocument"]
     assert [(s["Sid"], s["Action"]) for s in policy["Statement"]] == [
         ("ReadStagedObjects", "s3:GetObject"),

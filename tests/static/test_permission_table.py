@@ -65,6 +65,12 @@ SP_API_CALLER: dict[Grant, str] = {
 }
 # The seller registry: which sellers the deployment serves (resolve), each seller's status (credentials_for).
 SELLER_REGISTRY_READER: dict[Grant, str] = {("dynamodb:GetItem", "WorkflowTable", "seller#*"): CALLED}
+# A seller's campaign (sellers/{id}/campaigns/…): the calls of campaigns/*, for a manifest under a seller's segment.
+SELLER_CAMPAIGNS = "StagingBucket/sellers/*/campaigns/*"
+_FOR_A_SELLERS_CAMPAIGN = (
+    "the same calls as on campaigns/*, for a manifest staged under a seller's segment: the recorded run's campaign "
+    "names no seller; tests/unit/test_campaign_sellers.py and tests/integration/test_campaign_sellers.py run them"
+)
 _FOR_A_REGISTERED_SELLER = (
     "read for a registered seller only (sellers.credentials_for): the recorded run's deployment has none; "
     "tests/unit/test_seller_scope.py calls with each seller's own token"
@@ -206,6 +212,8 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         # The campaign routes (campaigns.api): the manifest staged, the records read, the list from its index.
         ("s3:PutObject", "StagingBucket/campaigns/*", None): CALLED,
         ("s3:GetObjectVersion", "StagingBucket/campaigns/*", None): CALLED,
+        ("s3:PutObject", SELLER_CAMPAIGNS, None): _FOR_A_SELLERS_CAMPAIGN,
+        ("s3:GetObjectVersion", SELLER_CAMPAIGNS, None): _FOR_A_SELLERS_CAMPAIGN,
         ("dynamodb:GetItem", "WorkflowTable", "campaign#*"): CALLED,
         ("dynamodb:BatchGetItem", "WorkflowTable", "campaign#*"): CALLED,
         ("dynamodb:Query", "WorkflowTable/index/RecentCampaigns", None): CALLED,
@@ -267,12 +275,14 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         **EVERY_FUNCTION,
         **STAGED_READER,
         **CAMPAIGN_RECORDS,
+        **SELLER_REGISTRY_READER,
         ("dynamodb:GetItem", "WorkflowTable", "campaign#*"): (
             "a retried step: begin_run reads the record when its conditional write was refused (run begun, or running)"
         ),
         ("dynamodb:PutItem", "WorkflowTable", "campaign#*"): CALLED,
         ("dynamodb:BatchGetItem", "WorkflowTable", "request#*"): CALLED,
         ("s3:GetObjectVersion", "StagingBucket/campaigns/*", None): CALLED,
+        ("s3:GetObjectVersion", SELLER_CAMPAIGNS, None): _FOR_A_SELLERS_CAMPAIGN,
         ("s3:PutObject", "StagingBucket/campaign-work/*", None): CALLED,
     },
     "FinishCampaignFunction": {
@@ -283,6 +293,10 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         ("s3:GetObject", "StagingBucket/campaigns/*", None): (
             "a manifest read without its version: never, the run names it (kept with GetObjectVersion, one statement)"
         ),
+        ("s3:GetObjectVersion", SELLER_CAMPAIGNS, None): _FOR_A_SELLERS_CAMPAIGN,
+        ("s3:GetObject", SELLER_CAMPAIGNS, None): (
+            "a seller's manifest read without its version: never, the run names it (kept with GetObjectVersion)"
+        ),
         ("s3:GetObject", "StagingBucket/campaign-work/*", None): CALLED,
         ("s3:GetObjectVersion", "StagingBucket/campaign-work/*", None): (
             "the run's work files are read at their latest version (kept with GetObject, one statement)"
@@ -292,6 +306,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
             "the Map's result files are read at their latest version (kept with GetObject, one statement)"
         ),
         ("s3:PutObject", "StagingBucket/campaigns/*", None): CALLED,
+        ("s3:PutObject", SELLER_CAMPAIGNS, None): _FOR_A_SELLERS_CAMPAIGN,
     },
     "SendMessageStateMachineRole": {
         **{

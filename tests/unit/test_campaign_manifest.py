@@ -111,8 +111,8 @@ def test_a_header_with_unknown_repeated_and_missing_columns_names_each() -> None
         "ManifestInvalid: The manifest's header has unknown columns 'marketplaceid' (did you mean 'marketplaceId'?), "
         "'Text' (did you mean 'text'?), 'colour'; repeated columns 'messageType'; missing required columns "
         "'marketplaceId'. The columns are (exact, case-sensitive): amazonOrderId, marketplaceId, messageType, text, "
-        "coverageStartDate, coverageEndDate, attachment1, attachment1Name, attachment2, attachment2Name, "
-        "attachment3, attachment3Name, attachment4, attachment4Name, attachment5, attachment5Name."
+        "coverageStartDate, coverageEndDate, sellingPartnerId, attachment1, attachment1Name, attachment2, "
+        "attachment2Name, attachment3, attachment3Name, attachment4, attachment4Name, attachment5, attachment5Name."
     )
 
 
@@ -644,7 +644,8 @@ def test_a_key_that_names_no_manifest(key: str) -> None:
         manifest.manifest_name(key)
     assert str(raised.value) == (
         f"{key!r} is not a campaign manifest: a manifest is campaigns/{{name}}.csv or campaigns/{{name}}.jsonl, "
-        "directly under campaigns/, {name} 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-'."
+        "directly under campaigns/ (or sellers/{sellingPartnerId}/campaigns/), {name} 1 to 100 of A-Z, a-z, 0-9, "
+        "'.', '_' and '-'."
     )
 
 
@@ -688,6 +689,9 @@ def test_the_example_csv_uses_every_column_and_says_what_the_jsonl_says() -> Non
     csv_manifest = _read((support.EVENTS / "campaigns" / "example.csv").read_bytes())
     jsonl_manifest = _read((support.EVENTS / "campaigns" / "example.jsonl").read_bytes(), "jsonl")
     assert csv_manifest.columns == COLUMN_NAMES
-    assert {name for row in csv_manifest.rows for name, value in row.values.items() if value} == set(COLUMN_NAMES)
+    # sellingPartnerId stays empty: the template is any seller's (a seller named in it would refuse its rows in a
+    # campaign of another seller, SellerMismatch).
+    filled = {name for row in csv_manifest.rows for name, value in row.values.items() if value}
+    assert filled == set(COLUMN_NAMES) - {"sellingPartnerId"}
     as_requests: list[MessageRequest | None] = [row.request for row in csv_manifest.rows]
     assert as_requests == [row.request for row in jsonl_manifest.rows]

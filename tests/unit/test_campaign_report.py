@@ -145,15 +145,15 @@ def test_the_csv_keeps_each_cause_one_field_and_runs_no_formula() -> None:
 
     data = report_csv(report)
 
-    assert data.startswith(b"row,amazonOrderId,messageType,requestId,status,error,cause\r\n")
+    assert data.startswith(b"row,amazonOrderId,messageType,requestId,status,error,cause,sellingPartnerId\r\n")
     assert data.decode("utf-8").count("\r\n") == 5 + 1  # four lines and the header, and the cause's own CRLF
     parsed = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     assert parsed == [
-        ["row", "amazonOrderId", "messageType", "requestId", "status", "error", "cause"],
-        ["1", "123-1234567-1234567", "invoice", _rid(1, 1), "sent", "", ""],
-        ["2", '\'=HYPERLINK("http://x")', "invoice", "", "failed", "InvalidRequest", cause],
-        ["3", "'+1", "'@SUM(A1)", "", "failed", "'-2", "'\tTab"],
-        ["4", "Ünïcödé-名前", "invoice", "", "invalid", "InvalidRequest", "ok"],
+        ["row", "amazonOrderId", "messageType", "requestId", "status", "error", "cause", "sellingPartnerId"],
+        ["1", "123-1234567-1234567", "invoice", _rid(1, 1), "sent", "", "", ""],
+        ["2", '\'=HYPERLINK("http://x")', "invoice", "", "failed", "InvalidRequest", cause, ""],
+        ["3", "'+1", "'@SUM(A1)", "", "failed", "'-2", "'\tTab", ""],
+        ["4", "Ünïcödé-名前", "invoice", "", "invalid", "InvalidRequest", "ok", ""],
     ]
     assert b'"Amazon said ""no"", twice,\nthen =1+1\r\nand more"' in data
 

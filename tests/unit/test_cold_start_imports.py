@@ -195,6 +195,7 @@ def test_the_api_function_loads_neither_pydantic_nor_an_adapter_before_a_route_n
     api_basics = (
         *("", ".http_api", ".request_body", ".config", ".urls", ".errors", ".fields", ".observability"),
         *(".campaigns", ".campaigns.api", ".campaigns.keys"),  # the campaign routes load the manifest when they run
+        ".seller_scope",  # a manifest key's seller segment (its registry loads when a request is resolved)
         ".resend",  # POST /resends loads the status record, Step Functions and S3 adapters when it runs
     )
     assert set(found["ours"]) == {f"buyer_messaging{name}" for name in api_basics}

@@ -13,7 +13,7 @@ import pytest
 
 from buyer_messaging import catalog, http_api, naming, rotation, trigger, validation
 from buyer_messaging.campaigns import api as campaigns_api
-from buyer_messaging.campaigns.keys import manifest_name
+from buyer_messaging.campaigns.keys import manifest_name, manifest_seller
 from buyer_messaging.campaigns.run import CampaignRun
 from buyer_messaging.messaging import AvailableAction
 from buyer_messaging.models import AttachmentTask, MessageRequest, OutcomeTask, SendRequest, ValidationTask
@@ -116,7 +116,8 @@ def _s3_event(event: Any) -> None:
 def _campaign_run(event: Any) -> None:
     run = CampaignRun.from_dict(event["campaign"])
     assert manifest_name(run.key) == (run.name, run.fmt)
-    assert run.campaign_id == naming.campaign_id(run.bucket, run.key, run.version_id, run.name)
+    assert run.campaign_id == naming.campaign_id(run.bucket, run.key, run.version_id, run.name, run.seller)
+    assert run.seller == manifest_seller(run.key)  # a seller's campaign is staged under its segment
 
 
 def _finished_or_failed_run(event: Any) -> None:

@@ -34,9 +34,12 @@ def deterministic_name(identity: Sequence[str], hint: str = "") -> str:
     return f"{readable[:room]}-{digest}" if readable else digest
 
 
-def campaign_id(bucket: str, key: str, version_id: str, name: str) -> str:
-    """``{name shortened}-{20 hex of sha256(bucket, key, version)}``: one manifest object version, one campaign."""
-    digest = hashlib.sha256("\0".join((bucket, key, version_id)).encode("utf-8")).hexdigest()[:_CAMPAIGN_DIGEST_LENGTH]
+def campaign_id(bucket: str, key: str, version_id: str, name: str, seller: str | None = None) -> str:
+    """``{name shortened}-{20 hex of sha256(bucket, key, version[, seller])}``: one manifest object version, one
+    campaign. The seller the campaign names is part of its identity (and so of its run's and rows' execution names);
+    a campaign that names none keeps the id it had before sellers were named."""
+    identity = (bucket, key, version_id) + (("seller", seller) if seller else ())
+    digest = hashlib.sha256("\0".join(identity).encode("utf-8")).hexdigest()[:_CAMPAIGN_DIGEST_LENGTH]
     readable = _UNSAFE_NAME_CHARACTERS.sub("-", name).strip("-")
     room = CAMPAIGN_ID_MAX_LENGTH - len(digest) - 1
     readable = readable[:room].rstrip("-")

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from buyer_messaging import sellers
-from buyer_messaging.config import Settings
 from buyer_messaging.errors import AttachmentOfAnotherSeller, SellerMismatch
 from buyer_messaging.fields import SELLING_PARTNER_ID_PATTERN
-from buyer_messaging.models import MessageRequest
+
+if TYPE_CHECKING:
+    # Annotations only: the key helpers stay light, for the API function's cold start (campaigns/keys.py splits
+    # manifest keys with them; tests/unit/test_cold_start_imports.py). for_request loads the registry when it runs.
+    from buyer_messaging.config import Settings
+    from buyer_messaging.models import MessageRequest
 
 SELLERS_PREFIX = "sellers/"
 SELLER_FIELD = "sellingPartnerId"
@@ -56,6 +59,8 @@ def owner(record: Mapping[str, Any] | None) -> str | None:
 def for_request(settings: Settings, request: MessageRequest, *, key_seller: str | None = None) -> MessageRequest:
     """The request as an execution's input: for the seller it names (or its S3 key's segment names, which must
     agree), resolved among the deployment's sellers (SellerRequired, UnknownSeller), every staged file its own."""
+    from buyer_messaging import sellers
+
     named = request.selling_partner_id
     if key_seller is not None and named is not None and named != key_seller:
         message = f"the document names {named}, its key sellers/{key_seller}/…: one request is for one seller"

@@ -7,8 +7,9 @@
 - ``campaigns/{name}.csv`` / ``.jsonl``: a campaign's manifest, run 1 of its campaign (:func:`campaign_for_object`);
   ``campaigns/{name}.report.csv`` is a campaign's report and starts nothing.
 
-Each form may stand under ``sellers/{sellingPartnerId}/`` (buyer_messaging.seller_scope): the request is then
-that seller's, and a request document under it that names another seller is refused (SellerMismatch).
+Each form may stand under ``sellers/{sellingPartnerId}/`` (buyer_messaging.seller_scope): the request (or the
+campaign) is then that seller's, and a request document under it that names another seller is refused
+(SellerMismatch), as is a campaign row that does.
 """
 
 from __future__ import annotations
@@ -138,19 +139,14 @@ def is_campaign_object(staged: StagedObjectEvent) -> bool:
     return split_key(staged.key).rest.startswith(MANIFEST_PREFIX)
 
 
-def campaign_for_object(staged: StagedObjectEvent) -> CampaignRun | None:
-    """Run 1 of the campaign of this manifest version; None for a campaign's report (its own upload starts
-    nothing); UnsupportedS3Key for any other key under campaigns/."""
+def campaign_for_object(staged: StagedObjectEvent, seller: str | None = None) -> CampaignRun | None:
+    """Run 1 of the campaign of this manifest version, for ``seller`` (the key's seller, or the deployment's
+    only one, resolved by the caller); None for a campaign's report (its own upload starts nothing);
+    UnsupportedS3Key for any other key under campaigns/."""
     if is_report(staged.key):
         return None
-    if split_key(staged.key).segment is not None:
-        # A campaign's rows are not yet its seller's (the manifest, its run and its rows carry no seller): refused
-        # here rather than started with rows that a deployment of several sellers would refuse one by one.
-        raise UnsupportedS3Key(
-            f"s3://{staged.bucket}/{staged.key}: campaigns are staged under campaigns/ only, not under sellers/ yet."
-        )
     name, fmt = manifest_name(staged.key)
-    return CampaignRun.first(staged.bucket, staged.key, staged.version, name, fmt)
+    return CampaignRun.first(staged.bucket, staged.key, staged.version, name, fmt, seller=seller)
 
 
 def _outbox_request(staged: StagedObjectEvent, key: str) -> MessageRequest:

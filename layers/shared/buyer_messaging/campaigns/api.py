@@ -5,9 +5,11 @@ maps them to status codes), bodies are read with the package's own field readers
 adapters it uses when it runs (the campaign routes share the API function with the console's pages and status reads,
 which load no S3 or Step Functions code: bench/, cold start).
 
-A campaign posted here is the same campaign an upload to ``campaigns/{name}.{format}`` starts: the API writes that
+A campaign posted here is the same campaign an upload to ``campaigns/{name}.{format}`` (or, for a body that names
+its ``sellingPartnerId``, ``sellers/{sellingPartnerId}/campaigns/{name}.{format}``) starts: the API writes that
 object, and starts run 1 of its version under the same execution name the S3 trigger uses, so whichever comes
-first starts it and the other is a no-op.
+first starts it and the other is a no-op. The campaign's seller is resolved as a message's (sellers.resolve): a
+body that names none, in a deployment of several sellers, is SellerRequired before anything is staged.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from buyer_messaging.campaigns.keys import FORMATS, MANIFEST_PREFIX, manifest_name
+from buyer_messaging.campaigns.keys import FORMATS, manifest_key, manifest_name
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import (
     AttachmentNotFound,
@@ -31,6 +33,7 @@ from buyer_messaging.errors import (
 from buyer_messaging.fields import CAMPAIGN_ID_PATTERN, FieldReader
 from buyer_messaging.observability import logger
 from buyer_messaging.request_body import read_json_body
+from buyer_messaging.seller_scope import owner
 
 if TYPE_CHECKING:
     from buyer_messaging.campaigns.manifest import Manifest
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
 # to 10 MB, but Lambda's synchronous payload is 6 MB, JSON-escaped text and the event around it included. Larger
 # manifests go to S3 directly (aws s3 cp manifest.csv s3://{bucket}/campaigns/), which has no such limit.
 MANIFEST_MAX_BYTES = 5_000_000
-CAMPAIGN_FIELDS = ("name", "format", "manifest", "dryRun", "replace")
+CAMPAIGN_FIELDS = ("name", "format", "manifest", "sellingPartnerId", "dryRun", "replace")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
 
@@ -50,10 +53,11 @@ class CampaignPost:
     manifest: bytes
     dry_run: bool
     replace: bool
+    seller: str | None = None  # the seller the body names (not yet resolved: see campaign_seller)
 
     @property
     def key(self) -> str:
-        return f"{MANIFEST_PREFIX}{self.name}.{self.fmt}"
+        return manifest_key(self.name, self.fmt, self.seller)
 
 
 def read_campaign_post(raw: str | None) -> CampaignPost:
@@ -62,6 +66,7 @@ def read_campaign_post(raw: str | None) -> CampaignPost:
     name = reader.required_string("name")
     fmt = reader.required_string("format")
     text = reader.required_string("manifest")
+    seller = reader.selling_partner_id()
     flags = {flag: reader.data.get(flag, False) for flag in ("dryRun", "replace")}
     for flag, value in flags.items():
         if not isinstance(value, bool):
@@ -70,23 +75,32 @@ def read_campaign_post(raw: str | None) -> CampaignPost:
         reader.problem("format", f"must be one of: {', '.join(FORMATS)}")
     elif name and fmt:
         try:
-            manifest_name(f"{MANIFEST_PREFIX}{name}.{fmt}")
+            manifest_name(manifest_key(name, fmt))
         except BuyerMessagingError:
             reader.problem("name", "must be 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-', and not end in '.report'")
     reader.refuse_unknown(CAMPAIGN_FIELDS, "a campaign")
     reader.raise_if_problems("campaign")
     data = text.encode("utf-8")
     if len(data) > MANIFEST_MAX_BYTES:
+        folder = manifest_key(name, fmt, seller).rpartition("/")[0] + "/"
         raise ManifestTooLarge(
             f"The manifest has {len(data):,} bytes; the API takes manifests up to {MANIFEST_MAX_BYTES:,} bytes (the "
-            f"body of one Lambda invocation). Upload a larger one to the staging bucket under {MANIFEST_PREFIX} "
-            f"instead (aws s3 cp {name}.{fmt} s3://BUCKET/{MANIFEST_PREFIX}).",
+            f"body of one Lambda invocation). Upload a larger one to the staging bucket under {folder} "
+            f"instead (aws s3 cp {name}.{fmt} s3://BUCKET/{folder}).",
             problems=(("manifest", f"has more than {MANIFEST_MAX_BYTES:,} bytes"),),
         )
-    return CampaignPost(name, fmt, data, dry_run=bool(flags["dryRun"]), replace=bool(flags["replace"]))
+    return CampaignPost(name, fmt, data, dry_run=bool(flags["dryRun"]), replace=bool(flags["replace"]), seller=seller)
 
 
-def checked_manifest(post: CampaignPost) -> Manifest:
+def campaign_seller(post: CampaignPost) -> str | None:
+    """The campaign's seller: the one the body names, else the deployment's only one (SellerRequired with several,
+    UnknownSeller for a seller it does not serve), as for a message."""
+    from buyer_messaging import sellers
+
+    return sellers.resolve(get_settings(), post.seller)
+
+
+def checked_manifest(post: CampaignPost, seller: str | None) -> Manifest:
     """The manifest read and every row checked, as the campaign's PrepareCampaign step will: nothing is sent. (The
     manifest module, and the catalog it reads, load here: the API function's cold start imports no more than its
     message routes need, tests/unit/test_cold_start_imports.py.)"""
@@ -100,34 +114,51 @@ def checked_manifest(post: CampaignPost) -> Manifest:
         default_bucket=settings.require("staging_bucket"),
         max_rows=settings.campaign_max_rows,
     )
-    return manifest.check_rows(read, object_facts=storage.staged_object, spapi_region=settings.spapi_region)
+    return manifest.check_rows(
+        read, object_facts=storage.staged_object, spapi_region=settings.spapi_region, seller=seller
+    )
 
 
 def preview(post: CampaignPost) -> dict[str, Any]:
     """POST /campaigns with dryRun: every row's verdict, nothing stored, nothing sent."""
-    return {"name": post.name, "format": post.fmt, **checked_manifest(post).to_preview()}
+    seller = campaign_seller(post)
+    return {"name": post.name, "format": post.fmt, **_seller(seller), **checked_manifest(post, seller).to_preview()}
+
+
+def _seller(seller: str | None) -> dict[str, str]:
+    return {"sellingPartnerId": seller} if seller else {}
 
 
 def submit(post: CampaignPost) -> dict[str, Any]:
     """POST /campaigns: the manifest checked as a dry run would (a file that cannot be read is refused and nothing
-    is stored), staged under ``campaigns/``, and run 1 of its version started under the name the S3 trigger uses."""
-    checked = checked_manifest(post).to_preview()
+    is stored), staged under ``[sellers/{id}/]campaigns/``, and run 1 of its version started under the name the S3
+    trigger uses, for the campaign's seller."""
+    seller = campaign_seller(post)
+    checked = checked_manifest(post, seller).to_preview()
     version_id, repeat = stage(post)
 
     from buyer_messaging import executions
     from buyer_messaging.campaigns.run import CampaignRun
 
     settings = get_settings()
-    run = CampaignRun.first(settings.require("staging_bucket"), post.key, version_id, post.name, post.fmt)
+    run = CampaignRun.first(
+        settings.require("staging_bucket"), post.key, version_id, post.name, post.fmt, seller=seller
+    )
     started = executions.start_execution(
         settings.require("campaign_state_machine_arn"), run.execution_name, run.to_dict()
     )
     logger.info(
         "Campaign accepted",
-        extra={"campaignId": run.campaign_id, "repeat": repeat, "alreadyStarted": started.already_existed},
+        extra={
+            "campaignId": run.campaign_id,
+            "repeat": repeat,
+            "alreadyStarted": started.already_existed,
+            **_seller(seller),
+        },
     )
     return {
         "campaignId": run.campaign_id,
+        **_seller(seller),
         "name": post.name,
         "format": post.fmt,
         "run": run.run,
@@ -145,15 +176,15 @@ def status_url(campaign_id: str) -> str:
 
 
 def stage(post: CampaignPost) -> tuple[str, bool]:
-    """``campaigns/{name}.{format}`` written (the version that starts the campaign) and whether it was already there:
-    never over another manifest of the name unless ``replace``; the same content again is a repeat, not a second
-    campaign (a retried POST must not message every buyer twice)."""
+    """``[sellers/{id}/]campaigns/{name}.{format}`` written (the version that starts the campaign) and whether it
+    was already there: never over another manifest of the name unless ``replace``; the same content again is a
+    repeat, not a second campaign (a retried POST must not message every buyer twice)."""
     from buyer_messaging import storage
 
     bucket = get_settings().require("staging_bucket")
     if not post.replace:
         for fmt in FORMATS:
-            other = f"{MANIFEST_PREFIX}{post.name}.{fmt}"
+            other = manifest_key(post.name, fmt, post.seller)
             if fmt != post.fmt and _exists(bucket, other):
                 raise _exists_error(post, other)
         written, version_id = storage.put_if_absent(bucket, post.key, post.manifest, CONTENT_TYPES[post.fmt])
@@ -295,6 +326,7 @@ def start_again(campaign_id: str) -> dict[str, Any]:
         str(record["name"]),
         str(record["format"]),
         int(record["run"]) + 1,
+        owner(record),
     )
     started = executions.start_execution(machine, run.execution_name, run.to_dict())
     for _ in range(SPENT_RUN_NUMBERS):

@@ -65,6 +65,12 @@ COLUMNS: tuple[Column, ...] = (
         "2026-11-01T00:00:00Z",
     ),
     Column("coverageEndDate", False, "warranty only: when the coverage ends", "2028-10-31T23:59:59Z"),
+    Column(
+        "sellingPartnerId",
+        False,
+        "the campaign's seller, or empty: a row may name no other seller ([the seller](#campaigns-the-seller))",
+        "A2EXAMPLESELLER",
+    ),
     *(
         column
         for number, (key, name) in enumerate(zip(_ATTACHMENT_EXAMPLES, _NAME_EXAMPLES, strict=True), start=1)
@@ -87,7 +93,15 @@ COLUMNS: tuple[Column, ...] = (
 )
 COLUMN_NAMES = tuple(column.name for column in COLUMNS)
 REQUIRED_COLUMNS = tuple(column.name for column in COLUMNS if column.required)
-PLAIN_COLUMNS = ("amazonOrderId", "marketplaceId", "messageType", "text", "coverageStartDate", "coverageEndDate")
+PLAIN_COLUMNS = (
+    "amazonOrderId",
+    "marketplaceId",
+    "messageType",
+    "text",
+    "coverageStartDate",
+    "coverageEndDate",
+    "sellingPartnerId",
+)
 ATTACHMENT_SLOTS = range(1, catalog.ATTACHMENTS_MAX_COUNT + 1)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from buyer_messaging import catalog, storage, validation
+from buyer_messaging import catalog, seller_scope, storage, validation
 from buyer_messaging.campaigns.columns import (
     ATTACHMENT_SLOTS,
     COLUMN_NAMES,
@@ -37,9 +37,11 @@ from buyer_messaging.errors import (
     InvalidRequest,
     ManifestInvalid,
     ManifestTooLarge,
+    SellerMismatch,
     error_name,
 )
 from buyer_messaging.models import MessageRequest
+from buyer_messaging.seller_scope import SELLER_FIELD
 
 __all__ = [
     "COLUMNS",
@@ -366,9 +368,12 @@ def check_rows(
     *,
     object_facts: Callable[[str, str], ObjectFacts | None],
     spapi_region: str,
+    seller: str | None = None,
 ) -> Manifest:
-    """Every row read with the single-message path's checks that need no call to Amazon, in its order: the type
-    known, the marketplace in ``spapi_region``, the attachments staged (``object_facts(bucket, key)``, None when
+    """Every row read with the single-message path's checks that need no call to Amazon, in its order: the row
+    for the campaign's ``seller`` (a row may name ``sellingPartnerId`` only equal to it, SellerMismatch, and no
+    file staged under another seller's ``sellers/{id}/``, AttachmentOfAnotherSeller), the type known, the
+    marketplace in ``spapi_region``, the attachments staged (``object_facts(bucket, key)``, None when
     S3 has no such object; each key looked up once), then validation.check_offline with the catalog's rules. A
     row that repeats an earlier one (order, type, text and attachments) fails DuplicateRow naming that row.
 
@@ -392,7 +397,7 @@ def check_rows(
     first_of: dict[tuple[object, ...], int] = {}
     checked = []
     for row in manifest.rows:
-        verdict = row if row.request is None else _check_row(row, row.request, staged, spapi_region)
+        verdict = row if row.request is None else _check_row(row, row.request, staged, spapi_region, seller)
         if verdict.request is not None:
             first = first_of.setdefault(_sameness(verdict.request), verdict.number)
             if verdict.ready and first != verdict.number:
@@ -403,9 +408,14 @@ def check_rows(
 
 
 def _check_row(
-    row: ManifestRow, request: MessageRequest, staged: Callable[[str, str], ObjectFacts], spapi_region: str
+    row: ManifestRow,
+    request: MessageRequest,
+    staged: Callable[[str, str], ObjectFacts],
+    spapi_region: str,
+    seller: str | None,
 ) -> ManifestRow:
     try:
+        _check_seller(row.number, request, seller)
         message_type = catalog.message_type(request.message_type)
         validation.check_marketplace(request.marketplace_id, spapi_region)
         objects = [staged(ref.bucket, ref.key) for ref in request.attachments]
@@ -415,6 +425,20 @@ def _check_row(
             raise
         return replace(row, error=error_name(error), cause=str(error))
     return row
+
+
+def _check_seller(number: int, request: MessageRequest, seller: str | None) -> None:
+    """A campaign is one seller's: its rows are sent for that seller, never for another one a row names."""
+    named = request.selling_partner_id
+    if named is not None and named != seller:
+        campaign = f"the campaign is {seller}'s" if seller else "the campaign names no seller"
+        message = f"names {named}, but {campaign}: every row of a campaign is for the campaign's seller"
+        raise SellerMismatch(
+            f"Row {number}'s {SELLER_FIELD} {message} (leave the column empty, or put the row in a campaign of "
+            f"{named}: sellers/{named}/campaigns/).",
+            problems=((SELLER_FIELD, message),),
+        )
+    seller_scope.check_attachments(request.for_seller(seller))
 
 
 def _sameness(request: MessageRequest) -> tuple[object, ...]:

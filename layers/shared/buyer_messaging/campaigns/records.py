@@ -30,6 +30,7 @@ from typing import Any
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import CampaignNotFound, CampaignRunning, WorkflowTableUnavailable
 from buyer_messaging.models import CampaignRef
+from buyer_messaging.seller_scope import SELLER_FIELD
 from buyer_messaging.status import Retention, now_iso
 from buyer_messaging.storage import ObjectVersion
 from buyer_messaging.table import (
@@ -130,10 +131,17 @@ def _retention(retention: Retention | None) -> Retention:
 
 
 def begin_run(
-    table: str, campaign_id: str, source: CampaignSource, *, run: int, retention: Retention | None = None
+    table: str,
+    campaign_id: str,
+    source: CampaignSource,
+    *,
+    run: int,
+    seller: str | None = None,
+    retention: Retention | None = None,
 ) -> None:
-    """Run 1 creates the record (a repeat of it changes nothing); run n > 1 begins only once run n - 1 ended
-    (else :class:`CampaignRunning`), and a repeat of it changes nothing either."""
+    """Run 1 creates the record, with the campaign's ``seller`` as its top-level ``sellingPartnerId`` (left out:
+    the deployment named none; the console's isolation filters by it) (a repeat of it changes nothing); run n > 1
+    begins only once run n - 1 ended (else :class:`CampaignRunning`), and a repeat of it changes nothing either."""
     if run < 1:
         raise ValueError("runs are numbered from 1")
     moment = time.time()
@@ -145,6 +153,7 @@ def begin_run(
                 "id": KEY_PREFIX + campaign_id,
                 RECENT_INDEX_PARTITION: RECENT_LIST,
                 "campaignId": campaign_id,
+                **({SELLER_FIELD: seller} if seller else {}),
                 "name": source.name,
                 "manifest": source.manifest(),
                 "format": source.fmt,
@@ -439,10 +448,11 @@ def recent(table: str, limit: int) -> list[dict[str, Any]]:
 
 
 def completed_detail(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The detail of the ``CampaignCompleted`` event, from a finished record: counts and the report's object,
-    no order id or message text (the report has the rows)."""
+    """The detail of the ``CampaignCompleted`` event, from a finished record: counts, the campaign's seller (when
+    it has one) and the report's object, no order id or message text (the report has the rows)."""
     names = ("campaignId", "name", "run", "rows", "sent", "skipped", "failed", "unknown", "invalid", "failedBy")
-    return {**{name: record.get(name) for name in names}, "report": record.get("report")}
+    seller = {SELLER_FIELD: record[SELLER_FIELD]} if record.get(SELLER_FIELD) else {}
+    return {**{name: record.get(name) for name in names}, **seller, "report": record.get("report")}
 
 
 def _require(table: str, campaign_id: str) -> dict[str, Any]:

@@ -24,7 +24,9 @@ from typing import Any
 from buyer_messaging.campaigns.manifest import Manifest, ManifestRow
 from buyer_messaging.campaigns.records import CampaignCounts, RowOutcome
 
-HEADER = ("row", "amazonOrderId", "messageType", "requestId", "status", "error", "cause")
+# sellingPartnerId (last, so a reader of the columns before it by position keeps working): the campaign's seller,
+# the same on every line, empty when the deployment names none.
+HEADER = ("row", "amazonOrderId", "messageType", "requestId", "status", "error", "cause", "sellingPartnerId")
 STATUSES = ("sent", "failed", "unknown", "invalid", "skipped")
 NO_RESULT = "NoResult"
 OUTCOME_UNKNOWN = "SendOutcomeUnknown"  # errors.SendOutcomeUnknown's name: the child failed without Amazon's answer
@@ -43,6 +45,7 @@ class ReportLine:
     status: str
     error: str
     cause: str
+    selling_partner_id: str = ""
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -53,6 +56,7 @@ class ReportLine:
             self.status,
             self.error,
             self.cause,
+            self.selling_partner_id,
         )
 
 
@@ -81,19 +85,26 @@ class _Result:
 
 
 def build_report(
-    manifest: Manifest, results: Iterable[Mapping[str, Any]], outcomes: Mapping[int, RowOutcome]
+    manifest: Manifest,
+    results: Iterable[Mapping[str, Any]],
+    outcomes: Mapping[int, RowOutcome],
+    *,
+    seller: str | None = None,
 ) -> Report:
-    """One line per manifest row, in the manifest's order (see the module's docstring)."""
+    """One line per manifest row, in the manifest's order (see the module's docstring), each of the campaign's
+    ``seller``."""
     this_run = {result.row: result for result in filter(None, map(_read_result, results))}
-    return Report(tuple(_line(row, this_run.get(row.number), outcomes.get(row.number)) for row in manifest.rows))
+    return Report(
+        tuple(_line(row, this_run.get(row.number), outcomes.get(row.number), seller or "") for row in manifest.rows)
+    )
 
 
-def _line(row: ManifestRow, result: _Result | None, outcome: RowOutcome | None) -> ReportLine:
+def _line(row: ManifestRow, result: _Result | None, outcome: RowOutcome | None, seller: str) -> ReportLine:
     order = row.request.amazon_order_id if row.request else row.values.get("amazonOrderId", "")
     message_type = row.request.message_type if row.request else row.values.get("messageType", "")
 
     def line(status: str, error: str | None, cause: str | None, request_id: str = "") -> ReportLine:
-        return ReportLine(row.number, order, message_type, request_id, status, error or "", cause or "")
+        return ReportLine(row.number, order, message_type, request_id, status, error or "", cause or "", seller)
 
     if result is not None:
         status = result.status

@@ -1,14 +1,17 @@
 """One run of a campaign: the campaign state machine's input, and the names and keys that follow from it.
 
 The S3 trigger makes run 1 of the manifest version it was told of (:func:`first_run`); the API makes run n+1. The
-input is ``{campaignId, manifest: {bucket, key, versionId}, name, format, run}``; every name a run uses is derived
-here, so the trigger, the state machine's steps and the API agree on them:
+input is ``{campaignId, manifest: {bucket, key, versionId}, name, format, run[, sellingPartnerId]}``
+(``sellingPartnerId``: the seller the campaign is for, resolved among the deployment's sellers; left out when the
+deployment never named one); every name a run uses is derived here, so the trigger, the state machine's steps and
+the API agree on them:
 
 - the run's execution ``{campaignId}-{run}`` (a repeated start of a run is a no-op);
 - a row's send execution ``{campaignId}-{row}-{run}`` (at most 80 characters: the id has at most 64);
 - ``campaign-work/{campaignId}/{run}/rows.json`` (the rows to send, the Distributed Map's ItemReader) and
   ``checked.json`` beside it (every row's verdict, for the report), ``campaign-results/{campaignId}/{run}/``
-  (ResultWriter's prefix) and ``campaigns/{name}.report.csv`` (the report, beside the manifest).
+  (ResultWriter's prefix) and ``[sellers/{id}/]campaigns/{name}.report.csv`` (the report, beside the manifest,
+  under its seller segment).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from buyer_messaging import naming
-from buyer_messaging.campaigns.keys import report_key
+from buyer_messaging.campaigns.keys import manifest_seller, report_key
 from buyer_messaging.errors import InvalidRequest
-from buyer_messaging.fields import CAMPAIGN_ID_PATTERN
+from buyer_messaging.fields import CAMPAIGN_ID_PATTERN, SELLING_PARTNER_ID_PATTERN
+from buyer_messaging.seller_scope import SELLER_FIELD
 
 WORK_PREFIX = "campaign-work/"
 RESULTS_PREFIX = "campaign-results/"
@@ -35,12 +39,17 @@ class CampaignRun:
     name: str
     fmt: str
     run: int
+    seller: str | None = None  # the campaign's seller: its record's, every row's (None: the deployment named none)
 
     @classmethod
-    def first(cls, bucket: str, key: str, version_id: str, name: str, fmt: str) -> CampaignRun:
-        """Run 1 of the campaign of one manifest object version."""
-        campaign_id = naming.campaign_id(bucket, key, version_id, name)
-        return cls(campaign_id, bucket, key, version_id, name, fmt, 1)
+    def first(
+        cls, bucket: str, key: str, version_id: str, name: str, fmt: str, *, seller: str | None = None
+    ) -> CampaignRun:
+        """Run 1 of the campaign of one manifest object version, for ``seller`` (resolved). The seller the key
+        names (``sellers/{id}/campaigns/…``: an upload's, or the API's for a body that names one) is part of the
+        campaign's id; a manifest under ``campaigns/`` keeps today's id whoever the deployment's one seller is."""
+        campaign_id = naming.campaign_id(bucket, key, version_id, name, manifest_seller(key))
+        return cls(campaign_id, bucket, key, version_id, name, fmt, 1, seller)
 
     @classmethod
     def from_dict(cls, data: object) -> CampaignRun:
@@ -62,6 +71,9 @@ class CampaignRun:
         if not isinstance(run, int) or isinstance(run, bool) or run < 1:
             missing.append("run (1 or more)")
             run = 0
+        seller = data.get(SELLER_FIELD)
+        if seller is not None and (not isinstance(seller, str) or not SELLING_PARTNER_ID_PATTERN.fullmatch(seller)):
+            missing.append(f"{SELLER_FIELD} (a selling partner id, or left out)")
         if missing:
             raise InvalidRequest(f"The campaign run lacks {', '.join(missing)}.")
         campaign_id = str(texts["campaignId"])
@@ -77,6 +89,7 @@ class CampaignRun:
             name=str(texts["name"]),
             fmt=str(texts["format"]),
             run=int(run),
+            seller=seller,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +99,7 @@ class CampaignRun:
             "name": self.name,
             "format": self.fmt,
             "run": self.run,
+            **({SELLER_FIELD: self.seller} if self.seller else {}),
         }
 
     @property
@@ -116,8 +130,9 @@ class CampaignRun:
 
     @property
     def report_key(self) -> str:
-        """``campaigns/{name}.report.csv``: beside the manifest, the latest run's (S3 versioning keeps the others)."""
-        return report_key(self.name)
+        """``[sellers/{id}/]campaigns/{name}.report.csv``: beside the manifest (under its seller segment, if any),
+        the latest run's (S3 versioning keeps the others)."""
+        return report_key(self.name, manifest_seller(self.key))
 
 
 def row_execution_name(campaign_id: str, row: int, run: int) -> str:

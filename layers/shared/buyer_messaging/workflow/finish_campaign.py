@@ -33,7 +33,7 @@ def finish_campaign(event: Mapping[str, Any]) -> dict[str, Any]:
     checked = _checked_manifest(run, settings.campaign_max_rows)
     results = list(map_results(state.get("results")))
     outcomes = records.row_outcomes(table, run.campaign_id, [row.number for row in checked.rows])
-    built = report.build_report(checked, results, outcomes)
+    built = report.build_report(checked, results, outcomes, seller=run.seller)
     version = storage.put_object(run.bucket, run.report_key, report.report_csv(built), "text/csv; charset=utf-8")
     records.finished(
         table,

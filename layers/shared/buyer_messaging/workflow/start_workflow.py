@@ -1,6 +1,6 @@
 """The S3 trigger (no state: it starts the state machines): an object staged under ``outbox/`` or ``requests/``
 starts one execution of the send-message state machine per object version, a manifest under ``campaigns/`` one of
-the campaign state machine (its run 1)."""
+the campaign state machine (its run 1); each under ``sellers/{id}/`` too, for that seller."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import executions, seller_scope, status, storage, trigger
+from buyer_messaging import executions, seller_scope, sellers, status, storage, trigger
+from buyer_messaging.campaigns.keys import is_report
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.errors import BuyerMessagingError, ConfigurationError, WorkflowTableUnavailable, error_name
 from buyer_messaging.models import MessageRequest
@@ -66,7 +67,12 @@ def start_workflows(event: dict[str, Any]) -> dict[str, Any]:
 def _start_campaign(settings: Settings, staged: trigger.StagedObjectEvent) -> dict[str, Any]:
     """Run 1 of the manifest version's campaign, under its deterministic name: a repeated event is a no-op."""
     where = f"s3://{staged.bucket}/{staged.key}"
-    run = trigger.campaign_for_object(staged)
+    if is_report(staged.key):
+        logger.info("Campaign report staged: nothing to start", extra={"object": where})
+        return {"object": where, "started": False, "ignored": "a campaign's report"}
+    # The campaign's seller, as a message's: the key's segment, else the deployment's only one (SellerRequired
+    # with several: refused here, before any row is read or sent).
+    run = trigger.campaign_for_object(staged, sellers.resolve(settings, trigger.key_seller(staged)))
     if run is None:
         logger.info("Campaign report staged: nothing to start", extra={"object": where})
         return {"object": where, "started": False, "ignored": "a campaign's report"}
@@ -75,7 +81,12 @@ def _start_campaign(settings: Settings, staged: trigger.StagedObjectEvent) -> di
     )
     logger.info(
         "Campaign started" if not started.already_existed else "Campaign already started for this version",
-        extra={"object": where, "execution": started.name, "campaignId": run.campaign_id},
+        extra={
+            "object": where,
+            "execution": started.name,
+            "campaignId": run.campaign_id,
+            **({"sellingPartnerId": run.seller} if run.seller else {}),
+        },
     )
     return {
         "object": where,
