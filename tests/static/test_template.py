@@ -63,6 +63,7 @@ ENVIRONMENT_VARIABLES = {
     "STAGING_BUCKET",
     "STATUS_RETENTION_DAYS",
     "QUOTA_WAIT_DEADLINE_HOURS",
+    "AUTHORIZATION_HOLD_HOURS",
     "SELLING_PARTNER_ID",
     "SELLER_SECRET_PREFIX",
     "SELLER_SECRET_KMS_KEY",
@@ -597,10 +598,16 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
         expected = {
             "StartWorkflowFunction": {"STATE_MACHINE_ARN", "CAMPAIGN_STATE_MACHINE_ARN"},
             "RecordOutcomeFunction": {"EVENT_BUS_NAME"},
+            # SellerAuthorizationLost from whichever SP-API caller sees a seller's token refused first.
+            "ListActionsFunction": {"EVENT_BUS_NAME"},
+            "CreateDestinationFunction": {"EVENT_BUS_NAME"},
+            "UploadAttachmentFunction": {"EVENT_BUS_NAME"},
+            "SendMessageFunction": {"EVENT_BUS_NAME"},
             "PrepareCampaignFunction": {"CAMPAIGN_MAX_ROWS"},
             "FinishCampaignFunction": {"CAMPAIGN_MAX_ROWS", "EVENT_BUS_NAME"},
             "ApiFunction": {
                 "STATE_MACHINE_ARN",
+                "EVENT_BUS_NAME",
                 "CAMPAIGN_STATE_MACHINE_ARN",
                 "CAMPAIGN_MAX_ROWS",
                 "CONSOLE_USER_POOL_ID",
@@ -865,6 +872,7 @@ def test_sam_transform_has_no_cycles_and_least_privilege_roles(transformed: dict
                     {"Ref": "PacerPolicy"},
                     {"Ref": "SellerRegistryReadPolicy"},
                     {"Ref": "SellerSecretsReadPolicy"},
+                    {"Ref": "SellerAuthorizationLostPolicy"},
                     {"Ref": "CampaignRecordsPolicy"},
                     {"Ref": "StateMachineLogsAndTracesPolicy"},
                 ) or (arn in allowed_managed), (logical_id, arn)
