@@ -115,11 +115,13 @@ TOP_LEVEL_STATES = {
     "ValidateRequest",
     "ValidatedOrTurnLater",
     "WaitForActionsTurn",
+    "WaitForSellerAuthorization",
     "HasAttachments",
     "UploadAttachments",
     "SendMessage",
     "SentOrTurnLater",
     "WaitForSendTurn",
+    "WaitForSellerAuthorizationToSend",
     "RecordSent",
     "MessageSent",
     "KeepOnlyTheError",
@@ -146,6 +148,7 @@ UPLOAD_STATES = {
     "CreateUploadDestination",
     "DestinationOrTurnLater",
     "WaitForUploadTurn",
+    "WaitForSellerAuthorizationToUpload",
     "UploadAttachment",
 }
 # Task state -> the function it invokes
@@ -389,15 +392,29 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     states = asl["States"]
     assert states["ValidateRequest"]["OutputPath"] == "$.Payload"
     assert states["ValidateRequest"]["Next"] == "ValidatedOrTurnLater"
-    # A step whose turn in Amazon's quota is later answers {pacing}: the machine waits, then runs it again.
-    for choice, path, wait, task, default in (
-        ("ValidatedOrTurnLater", "$.pacing", "WaitForActionsTurn", "ValidateRequest", "HasAttachments"),
-        ("SentOrTurnLater", "$.pacing", "WaitForSendTurn", "SendMessage", "RecordSent"),
+    # A step whose turn in Amazon's quota is later answers {pacing}, one whose seller needs authorization {held}:
+    # the machine waits, then runs it again.
+    for choice, waits, task, default in (
+        (
+            "ValidatedOrTurnLater",
+            (("$.pacing", "WaitForActionsTurn"), ("$.held", "WaitForSellerAuthorization")),
+            "ValidateRequest",
+            "HasAttachments",
+        ),
+        (
+            "SentOrTurnLater",
+            (("$.pacing", "WaitForSendTurn"), ("$.held", "WaitForSellerAuthorizationToSend")),
+            "SendMessage",
+            "RecordSent",
+        ),
     ):
-        assert states[choice]["Choices"] == [{"Variable": path, "IsPresent": True, "Next": wait}]
+        assert states[choice]["Choices"] == [
+            {"Variable": path, "IsPresent": True, "Next": wait} for path, wait in waits
+        ]
         assert states[choice]["Default"] == default
-        assert states[wait]["Type"] == "Wait"
-        assert (states[wait]["SecondsPath"], states[wait]["Next"]) == (path + ".waitSeconds", task)
+        for path, wait in waits:
+            assert states[wait]["Type"] == "Wait"
+            assert (states[wait]["SecondsPath"], states[wait]["Next"]) == (path + ".waitSeconds", task)
     assert states["HasAttachments"]["Choices"] == [
         {"Variable": "$.attachments[0]", "IsPresent": True, "Next": "UploadAttachments"}
     ]
@@ -427,12 +444,16 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     assert inner["CreateUploadDestination"]["ResultSelector"] == {
         "uploadDestinationId.$": "$.Payload.uploadDestinationId",
         "pacing.$": "$.Payload.pacing",
+        "held.$": "$.Payload.held",
     }
     assert inner["CreateUploadDestination"]["ResultPath"] == "$.destination"
     assert inner["CreateUploadDestination"]["Next"] == "DestinationOrTurnLater"
     assert inner["DestinationOrTurnLater"]["Choices"] == [
-        {"Variable": "$.destination.pacing", "IsNull": False, "Next": "WaitForUploadTurn"}
+        {"Variable": "$.destination.pacing", "IsNull": False, "Next": "WaitForUploadTurn"},
+        {"Variable": "$.destination.held", "IsNull": False, "Next": "WaitForSellerAuthorizationToUpload"},
     ]
+    assert inner["WaitForSellerAuthorizationToUpload"]["SecondsPath"] == "$.destination.held.waitSeconds"
+    assert inner["WaitForSellerAuthorizationToUpload"]["Next"] == "CreateUploadDestination"
     assert inner["DestinationOrTurnLater"]["Default"] == "UploadAttachment"
     assert inner["WaitForUploadTurn"]["SecondsPath"] == "$.destination.pacing.waitSeconds"
     assert inner["WaitForUploadTurn"]["Next"] == "CreateUploadDestination"
