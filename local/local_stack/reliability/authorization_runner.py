@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -136,22 +135,13 @@ def _hold_deadline(timeout: float) -> tuple[str, str]:
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
-class _ConsentForm(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("type") == "hidden":
-            self.fields[str(found["name"])] = str(found["value"])
-
-
 def _consent(consent_url: str, seller: str) -> dict[str, str]:
     """The seller at the emulator's Seller Central confirms: the redirect's query (state, code, seller)."""
+    from local_stack.onboarding_demo import ConsentForm
+
     with requests.Session() as browser:
         page = browser.get(consent_url, timeout=10)
-        form = _ConsentForm()
+        form = ConsentForm()
         form.feed(page.text)
         answer = browser.post(
             page.url.split("?", 1)[0], data={**form.fields, "selling_partner_id": seller}, allow_redirects=False
