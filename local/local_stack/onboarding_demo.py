@@ -52,7 +52,9 @@ def onboarding_api(stack: LocalStack, api_port: int) -> Iterator[str]:
         yield api.url
 
 
-class _Consent(HTMLParser):
+class ConsentForm(HTMLParser):
+    """Seller Central's consent page: its form's action and hidden fields, as a browser sends them."""
+
     def __init__(self) -> None:
         super().__init__()
         self.fields: dict[str, str] = {}
@@ -88,7 +90,7 @@ def onboard(api: str, seller: str, out: TextIO) -> bool:
         consent = browser.get(link, timeout=TIMEOUT_SECONDS)
         say(f"  2. The seller opens it and lands on Seller Central's consent page ({consent.status_code}):")
         say(f"     {visible_text(consent.text)}")
-        form = _Consent()
+        form = ConsentForm()
         form.feed(consent.text)
         where = consent.url.split("/apps/", 1)[0] + form.action
         page = browser.post(where, data={**form.fields, "selling_partner_id": seller}, timeout=TIMEOUT_SECONDS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +13,7 @@ import requests
 
 from buyer_messaging import onboarding
 from buyer_messaging.config import Settings
+from local_stack.onboarding_demo import ConsentForm
 from spapi_emulator import Emulator
 from tests import support
 
@@ -42,19 +42,6 @@ def onboarding_settings(aws: dict[str, Any], emulator: Emulator, monkeypatch: py
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     return Settings.from_env()
-
-
-class ConsentForm(HTMLParser):
-    """The consent page's hidden form fields, as a browser would send them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("type") == "hidden":
-            self.fields[str(found["name"])] = str(found["value"])
 
 
 def confirm_at_seller_central(consent_url: str, seller: str) -> str:

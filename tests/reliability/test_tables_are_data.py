@@ -12,6 +12,7 @@ ENGINE = {
     "local_stack.reliability.runner",
     "local_stack.reliability.campaign_runner",
     "local_stack.reliability.outage_runner",
+    "local_stack.reliability.authorization_runner",
     "ops",
     "local_stack.reliability.verdicts",
     "local_stack.reliability.pool",
@@ -28,8 +29,9 @@ ENGINE = {
 def test_the_case_tables_load_without_the_engine() -> None:
     code = (
         "import sys\n"
-        "from local_stack.reliability import bad_inputs, campaign_inputs, faults, outages\n"
+        "from local_stack.reliability import authorization_cases, bad_inputs, campaign_inputs, faults, outages\n"
         "assert bad_inputs.CASES and campaign_inputs.CAMPAIGN_CASES and faults.FAULT_CASES and outages.OUTAGE_CASES\n"
+        "assert authorization_cases.AUTHORIZATION_CASES\n"
         "print('\\n'.join(sorted(sys.modules)))\n"
     )
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / path) for path in ("layers/shared", "local"))}

@@ -82,6 +82,15 @@ SELLER_SECRET: dict[Grant, str] = {
     ("secretsmanager:GetSecretValue", SELLER_SECRETS, None): _FOR_A_REGISTERED_SELLER,
     ("kms:Decrypt", "SellerSecretsKey", "kms:ViaService=secretsmanager"): _FOR_A_REGISTERED_SELLER,
 }
+# LWA refused a registered seller's refresh token (buyer_messaging.authorization_hold): the seller marked, once.
+_ON_A_LOST_AUTHORIZATION = (
+    "only when LWA refuses a registered seller's refresh token (authorization_hold.authorization_lost); "
+    "tests/integration/test_authorization_lost.py"
+)
+AUTHORIZATION_LOSER: dict[Grant, str] = {
+    ("dynamodb:UpdateItem", "WorkflowTable", "seller#*"): _ON_A_LOST_AUTHORIZATION,
+    ("events:PutEvents", "events:event-bus/EventBusName", None): _ON_A_LOST_AUTHORIZATION,
+}
 STAGED_READER: dict[Grant, str] = {
     ("s3:GetObject", "StagingBucket/*", None): CALLED,
     ("s3:ListBucket", "StagingBucket", None): (
@@ -134,6 +143,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
         **SELLER_SECRET,
+        **AUTHORIZATION_LOSER,
         **SELLER_REGISTRY_READER,
         **STAGED_READER,
         **REQUEST_RECORDS,
@@ -144,6 +154,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
         **SELLER_SECRET,
+        **AUTHORIZATION_LOSER,
         ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): _DEADLINE,
@@ -153,6 +164,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
         **SELLER_SECRET,
+        **AUTHORIZATION_LOSER,
         ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **STAGED_READER,
         **REQUEST_RECORDS,
@@ -163,6 +175,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
         **SELLER_SECRET,
+        **AUTHORIZATION_LOSER,
         ("dynamodb:GetItem", "WorkflowTable", "seller#*"): _FOR_A_REGISTERED_SELLER,
         **REQUEST_RECORDS,
         ("dynamodb:GetItem", "WorkflowTable", "request#*"): (
@@ -198,6 +211,7 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         **EVERY_FUNCTION,
         **SP_API_CALLER,
         **SELLER_SECRET,
+        **AUTHORIZATION_LOSER,
         **SELLER_REGISTRY_READER,
         **STAGED_READER,
         **REQUEST_RECORDS,

@@ -63,6 +63,7 @@ ENVIRONMENT_VARIABLES = {
     "STAGING_BUCKET",
     "STATUS_RETENTION_DAYS",
     "QUOTA_WAIT_DEADLINE_HOURS",
+    "AUTHORIZATION_HOLD_HOURS",
     "SELLING_PARTNER_ID",
     "SELLER_SECRET_PREFIX",
     "SELLER_SECRET_KMS_KEY",
@@ -114,11 +115,13 @@ TOP_LEVEL_STATES = {
     "ValidateRequest",
     "ValidatedOrTurnLater",
     "WaitForActionsTurn",
+    "WaitForSellerAuthorization",
     "HasAttachments",
     "UploadAttachments",
     "SendMessage",
     "SentOrTurnLater",
     "WaitForSendTurn",
+    "WaitForSellerAuthorizationToSend",
     "RecordSent",
     "MessageSent",
     "KeepOnlyTheError",
@@ -145,6 +148,7 @@ UPLOAD_STATES = {
     "CreateUploadDestination",
     "DestinationOrTurnLater",
     "WaitForUploadTurn",
+    "WaitForSellerAuthorizationToUpload",
     "UploadAttachment",
 }
 # Task state -> the function it invokes
@@ -388,15 +392,29 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     states = asl["States"]
     assert states["ValidateRequest"]["OutputPath"] == "$.Payload"
     assert states["ValidateRequest"]["Next"] == "ValidatedOrTurnLater"
-    # A step whose turn in Amazon's quota is later answers {pacing}: the machine waits, then runs it again.
-    for choice, path, wait, task, default in (
-        ("ValidatedOrTurnLater", "$.pacing", "WaitForActionsTurn", "ValidateRequest", "HasAttachments"),
-        ("SentOrTurnLater", "$.pacing", "WaitForSendTurn", "SendMessage", "RecordSent"),
+    # A step whose turn in Amazon's quota is later answers {pacing}, one whose seller needs authorization {held}:
+    # the machine waits, then runs it again.
+    for choice, waits, task, default in (
+        (
+            "ValidatedOrTurnLater",
+            (("$.pacing", "WaitForActionsTurn"), ("$.held", "WaitForSellerAuthorization")),
+            "ValidateRequest",
+            "HasAttachments",
+        ),
+        (
+            "SentOrTurnLater",
+            (("$.pacing", "WaitForSendTurn"), ("$.held", "WaitForSellerAuthorizationToSend")),
+            "SendMessage",
+            "RecordSent",
+        ),
     ):
-        assert states[choice]["Choices"] == [{"Variable": path, "IsPresent": True, "Next": wait}]
+        assert states[choice]["Choices"] == [
+            {"Variable": path, "IsPresent": True, "Next": wait} for path, wait in waits
+        ]
         assert states[choice]["Default"] == default
-        assert states[wait]["Type"] == "Wait"
-        assert (states[wait]["SecondsPath"], states[wait]["Next"]) == (path + ".waitSeconds", task)
+        for path, wait in waits:
+            assert states[wait]["Type"] == "Wait"
+            assert (states[wait]["SecondsPath"], states[wait]["Next"]) == (path + ".waitSeconds", task)
     assert states["HasAttachments"]["Choices"] == [
         {"Variable": "$.attachments[0]", "IsPresent": True, "Next": "UploadAttachments"}
     ]
@@ -426,12 +444,16 @@ def test_data_flow_between_states(asl: dict[str, Any]) -> None:
     assert inner["CreateUploadDestination"]["ResultSelector"] == {
         "uploadDestinationId.$": "$.Payload.uploadDestinationId",
         "pacing.$": "$.Payload.pacing",
+        "held.$": "$.Payload.held",
     }
     assert inner["CreateUploadDestination"]["ResultPath"] == "$.destination"
     assert inner["CreateUploadDestination"]["Next"] == "DestinationOrTurnLater"
     assert inner["DestinationOrTurnLater"]["Choices"] == [
-        {"Variable": "$.destination.pacing", "IsNull": False, "Next": "WaitForUploadTurn"}
+        {"Variable": "$.destination.pacing", "IsNull": False, "Next": "WaitForUploadTurn"},
+        {"Variable": "$.destination.held", "IsNull": False, "Next": "WaitForSellerAuthorizationToUpload"},
     ]
+    assert inner["WaitForSellerAuthorizationToUpload"]["SecondsPath"] == "$.destination.held.waitSeconds"
+    assert inner["WaitForSellerAuthorizationToUpload"]["Next"] == "CreateUploadDestination"
     assert inner["DestinationOrTurnLater"]["Default"] == "UploadAttachment"
     assert inner["WaitForUploadTurn"]["SecondsPath"] == "$.destination.pacing.waitSeconds"
     assert inner["WaitForUploadTurn"]["Next"] == "CreateUploadDestination"
@@ -597,10 +619,16 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
         expected = {
             "StartWorkflowFunction": {"STATE_MACHINE_ARN", "CAMPAIGN_STATE_MACHINE_ARN"},
             "RecordOutcomeFunction": {"EVENT_BUS_NAME"},
+            # SellerAuthorizationLost from whichever SP-API caller sees a seller's token refused first.
+            "ListActionsFunction": {"EVENT_BUS_NAME"},
+            "CreateDestinationFunction": {"EVENT_BUS_NAME"},
+            "UploadAttachmentFunction": {"EVENT_BUS_NAME"},
+            "SendMessageFunction": {"EVENT_BUS_NAME"},
             "PrepareCampaignFunction": {"CAMPAIGN_MAX_ROWS"},
             "FinishCampaignFunction": {"CAMPAIGN_MAX_ROWS", "EVENT_BUS_NAME"},
             "ApiFunction": {
                 "STATE_MACHINE_ARN",
+                "EVENT_BUS_NAME",
                 "CAMPAIGN_STATE_MACHINE_ARN",
                 "CAMPAIGN_MAX_ROWS",
                 "CONSOLE_USER_POOL_ID",
@@ -865,6 +893,7 @@ def test_sam_transform_has_no_cycles_and_least_privilege_roles(transformed: dict
                     {"Ref": "PacerPolicy"},
                     {"Ref": "SellerRegistryReadPolicy"},
                     {"Ref": "SellerSecretsReadPolicy"},
+                    {"Ref": "SellerAuthorizationLostPolicy"},
                     {"Ref": "CampaignRecordsPolicy"},
                     {"Ref": "StateMachineLogsAndTracesPolicy"},
                 ) or (arn in allowed_managed), (logical_id, arn)

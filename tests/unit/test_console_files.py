@@ -260,8 +260,9 @@ def test_config_json_words_every_status_of_a_request() -> None:
         "failed": "Not sent",
         "unknown": "No answer from Amazon: the message may have reached the buyer",
         "waitingForQuota": "Waiting for its turn in Amazon's quota since",
+        "held": "Held until the seller authorizes the app again, since",
     }
-    assert set(console.timeline_texts()) == {*status.Status, status.WAITING_FOR_QUOTA}
+    assert set(console.timeline_texts()) == {*status.Status, status.WAITING_FOR_QUOTA, status.HELD}
 
 
 def test_config_json_gives_the_campaigns_page_its_facts() -> None:

@@ -256,7 +256,7 @@ def test_create_destination_keeps_the_url_in_the_table_and_returns_only_its_id(
 
     output = _handler("create_destination")(event, lambda_context)
 
-    assert output == {"uploadDestinationId": DESTINATION_ID, "pacing": None}
+    assert output == {"uploadDestinationId": DESTINATION_ID, "pacing": None, "held": None}
     _assert_no_credential(output)
     logs = _logged(caplog)
     assert "Upload destination created" in logs

@@ -66,7 +66,7 @@ def _run_attachment(validated: dict[str, Any], http: responses.RequestsMock) -> 
     }
     item["hash"] = {"contentMd5": hash_attachment(AttachmentTask.from_dict(item))["contentMd5"]}
     created = create_destination(AttachmentTask.from_dict(item))
-    assert created == {"uploadDestinationId": DESTINATION_ID, "pacing": None}
+    assert created == {"uploadDestinationId": DESTINATION_ID, "pacing": None, "held": None}
     item["destination"] = {"uploadDestinationId": created["uploadDestinationId"]}
     _assert_no_credential(item)
     uploaded = upload_attachment(AttachmentTask.from_dict(item))

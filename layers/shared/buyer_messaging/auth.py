@@ -118,7 +118,9 @@ class AccessTokenProvider:
     """Hands out an LWA access token, asking LWA only when the cached one is close to expiry.
 
     ``scope``: a grantless token of that scope (``client_credentials`` grant) instead of the seller's.
-    ``fresh_credentials``: the credentials read past any cache, tried once when LWA refuses the client."""
+    ``fresh_credentials``: the credentials read past any cache, tried once when LWA refuses the client.
+    ``grant_refused``: called with LWA's ``invalid_grant``; answers the credentials to try instead (a renewed
+    authorization's) or raises (buyer_messaging.spapi.SellerAuthorization.refused)."""
 
     def __init__(
         self,
@@ -130,11 +132,13 @@ class AccessTokenProvider:
         clock: Callable[[], float] | None = None,
         scope: str | None = None,
         fresh_credentials: Callable[[], LwaCredentials] | None = None,
+        grant_refused: Callable[[LwaInvalidGrant], LwaCredentials] | None = None,
     ) -> None:
         self._token_url = token_url
         self._credentials = credentials
         self._scope = scope
         self._fresh_credentials = fresh_credentials
+        self._grant_refused = grant_refused
         self._session = session or new_session()
         self._timeout = timeout
         self._clock = clock or _wall_clock
@@ -162,6 +166,15 @@ class AccessTokenProvider:
         credentials = self._credentials()
         try:
             return self._exchange(credentials)
+        except LwaInvalidGrant as refused:
+            if self._grant_refused is None:
+                raise
+            renewed = self._grant_refused(refused)
+            try:
+                return self._exchange(renewed)
+            except LwaInvalidGrant as refused_again:
+                # The renewed authorization's token refused too: that one is lost (the callback raises).
+                return self._exchange(self._grant_refused(refused_again))
         except LwaRejected as refused:
             if refused.code != "invalid_client" or self._fresh_credentials is None:
                 raise

@@ -55,6 +55,9 @@ class Settings:
     selling_partner_id: str = ""
     # How long a message may wait for Amazon's quota, from when it was received, before QuotaWaitExpired.
     quota_wait_deadline_hours: float = 24.0
+    # How long a message may be held while its seller needs authorization, from when it was received, before it
+    # fails SellerNeedsAuthorization (buyer_messaging.authorization_hold).
+    authorization_hold_hours: float = 72.0
     # The pacer's clock runs this many times faster than real time: set by the local stack only, to the
     # factor its Wait states and Retry intervals run faster (never set on AWS).
     pacer_clock_speedup: float = 1.0
@@ -117,6 +120,7 @@ class Settings:
             read_timeout_seconds=_positive_float(env, "SPAPI_READ_TIMEOUT", DEFAULT_READ_TIMEOUT_SECONDS),
             selling_partner_id=env.get("SELLING_PARTNER_ID", "").strip(),
             quota_wait_deadline_hours=_positive_float(env, "QUOTA_WAIT_DEADLINE_HOURS", 24.0, unit="hours"),
+            authorization_hold_hours=_positive_float(env, "AUTHORIZATION_HOLD_HOURS", 72.0, unit="hours"),
             pacer_clock_speedup=_positive_float(env, "PACER_CLOCK_SPEEDUP", 1.0, unit="times real time"),
             campaign_state_machine_arn=env.get("CAMPAIGN_STATE_MACHINE_ARN", "").strip(),
             client_secret_rotation_days=_rotation_days(env),

@@ -17,7 +17,7 @@ from buyer_messaging.campaigns.keys import FORMATS
 from buyer_messaging.campaigns.records import RunStatus
 from buyer_messaging.config import Settings
 from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN
-from buyer_messaging.status import WAITING_FOR_QUOTA, Status
+from buyer_messaging.status import HELD, WAITING_FOR_QUOTA, Status
 
 # The Step Functions error a state machine ends with when one of its own errors (States.Timeout, ...) was
 # caught: a Fail state cannot raise States.* names (statemachine/send_message.asl.json, DescribeWorkflowError).
@@ -127,6 +127,8 @@ TIMELINE_TEXTS: Mapping[Status | str, str] = {
     Status.UNKNOWN: "No answer from Amazon: the message may have reached the buyer",
     # The request keeps its status while it waits (README "Pacing Amazon's quota"); the page adds the time.
     WAITING_FOR_QUOTA: "Waiting for its turn in Amazon's quota since",
+    # README "Authorization lost": the message waits for the seller to authorize the app again.
+    HELD: "Held until the seller authorizes the app again, since",
 }
 
 

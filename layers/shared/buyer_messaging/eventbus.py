@@ -34,6 +34,9 @@ CAMPAIGN_COMPLETED = "CampaignCompleted"
 SELLER_AUTHORIZED = "SellerAuthorized"
 SELLER_REMOVED = "SellerRemoved"
 SELLER_AUTHORIZATION_EXPIRING = "SellerAuthorizationExpiring"
+# LWA refused a seller's refresh token (buyer_messaging.authorization_hold): once per loss, detail
+# {sellingPartnerId, since, reason}. Its messages are held until the seller authorizes again (SellerAuthorized).
+SELLER_AUTHORIZATION_LOST = "SellerAuthorizationLost"
 
 
 @lru_cache(maxsize=1)

@@ -36,6 +36,7 @@ from buyer_messaging.errors import (
     ResendLimitExceeded,
     ResendSelectionInvalid,
     SellerMismatch,
+    SellerNeedsAuthorization,
     SellerRequired,
     SpApiInvalidInput,
     SpApiNotFound,
@@ -409,8 +410,13 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
                 problems=(("Idempotency-Key", "was already used for another message"),),
             )
         return Submitted(name, repeat=True)
-    with turns.taking(turns.Taker(seller=request.selling_partner_id)):
-        check_request(request)
+    try:
+        with turns.taking(turns.Taker(seller=request.selling_partner_id)):
+            check_request(request)
+    except SellerNeedsAuthorization:
+        # The seller's messages are held, not refused (README "Authorization lost"): the execution checks the
+        # request against the order once the seller has authorized the application again.
+        logger.info("Request accepted while its seller needs authorization", extra={"request_id": name})
     started = executions.start_execution(state_machine_arn, name, request.to_dict())
     _record_received(started.execution_arn, request)
     logger.info("Request accepted", extra={"request_id": name, "repeat": started.already_existed})

@@ -174,7 +174,7 @@ def _retry_count(reader: FieldReader) -> int:
 
 
 def _pacing(value: object) -> Mapping[str, Any] | None:
-    """A reserved turn the state carries (read by buyer_messaging.turns), or None."""
+    """A reserved turn the state carries (read by buyer_messaging.turns), or a hold (authorization_hold), or None."""
     return value if isinstance(value, Mapping) else None
 
 
@@ -205,6 +205,8 @@ class ValidationTask:
     request: MessageRequest
     pacing: Mapping[str, Any] | None = None
     retry_count: int = 0
+    # The step's own answer while the seller needs authorization (buyer_messaging.authorization_hold).
+    held: Mapping[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: object, *, default_bucket: str = "") -> ValidationTask:
@@ -214,11 +216,13 @@ class ValidationTask:
         state = reader.data.get("state")
         # Only the step's own answer is a turn: a dict with "pacing" alone (never a request document).
         pacing = _pacing(state.get("pacing")) if isinstance(state, Mapping) and set(state) == {"pacing"} else None
+        held = _pacing(state.get("held")) if isinstance(state, Mapping) and set(state) == {"held"} else None
         return cls(
             execution_id,
             MessageRequest.from_dict(reader.data.get("request"), default_bucket=default_bucket),
             pacing,
             _retry_count(reader),
+            held,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -345,6 +349,8 @@ class AttachmentTask:
     pacing: Mapping[str, Any] | None = None
     lane: str = INTERACTIVE_LANE  # the pacer's lane of the message (the Map's ItemSelector passes it)
     selling_partner_id: str | None = None  # the message's seller (the Map's ItemSelector passes it)
+    # Held while the seller needs authorization (``destination.held``; buyer_messaging.authorization_hold).
+    held: Mapping[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: object) -> AttachmentTask:
@@ -354,11 +360,12 @@ class AttachmentTask:
         if reader.data.get("hash") is not None:
             content_md5 = reader.mapping("hash").required_string("contentMd5")
         destination_id = None
-        pacing = None
+        pacing = held = None
         if reader.data.get("destination") is not None:
             destination = reader.mapping("destination")
             pacing = _pacing(destination.data.get("pacing"))
-            if pacing is None or destination.data.get("uploadDestinationId") is not None:
+            held = _pacing(destination.data.get("held"))
+            if (pacing is None and held is None) or destination.data.get("uploadDestinationId") is not None:
                 destination_id = destination.required_string("uploadDestinationId")
             for secret in ("url", "headers"):
                 if secret in destination.data:
@@ -378,6 +385,7 @@ class AttachmentTask:
             pacing=pacing if destination_id is None else None,
             lane=_lane(reader, required=False),
             selling_partner_id=reader.selling_partner_id(),
+            held=held if destination_id is None else None,
         )
         reader.raise_if_problems("attachment step input")
         return task
@@ -452,6 +460,8 @@ class SendRequest:
     # A turn reserved in Amazon's quota (``request.pacing``, the step's own answer while it waits).
     pacing: Mapping[str, Any] | None = None
     retry_count: int = 0
+    # Held while the seller needs authorization (``request.held``, the step's own answer; authorization_hold).
+    held: Mapping[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: object) -> SendRequest:
@@ -470,6 +480,7 @@ class SendRequest:
             uploaded=uploaded,
             pacing=_pacing(state.data.get("pacing")),
             retry_count=_retry_count(reader),
+            held=_pacing(state.data.get("held")),
         )
 
     def to_dict(self) -> dict[str, Any]:

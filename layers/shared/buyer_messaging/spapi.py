@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from buyer_messaging import __version__, sellers
+from buyer_messaging import __version__, authorization_hold, sellers
 from buyer_messaging.auth import AccessTokenProvider, LwaCredentials, load_credentials
 from buyer_messaging.config import Settings, get_settings
 from buyer_messaging.emf import emit
 from buyer_messaging.errors import (
+    LwaInvalidGrant,
     MessageTypeNotAvailable,
+    SellerNeedsAuthorization,
     SendOutcomeUnknown,
     SpApiError,
     SpApiInvalidInput,
@@ -23,6 +25,7 @@ from buyer_messaging.errors import (
     SpApiUnauthorized,
     SpApiUnavailable,
 )
+from buyer_messaging.observability import logger
 from buyer_messaging.sessions import new_session
 from buyer_messaging.turns import Pace
 
@@ -320,6 +323,24 @@ class SellerAuthorization:
         self.authorized_at = found.authorized_at
         return found.credentials
 
+    def refused(self, error: LwaInvalidGrant) -> LwaCredentials:
+        """LWA refused the refresh token last loaded (``invalid_grant``). The seller's secret is read again first:
+        a newer authorization's credentials are returned to be tried. Otherwise the seller is marked as needing
+        authorization (once per loss) and :class:`SellerNeedsAuthorization` raised: its messages are held. The
+        legacy seller (no registry item) has nothing to mark or renew: ``error`` stands and fails the message."""
+        if sellers.get(self._settings, self.seller) is None:
+            raise error
+        refused_at = self.authorized_at
+        renewed = self.load(fresh=True)  # SellerNeedsAuthorization when another container marked it already
+        if self.authorized_at != refused_at:
+            logger.info("LWA refused an earlier authorization's token; the seller's secret holds a newer one")
+            return renewed
+        authorization_hold.authorization_lost(self._settings, self.seller, refused_at)
+        raise SellerNeedsAuthorization(
+            f"Login with Amazon refused the refresh token of seller {self.seller} (invalid_grant): the seller must "
+            "authorize the application again (README, 'Authorization lost'); its messages wait until it does."
+        )
+
 
 def client_for(settings: Settings, seller: str | None = None) -> SpApiClient:
     """A client acting for ``seller``: its refresh token (its own secret, or the application secret for the
@@ -343,6 +364,7 @@ def client_for(settings: Settings, seller: str | None = None) -> SpApiClient:
         session=session,
         timeout=(settings.connect_timeout_seconds, settings.read_timeout_seconds),
         fresh_credentials=fresh_credentials,
+        grant_refused=authorization.refused if authorization is not None else None,
     )
     client = SpApiClient(
         settings.spapi_endpoint,

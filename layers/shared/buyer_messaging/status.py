@@ -237,6 +237,33 @@ def waiting_for_quota(table: str, execution_arn: str, operation: str, since: str
     return _update(table, request_id_of(execution_arn), names, values, assignments, condition)
 
 
+# The request waits for its seller to authorize the application again (buyer_messaging.authorization_hold).
+HELD = "held"
+
+
+def held(table: str, execution_arn: str, reason: str, since: str) -> bool:
+    """The request is held since ``since`` because of ``reason`` (an error name: SellerNeedsAuthorization): a
+    timeline entry and ``held`` ({reason, since}) until its next transition. Only while the request is under way,
+    and once per hold."""
+    names = {"#status": "status", "#history": "history", "#held": HELD}
+    under_way = (Status.RECEIVED, Status.VALIDATED, Status.UPLOADING)
+    values = to_item(
+        {
+            ":entry": [{"status": HELD, "at": since, "reason": reason}],
+            ":held": {"reason": reason, "since": since},
+            ":at": now_iso(),
+            **{f":s{position}": current.value for position, current in enumerate(under_way)},
+        }
+    )
+    condition = (
+        "#status IN ("
+        + ", ".join(f":s{position}" for position in range(len(under_way)))
+        + ") AND attribute_not_exists(#held)"
+    )
+    assignments = ["#history = list_append(#history, :entry)", "#held = :held", "updatedAt = :at"]
+    return _update(table, request_id_of(execution_arn), names, values, assignments, condition)
+
+
 def received_at(table: str, execution_arn: str) -> float | None:
     """When the request was received (Unix seconds), or None without a record."""
     record = get(table, request_id_of(execution_arn))
@@ -322,8 +349,11 @@ def advance(table: str, execution_arn: str, status: Status, facts: Mapping[str, 
     allowed = _MAY_FOLLOW[status]
     values.update(to_item({f":from{position}": previous.value for position, previous in enumerate(allowed)}))
     condition = "#status IN (" + ", ".join(f":from{position}" for position in range(len(allowed))) + ")"
-    names["#waiting"] = WAITING_FOR_QUOTA  # a transition ends any wait for quota
-    return _update(table, request_id_of(execution_arn), names, values, assignments, condition, remove=["#waiting"])
+    names["#waiting"] = WAITING_FOR_QUOTA  # a transition ends any wait for quota, and any hold
+    names["#held"] = HELD
+    return _update(
+        table, request_id_of(execution_arn), names, values, assignments, condition, remove=["#waiting", "#held"]
+    )
 
 
 RESEND_OF = "resendOf"

@@ -1,5 +1,5 @@
-"""``python -m local_stack reliability``: the bad-input, campaign, fault and outage matrices (or the cases asked
-for) as Markdown tables on stdout, progress on stderr; exits 1 when a case did not end as it must."""
+"""``python -m local_stack reliability``: the bad-input, campaign, fault, outage and authorization matrices (or the
+cases asked for) as Markdown tables on stdout, progress on stderr; exits 1 when a case did not end as it must."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from local_stack.reliability.authorization_cases import AUTHORIZATION_CASES
+from local_stack.reliability.authorization_runner import AuthorizationResult
 from local_stack.reliability.bad_inputs import CASES, case_by_id
 from local_stack.reliability.campaign_inputs import CAMPAIGN_CASES, campaign_case_by_id
 from local_stack.reliability.faults import FAULT_CASES, fault_case_by_id
@@ -17,15 +19,18 @@ from local_stack.reliability.outage_runner import OutageResult
 from local_stack.reliability.outages import OUTAGE_CASES, outage_case_by_id
 from local_stack.reliability.pool import (
     quiet,
+    run_authorization_matrix,
     run_bad_input_matrix,
     run_campaign_matrix,
     run_fault_matrix,
     run_outage_matrix,
 )
 from local_stack.reliability.report import (
+    authorization_summary,
     campaign_summary,
     fault_summary,
     outage_summary,
+    render_authorization_table,
     render_campaign_table,
     render_fault_table,
     render_outage_table,
@@ -49,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--fault", action="append", default=[], metavar="ID", help="run only this fault kind (repeatable)"
     )
     parser.add_argument("--outage", action="append", default=[], metavar="ID", help="run only this outage (repeatable)")
+    parser.add_argument(
+        "--authorization", action="append", default=[], metavar="ID", help="run only this authorization case"
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and fault kinds and exit")
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4), help="cases run in parallel processes")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one case's execution")
@@ -65,15 +73,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{fault.id:30} {'fault':8} {fault.expected:24} {fault.injected}")
         for outage in OUTAGE_CASES:
             print(f"{outage.id:30} {'outage':8} {outage.error:24} {outage.injected}")
+        for authorization in AUTHORIZATION_CASES:
+            print(f"{authorization.id:30} {'auth':8} {authorization.expected:24} {authorization.description}")
         return 0
     unknown = [case_id for case_id in args.case if case_id not in {case.id for case in CASES}]
     unknown += [case_id for case_id in args.campaign if case_id not in {case.id for case in CAMPAIGN_CASES}]
     unknown += [fault_id for fault_id in args.fault if fault_id not in {fault.id for fault in FAULT_CASES}]
     unknown += [outage_id for outage_id in args.outage if outage_id not in {outage.id for outage in OUTAGE_CASES}]
+    unknown += [case_id for case_id in args.authorization if case_id not in {c.id for c in AUTHORIZATION_CASES}]
     if unknown:
         parser.error(f"no such case: {', '.join(unknown)} (see --list)")
     # No selection: every matrix. Otherwise only the cases, campaign cases and fault kinds named.
-    everything = not args.case and not args.campaign and not args.fault and not args.outage
+    everything = not args.case and not args.campaign and not args.fault and not args.outage and not args.authorization
     cases = [case_by_id(case_id) for case_id in args.case] if args.case else list(CASES) if everything else []
     campaigns = (
         [campaign_case_by_id(case_id) for case_id in args.campaign]
@@ -93,6 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         [outage_case_by_id(outage_id) for outage_id in args.outage]
         if args.outage
         else list(OUTAGE_CASES)
+        if everything
+        else []
+    )
+    authorizations = (
+        [case for case in AUTHORIZATION_CASES if case.id in args.authorization]
+        if args.authorization
+        else list(AUTHORIZATION_CASES)
         if everything
         else []
     )
@@ -124,8 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             lambda rows: (render_outage_table(rows), outage_summary(rows)),
         ),
+        _Matrix(
+            f"Authorization matrix: {len(authorizations)} cases",
+            lambda jobs, progress: run_authorization_matrix(
+                authorizations, timeout_seconds=args.timeout, jobs=jobs, progress=progress
+            ),
+            lambda rows: (render_authorization_table(rows), authorization_summary(rows)),
+        ),
     ]
-    selections = (cases, campaigns, faults, outages)
+    selections = (cases, campaigns, faults, outages, authorizations)
     chosen = [matrix for matrix, selected in zip(matrices, selections, strict=True) if selected]
     ok = True
     for position, matrix in enumerate(chosen):
@@ -135,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-Result = CaseResult | CampaignResult | FaultResult | OutageResult
+Result = CaseResult | CampaignResult | FaultResult | OutageResult | AuthorizationResult
 
 
 @dataclass(frozen=True)

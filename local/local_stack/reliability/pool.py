@@ -11,6 +11,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import ExitStack, contextmanager
 from typing import Protocol, TypeVar
 
+from local_stack.reliability.authorization_cases import (
+    AUTHORIZATION_CASES,
+    AuthorizationCase,
+    authorization_case_by_id,
+)
+from local_stack.reliability.authorization_runner import AuthorizationResult, run_authorization_case
 from local_stack.reliability.bad_inputs import CASES, BadInputCase, case_by_id
 from local_stack.reliability.campaign_inputs import CAMPAIGN_CASES, CampaignCase, campaign_case_by_id
 from local_stack.reliability.campaign_runner import run_campaign_case
@@ -64,6 +70,17 @@ def run_outage_matrix(
 ) -> list[OutageResult]:
     """Every outage on a fresh stack of its own, in case order (``jobs`` as for the bad-input matrix)."""
     return _run_all(run_outage_case, _run_outage_by_id, cases, timeout_seconds, jobs, progress)
+
+
+def run_authorization_matrix(
+    cases: Sequence[AuthorizationCase] = AUTHORIZATION_CASES,
+    *,
+    timeout_seconds: float = 60.0,
+    jobs: int = 1,
+    progress: Callable[[AuthorizationResult], None] | None = None,
+) -> list[AuthorizationResult]:
+    """Every authorization case on a fresh stack of its own, in case order (``jobs`` as for the bad-input matrix)."""
+    return _run_all(run_authorization_case, _run_authorization_by_id, cases, timeout_seconds, jobs, progress)
 
 
 class _Case(Protocol):
@@ -123,6 +140,10 @@ def _run_campaign_by_id(case_id: str, timeout_seconds: float) -> CampaignResult:
 
 def _run_outage_by_id(case_id: str, timeout_seconds: float) -> OutageResult:
     return run_outage_case(outage_case_by_id(case_id), timeout_seconds=timeout_seconds)
+
+
+def _run_authorization_by_id(case_id: str, timeout_seconds: float) -> AuthorizationResult:
+    return run_authorization_case(authorization_case_by_id(case_id), timeout_seconds=timeout_seconds)
 
 
 _WORKER_QUIET: ExitStack | None = None

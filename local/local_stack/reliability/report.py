@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from local_stack.reliability.authorization_runner import AuthorizationResult
 from local_stack.reliability.bad_inputs import CASES, BadInputCase
 from local_stack.reliability.campaign_inputs import API_TAKES_TEXT, CAMPAIGN_CASES, CampaignCase
 from local_stack.reliability.faults import FAULT_CASES, FaultCase
@@ -96,6 +97,23 @@ def fault_summary(rows: Sequence[FaultResult], cases: Sequence[FaultCase] = FAUL
         f"{sent_by_permanent} messages sent despite a permanent fault; {retries} retries; "
         f"{lost} staged objects lost"
     )
+
+
+def render_authorization_table(rows: Sequence[AuthorizationResult]) -> str:
+    """The authorization results as a Markdown table: what happened to the seller's authorization, how it ended."""
+    lines = ["| case | what happens | expected | actual | detail | ok |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        verdict = "✓" if row.passed else "✗"
+        lines.append(
+            f"| `{row.case_id}` | {_cell(row.description)} | {row.expected} | {row.actual} "
+            f"| {_cell(row.detail, CAUSE_WIDTH)} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def authorization_summary(rows: Sequence[AuthorizationResult]) -> str:
+    passed = sum(1 for row in rows if row.passed)
+    return f"{passed}/{len(rows)} authorization cases ended as they must"
 
 
 def render_campaign_table(rows: Sequence[CampaignResult], cases: Sequence[CampaignCase] = CAMPAIGN_CASES) -> str:

@@ -99,11 +99,18 @@ class Run:
 
 @contextmanager
 def fresh_stack(
-    spapi_region: str, credentials: Mapping[str, str] | None = None, sellers: Sequence[str] = ()
+    spapi_region: str,
+    credentials: Mapping[str, str] | None = None,
+    sellers: Sequence[str] = (),
+    *,
+    parameters: Mapping[str, str] | None = None,
+    oauth_callback: str | None = None,
 ) -> Iterator[Run]:
     """A new emulator, a new moto and template.yaml deployed into it; everything undone on exit.
     ``credentials``: what the credentials secret holds instead of the seed's (e.g. a wrong refresh token).
-    ``sellers``: seed sellers registered as self-authorized (each its own secret): a stack of several sellers."""
+    ``sellers``: seed sellers registered as self-authorized (each its own secret): a stack of several sellers.
+    ``parameters``: template parameters other than their defaults. ``oauth_callback``: the onboarding routes'
+    callback URL, registered with the emulator's application (local_stack.onboarding_demo.parameters_for)."""
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "BuyerMessaging")
     from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
@@ -115,7 +122,12 @@ def fresh_stack(
         resources.enter_context(in_process_aws())
         secret = dict(credentials) if credentials is not None else seed.credentials.as_secret()
         target = SpApiTarget(emulator.base_url, emulator.token_url, emulator.upload_host, secret, spapi_region)
-        local = LocalStack(target, retry_speedup=RETRY_SPEEDUP)
+        given = dict(parameters or {})
+        if oauth_callback is not None:
+            from local_stack.onboarding_demo import parameters_for
+
+            given.update(parameters_for(emulator, oauth_callback))
+        local = LocalStack(target, retry_speedup=RETRY_SPEEDUP, parameters=given)
         resources.callback(local.close)
         deployment = local.deploy()
         register_seed_sellers(seed, sellers)

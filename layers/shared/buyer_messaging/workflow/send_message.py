@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from buyer_messaging import catalog, idempotency, messaging, status, turns
+from buyer_messaging import authorization_hold, catalog, idempotency, messaging, status, turns
 from buyer_messaging.config import get_settings
 from buyer_messaging.emf import emit
-from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, SendOutcomeUnknown
+from buyer_messaging.errors import BuyerMessagingError, InvalidRequest, SellerNeedsAuthorization, SendOutcomeUnknown
 from buyer_messaging.models import SendRequest, SentMessage
 from buyer_messaging.observability import logger
 from buyer_messaging.spapi import seller_client
@@ -79,6 +79,13 @@ def send_message(send: SendRequest, lambda_context: Any | None = None) -> dict[s
         # Nothing was sent (the idempotency record of the attempt is gone with the exception). The state as
         # it came, with the turn: the machine waits for it and runs this step again.
         return {**send.to_dict()["request"], "pacing": later.pacing.to_dict()}
+    except SellerNeedsAuthorization as lost:
+        # Raised before the request could leave (no token to send it with): nothing was sent. A send that left
+        # without an answer is SendOutcomeUnknown, never a hold.
+        held = authorization_hold.hold(
+            get_settings(), send.execution_id, authorization_hold.Hold.from_state(send.held), lost
+        )
+        return {**send.to_dict()["request"], "held": held.to_dict()}
     # After the idempotent call, so a retry that is answered from the idempotency record marks it too.
     status.sent(table, send.execution_id, {"amazonRequestId": result.get("amazonRequestId")})
     return result

@@ -8,8 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from buyer_messaging import catalog, messaging, seller_scope, status, storage, turns, validation
+from buyer_messaging import authorization_hold, catalog, messaging, seller_scope, status, storage, turns, validation
 from buyer_messaging.config import get_settings
+from buyer_messaging.errors import SellerNeedsAuthorization
 from buyer_messaging.models import MessageRequest, ValidatedRequest, ValidationTask
 from buyer_messaging.observability import logger, metrics
 from buyer_messaging.spapi import seller_client
@@ -32,7 +33,8 @@ def check_request(request: MessageRequest) -> ValidatedRequest:
 
 def validate_request(task: ValidationTask) -> dict[str, Any]:
     """getMessagingActionsForOrder, then the request checked against the order's schema and staged files.
-    ``{"pacing": ...}`` instead when the call's turn in Amazon's quota is later (the machine waits for it)."""
+    ``{"pacing": ...}`` instead when the call's turn in Amazon's quota is later, ``{"held": ...}`` while the seller
+    needs authorization (the machine waits for either, then runs this step again)."""
     settings = get_settings()
     table = settings.require("workflow_table")
     request = task.request
@@ -61,6 +63,9 @@ def validate_request(task: ValidationTask) -> dict[str, Any]:
             validated = check_request(request)
     except turns.TurnLater as later:
         return {"pacing": later.pacing.to_dict()}
+    except SellerNeedsAuthorization as lost:
+        previous = authorization_hold.Hold.from_state(task.held)
+        return {"held": authorization_hold.hold(settings, task.execution_id, previous, lost).to_dict()}
     status.validated(
         table,
         task.execution_id,
