@@ -183,3 +183,47 @@ def test_the_legacy_sellers_refused_token_still_fails_the_message() -> None:
         assert ended["status"] == "FAILED"
         assert ended["error"] == "LwaInvalidGrant"
         assert [e["detail-type"] for e in stack.events.drain()] == ["MessageFailed"]
+
+
+CAMPAIGN_ORDERS_B = ("113-2000001-0000001", "113-2000002-0000002")
+
+
+def test_a_lost_sellers_campaign_rows_hold_and_the_campaign_finishes_after_it_authorizes_again(
+    two_sellers: tuple[Stack, str],
+) -> None:
+    """A campaign's rows are send-message executions: they hold as single messages do, the campaign waits for them,
+    and after the seller authorizes again every row is sent once and reported sent."""
+    from tests.integration.test_campaigns import campaign_executions, finished_campaign, report_lines
+
+    stack, api = two_sellers
+    _revoke(stack, SELLER_B)
+    manifest = "amazonOrderId,marketplaceId,messageType,text\r\n" + "".join(
+        f"{order},{MARKETPLACE},unexpectedProblem,Held row {row}.\r\n"
+        for row, order in enumerate(CAMPAIGN_ORDERS_B, start=1)
+    )
+    stack.put(f"sellers/{SELLER_B}/campaigns/held.csv", manifest.encode())
+
+    _until("a campaign execution", lambda: len(campaign_executions(stack)) == 1)
+    assert stack.local.deployment is not None
+    machine = stack.local.deployment.state_machine_arn
+
+    def rows_held() -> bool:
+        rows = stack.sfn.list_executions(stateMachineArn=machine)["executions"]
+        return len(rows) == len(CAMPAIGN_ORDERS_B) and all(
+            "held" in _record(stack, row["executionArn"]) for row in rows
+        )
+
+    _until("the campaign's rows held", rows_held)
+    assert [item["status"] for item in campaign_executions(stack)] == ["RUNNING"]
+    assert stack.emulator.deliveries() == []
+
+    assert onboard(api, SELLER_B, io.StringIO())
+
+    (execution,) = finished_campaign(stack, timeout_seconds=90)
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    lines = report_lines(stack, f"sellers/{SELLER_B}/campaigns/held.report.csv")
+    assert [(line["row"], line["status"], line["sellingPartnerId"]) for line in lines] == [
+        ("1", "sent", SELLER_B),
+        ("2", "sent", SELLER_B),
+    ]
+    assert sorted(d["text"] for d in stack.emulator.deliveries()) == ["Held row 1.", "Held row 2."]  # each once
