@@ -68,6 +68,17 @@ class CrossSellerRun:
     staged_key: str  # the key POST /attachments gave user A
     policy_key: str | None  # the key the presigned POST's policy fixes
 
+    @property
+    def reached_amazon(self) -> bool:
+        """Whether anything of user A's attempts reached Amazon (an upload, or a message to A's buyer)."""
+        return self.uploads > 0 or any(order != ORDER_B for order, _ in self.deliveries)
+
+    @property
+    def passed(self) -> bool:
+        staged_for_a = self.staged_key.startswith(f"sellers/{SELLER_A}/attachments/")
+        fixed = staged_for_a and self.policy_key == self.staged_key
+        return all(result.passed for result in self.results) and not self.reached_amazon and fixed
+
 
 def blanked(reply: Reply, value: str) -> bytes:
     """The answer with the thing's own id blanked, and Amazon's request id (new at every call)."""
