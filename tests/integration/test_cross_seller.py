@@ -31,3 +31,8 @@ def test_the_presigned_post_is_for_a_key_under_the_users_seller_only(matrix: Cro
     assert matrix.staged_key.startswith(f"sellers/{SELLER_A}/attachments/")
     assert matrix.staged_key.endswith("/Invoice.pdf")
     assert matrix.policy_key == matrix.staged_key  # S3 refuses a form whose key is another
+
+
+def test_the_campaign_list_leaves_another_sellers_campaign_out(matrix: CrossSellerRun) -> None:
+    assert matrix.campaigns_listed is not None
+    assert (matrix.campaigns_listed.status, matrix.campaigns_listed.body) == (200, b'{"campaigns": []}')

@@ -67,6 +67,7 @@ class CrossSellerRun:
     deliveries: list[tuple[str, str]]  # (order, message type) Amazon received
     staged_key: str  # the key POST /attachments gave user A
     policy_key: str | None  # the key the presigned POST's policy fixes
+    campaigns_listed: Reply | None = None  # GET /campaigns as user A: B's campaign left out
 
     @property
     def reached_amazon(self) -> bool:
@@ -77,7 +78,8 @@ class CrossSellerRun:
     def passed(self) -> bool:
         staged_for_a = self.staged_key.startswith(f"sellers/{SELLER_A}/attachments/")
         fixed = staged_for_a and self.policy_key == self.staged_key
-        return all(result.passed for result in self.results) and not self.reached_amazon and fixed
+        listed = self.campaigns_listed is not None and json.loads(self.campaigns_listed.body) == {"campaigns": []}
+        return all(result.passed for result in self.results) and not self.reached_amazon and fixed and listed
 
 
 def blanked(reply: Reply, value: str) -> bytes:
@@ -124,7 +126,8 @@ def run_cross_seller(*, timeout_seconds: float = 60.0) -> CrossSellerRun:
             results.append(judge(attempt, mine, absent, things))
         uploads = run.emulator.calls("createUploadDestinationForResource") + run.emulator.calls("upload")
         delivered = [(d["amazonOrderId"], d["messageType"]) for d in run.emulator.deliveries()]
-        return CrossSellerRun(results, len(uploads), delivered, form.get("key", ""), _policy_key(form))
+        listed = _request(api, "GET", "/campaigns", None, user)
+        return CrossSellerRun(results, len(uploads), delivered, form.get("key", ""), _policy_key(form), listed)
 
 
 @contextmanager
