@@ -28,6 +28,7 @@ import boto3
 import responses
 
 from buyer_messaging import authorization_age, destinations, http_api, onboarding, resend, rotation, sellers
+from buyer_messaging.access import Caller
 from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.campaigns import records as campaign_records
 from buyer_messaging.campaigns.run import CampaignRun
@@ -224,8 +225,9 @@ def _run_the_api(aws: dict[str, Any], calls: Calls) -> None:
         "messageType": "invoice",
         "attachments": [{"key": form["key"], "fileName": "Invoice-2.pdf"}],
     }
-    submitted = http_api.submit(support.ORDER_ID, body, caller="recorded-calls", idempotency_key="one")
-    again = http_api.submit(support.ORDER_ID, body, caller="recorded-calls", idempotency_key="one")
+    operator = Caller("recorded-calls")
+    submitted = http_api.submit(support.ORDER_ID, body, caller=operator, idempotency_key="one")
+    again = http_api.submit(support.ORDER_ID, body, caller=operator, idempotency_key="one")
     assert (submitted.repeat, again.repeat) == (False, True)
     assert http_api.request_status(submitted.request_id)["status"] == "received"
     history = http_api.order_history(support.ORDER_ID)

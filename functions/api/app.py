@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,6 +16,9 @@ from buyer_messaging.campaigns import api as campaigns_api
 from buyer_messaging.config import get_settings
 from buyer_messaging.errors import BuyerMessagingError
 from buyer_messaging.observability import logger, metrics, tracer
+
+if TYPE_CHECKING:
+    from buyer_messaging.access import Caller
 
 # No Powertools validation: http_api reads the bodies with the package's own field readers, and the OpenAPI
 # document is a file generated at development time (python -m api_contract). Validation would load pydantic and
@@ -77,17 +81,14 @@ def _named_error(error: BuyerMessagingError) -> Response[Any]:
     return _json(status, body, headers)
 
 
-def _caller() -> str:
-    """Who is asking (scopes idempotency keys): the IAM principal or the console user, else the local caller."""
-    authorizer = app.current_event.request_context.authorizer
-    if authorizer is not None:
-        iam = authorizer.iam
-        if iam is not None and (iam.user_arn or iam.caller_id):
-            return str(iam.user_arn or iam.caller_id)
-        claims = authorizer.jwt_claim or {}
-        if claims.get("sub"):
-            return "cognito:" + str(claims["sub"])
-    return "local"
+def _caller() -> Caller:
+    """Who is asking (access.py): the IAM API's operator, a console user and their sellers, or the local caller.
+    Imported here: the seller registry's adapters load with the first route that needs them, not at a cold start
+    that serves a console file (tests/unit/test_cold_start_imports.py)."""
+    from buyer_messaging import access
+
+    context = app.current_event.raw_event.get("requestContext") or {}
+    return access.from_authorizer(context.get("authorizer"), get_settings())
 
 
 def _body() -> str | None:
@@ -100,43 +101,53 @@ def _body() -> str | None:
 
 @app.get("/orders/<amazonOrderId>/message-types")
 def get_message_types(amazonOrderId: str) -> Response[Any]:  # noqa: N803  (the path's own name)
+    caller = _caller()
     marketplace_id = http_api.read_marketplace_id(app.current_event.get_query_string_value("marketplaceId"))
     seller = http_api.read_seller(app.current_event.get_query_string_value("sellingPartnerId"))
-    return _json(200, http_api.message_types(amazonOrderId, marketplace_id, seller))
+    return _json(200, http_api.message_types(amazonOrderId, marketplace_id, caller.seller(get_settings(), seller)))
 
 
 @app.post("/attachments")
 def post_attachment() -> Response[Any]:
+    caller = _caller()
     staging = http_api.read_stage_attachment(_body())
-    return _json(
-        201,
-        http_api.stage_attachment(staging.file_name, staging.content_type, staging.size, staging.selling_partner_id),
-    )
+    seller = caller.seller(get_settings(), staging.selling_partner_id)
+    return _json(201, http_api.stage_attachment(staging.file_name, staging.content_type, staging.size, seller))
 
 
 @app.post("/orders/<amazonOrderId>/messages")
 def post_message(amazonOrderId: str) -> Response[Any]:  # noqa: N803
+    caller = _caller()
     body = http_api.read_send_message(_body())
     idempotency_key = http_api.read_idempotency_key(
         app.current_event.headers.get(http_api.IDEMPOTENCY_KEY_HEADER.lower())
     )
-    accepted = http_api.submit(amazonOrderId, body, caller=_caller(), idempotency_key=idempotency_key).to_dict()
+    accepted = http_api.submit(amazonOrderId, body, caller=caller, idempotency_key=idempotency_key).to_dict()
     return _json(202, accepted, {"Location": accepted["statusUrl"]})
 
 
 @app.get("/messages/<requestId>")
 def get_message(requestId: str) -> Response[Any]:  # noqa: N803
-    return _json(200, http_api.request_status(requestId))
+    return _json(200, http_api.request_status(requestId, _caller()))
 
 
 @app.get("/orders/<amazonOrderId>/messages")
 def get_order_messages(amazonOrderId: str) -> Response[Any]:  # noqa: N803
+    caller = _caller()
     seller = http_api.read_seller(app.current_event.get_query_string_value("sellingPartnerId"))
-    return _json(200, http_api.order_history(amazonOrderId, seller))
+    return _json(200, http_api.order_history(amazonOrderId, seller, caller))
+
+
+@app.get("/sellers")
+def get_sellers() -> Response[Any]:
+    from buyer_messaging import access
+
+    return _json(200, access.sellers_view(_caller(), get_settings(), datetime.now(UTC)))
 
 
 @app.post("/campaigns")
 def post_campaign() -> Response[Any]:
+    _caller()  # a console user who acts for no seller may do nothing
     post = campaigns_api.read_campaign_post(_body())
     if post.dry_run:
         return _json(200, campaigns_api.preview(post))
@@ -146,34 +157,35 @@ def post_campaign() -> Response[Any]:
 
 @app.get("/campaigns")
 def get_campaigns() -> Response[Any]:
-    return _json(200, campaigns_api.recent())
+    return _json(200, campaigns_api.recent(_caller()))
 
 
 @app.get("/campaigns/<campaignId>")
 def get_campaign(campaignId: str) -> Response[Any]:  # noqa: N803
-    return _json(200, campaigns_api.campaign(campaignId))
+    return _json(200, campaigns_api.campaign(campaignId, _caller()))
 
 
 @app.get("/campaigns/<campaignId>/report")
 def get_campaign_report(campaignId: str) -> Response[Any]:  # noqa: N803
-    return _csv(*campaigns_api.report(campaignId))
+    return _csv(*campaigns_api.report(campaignId, _caller()))
 
 
 @app.get("/campaigns/<campaignId>/failed-rows")
 def get_campaign_failed_rows(campaignId: str) -> Response[Any]:  # noqa: N803
-    return _csv(*campaigns_api.failed_rows(campaignId))
+    return _csv(*campaigns_api.failed_rows(campaignId, _caller()))
 
 
 @app.post("/campaigns/<campaignId>/runs")
 def post_campaign_run(campaignId: str) -> Response[Any]:  # noqa: N803
-    started = campaigns_api.start_again(campaignId)
+    started = campaigns_api.start_again(campaignId, _caller())
     return _json(202, started, {"Location": started["statusUrl"]})
 
 
 @app.post("/resends")
 def post_resend() -> Response[Any]:
+    caller = _caller()
     post = resend.read_post(_body())
-    return _json(200 if post.dry_run else 202, resend.run(post.selection, dry_run=post.dry_run))
+    return _json(200 if post.dry_run else 202, resend.run(post.selection, dry_run=post.dry_run, caller=caller))
 
 
 def _csv(file_name: str, data: bytes) -> Response[Any]:

@@ -50,7 +50,8 @@ class AttachmentIn(_Strict):
 # and optional in a deployment of one seller. Routes by id need none: the record says whose it is.
 SELLER_TEXT = (
     "The seller (selling partner id) the request is for: one of this deployment's sellers. Optional when the "
-    "deployment serves one seller; required (SellerRequired) when it serves several."
+    "deployment serves one seller; required (SellerRequired) when it serves several. On the console API, one of "
+    "the signed-in user's sellers (else SellerNotPermitted), optional when they act for one."
 )
 COVERAGE_DATE = "warranty only: a date-time with an offset (2026-01-31T00:00:00Z), sent to Amazon as RFC 3339 in UTC"
 
@@ -183,6 +184,23 @@ class OrderHistory(BaseModel):
     messages: list[RequestStatus]
 
 
+class SellerOut(BaseModel):
+    sellingPartnerId: str
+    status: str = Field(description="authorized, or needsAuthorization (its messages wait until it authorizes again).")
+    kind: str = Field(description="oauth (the website authorization workflow) or self (self-authorized).")
+    authorizedAt: str | None = Field(default=None, description="When the seller last authorized the app (UTC).")
+    authorizationExpiresAt: str | None = Field(
+        default=None, description="When the authorization ends (UTC); none for the legacy seller (SellingPartnerId)."
+    )
+    daysLeft: int | None = Field(default=None, description="Whole days until then (0 on its last day).")
+    needsAuthorizationSince: str | None = None
+    needsAuthorizationReason: str | None = None
+
+
+class SellersOut(BaseModel):
+    sellers: list[SellerOut] = Field(description="The caller's sellers (a console user's groups; the operator: all).")
+
+
 # --- the operations -------------------------------------------------------------------------------------------
 
 ORDER_ID = Parameter(
@@ -204,6 +222,10 @@ ORDER_MESSAGES = Link(
 )
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: the error's name and the field-level problems.",
+    403: (
+        "SellerNotPermitted: a console user named a seller not theirs (the same answer whether it exists), or acts "
+        "for no seller. Another seller's request or campaign is answered as one that does not exist (404)."
+    ),
     404: "No such order (Amazon's answer), no such request or campaign, or the campaign has no report.",
     409: (
         "A conflict: the Idempotency-Key was already used for another message, another manifest of the name is "
@@ -221,7 +243,7 @@ OPERATIONS = (
         "The message types Amazon allows for the order now, with their limits, and the others with the reason.",
         200,
         MessageTypesOut,
-        (400, 404, 502, 503),
+        (400, 403, 404, 502, 503),
         parameters=(
             ORDER_ID,
             Parameter(
@@ -252,7 +274,7 @@ OPERATIONS = (
         "Stage one file: a presigned S3 POST under attachments/ that S3 holds to the size and content type.",
         201,
         StagedUpload,
-        (400, 415, 503),
+        (400, 403, 415, 503),
         request=StageAttachmentIn,
         links=(
             Link(
@@ -269,7 +291,7 @@ OPERATIONS = (
         "Check the message against the order and start the workflow; a repeat answers with the first request.",
         202,
         Accepted,
-        (400, 404, 409, 415, 502, 503),
+        (400, 403, 404, 409, 415, 502, 503),
         parameters=(
             ORDER_ID,
             Parameter(
@@ -298,7 +320,7 @@ OPERATIONS = (
         "The request's status record and its timeline.",
         200,
         RequestStatus,
-        (404, 503),
+        (403, 404, 503),
         parameters=(Parameter("requestId", "path", "The requestId that POST /orders/{amazonOrderId}/messages gave."),),
     ),
     Operation(
@@ -307,8 +329,16 @@ OPERATIONS = (
         "The order's requests, newest first (at most 50).",
         200,
         OrderHistory,
-        (400, 503),
+        (400, 403, 503),
         parameters=(ORDER_ID, SELLER),
+    ),
+    Operation(
+        "get",
+        "/sellers",
+        "The sellers the caller acts for, with their status and when their authorization ends.",
+        200,
+        SellersOut,
+        (403, 503),
     ),
     *CAMPAIGN_OPERATIONS,
     *RESEND_OPERATIONS,

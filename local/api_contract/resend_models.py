@@ -123,7 +123,7 @@ RESEND_OPERATIONS = (
         "that does not exist or has no report yet is 404, one still running 409.",
         202,
         ResendPlan,
-        (400, 404, 409, 415, 503),
+        (400, 403, 404, 409, 415, 503),
         request=ResendIn,
         other_successes=((200, ResendPlan, "dryRun: the plan; nothing started."),),
     ),

@@ -5,7 +5,13 @@ function, and the deployed ApiFunction's handler runs in this process, like ever
 stack. Like API Gateway, the server invokes the function only for the routes the template gives it (the
 console API's: :func:`console_routes`); any other method or path is answered ``404 {"message":"Not Found"}``
 without invoking it. A body that is not UTF-8 text arrives base64-encoded (``isBase64Encoded``), whatever its
-content type says: an event is JSON and cannot carry other bytes as a string. :func:`local_stack.serve.serve_console`
+content type says: an event is JSON and cannot carry other bytes as a string.
+
+Signed-in users (``verify``, e.g. the Cognito stand-in's :meth:`~local_stack.cognito_standin.UserPool.verify`): a
+request to a console route that carries ``Authorization: Bearer <token>`` is checked as API Gateway's JWT
+authorizer checks it (a token refused: ``401 {"message":"Unauthorized"}``, the function not invoked) and its claims
+reach the function as API Gateway hands them (:func:`authorizer_claims`). A request without a token is the
+operator's, as on the IAM API. :func:`local_stack.serve.serve_console`
 starts everything a browser needs: moto in server mode (the page uploads to its S3), the SP-API emulator, the
 template deployed, and this server.
 """
@@ -19,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,6 +42,13 @@ ONBOARDING_FUNCTION = "OnboardSellerFunction"
 CONSOLE_API = "ConsoleApi"
 MACHINE_API = "MachineApi"
 NOT_FOUND = {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": '{"message":"Not Found"}'}
+UNAUTHORIZED = {
+    "statusCode": 401,
+    "headers": {"Content-Type": "application/json", "www-authenticate": 'Bearer error="invalid_token"'},
+    "body": '{"message":"Unauthorized"}',
+}
+FORBIDDEN = {"statusCode": 403, "headers": {"Content-Type": "application/json"}, "body": '{"message":"Forbidden"}'}
+Verify = Callable[[str], Mapping[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +57,8 @@ class Route:
 
     method: str
     path: str
+    public: bool = False  # Auth: { Authorizer: NONE }: no token is read
+    iam: bool = False  # a route of the IAM API (the operator's): a console user's token is refused there
 
     def matches(self, method: str, path: str) -> bool:
         return method == self.method and _path_pattern(self.path).fullmatch(path) is not None
@@ -60,7 +75,11 @@ def console_routes(template: Template | None = None) -> tuple[Route, ...]:
     template = template or Template.load(ROOT / "template.yaml")
     events = template.resources[API_FUNCTION]["Properties"].get("Events", {})
     return tuple(
-        Route(str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"]))
+        Route(
+            str(event["Properties"]["Method"]).upper(),
+            str(event["Properties"]["Path"]),
+            public=(event["Properties"].get("Auth") or {}).get("Authorizer") == "NONE",
+        )
         for event in events.values()
         if event.get("Type") == "HttpApi" and event["Properties"].get("ApiId") == {"Ref": CONSOLE_API}
     )
@@ -72,7 +91,12 @@ def onboarding_routes(template: Template | None = None) -> tuple[Route, ...]:
     template = template or Template.load(ROOT / "template.yaml")
     events = template.resources[ONBOARDING_FUNCTION]["Properties"].get("Events", {})
     return tuple(
-        Route(str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"]))
+        Route(
+            str(event["Properties"]["Method"]).upper(),
+            str(event["Properties"]["Path"]),
+            public=(event["Properties"].get("Auth") or {}).get("Authorizer") == "NONE",
+            iam=event["Properties"].get("ApiId") == {"Ref": MACHINE_API},
+        )
         for event in events.values()
         if event.get("Type") == "HttpApi"
         and event["Properties"].get("ApiId") in ({"Ref": CONSOLE_API}, {"Ref": MACHINE_API})
@@ -149,6 +173,37 @@ def to_event(method: str, target: str, headers: dict[str, str], body: bytes, sou
     return event
 
 
+def authorizer_claims(claims: Mapping[str, Any]) -> dict[str, str]:
+    """A token's claims as API Gateway's HTTP API JWT authorizer hands them to the function: every value a string,
+    an array flattened to ``"[a b]"`` (aws-solutions-library-samples/guidance-for-claude-code-with-amazon-bedrock#802,
+    floci-io/floci#2011, measured against real API Gateway)."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, list):
+            return "[" + " ".join(text(item) for item in value) + "]"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return {name: text(value) for name, value in claims.items()}
+
+
+def authorize(event: dict[str, Any], route: Route, verify: Verify | None) -> dict[str, Any]:
+    """The event with the token's claims for a console route with a Bearer token, or API Gateway's own answer (the
+    function not invoked): 401 for a token refused, 403 for a console user's token on an IAM route. No token, or a
+    public route: the event as it is (the local caller is the operator)."""
+    header = event["headers"].get("authorization")
+    if verify is None or route.public or not header:
+        return event
+    if route.iam:
+        return FORBIDDEN
+    claims = verify(header.removeprefix("Bearer ").strip())
+    if claims is None:
+        return UNAUTHORIZED
+    context = {**event["requestContext"], "authorizer": {"jwt": {"claims": authorizer_claims(claims), "scopes": None}}}
+    return {**event, "requestContext": context}
+
+
 def from_result(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers and body bytes of a payload 2.0 result (a dict with statusCode, or any JSON value)."""
     if not isinstance(result, dict) or "statusCode" not in result:
@@ -173,6 +228,7 @@ class LocalApi:
         port: int = 0,
         context: Callable[[], Any] = lambda: None,
         routes: tuple[Route, ...] | None = None,
+        verify: Verify | None = None,
     ) -> None:
         self.errors: list[BaseException] = []  # what the handler raised (API Gateway answers those with a 500)
         outer = self
@@ -186,9 +242,12 @@ class LocalApi:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 event = to_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
-                if not any(route.matches(self.command, event["rawPath"]) for route in known):
-                    result: Any = NOT_FOUND  # API Gateway's own answer: no route, no invocation
+                route = next((found for found in known if found.matches(self.command, event["rawPath"])), None)
+                authorized = authorize(event, route, verify) if route is not None else NOT_FOUND
+                if "statusCode" in authorized:
+                    result: Any = authorized  # API Gateway's own answer: no route, or refused; no invocation
                 else:
+                    event = authorized
                     try:
                         # One request at a time, like one Lambda container: the resolver keeps the current request
                         # on the shared app, so two threads at once would answer each other's requests.

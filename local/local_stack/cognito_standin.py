@@ -16,8 +16,12 @@ Error ``__type`` names and messages are Cognito's, as users report them: "Incorr
 user." (amplify-js#10959), "Invalid code or auth state for the user." (amplify-js#11069), "Code mismatch and fail
 enable Software Token MFA" (aws-samples/aws-amplify-auth-starters#15), "<FLOW> flow not enabled for this client".
 
-Not here: SMS MFA, devices, refresh tokens' use, custom auth, rate limits. The local API does not check the ID
-token (it trusts API Gateway's authorizer on AWS); the token is a real JWT so the page can read its claims.
+Groups, as the console's isolation uses them: a user's groups (``seller-{sellingPartnerId}``) are the
+``cognito:groups`` claim of their tokens, a JSON array, left out when the user is in none (as Cognito does).
+:meth:`UserPool.verify` checks a token as API Gateway's JWT authorizer does (signature, issuer, audience or
+client_id, expiry), for the local API server (local_stack.api_server).
+
+Not here: SMS MFA, devices, refresh tokens' use, custom auth, rate limits.
 """
 
 from __future__ import annotations
@@ -194,6 +198,37 @@ class UserPool:
         self.users: dict[str, User] = {}
         self._sessions: dict[str, _Session] = {}
         self._signing_key = secrets.token_bytes(32)
+        self.groups: dict[str, set[str]] = {}  # group name → the subs of its members
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.pool_id}"
+
+    # -------------------------------------------------------------------------------------------- groups
+
+    def create_group(self, name: str) -> bool:
+        """CreateGroup; False when the group exists (Cognito's GroupExistsException, which onboarding ignores)."""
+        if name in self.groups:
+            return False
+        self.groups[name] = set()
+        return True
+
+    def add_user_to_group(self, email: str, group: str) -> None:
+        """AdminAddUserToGroup (by the user's email, the console's sign-in name)."""
+        self.groups[group].add(self._by_email(email).sub)
+
+    def remove_user_from_group(self, email: str, group: str) -> None:
+        """AdminRemoveUserFromGroup."""
+        self.groups[group].discard(self._by_email(email).sub)
+
+    def groups_of(self, user: User) -> list[str]:
+        return sorted(name for name, members in self.groups.items() if user.sub in members)
+
+    def _by_email(self, email: str) -> User:
+        found = self._find(email)
+        if found is None:
+            raise CognitoError("UserNotFoundException", "User does not exist.")
+        return found
 
     # -------------------------------------------------------------------------------------------- users
 
@@ -420,10 +455,35 @@ class UserPool:
         signature = hmac.new(self._signing_key, signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"
 
+    def verify(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token this pool signed for its client and that has not expired, else None (API
+        Gateway's JWT authorizer then answers 401)."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        expected = hmac.new(self._signing_key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        try:
+            signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        except ValueError:
+            return None
+        if not hmac.compare_digest(expected, signature) or not isinstance(claims, dict):
+            return None
+        audience = claims.get("aud") if claims.get("token_use") == "id" else claims.get("client_id")
+        if claims.get("iss") != self.issuer or audience != self.client_id or claims.get("exp", 0) <= self.clock():
+            return None
+        return claims
+
+    def tokens_for(self, email: str) -> dict[str, Any]:
+        """The tokens a completed sign-in of ``email`` gets (for tests and the local stack's signed-in users)."""
+        return self._tokens(self._by_email(email))
+
     def _tokens(self, user: User) -> dict[str, Any]:
         now = int(self.clock())
-        issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{self.pool_id}"
-        common = {"sub": user.sub, "iss": issuer, "auth_time": now, "iat": now, "exp": now + 3600}
+        common: dict[str, Any] = {"sub": user.sub, "iss": self.issuer, "auth_time": now, "iat": now, "exp": now + 3600}
+        groups = self.groups_of(user)
+        if groups:
+            common["cognito:groups"] = groups
         id_token = self._jwt(
             {
                 **common,

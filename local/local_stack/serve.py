@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from local_stack.api_server import LocalApi, console_routes, free_port, onboarding_routes, routed
+from local_stack.api_server import LocalApi, Verify, console_routes, free_port, onboarding_routes, routed
 from local_stack.lambdas import LambdaContext
 from local_stack.onboarding_demo import callback_of, parameters_for
 from local_stack.stack import Deployment, LocalStack, SpApiTarget
@@ -107,19 +107,32 @@ class ConsoleServer:
 
 @contextmanager
 def serve_console(
-    *, api_port: int = 0, moto_port: int = 0, emulator_port: int = 0, retry_speedup: float = 1.0
+    *,
+    api_port: int = 0,
+    moto_port: int = 0,
+    emulator_port: int = 0,
+    retry_speedup: float = 1.0,
+    verify: Verify | None = None,
+    sellers: Sequence[str] = (),
 ) -> Iterator[ConsoleServer]:
-    """moto server + emulator + template + the API and console on 127.0.0.1; all stopped on exit."""
+    """moto server + emulator + template + the API and console on 127.0.0.1; all stopped on exit. ``verify``: the
+    console's signed-in users' tokens are checked (e.g. the Cognito stand-in's ``UserPool.verify``) and their claims
+    handed to the API function, as API Gateway's JWT authorizer does; ``sellers``: seed sellers registered as
+    self-authorized ones (a stack of several sellers)."""
     api_port = api_port or free_port()  # known before the deployment: the OAuth redirect URI names it
     callback = callback_of(api_port)
     served = start(moto_port or free_port(), emulator_port, retry_speedup=retry_speedup, oauth_redirect_uri=callback)
     try:
+        if sellers:
+            from local_stack.reliability.runner import register_seed_sellers
+
+            register_seed_sellers(served.emulator.seed, sellers)
         handlers = []
         for logical, routes in (("ApiFunction", console_routes()), ("OnboardSellerFunction", onboarding_routes())):
             function = served.stack.lambdas.function(served.deployment.functions[logical])
             handlers.append((routes, _with_context(function.load(), function)))
         handler, routes = routed(tuple(handlers))
-        api = LocalApi(handler, port=api_port, routes=routes).start()
+        api = LocalApi(handler, port=api_port, routes=routes, verify=verify).start()
         try:
             s3 = served.stack.client("s3")
             # What the template's CorsConfiguration grants the deployed console, granted to this one.

@@ -8,6 +8,8 @@
 - ``remove ID``: stop serving the seller (``DELETE /sellers/{id}``).
 - ``invite [--seller ID] [--days N]``: a one-time invitation link to the website authorization workflow
   (``POST /sellers/invitations``); with ``--seller``, a renewal for that seller only.
+- ``grant EMAIL ID`` / ``revoke EMAIL ID``: a console user acts for the seller, or no longer
+  (ops.seller_groups: the stack's user pool, ``--stack`` only).
 
 Like ``make resend``: the local stack's API by default (``make serve``, ``--api URL``), or a deployed stack's IAM API
 (``--stack NAME``) signed with SigV4 with the operator's own AWS credentials. Exit 0 when done, 2 when the API
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from ops import seller_groups
 from ops.resend import LOCAL_API, Target, call, stack_target
 
 COLUMNS = ("seller", "status", "authorized", "expires", "days left")
@@ -47,7 +50,18 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     invite = commands.add_parser("invite", help="a one-time link to Amazon's website authorization workflow")
     invite.add_argument("--seller", help="a renewal: the link is for this seller only")
     invite.add_argument("--days", type=int, help="how long the link is valid (1 to 30; default 7)")
-    for command in (add, commands.choices["list"], remove, invite):
+    for name, verb in (("grant", "may act for"), ("revoke", "no longer acts for")):
+        change = commands.add_parser(name, help=f"a console user {verb} a seller (a deployed stack's user pool)")
+        change.add_argument("email", help="the console user's email (their sign-in name)")
+        change.add_argument("seller", help="the selling partner id")
+    for command in (
+        add,
+        commands.choices["list"],
+        remove,
+        invite,
+        commands.choices["grant"],
+        commands.choices["revoke"],
+    ):
         where = command.add_mutually_exclusive_group()
         where.add_argument("--api", default=LOCAL_API, help=f"an API without sign-in (default {LOCAL_API})")
         where.add_argument("--stack", help="a deployed stack's name: its IAM API, signed with your AWS credentials")
@@ -88,6 +102,8 @@ def table(sellers: Sequence[Mapping[str, Any]], now: datetime) -> list[str]:
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, stdin: TextIO = sys.stdin) -> int:
     args = parse(argv)
+    if args.command in ("grant", "revoke"):
+        return seller_groups.change(args.command, args.email, args.seller, args.stack, args.region, out)
     target = stack_target(args.stack, args.region) if args.stack else Target(args.api.rstrip("/"))
     if args.command == "add":
         body = {"sellingPartnerId": args.seller, "refreshToken": read_token(args.refresh_token_file, stdin)}

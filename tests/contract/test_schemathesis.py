@@ -33,7 +33,9 @@ from tests.contract.conftest import TRAFFIC, examples, seed
 # a 400 for anything the document states (a pattern, a length, an enum, a field) still fails.
 # A campaign's manifest is a file inside a string: whether it reads as CSV or JSON lines (ManifestInvalid) is no
 # more a thing the document can state than the order's state.
-# Which sellers the deployment serves is its state too: a generated sellingPartnerId names none (UnknownSeller).
+# Which sellers the deployment serves is its state too: a generated sellingPartnerId names none (UnknownSeller), and
+# a generated staged key under sellers/{id}/ is of another seller than the one the request resolves to
+# (AttachmentOfAnotherSeller, as a file that was not staged: the document states the key's form, not whose it is).
 STATE_REFUSALS = frozenset(
     {
         "SpApiInvalidInput",
@@ -42,6 +44,7 @@ STATE_REFUSALS = frozenset(
         "AttachmentChanged",
         "ManifestInvalid",
         "UnknownSeller",
+        "AttachmentOfAnotherSeller",
     }
 )
 STAGING_OPERATION = "POST /attachments"  # takes a sellingPartnerId: a generated one is no seller of the stack

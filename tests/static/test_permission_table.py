@@ -255,6 +255,10 @@ PERMISSIONS: dict[str, dict[Grant, str]] = {
         ("dynamodb:PutItem", "WorkflowTable", "oauthstate#*"): CALLED,
         ("dynamodb:DeleteItem", "WorkflowTable", "oauthstate#*"): CALLED,
         ("events:PutEvents", "events:event-bus/EventBusName", None): CALLED,
+        ("cognito-idp:CreateGroup", "ConsoleUserPool", None): (
+            "the seller's console group (console_groups.ensure_group) when a seller is authorized; the local stack "
+            "deploys no user pool, so the recorded run makes no Cognito call (tests/unit/test_console_groups.py)"
+        ),
         **{
             (action, "SellerSecretsKey", "kms:ViaService=secretsmanager"): (
                 "Secrets Manager asks SellerSecretsKey for a data key in the writer's name when CreateSecret or "

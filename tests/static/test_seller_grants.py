@@ -81,3 +81,15 @@ def test_a_function_reads_the_registry_and_secrets_it_needs_and_writes_neither(
         and resource in (SELLER_SECRETS, "SellerSecretsKey", "*")
     }
     assert writes == set()
+
+
+def test_only_onboarding_touches_the_console_user_pool_and_only_to_create_a_group(transformed: dict[str, Any]) -> None:
+    functions = [logical for logical, r in transformed.items() if r["Type"] == "AWS::Lambda::Function"]
+    on_cognito = {
+        function: {
+            grant for grant in effective_grants(transformed, role_of(transformed, function)) if "cognito" in grant[0]
+        }
+        for function in functions
+    }
+    assert on_cognito.pop("OnboardSellerFunction") == {("cognito-idp:CreateGroup", "ConsoleUserPool", None)}
+    assert {function: grants for function, grants in on_cognito.items() if grants} == {}

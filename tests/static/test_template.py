@@ -643,6 +643,7 @@ def test_function_globals_and_environment(template: dict[str, Any]) -> None:
                 "SELLER_CENTRAL_URL",
                 "OAUTH_REDIRECT_URI",
                 "OAUTH_DRAFT_APPLICATION",
+                "CONSOLE_USER_POOL_ID",
             },
         }
         assert set(own) == expected.get(logical_id, set()), logical_id

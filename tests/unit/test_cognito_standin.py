@@ -343,3 +343,33 @@ def test_totp_follows_rfc_6238() -> None:
     secret = base64.b32encode(b"12345678901234567890").decode()
     assert totp(secret, 59) == "287082"
     assert totp(secret, 1111111109) == "081804"
+
+
+def test_a_users_groups_are_the_cognito_groups_claim_of_their_tokens_and_verify_checks_them() -> None:
+    clock = [1_800_000_000.0]
+    pool = UserPool(clock=lambda: clock[0])
+    pool.create_confirmed_user("ana@example.com", "Correct-Horse-9")
+    pool.create_confirmed_user("bo@example.com", "Correct-Horse-9")
+    assert pool.create_group("seller-A2EXAMPLESELLER") is True
+    assert pool.create_group("seller-A2EXAMPLESELLER") is False  # exists: onboarding again changes nothing
+    pool.create_group("seller-A3OTHERSELLER")
+    pool.add_user_to_group("ana@example.com", "seller-A3OTHERSELLER")
+    pool.add_user_to_group("ana@example.com", "seller-A2EXAMPLESELLER")
+
+    tokens = pool.tokens_for("ana@example.com")["AuthenticationResult"]
+    for token in (tokens["IdToken"], tokens["AccessToken"]):
+        claims = pool.verify(token)
+        assert claims is not None
+        assert claims["cognito:groups"] == ["seller-A2EXAMPLESELLER", "seller-A3OTHERSELLER"]
+    # In no group: Cognito leaves the claim out.
+    assert "cognito:groups" not in (
+        pool.verify(pool.tokens_for("bo@example.com")["AuthenticationResult"]["IdToken"]) or {}
+    )
+    pool.remove_user_from_group("ana@example.com", "seller-A3OTHERSELLER")
+    again = pool.verify(pool.tokens_for("ana@example.com")["AuthenticationResult"]["IdToken"])
+    assert again is not None and again["cognito:groups"] == ["seller-A2EXAMPLESELLER"]
+
+    assert pool.verify("not.a.token") is None
+    assert UserPool().verify(tokens["IdToken"]) is None  # another pool's key
+    clock[0] += 3600
+    assert pool.verify(tokens["IdToken"]) is None  # expired

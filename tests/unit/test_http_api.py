@@ -33,7 +33,7 @@ def test_every_named_error_has_a_status_and_a_body(kind: type[errors.BuyerMessag
     if error.transient:
         assert status == 503
     else:
-        assert status in {400, 404, 409, 413, 415, 500, 502}
+        assert status in {400, 403, 404, 409, 413, 415, 500, 502}
     assert all(set(problem) == {"field", "message"} for problem in body["errors"])
 
 
@@ -52,6 +52,7 @@ def test_every_named_error_has_a_status_and_a_body(kind: type[errors.BuyerMessag
         (errors.CampaignExists("taken"), 409, ["name"]),
         (errors.ManifestTooLarge("too many rows"), 413, ["manifest"]),
         (errors.LwaInvalidGrant("re-authorize"), 502, []),
+        (errors.SellerNotPermitted("not yours"), 403, ["sellingPartnerId"]),
         (errors.ConfigurationError("unset"), 500, []),
         (errors.SpApiThrottled("slow down"), 503, []),
     ],

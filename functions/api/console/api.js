@@ -1,8 +1,14 @@
 // The console's calls to its API (docs/api.md, same origin): JSON in and out, errors as ApiError, and what the
 // API serves the console to show and check (GET /console/config.json, buyer_messaging.console): the marketplaces,
 // the content types, the order id pattern, the longest file name, a sentence for each error name.
+//
+// And the sellers the signed-in user acts for (GET /sellers): a picker when there are several (its choice kept for
+// the browser session), the seller every send, upload and lookup names, and a banner for each seller that must
+// authorize the app again or whose authorization ends within 30 days. A deployment never told its seller lists
+// none: the page then names no seller, as before sellers were named. (Here, not a module of its own: one more file
+// would make a first page load more requests than the console's public routes take at once, template.yaml.)
 
-import { lookUp, objectOr, state, textOf } from "./page.js";
+import { $, el, fill, isCount, lookUp, objectOr, plural, show, state, textOf } from "./page.js";
 import { signOut } from "./signin.js";
 
 /** The console's configuration: how it signs in, and the facts above. */
@@ -123,3 +129,59 @@ export function describeApiError(error) {
       return message || `The server answered ${error.status}.`;
   }
 }
+
+// --- the user's sellers -------------------------------------------------------------------------------------
+
+const CHOSEN = "buyer-messaging.seller";
+const SOON_DAYS = 30;
+
+function sellerOf(value) {
+  const seller = value !== null && typeof value === "object" ? value : {};
+  return {
+    id: textOf(seller.sellingPartnerId),
+    needsAuthorization: seller.status === "needsAuthorization",
+    ends: textOf(seller.authorizationExpiresAt).slice(0, 10),
+    daysLeft: isCount(seller.daysLeft) ? seller.daysLeft : null,
+  };
+}
+
+/** The banner's sentence for a seller, or "" when it needs none. */
+export function bannerText(seller) {
+  if (seller.needsAuthorization) return `Seller ${seller.id} needs to authorize the app again: its messages wait.`;
+  if (seller.daysLeft === null || !seller.ends || seller.daysLeft > SOON_DAYS) return "";
+  const when = seller.daysLeft === 0 ? "today" : `in ${plural(seller.daysLeft, "day")}`;
+  return `Seller ${seller.id}'s authorization ends on ${seller.ends}, ${when}.`;
+}
+
+/** GET /sellers, then the picker and the banners. A refusal leaves the page naming no seller (the API says why). */
+export async function loadSellers() {
+  let answer = null;
+  try {
+    answer = await api("GET", "sellers");
+  } catch {
+    answer = null;
+  }
+  const listed = answer !== null && typeof answer === "object" && Array.isArray(answer.sellers) ? answer.sellers : [];
+  state.sellers = listed.map(sellerOf).filter((seller) => seller.id);
+  const ids = state.sellers.map((seller) => seller.id);
+  const kept = window.sessionStorage.getItem(CHOSEN);
+  state.seller = ids.includes(kept) ? kept : ids[0] || null;
+  const picker = $("seller-picker");
+  fill(picker, ...ids.map((id) => el("option", { value: id }, id)));
+  if (state.seller) picker.value = state.seller;
+  show("seller-choice", ids.length > 1);
+  const banners = state.sellers.map(bannerText).filter(Boolean);
+  fill($("seller-banners"), ...banners.map((text) => el("p", { class: "banner" }, text)));
+  show("seller-banners", banners.length > 0);
+}
+
+export function sellerChosen() {
+  state.seller = $("seller-picker").value || null;
+  if (state.seller) window.sessionStorage.setItem(CHOSEN, state.seller);
+}
+
+/** The body fields that name the chosen seller (none when the deployment names none). */
+export const sellerField = () => (state.seller ? { sellingPartnerId: state.seller } : {});
+
+/** The query parameters that name the chosen seller. */
+export const sellerQuery = () => (state.seller ? { sellingPartnerId: state.seller } : {});

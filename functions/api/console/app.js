@@ -12,7 +12,8 @@
 //   page.js     shared DOM helpers, formatting, the page's state
 //   srp.js      the SRP maths of the sign-in, as Cognito's user pools speak it
 //   signin.js   sign-in to the deployment's Cognito user pool (its screens and challenges)
-//   api.js      the calls to the API, and config.json: the facts the page shows and checks, served by the API
+//   api.js      the calls to the API, and config.json: the facts the page shows and checks, served by the API;
+//               the user's sellers: the picker (the seller each send, upload and lookup names) and the banners
 //   files.js    3. the message's files: the picker, and each file's upload to S3
 //   compose.js  3. the message form and the send (and back to the form after a failure)
 //   progress.js 4. the request's timeline and outcome
@@ -22,7 +23,7 @@
 // app.js joins the send to its timeline, and shows the page the address names (#campaigns, #resend, one request's
 // progress at #message/{requestId}, else the message form).
 
-import { loadConfig } from "./api.js";
+import { loadConfig, loadSellers, sellerChosen } from "./api.js";
 import {
   checkManifest,
   chooseAnotherFile,
@@ -75,6 +76,7 @@ function wire() {
   $("resend-form").addEventListener("submit", previewResend);
   $("resend-form").addEventListener("input", selectionEdited);
   $("resend-start").addEventListener("click", startResend);
+  $("seller-picker").addEventListener("change", sellerChosen);
   window.addEventListener("hashchange", () => {
     if (!$("pages").hidden) showPage();
   });
@@ -133,9 +135,10 @@ function newMessageAfterViewing() {
   return true;
 }
 
-function startConsole() {
+async function startConsole() {
   show("signin-section", false);
   showSession();
+  await loadSellers();
   show("pages");
   show("order-section");
   const page = showPage();

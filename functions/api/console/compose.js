@@ -2,7 +2,7 @@
 // uploaded straight to S3 (files.js) and the message sent; sendMessage's caller follows the accepted request
 // (progress.js).
 
-import { api, ApiError, describeApiError, errorText } from "./api.js";
+import { api, ApiError, describeApiError, errorText, sellerField } from "./api.js";
 import { fileNameProblem, renderFiles, stageFile, uploadToS3 } from "./files.js";
 import {
   $,
@@ -247,7 +247,7 @@ export async function sendMessage(event, accepted) {
       entry.staged = post.key;
     }
     announce("Sending…");
-    const body = { marketplaceId, messageType: type.messageType };
+    const body = { marketplaceId, messageType: type.messageType, ...sellerField() };
     const text = $("message-text").value;
     if (type.text && text.trim()) body.text = text;
     if (type.attachments && state.files.length) {

@@ -2,7 +2,7 @@
 // each file's way to S3 (a presigned POST from the API, then the upload with its progress). The form they belong
 // to is compose.js's: what changes the files calls back `changed`, which checks the form again.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, sellerField } from "./api.js";
 import { $, add, characterCount, el, extensionOf, fill, formatBytes, formatNumber, lookUp, plural, state } from "./page.js";
 
 /**
@@ -208,7 +208,7 @@ export function uploadToS3(entry, post) {
 export async function stageFile(entry) {
   try {
     return await api("POST", "attachments", {
-      body: { fileName: entry.name, contentType: contentTypeOf(entry.name), size: entry.file.size },
+      body: { fileName: entry.name, contentType: contentTypeOf(entry.name), size: entry.file.size, ...sellerField() },
     });
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 400) throw error;

@@ -1,7 +1,7 @@
 // Steps 1 and 2: the order (its id and marketplace) and the message types Amazon allows for it now, each with
 // its rules; choosing one opens the message form (compose.js).
 
-import { api, ApiError, describeApiError } from "./api.js";
+import { api, ApiError, describeApiError, sellerQuery } from "./api.js";
 import { renderMessageForm, resetMessage, setSending, showFieldErrors } from "./compose.js";
 import {
   $,
@@ -59,7 +59,7 @@ export async function findMessageTypes(event) {
   button.disabled = true;
   announce("Looking up the message types Amazon allows for this order…");
   try {
-    const query = new URLSearchParams({ marketplaceId: order.marketplaceId });
+    const query = new URLSearchParams({ marketplaceId: order.marketplaceId, ...sellerQuery() });
     const found = await api("GET", `orders/${encodeURIComponent(order.amazonOrderId)}/message-types?${query}`);
     const answer = objectOr(found, {});
     state.order = { ...order, buyerLocale: textOf(answer.buyerLocale) || null };

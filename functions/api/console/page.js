@@ -116,4 +116,6 @@ export const state = {
   sending: false,
   finished: false, // the message shown was sent (or failed): the form shows what went, read-only
   pollingFor: null,
+  sellers: [], // GET /sellers: {id, needsAuthorization, ends, daysLeft} (sellers.js)
+  seller: null, // the seller the page acts for: the picker's choice, else the user's only one
 };

@@ -37,6 +37,7 @@ from buyer_messaging.errors import (
     ResendSelectionInvalid,
     SellerMismatch,
     SellerNeedsAuthorization,
+    SellerNotPermitted,
     SellerRequired,
     SpApiInvalidInput,
     SpApiNotFound,
@@ -58,6 +59,7 @@ from buyer_messaging.observability import logger
 from buyer_messaging.request_body import read_json_body
 
 if TYPE_CHECKING:
+    from buyer_messaging.access import Caller
     from buyer_messaging.models import MessageRequest
 
 ATTACHMENTS_PREFIX = "attachments/"
@@ -101,6 +103,7 @@ _CALLER_ERRORS: dict[type[BuyerMessagingError], tuple[int, str | None]] = {
     UnknownSeller: (400, "sellingPartnerId"),
     SellerMismatch: (400, "sellingPartnerId"),
     AttachmentOfAnotherSeller: (400, "attachments"),
+    SellerNotPermitted: (403, "sellingPartnerId"),
     IdempotencyKeyReused: (409, "Idempotency-Key"),
     CampaignExists: (409, "name"),
     CampaignRunning: (409, None),
@@ -375,7 +378,7 @@ class Submitted:
         return {"requestId": self.request_id, "statusUrl": f"/messages/{self.request_id}", "repeat": self.repeat}
 
 
-def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempotency_key: str | None) -> Submitted:
+def submit(amazon_order_id: str, body: dict[str, Any], *, caller: Caller, idempotency_key: str | None) -> Submitted:
     """Validate with the state machine's own check, then start it under a name that makes a repeat a no-op."""
     from buyer_messaging import catalog, executions, naming, seller_scope, turns
     from buyer_messaging.models import MessageRequest
@@ -384,6 +387,10 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
     check_order_id(amazon_order_id)
     settings = get_settings()
     check_staged_files(body.get("attachments") or [])
+    if not caller.is_operator:
+        seller = caller.seller(settings, body.get("sellingPartnerId"))
+        if seller is not None:
+            body = {**body, "sellingPartnerId": seller}  # a console user's only seller, when the body names none
     document = {**body, "amazonOrderId": amazon_order_id}
     request = MessageRequest.from_dict(document, default_bucket=settings.require("staging_bucket"))
     if catalog.find_message_type(request.message_type) is None:
@@ -392,7 +399,9 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
             problems=(("messageType", "is not a message type of the Messaging API"),),
         )
     # Named from the request as sent: one that names no seller keeps the name it had before sellers were named.
-    name = naming.request_execution_name(request, caller=caller, idempotency_key=idempotency_key)
+    if not caller.is_operator:
+        _refuse_files_of_others(request)
+    name = naming.request_execution_name(request, caller=caller.identity, idempotency_key=idempotency_key)
     given, request = request, seller_scope.for_request(settings, request)
     state_machine_arn = settings.require("state_machine_arn")
     # A repeat is answered with the first request, before validation: a once-per-order type that the first
@@ -423,6 +432,25 @@ def submit(amazon_order_id: str, body: dict[str, Any], *, caller: str, idempoten
     return Submitted(name, repeat=started.already_existed)
 
 
+def _refuse_files_of_others(request: MessageRequest) -> None:
+    """A console user sends only files POST /attachments gave them: under the request's seller segment (none in a
+    deployment never told its seller). Another key is answered as a file that does not exist, at the place the
+    request's own check would find it missing (after the marketplace, in the files' order): the answer tells
+    nothing of another seller's files."""
+    from buyer_messaging import seller_scope, storage, validation
+
+    def own(key: str) -> bool:
+        return seller_scope.split_key(key).segment == request.selling_partner_id
+
+    if all(own(ref.key) for ref in request.attachments):
+        return
+    validation.check_marketplace(request.marketplace_id, get_settings().spapi_region)
+    for ref in request.attachments:
+        if not own(ref.key):
+            raise storage.attachment_not_found(ref.bucket, ref.key)
+        storage.head_object(ref.bucket, ref.key)
+
+
 def _record_received(execution_arn: str, request: MessageRequest) -> None:
     """The record, marked as an API request (only a table that cannot be reached is logged and let go)."""
     from buyer_messaging import status
@@ -432,11 +460,12 @@ def _record_received(execution_arn: str, request: MessageRequest) -> None:
     )
 
 
-def request_status(request_id: str) -> dict[str, Any]:
+def request_status(request_id: str, caller: Caller | None = None) -> dict[str, Any]:
+    """The request's record; another seller's answers as an id that names no request."""
     from buyer_messaging import status
 
     record = status.get(get_settings().require("workflow_table"), request_id)
-    if record is None:
+    if record is None or (caller is not None and not caller.may_see(record)):
         raise RequestNotFound(
             f"No request has the id {request_id!r}: it was never started, or its record expired.",
             problems=(("requestId", "names no request"),),
@@ -444,15 +473,20 @@ def request_status(request_id: str) -> dict[str, Any]:
     return _shown(record)
 
 
-def order_history(amazon_order_id: str, seller: str | None = None) -> dict[str, Any]:
+def order_history(amazon_order_id: str, seller: str | None = None, caller: Caller | None = None) -> dict[str, Any]:
     """The order's requests, newest first; with ``seller``, only that seller's (an order id is one seller's at
-    Amazon, but a request naming another seller's order is recorded under the seller it named)."""
+    Amazon, but a request naming another seller's order is recorded under the seller it named); with ``caller``,
+    only the requests of the caller's sellers (a console user names only one of theirs: SellerNotPermitted)."""
     from buyer_messaging import seller_scope, status
 
     check_order_id(amazon_order_id)
+    if caller is not None and seller is not None:
+        caller.permit(seller)
     records = status.for_order(get_settings().require("workflow_table"), amazon_order_id, ORDER_HISTORY_LIMIT)
     if seller is not None:
         records = [record for record in records if seller_scope.owner(record) == seller]
+    if caller is not None:
+        records = [record for record in records if caller.may_see(record)]
     shown: dict[str, Any] = {"amazonOrderId": amazon_order_id}
     if seller is not None:
         shown["sellingPartnerId"] = seller

@@ -22,13 +22,14 @@ A state or an invitation is compared by its hash only: the table never holds a v
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from buyer_messaging import eventbus, sellers, table
+from buyer_messaging import console_groups, eventbus, sellers, table
 from buyer_messaging.auth import load_application_secret
 from buyer_messaging.config import Settings
 from buyer_messaging.errors import (
@@ -228,6 +229,8 @@ def _use_invitation(settings: Settings, invitation_hash: str, now: datetime) -> 
 
 
 def _announce(settings: Settings, recorded: sellers.AuthorizationRecorded) -> None:
+    """The seller's console group made (its users act for it: access.py), and the bus told."""
+    console_groups.ensure_group(os.environ.get("CONSOLE_USER_POOL_ID"), recorded.seller.selling_partner_id)
     detail = {**recorded.seller.to_dict(), "renewal": not recorded.first_time}
     eventbus.publish(settings.event_bus_name, eventbus.SELLER_AUTHORIZED, detail)
 

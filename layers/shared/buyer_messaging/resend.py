@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from buyer_messaging import errors
 from buyer_messaging.config import get_settings
@@ -47,6 +47,9 @@ from buyer_messaging.errors import (
 from buyer_messaging.fields import AMAZON_ORDER_ID_PATTERN, CAMPAIGN_ID_PATTERN, FieldReader
 from buyer_messaging.observability import logger, metrics
 from buyer_messaging.request_body import read_json_body
+
+if TYPE_CHECKING:
+    from buyer_messaging.access import Caller
 
 RESEND_FIELDS = ("since", "until", "errors", "amazonOrderId", "campaign", "requests", "limit", "dryRun")
 MAX_RANGE_DAYS = 31  # one Query per day of the index; Step Functions keeps the inputs 90 days anyway
@@ -281,8 +284,9 @@ def _candidates(table: str, selection: Selection) -> list[str]:
     return [str(record["requestId"]) for record in reversed(records) if record.get("status") == status.Status.FAILED]
 
 
-def plan(selection: Selection) -> list[Entry]:
-    """Every selected request and its decision; nothing is started."""
+def plan(selection: Selection, caller: Caller | None = None) -> list[Entry]:
+    """Every selected request and its decision; nothing is started. With ``caller``, another seller's request is
+    left out, and one named by id is "notFound" as an id that names no request."""
     from buyer_messaging import status
 
     settings = get_settings()
@@ -297,6 +301,8 @@ def plan(selection: Selection) -> list[Entry]:
     entries = []
     for request_id in candidates:
         record = status.get(table, request_id)
+        if caller is not None and not caller.may_see(record):
+            record = None
         if record is not None and _selected(record, selection):
             entries.append(_decide(record, selection, staging_bucket))
         elif record is None and selection.requests:
@@ -409,11 +415,12 @@ def _gone_attachment(document: Mapping[str, Any], bucket: str) -> str | None:
     return None
 
 
-def run(selection: Selection, *, dry_run: bool) -> dict[str, Any]:
-    """The plan, and unless ``dry_run`` every ``resend`` started and marked; the answer of POST /resends."""
+def run(selection: Selection, *, dry_run: bool, caller: Caller | None = None) -> dict[str, Any]:
+    """The plan, and unless ``dry_run`` every ``resend`` started and marked; the answer of POST /resends. With
+    ``caller``, only its sellers' requests and campaigns are selected."""
     if selection.campaign is not None:
-        return _run_campaign(selection, dry_run=dry_run)
-    entries = plan(selection)
+        return _run_campaign(selection, dry_run=dry_run, caller=caller)
+    entries = plan(selection, caller)
     to_start = [entry for entry in entries if entry.decision == "resend"]
     if not dry_run and len(to_start) > selection.limit:
         raise ResendLimitExceeded(
@@ -478,18 +485,18 @@ def _summary(document: Mapping[str, Any]) -> dict[str, str]:
 NEXT_RUN = "the campaign's next run"
 
 
-def campaign_plan(campaign_id: str) -> list[Entry]:
+def campaign_plan(campaign_id: str, caller: Caller | None = None) -> list[Entry]:
     """The rows of the campaign's latest report that were not sent: a failed row is re-sent by the next run; an
     unknown outcome or an invalid row is not (the run leaves them out too)."""
     from buyer_messaging.campaigns import api as campaigns_api
 
-    shown = campaigns_api.campaign(campaign_id)
+    shown = campaigns_api.campaign(campaign_id, caller)
     if not shown.get("done"):
         raise CampaignRunning(
             f"Campaign {campaign_id} is still in run {shown.get('run')}: its rows not sent are known when it ends.",
             problems=(("campaign", f"is still in run {shown.get('run')}"),),
         )
-    _, data = campaigns_api.report(campaign_id)
+    _, data = campaigns_api.report(campaign_id, caller)
     entries = []
     for line in csv.DictReader(io.StringIO(data.decode("utf-8"))):
         row, state = line.get("row", ""), line.get("status")
@@ -514,17 +521,17 @@ def campaign_plan(campaign_id: str) -> list[Entry]:
     return entries
 
 
-def _run_campaign(selection: Selection, *, dry_run: bool) -> dict[str, Any]:
+def _run_campaign(selection: Selection, *, dry_run: bool, caller: Caller | None = None) -> dict[str, Any]:
     """A campaign's rows not sent: the plan, and unless ``dry_run`` its next run started (once: the run's execution
     name), when a row is to be sent."""
     from buyer_messaging.campaigns import api as campaigns_api
     from buyer_messaging.campaigns.run import row_execution_name
 
     campaign_id = str(selection.campaign)
-    entries = campaign_plan(campaign_id)
+    entries = campaign_plan(campaign_id, caller)
     to_send = [entry for entry in entries if entry.decision == "resend"]
     if to_send and not dry_run:
-        started = campaigns_api.start_again(campaign_id)
+        started = campaigns_api.start_again(campaign_id, caller)
         earlier = " (started by an earlier call)" if started["repeat"] else ""
         by = f"run {started['run']} of the campaign{earlier}"
         entries = [

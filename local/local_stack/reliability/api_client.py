@@ -36,14 +36,15 @@ class Answer:
 
 
 @contextmanager
-def local_api(run: Any) -> Iterator[Any]:
-    """The HTTP API of ``run``'s stack (a :class:`local_stack.reliability.runner.Run`) on 127.0.0.1."""
+def local_api(run: Any, verify: Any = None) -> Iterator[Any]:
+    """The HTTP API of ``run``'s stack (a :class:`local_stack.reliability.runner.Run`) on 127.0.0.1; ``verify``
+    checks signed-in users' tokens (local_stack.api_server)."""
     from local_stack.api_server import LocalApi
     from local_stack.lambdas import LambdaContext
 
     function = run.local.lambdas.function(run.local.deployment.functions["ApiFunction"])
     context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds)
-    with LocalApi(function.load(), context=lambda: context) as api:
+    with LocalApi(function.load(), context=lambda: context, verify=verify) as api:
         yield api
 
 

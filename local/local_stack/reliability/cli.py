@@ -1,5 +1,6 @@
-"""``python -m local_stack reliability``: the bad-input, campaign, fault, outage and authorization matrices (or the
-cases asked for) as Markdown tables on stdout, progress on stderr; exits 1 when a case did not end as it must."""
+"""``python -m local_stack reliability``: the bad-input, campaign, fault, outage, authorization and cross-seller
+matrices (or the cases asked for) as Markdown tables on stdout, progress on stderr; exits 1 when a case did not end
+as it must."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from local_stack.reliability.authorization_cases import AUTHORIZATION_CASES
 from local_stack.reliability.authorization_runner import AuthorizationResult
 from local_stack.reliability.bad_inputs import CASES, case_by_id
 from local_stack.reliability.campaign_inputs import CAMPAIGN_CASES, campaign_case_by_id
+from local_stack.reliability.cross_seller import run_cross_seller
+from local_stack.reliability.cross_seller_cases import ATTEMPTS
 from local_stack.reliability.faults import FAULT_CASES, fault_case_by_id
 from local_stack.reliability.outage_runner import OutageResult
 from local_stack.reliability.outages import OUTAGE_CASES, outage_case_by_id
@@ -28,10 +31,12 @@ from local_stack.reliability.pool import (
 from local_stack.reliability.report import (
     authorization_summary,
     campaign_summary,
+    cross_seller_summary,
     fault_summary,
     outage_summary,
     render_authorization_table,
     render_campaign_table,
+    render_cross_seller_table,
     render_fault_table,
     render_outage_table,
     render_table,
@@ -57,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--authorization", action="append", default=[], metavar="ID", help="run only this authorization case"
     )
+    parser.add_argument(
+        "--cross-seller",
+        action="store_true",
+        help="run the cross-seller matrix (a user of seller A against B's things)",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and fault kinds and exit")
     parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4), help="cases run in parallel processes")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one case's execution")
@@ -75,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{outage.id:30} {'outage':8} {outage.error:24} {outage.injected}")
         for authorization in AUTHORIZATION_CASES:
             print(f"{authorization.id:30} {'auth':8} {authorization.expected:24} {authorization.description}")
+        for attempt in ATTEMPTS:
+            print(f"{attempt.id:30} {'seller':8} {attempt.error or attempt.status:24} {attempt.route}: {attempt.mine}")
         return 0
     unknown = [case_id for case_id in args.case if case_id not in {case.id for case in CASES}]
     unknown += [case_id for case_id in args.campaign if case_id not in {case.id for case in CAMPAIGN_CASES}]
@@ -84,7 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"no such case: {', '.join(unknown)} (see --list)")
     # No selection: every matrix. Otherwise only the cases, campaign cases and fault kinds named.
-    everything = not args.case and not args.campaign and not args.fault and not args.outage and not args.authorization
+    everything = (
+        not args.case
+        and not args.campaign
+        and not args.fault
+        and not args.outage
+        and not args.authorization
+        and not args.cross_seller
+    )
     cases = [case_by_id(case_id) for case_id in args.case] if args.case else list(CASES) if everything else []
     campaigns = (
         [campaign_case_by_id(case_id) for case_id in args.campaign]
@@ -149,8 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             lambda rows: (render_authorization_table(rows), authorization_summary(rows)),
         ),
+        _Matrix(
+            f"Cross-seller matrix: {len(ATTEMPTS)} attempts of a user of seller A against seller B's things",
+            lambda jobs, progress: [run_cross_seller(timeout_seconds=args.timeout)],
+            lambda rows: (render_cross_seller_table(rows[0]), cross_seller_summary(rows[0])),
+        ),
     ]
-    selections = (cases, campaigns, faults, outages, authorizations)
+    cross_seller = ATTEMPTS if everything or args.cross_seller else ()
+    selections = (cases, campaigns, faults, outages, authorizations, cross_seller)
     chosen = [matrix for matrix, selected in zip(matrices, selections, strict=True) if selected]
     ok = True
     for position, matrix in enumerate(chosen):

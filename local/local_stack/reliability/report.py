@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from local_stack.reliability.authorization_runner import AuthorizationResult
 from local_stack.reliability.bad_inputs import CASES, BadInputCase
 from local_stack.reliability.campaign_inputs import API_TAKES_TEXT, CAMPAIGN_CASES, CampaignCase
+from local_stack.reliability.cross_seller import CrossSellerRun
 from local_stack.reliability.faults import FAULT_CASES, FaultCase
 from local_stack.reliability.outage_runner import OutageResult
 from local_stack.reliability.verdicts import REPORT_STATUSES, CampaignResult, CaseResult, FaultResult, one_line
@@ -204,4 +205,31 @@ def outage_summary(rows: Sequence[OutageResult]) -> str:
     return (
         f"{passed}/{len(rows)} outages ended as expected; {once}/{failed} failed messages re-sent and delivered once; "
         f"{twice} delivered twice"
+    )
+
+
+def render_cross_seller_table(run: CrossSellerRun) -> str:
+    """One row per attempt of a user of seller A against seller B's thing: both answers and whether they are one."""
+    lines = [
+        "| attempt | route | against | answered | as for | answered | same bytes | ok |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in run.results:
+        attempt = row.attempt
+        same = "answers differ" not in " ".join(row.problems)
+        lines.append(
+            f"| `{attempt.id}` | {attempt.route} | {attempt.mine} | {row.mine.status} {row.mine.error or ''} "
+            f"| {attempt.absent} | {row.absent.status} {row.absent.error or ''} | {'yes' if same else 'no'} "
+            f"| {'✓' if row.passed else '✗'} |"
+        )
+    return "\n".join(lines)
+
+
+def cross_seller_summary(run: CrossSellerRun) -> str:
+    passed = sum(1 for row in run.results if row.passed)
+    reached = "something reached Amazon" if run.reached_amazon else "nothing reached Amazon (0 uploads)"
+    policy = "fixes" if run.policy_key == run.staged_key else "does NOT fix"
+    return (
+        f"{passed}/{len(run.results)} cross-seller attempts answered as for a thing that does not exist; {reached}; "
+        f"the presigned POST's policy {policy} the key {run.staged_key}"
     )

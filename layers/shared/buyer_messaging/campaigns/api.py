@@ -36,6 +36,7 @@ from buyer_messaging.request_body import read_json_body
 from buyer_messaging.seller_scope import owner
 
 if TYPE_CHECKING:
+    from buyer_messaging.access import Caller
     from buyer_messaging.campaigns.manifest import Manifest
 
 # A manifest posted to the API travels in the body of one Lambda invocation: API Gateway's HTTP API takes bodies up
@@ -252,25 +253,26 @@ NOT_SENT = ("failed", "invalid")
 SPENT_RUN_NUMBERS = 3
 
 
-def recent() -> dict[str, Any]:
-    """GET /campaigns: the latest campaigns, newest run first (the table's sparse index of campaign records)."""
+def recent(caller: Caller | None = None) -> dict[str, Any]:
+    """GET /campaigns: the latest campaigns, newest run first (the table's sparse index of campaign records); with
+    ``caller``, only its sellers' (the record's top-level ``sellingPartnerId``)."""
     from buyer_messaging.campaigns import records
 
     found = records.recent(get_settings().require("workflow_table"), RECENT_LIMIT)
-    return {"campaigns": [_shown(record) for record in found]}
+    return {"campaigns": [_shown(record) for record in found if caller is None or caller.may_see(record)]}
 
 
-def campaign(campaign_id: str) -> dict[str, Any]:
+def campaign(campaign_id: str, caller: Caller | None = None) -> dict[str, Any]:
     """GET /campaigns/{campaignId}: the record with its counts (never a row's text)."""
-    return _shown(_record(campaign_id))
+    return _shown(_record(campaign_id, caller))
 
 
-def report(campaign_id: str) -> tuple[str, bytes]:
+def report(campaign_id: str, caller: Caller | None = None) -> tuple[str, bytes]:
     """GET /campaigns/{campaignId}/report: the file name and bytes of the report of the campaign's latest finished
     run (a run in progress answers with the one before it, if any)."""
     from buyer_messaging import storage
 
-    record = _record(campaign_id)
+    record = _record(campaign_id, caller)
     written = record.get("report")
     if not isinstance(written, dict):
         raise _no_report(record)
@@ -278,7 +280,7 @@ def report(campaign_id: str) -> tuple[str, bytes]:
     return f"{record['name']}.report.csv", data
 
 
-def failed_rows(campaign_id: str) -> tuple[str, bytes]:
+def failed_rows(campaign_id: str, caller: Caller | None = None) -> tuple[str, bytes]:
     """GET /campaigns/{campaignId}/failed-rows: a manifest of the rows the report says were not sent (failed, or
     refused by the check), as the seller wrote them, to fix and upload again (as a new campaign)."""
     import csv
@@ -287,8 +289,8 @@ def failed_rows(campaign_id: str) -> tuple[str, bytes]:
     from buyer_messaging import storage
     from buyer_messaging.campaigns import manifest
 
-    _, data = report(campaign_id)
-    record = _record(campaign_id)
+    _, data = report(campaign_id, caller)
+    record = _record(campaign_id, caller)
     lines = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
     numbers = {int(line["row"]) for line in lines if line.get("status") in NOT_SENT}
     source = record["manifest"]
@@ -301,12 +303,12 @@ def failed_rows(campaign_id: str) -> tuple[str, bytes]:
     return f"{record['name']}.failed-rows.csv", manifest.rows_as_csv(rows).encode("utf-8")
 
 
-def start_again(campaign_id: str) -> dict[str, Any]:
+def start_again(campaign_id: str, caller: Caller | None = None) -> dict[str, Any]:
     """POST /campaigns/{campaignId}/runs: the next run, which sends only the rows that were not sent. A run still
     going is CampaignRunning; a repeated POST for the same next run starts nothing more (one execution name)."""
     from buyer_messaging.campaigns.records import ENDED
 
-    record = _record(campaign_id)
+    record = _record(campaign_id, caller)
     if record["status"] not in ENDED:
         raise CampaignRunning(
             f"Campaign {campaign_id} is still in run {record['run']} ({record['status']}): start it again once that "
@@ -347,7 +349,8 @@ def start_again(campaign_id: str) -> dict[str, Any]:
     }
 
 
-def _record(campaign_id: str) -> dict[str, Any]:
+def _record(campaign_id: str, caller: Caller | None = None) -> dict[str, Any]:
+    """The campaign's record; another seller's (``caller`` given) answers as an id that names no campaign."""
     from buyer_messaging.campaigns import records
 
     if not CAMPAIGN_ID_PATTERN.fullmatch(campaign_id):
@@ -356,7 +359,7 @@ def _record(campaign_id: str) -> dict[str, Any]:
             problems=(("campaignId", "is not a campaign id (1 to 64 of A-Z, a-z, 0-9, _ and -)"),),
         )
     record = records.get(get_settings().require("workflow_table"), campaign_id)
-    if record is None:
+    if record is None or (caller is not None and not caller.may_see(record)):
         raise CampaignNotFound(
             f"No campaign has the id {campaign_id!r}: it was never started, or its record expired.",
             problems=(("campaignId", "names no campaign"),),
