@@ -147,11 +147,11 @@ def get_sellers() -> Response[Any]:
 
 @app.post("/campaigns")
 def post_campaign() -> Response[Any]:
-    _caller()  # a console user who acts for no seller may do nothing
+    caller = _caller()
     post = campaigns_api.read_campaign_post(_body())
     if post.dry_run:
-        return _json(200, campaigns_api.preview(post))
-    accepted = campaigns_api.submit(post)
+        return _json(200, campaigns_api.preview(post, caller))
+    accepted = campaigns_api.submit(post, caller)
     return _json(202, accepted, {"Location": accepted["statusUrl"]})
 
 

@@ -15,6 +15,7 @@ SELLER_B = "A3OTHERSELLER"  # the seed's second seller: order 113-2000001-000000
 ORDER_A = "123-1234567-1234567"
 ORDER_B = "113-2000001-0000001"
 MARKETPLACE = "ATVPDKIKX0DER"
+MANIFEST_B = f"amazonOrderId,marketplaceId,messageType,text\r\n{ORDER_B},{MARKETPLACE},unexpectedProblem,Late.\r\n"
 USER_A = "ana@example.com"  # in group seller-A2EXAMPLESELLER only
 
 # What the runner makes or knows, by name: B's things and things that exist nowhere.
@@ -185,6 +186,39 @@ ATTEMPTS: tuple[Attempt, ...] = (
         "/campaigns/{thing}/failed-rows",
         404,
         "CampaignNotFound",
+    ),
+    Attempt(
+        "campaign-post-other-seller",
+        "POST /campaigns",
+        "seller B",
+        "no seller",
+        "POST",
+        "/campaigns",
+        403,
+        "SellerNotPermitted",
+        {
+            "name": "late",
+            "format": "csv",
+            "sellingPartnerId": "{thing}",
+            "manifest": MANIFEST_B,
+        },
+    ),
+    Attempt(
+        "campaign-preview-other-seller",
+        "POST /campaigns (dryRun)",
+        "seller B",
+        "no seller",
+        "POST",
+        "/campaigns",
+        403,
+        "SellerNotPermitted",
+        {
+            "name": "late",
+            "format": "csv",
+            "sellingPartnerId": "{thing}",
+            "dryRun": True,
+            "manifest": MANIFEST_B,
+        },
     ),
     Attempt(
         "campaign-run-other",

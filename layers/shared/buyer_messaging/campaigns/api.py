@@ -93,12 +93,16 @@ def read_campaign_post(raw: str | None) -> CampaignPost:
     return CampaignPost(name, fmt, data, dry_run=bool(flags["dryRun"]), replace=bool(flags["replace"]), seller=seller)
 
 
-def campaign_seller(post: CampaignPost) -> str | None:
+def campaign_seller(post: CampaignPost, caller: Caller | None = None) -> tuple[CampaignPost, str | None]:
     """The campaign's seller: the one the body names, else the deployment's only one (SellerRequired with several,
-    UnknownSeller for a seller it does not serve), as for a message."""
+    UnknownSeller for a seller it does not serve), as for a message; a console user's must be one of theirs
+    (access.Caller.seller), and their campaign is staged under its seller's segment even when the body names none."""
+    if caller is not None:
+        seller = caller.seller(get_settings(), post.seller)
+        return (post if caller.is_operator or seller is None else replace(post, seller=seller)), seller
     from buyer_messaging import sellers
 
-    return sellers.resolve(get_settings(), post.seller)
+    return post, sellers.resolve(get_settings(), post.seller)
 
 
 def checked_manifest(post: CampaignPost, seller: str | None) -> Manifest:
@@ -120,9 +124,9 @@ def checked_manifest(post: CampaignPost, seller: str | None) -> Manifest:
     )
 
 
-def preview(post: CampaignPost) -> dict[str, Any]:
+def preview(post: CampaignPost, caller: Caller | None = None) -> dict[str, Any]:
     """POST /campaigns with dryRun: every row's verdict, nothing stored, nothing sent."""
-    seller = campaign_seller(post)
+    post, seller = campaign_seller(post, caller)
     return {"name": post.name, "format": post.fmt, **_seller(seller), **checked_manifest(post, seller).to_preview()}
 
 
@@ -130,11 +134,11 @@ def _seller(seller: str | None) -> dict[str, str]:
     return {"sellingPartnerId": seller} if seller else {}
 
 
-def submit(post: CampaignPost) -> dict[str, Any]:
+def submit(post: CampaignPost, caller: Caller | None = None) -> dict[str, Any]:
     """POST /campaigns: the manifest checked as a dry run would (a file that cannot be read is refused and nothing
     is stored), staged under ``[sellers/{id}/]campaigns/``, and run 1 of its version started under the name the S3
     trigger uses, for the campaign's seller."""
-    seller = campaign_seller(post)
+    post, seller = campaign_seller(post, caller)
     checked = checked_manifest(post, seller).to_preview()
     version_id, repeat = stage(post)
 
