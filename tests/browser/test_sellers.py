@@ -106,3 +106,27 @@ def test_a_user_of_two_sellers_picks_one_and_sees_a_banner_for_each(
     assert f"sellingPartnerId={SELLER_B}" in listed.value.url
     assert_no_stray_words(page)
     screens(page, "two-sellers")
+
+
+def test_a_user_of_two_sellers_checks_a_campaign_for_the_seller_chosen(
+    signed_in_server: Any, pool: UserPool, desktop: Tab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Campaigns page names the picker's seller in POST /campaigns: without it a user of two sellers would be
+    answered SellerRequired, and the campaign would not be the seller's they chose."""
+    from tests.browser.test_campaigns import campaigns_page, choose_manifest
+
+    page = desktop.page
+    serve_pool(page, pool, monkeypatch)
+    page.goto(signed_in_server.url)
+    enter_password(page, TWO, PASSWORD)
+    page.get_by_label("Seller", exact=True).select_option(SELLER_B)
+    campaigns_page(page, signed_in_server.url)
+    manifest = (
+        "amazonOrderId,marketplaceId,messageType,text\r\n113-2000001-0000001,ATVPDKIKX0DER,unexpectedProblem,Late.\r\n"
+    )
+    with page.expect_request(re.compile(r"/campaigns$")) as checked:
+        choose_manifest(page, "late.csv", manifest)
+    assert checked.value.post_data_json["sellingPartnerId"] == SELLER_B
+    assert checked.value.post_data_json["dryRun"] is True
+    expect(page.locator("#preview-rows tr")).to_have_count(1)
+    assert_no_stray_words(page)

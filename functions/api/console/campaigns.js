@@ -5,7 +5,7 @@
 // The facts it shows come from GET /console/config.json (config.campaigns: the formats, the row and byte limits,
 // the words of each run status; config.errors: each error in words), never written here.
 
-import { api, ApiError, apiFile, describeApiError, errorText } from "./api.js";
+import { api, ApiError, apiFile, describeApiError, errorText, sellerField } from "./api.js";
 import { $, el, fill, focusHeading, formatNumber, isCount, lookUp, objectOr, plural, show, state, textOf } from "./page.js";
 
 const POLL_INTERVAL_MS = 1000;
@@ -56,7 +56,7 @@ export async function checkManifest(event) {
   const name = $("campaign-name").value.trim() || nameOf(file.name);
   campaign.post = { name, format, manifest: await file.text() };
   try {
-    showPreview(await api("POST", "campaigns", { body: { ...campaign.post, dryRun: true } }));
+    showPreview(await api("POST", "campaigns", { body: { ...campaign.post, ...sellerField(), dryRun: true } }));
   } catch (error) {
     setCampaignError(describeCampaignError(error));
   }
@@ -117,7 +117,8 @@ export async function sendCampaign() {
   $("send-campaign").disabled = true;
   setCampaignError("");
   try {
-    const accepted = objectOr(await api("POST", "campaigns", { body: { ...campaign.post, dryRun: false } }), {});
+    const body = { ...campaign.post, ...sellerField(), dryRun: false };
+    const accepted = objectOr(await api("POST", "campaigns", { body }), {});
     show("campaign-preview", false);
     followCampaign(textOf(accepted.campaignId), 1);
   } catch (error) {
