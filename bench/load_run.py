@@ -26,7 +26,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import groupby
@@ -191,16 +191,26 @@ def drop(
     s3: Any, bucket: str, messages: Sequence[Message], pdf: bytes, started: float, factor: float
 ) -> dict[int, float]:
     """Upload each message at its time (``Message.at``, emulated seconds after ``started``): those of one moment
-    side by side (moto runs the S3 trigger, a StartExecution, before put_object returns). Returns when each
-    message's upload was done, real seconds after ``started``: when the workflow received it."""
+    side by side (moto runs the S3 trigger, a StartExecution, before put_object returns). Each seller uploads as a
+    client of its own, so a trickle's upload is never queued behind another seller's burst still uploading.
+    Returns when each message's upload was done, real seconds after ``started``: when the workflow received it."""
+    pools = {seller: ThreadPoolExecutor(DROP_THREADS) for seller in {m.seller for m in messages}}
+    futures: dict[int, Future[None]] = {}
     dropped_at: dict[int, float] = {}
-    with ThreadPoolExecutor(DROP_THREADS) as pool:
+
+    def put(message: Message) -> None:
+        _put(s3, bucket, *message.upload(pdf))
+        dropped_at[message.number] = time.monotonic() - started
+
+    try:
         for at, group in groupby(sorted(messages, key=lambda m: m.at), key=lambda m: m.at):
             time.sleep(max(0.0, started + at / factor - time.monotonic()))
-            futures = {m.number: pool.submit(_put, s3, bucket, *m.upload(pdf)) for m in group}
-            for number, future in futures.items():
-                future.result()
-                dropped_at[number] = time.monotonic() - started
+            futures |= {m.number: pools[m.seller].submit(put, m) for m in group}
+        for future in futures.values():
+            future.result()
+    finally:
+        for pool in pools.values():
+            pool.shutdown()
     return dropped_at
 
 
