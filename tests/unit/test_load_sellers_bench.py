@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from typing import Any
 
 import pytest
 
-from bench import load, load_sellers
+from bench import load, load_run, load_sellers
 from bench.load_plan import ORDER, ORDER_B, SELLER_A, SELLER_B, Message, plan_sellers
 from bench.load_sellers import BASELINE, WITH_BURST, SellerRun
 
@@ -182,3 +183,22 @@ def test_the_readme_has_the_sellers_markers() -> None:
     text = load.README.read_text(encoding="utf-8")
 
     assert text.index(load_sellers.START) < text.index(load_sellers.END)
+
+
+class _SlowS3:
+    """An S3 whose uploads of seller A take 0.1 s each (the S3 trigger runs inside put_object)."""
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes) -> None:  # noqa: N803 (boto3's names)
+        if Key.startswith(f"sellers/{SELLER_A}/"):
+            time.sleep(0.1)
+
+
+def test_bs_trickle_is_uploaded_on_time_while_as_burst_is_still_uploading() -> None:
+    burst = [Message(n, "invoice", seller=SELLER_A) for n in range(1, 41)]  # 40 x 0.1 s, 8 at a time: 0.5 s
+    trickle = [Message(41, "invoice", seller=SELLER_B, order=ORDER_B, at=0.1)]
+
+    dropped = load_run.drop(_SlowS3(), "staging", burst + trickle, b"%PDF-1.4", time.monotonic(), 1.0)
+
+    assert sorted(dropped) == list(range(1, 42))
+    assert max(dropped[n] for n in range(1, 41)) >= 0.5
+    assert 0.1 <= dropped[41] < 0.35  # at its time, not after A's drop
