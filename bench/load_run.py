@@ -51,6 +51,7 @@ class PacerDecisions:
 
     def __init__(self, keep_trace: bool) -> None:
         self.counts: Counter[str] = Counter()
+        self.by_seller: dict[str, Counter[str]] = {}  # the same per pace key's seller
         self.trace: list[dict[str, Any]] = []
         self._keep_trace = keep_trace
         self._lock = threading.Lock()
@@ -67,11 +68,13 @@ class PacerDecisions:
             outcome = "none" if turn is None else ("booked" if turn.booked else "later")
             with self._lock:
                 self.counts[f"{name} {outcome}"] += 1
+                self.by_seller.setdefault(args[1].seller, Counter())[f"{name} {outcome}"] += 1
                 if self._keep_trace and turn is not None:
                     self.trace.append(
                         {
                             "at": time.time(),
                             "fn": name,
+                            "seller": args[1].seller,
                             "operation": args[1].operation,
                             "outcome": outcome,
                             "slot": turn.slot,
@@ -174,6 +177,7 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
                 "threadsPeak": threads_peak,
                 "pacer": dict(decisions.counts),
                 "droppedAt": {str(number): seconds for number, seconds in dropped_at.items()},
+                "pacerBySeller": {seller: dict(counts) for seller, counts in decisions.by_seller.items()},
                 "outcomesBySeller": {seller: dict(counts) for seller, counts in by_seller.items()},
                 "throttledByOrder": dict(Counter(_order_of(c) for c in emulator.calls() if c["status"] == 429)),
             },

@@ -43,6 +43,10 @@ class SellerRun:
     running: int  # executions still running at the timeout
     throttled: int  # the seller's SP-API calls answered 429
     latencies: tuple[float, ...]
+    # The seller's paced calls: booked when the step first asked, and those given a turn for later (a Wait state):
+    # what its own pace made it wait, whatever else made it late.
+    at_once: int = 0
+    waited: int = 0
 
     @property
     def accounted(self) -> bool:
@@ -78,6 +82,7 @@ def seller_runs(raw: Mapping[str, Any], run: str, plan: Sequence[Message]) -> li
         mine = [m for m in plan if (m.seller or "") == seller]
         outcomes: Mapping[str, int] = raw["outcomesBySeller"].get(seller, {})
         orders = {m.order for m in mine}
+        paced: Mapping[str, int] = raw.get("pacerBySeller", {}).get(seller, {})
         runs.append(
             SellerRun(
                 run=run,
@@ -93,6 +98,8 @@ def seller_runs(raw: Mapping[str, Any], run: str, plan: Sequence[Message]) -> li
                 latencies=tuple(
                     sorted((first[m.number] - dropped[m.number]) * factor for m in mine if m.number in first)
                 ),
+                at_once=int(paced.get("reserve booked", 0)),
+                waited=int(paced.get("reserve later", 0)),
             )
         )
     return runs
@@ -140,6 +147,7 @@ def sellers_table(runs: Sequence[SellerRun]) -> str:
             r.twice,
             r.running,
             r.throttled,
+            f"{r.at_once:,} / {r.waited:,}",
             _seconds(r.percentile(0.5)),
             _seconds(r.percentile(0.95)),
             _seconds(r.latencies[-1] if r.latencies else None),
@@ -147,4 +155,5 @@ def sellers_table(runs: Sequence[SellerRun]) -> str:
         for r in runs
     ]
     headers = ["run", "seller", "messages", "delivered", "failed", "twice", "still running", "429s"]
+    headers.append("paced calls: at once / after a Wait state")
     return table([*headers, "latency p50, s", "p95, s", "max, s"], rows)

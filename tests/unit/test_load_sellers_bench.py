@@ -85,6 +85,10 @@ def _raw(**overrides: Any) -> dict[str, Any]:
             SELLER_B: {"SUCCEEDED": 2},
         },
         "throttledByOrder": {ORDER: 3, ORDER_B: 1, "": 2},
+        "pacerBySeller": {
+            SELLER_A: {"reserve booked": 4, "reserve later": 2, "resume booked": 2},
+            SELLER_B: {"reserve booked": 6},
+        },
     }
     raw.update(overrides)
     return raw
@@ -94,7 +98,7 @@ def test_each_sellers_figures_and_latency_from_receipt_to_the_first_delivery() -
     a, b = load_sellers.seller_runs(_raw(), WITH_BURST, PLAN)
 
     assert a == SellerRun(
-        WITH_BURST, SELLER_A, 2, 1, 0, {"QuotaWaitExpired": 1}, 0, 3, latencies=(2.0,)
+        WITH_BURST, SELLER_A, 2, 1, 0, {"QuotaWaitExpired": 1}, 0, 3, latencies=(2.0,), at_once=4, waited=2
     )  # (1.1 - 0.1) x 2
     assert (b.messages, b.delivered, b.twice, b.failed, b.running, b.throttled) == (2, 2, 1, {}, 0, 1)
     assert b.latencies == pytest.approx(
@@ -171,12 +175,26 @@ def test_the_table_says_each_sellers_figures() -> None:
         "twice",
         "still running",
         "429s",
+        "paced calls: at once / after a Wait state",
         "latency p50, s",
         "p95, s",
         "max, s",
     ]
-    assert cells[2] == [WITH_BURST, SELLER_A, "2", "1", "1 QuotaWaitExpired", "0", "0", "3", "2.0", "2.0", "2.0"]
-    assert cells[3] == [WITH_BURST, SELLER_B, "2", "2", "0", "1", "0", "1", "1.0", "1.0", "1.0"]
+    assert cells[2] == [
+        WITH_BURST,
+        SELLER_A,
+        "2",
+        "1",
+        "1 QuotaWaitExpired",
+        "0",
+        "0",
+        "3",
+        "4 / 2",
+        "2.0",
+        "2.0",
+        "2.0",
+    ]
+    assert cells[3] == [WITH_BURST, SELLER_B, "2", "2", "0", "1", "0", "1", "6 / 0", "1.0", "1.0", "1.0"]
 
 
 def test_the_readme_has_the_sellers_markers() -> None:
