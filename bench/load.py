@@ -14,8 +14,12 @@ Amazon's usage plans, every message accounted for.
 4. For each N: N messages dropped at once as S3 uploads (the real trigger starts them), wait until no
    execution runs (bounded), then the table.
 
+With ``--sellers``: the same calibration and runs for two sellers of one deployment: seller B's trickle alone,
+then seller A's burst of N with B's same trickle, and whether B's latency stayed the same (bench/load_sellers.py).
+
 Exit status: 1 when a message was delivered more than once, 3 when executions were still running at the
-timeout, else 0 (failures are figures, not errors: see bench/README.md).
+timeout, 4 (``--sellers``) when A's burst changed B's latency, else 0 (failures are figures, not errors: see
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -25,12 +29,22 @@ import math
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import load_sellers
 from bench.common import ROOT, machine, run_quiet_child, table, write_between
-from bench.load_plan import KIND_TEXT, Message, counts_by_kind, parse_mix, plan_messages
+from bench.load_plan import (
+    KIND_TEXT,
+    SELLER_A,
+    SELLER_B,
+    Message,
+    counts_by_kind,
+    parse_mix,
+    plan_messages,
+    plan_sellers,
+)
 
 README = Path(__file__).resolve().parent / "README.md"
 START, END = "<!-- load:start -->", "<!-- load:end -->"
@@ -257,11 +271,14 @@ def run_load(
     quotas_off: bool,
     timeout_seconds: float,
     trace: Path | None = None,
+    sellers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One burst in a fresh process (``bench.load_run``); its raw result. The functions' output is dropped.
-    ``trace``: also write the emulator's call log and the pacer's decisions there (JSON)."""
+    ``trace``: also write the emulator's call log and the pacer's decisions there (JSON); ``sellers``: the seed's
+    sellers registered in the deployment."""
     arguments = {
-        "messages": [{"number": m.number, "kind": m.kind, "files": m.files} for m in messages],
+        "messages": [asdict(m) for m in messages],
+        "sellers": list(sellers),
         "factor": factor,
         "quotas_off": quotas_off,
         "timeout_seconds": timeout_seconds,
@@ -345,6 +362,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(default 120 + 3 x the ideal time N / quota at the factor)",
     )
     parser.add_argument(
+        "--sellers",
+        action="store_true",
+        help=f"two sellers: {SELLER_A}'s burst of N (the first -n) while {SELLER_B} trickles, against {SELLER_B}'s "
+        "trickle alone (bench/load_sellers.py)",
+    )
+    parser.add_argument(
+        "--trickle-every",
+        type=float,
+        default=10.0,
+        help="with --sellers: one message of the trickle every this many emulated seconds (default 10)",
+    )
+    parser.add_argument(
         "--trace",
         type=Path,
         help="a directory: write each run's call log and pacer decisions there (load-N.json)",
@@ -365,38 +394,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         + f": the local stack processes {calibration.capacity / (quota * factor):.1f}x as fast as the quota."
     )
     summaries: list[LoadSummary] = []
+    seller_runs: list[load_sellers.SellerRun] = []
     if args.trace:
         args.trace.mkdir(parents=True, exist_ok=True)
-    for count in args.count:
-        messages = plan_messages(count, weights, args.files)
-        timeout = args.timeout or 120 + 3 * count / (quota * factor)
+    if args.sellers:
+        burst, trickle = plan_sellers(args.count[0], args.trickle_every, quota, weights, args.files)
+        runs = [(load_sellers.BASELINE, trickle), (load_sellers.WITH_BURST, burst + trickle)]
+    else:
+        runs = [(f"N = {count}", plan_messages(count, weights, args.files)) for count in args.count]
+    for name, messages in runs:
+        # the drop lasts as long as the trickle; then the queue of the burst, at the quota
+        ideal = max(m.at for m in messages) + sum(1 for m in messages if m.at == 0) / quota
+        timeout = args.timeout or 120 + 3 * ideal / factor
         say(
-            f"\nN = {count} ({', '.join(f'{n} {k}' for k, n in counts_by_kind(messages).items())}) "
+            f"\n{name}: {len(messages)} messages "
+            f"({', '.join(f'{n} {k}' for k, n in counts_by_kind(messages).items())}) "
             f"at F = {factor:g}, at most {timeout:.0f} s ..."
         )
-        summaries.append(
-            summarize(
-                run_load(
-                    messages,
-                    factor,
-                    quotas_off=False,
-                    timeout_seconds=timeout,
-                    trace=args.trace / f"load-{count}.json" if args.trace else None,
-                ),
-                calibration.capacity,
-                quota,
-                binding,
-            )
+        raw = run_load(
+            messages,
+            factor,
+            quotas_off=False,
+            timeout_seconds=timeout,
+            trace=args.trace / f"load-{len(messages)}.json" if args.trace else None,
+            sellers=(SELLER_A, SELLER_B) if args.sellers else (),
         )
-    figures, operations = figures_table(summaries), operations_table(summaries)
-    say("\n" + figures + "\n\n" + operations)
+        summaries.append(summarize(raw, calibration.capacity, quota, binding))
+        if args.sellers:
+            seller_runs += load_sellers.seller_runs(raw, name, messages)
+    if args.sellers:
+        verdict = load_sellers.verdict(seller_runs, SELLER_B)
+        section = [
+            results_title(args) + f"; A's burst N = {args.count[0]}, B every {args.trickle_every:g} s",
+            host,
+            f"Common factor F = {factor:g}; quota {quota:g} messages/s per seller ({binding}).",
+            load_sellers.sellers_table(seller_runs),
+            verdict.text(),
+        ]
+        say("\n" + "\n\n".join(section[2:]))
+        start, end = load_sellers.START, load_sellers.END
+    else:
+        figures, operations = figures_table(summaries), operations_table(summaries)
+        section = [results_title(args), host, figures, operations]
+        say("\n" + figures + "\n\n" + operations)
+        start, end = START, END
     if args.update_readme:
-        write_between(README, START, END, "\n\n".join([results_title(args), host, figures, operations]))
+        write_between(README, start, end, "\n\n".join(section))
         say(f"Results written to {README.relative_to(ROOT)}.")
     if any(s.delivered_twice or s.extra_deliveries for s in summaries):
         say("A message was delivered more than once.")
         return 1
-    return 3 if any(s.timed_out for s in summaries) else 0
+    if any(s.timed_out for s in summaries):
+        return 3
+    return 4 if args.sellers and not verdict.unchanged else 0
 
 
 if __name__ == "__main__":

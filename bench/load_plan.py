@@ -6,13 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 ORDER = "123-1234567-1234567"  # the seed's sandbox order: every message type, any number of times
 US = "ATVPDKIKX0DER"
+# Two sellers of the seed (``make load --sellers``): A's burst goes to the sandbox order, B's trickle to B's own
+# order (the emulator finds an order only for the seller who sold it; invoices and unexpectedProblem allowed).
+SELLER_A = "A2EXAMPLESELLER"
+SELLER_B = "A3OTHERSELLER"
+ORDER_B = "113-2000001-0000001"
 KINDS = ("invoice", "text", "files")
 KIND_TEXT = {
     "invoice": "an invoice dropped into outbox/ (one PDF)",
@@ -35,6 +41,15 @@ class Message:
     number: int
     kind: str
     files: int = 1
+    # The seller the message is for (its keys under ``sellers/{id}/``; None: unsegmented keys, the one seller),
+    # its order, and when it is dropped: emulated seconds after the run's start.
+    seller: str | None = None
+    order: str = ORDER
+    at: float = 0.0
+
+    @property
+    def prefix(self) -> str:
+        return f"sellers/{self.seller}/" if self.seller else ""
 
     @property
     def label(self) -> str:
@@ -49,13 +64,13 @@ class Message:
 
     def staged_keys(self) -> list[str]:
         """Attachments to stage before the drop (keys under attachments/ start nothing)."""
-        return [f"attachments/{name}" for name in self.file_names()] if self.kind == "files" else []
+        return [f"{self.prefix}attachments/{name}" for name in self.file_names()] if self.kind == "files" else []
 
     def upload(self, pdf: bytes) -> tuple[str, bytes]:
         """The key and body whose upload starts this message."""
         if self.kind == "invoice":
-            return f"outbox/{US}/{ORDER}/invoice/{self.file_names()[0]}", pdf
-        document: dict[str, Any] = {"amazonOrderId": ORDER, "marketplaceId": US}
+            return f"{self.prefix}outbox/{US}/{self.order}/invoice/{self.file_names()[0]}", pdf
+        document: dict[str, Any] = {"amazonOrderId": self.order, "marketplaceId": US}
         if self.kind == "text":
             document |= {"messageType": "unexpectedProblem", "text": f"Load message {self.label}: a delay."}
         else:
@@ -66,7 +81,7 @@ class Message:
                     for key, name in zip(self.staged_keys(), self.file_names(), strict=True)
                 ],
             }
-        return f"requests/load-{self.label}.json", json.dumps(document).encode()
+        return f"{self.prefix}requests/load-{self.label}.json", json.dumps(document).encode()
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -101,6 +116,21 @@ def plan_messages(count: int, weights: Mapping[str, float], files: int) -> list[
         ((index + 0.5) / amount, KINDS.index(kind), kind) for kind, amount in counts.items() for index in range(amount)
     )
     return [Message(number, kind, files if kind == "files" else 1) for number, (_, _, kind) in enumerate(slots, 1)]
+
+
+def plan_sellers(
+    burst: int, every: float, quota: float, weights: Mapping[str, float], files: int
+) -> tuple[list[Message], list[Message]]:
+    """Seller A's burst of ``burst`` messages dropped at once, and seller B's trickle: one message every ``every``
+    emulated seconds for as long as the burst takes at the quota (``burst / quota``), from the start. Both in the
+    mix's proportions; B's numbers follow A's, so a delivery names its message and its seller."""
+    trickle = max(1, math.ceil(burst / quota / every))
+    a = [replace(m, seller=SELLER_A) for m in plan_messages(burst, weights, files)]
+    b = [
+        replace(m, number=burst + m.number, seller=SELLER_B, order=ORDER_B, at=index * every)
+        for index, m in enumerate(plan_messages(trickle, weights, files))
+    ]
+    return a, b
 
 
 def message_id_of(delivery: Mapping[str, Any]) -> int | None:

@@ -6,12 +6,13 @@ common ``factor``: ``Emulator(quota_speedup=factor)``, ``LocalStack(retry_speedu
 other clock (access tokens, presigned URLs) runs in real time: the client caches a token for the real
 seconds LWA announces, so a faster token clock would only add expiries that no real run has.
 
-The messages are dropped at once as S3 uploads, so the real S3 trigger starts them: ``outbox/`` files for
-invoices, ``requests/*.json`` documents for text-only and several-file messages (their files staged first
-under ``attachments/``, which starts nothing). The child then waits until no execution runs (or the
-timeout) and writes raw facts as JSON; :mod:`bench.load` does the arithmetic. What the pacer decided is counted
-by wrapping its two turn-taking functions (the handlers call them through the module), and with ``trace`` the
-emulator's call log and every pacer decision are written to that file as well.
+The messages are dropped as S3 uploads, so the real S3 trigger starts them: ``outbox/`` files for invoices,
+``requests/*.json`` documents for text-only and several-file messages (their files staged first under
+``attachments/``, which starts nothing); a burst all at once, a trickle each at its time (``Message.at``), a seller's
+under ``sellers/{id}/`` with the seed's ``sellers`` registered. The child then waits until no execution runs (or the
+timeout) and writes raw facts as JSON; :mod:`bench.load` does the arithmetic. What the pacer decided is counted by
+wrapping its two turn-taking functions (the handlers call them through the module), and with ``trace`` the emulator's
+call log and every pacer decision are written to that file as well.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from bench.common import write_result
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from spapi_emulator import Emulator
 
 POLL_SECONDS = 0.5
+_ORDER_IN = re.compile(r"\d{3}-\d{7}-\d{7}")
 DROP_THREADS = 8  # like a client uploading a folder (the AWS CLI uses 10 at a time)
 
 
@@ -47,6 +51,7 @@ class PacerDecisions:
 
     def __init__(self, keep_trace: bool) -> None:
         self.counts: Counter[str] = Counter()
+        self.by_seller: dict[str, Counter[str]] = {}  # the same per pace key's seller
         self.trace: list[dict[str, Any]] = []
         self._keep_trace = keep_trace
         self._lock = threading.Lock()
@@ -63,11 +68,13 @@ class PacerDecisions:
             outcome = "none" if turn is None else ("booked" if turn.booked else "later")
             with self._lock:
                 self.counts[f"{name} {outcome}"] += 1
+                self.by_seller.setdefault(args[1].seller, Counter())[f"{name} {outcome}"] += 1
                 if self._keep_trace and turn is not None:
                     self.trace.append(
                         {
                             "at": time.time(),
                             "fn": name,
+                            "seller": args[1].seller,
                             "operation": args[1].operation,
                             "outcome": outcome,
                             "slot": turn.slot,
@@ -81,13 +88,20 @@ class PacerDecisions:
 
 @contextmanager
 def load_stack(
-    factor: float, *, quotas_off: bool, lambda_slots: int | None = None, parameters: Mapping[str, str] | None = None
+    factor: float,
+    *,
+    quotas_off: bool,
+    lambda_slots: int | None = None,
+    parameters: Mapping[str, str] | None = None,
+    sellers: Sequence[str] = (),
 ) -> Iterator[tuple[Emulator, LocalStack]]:
     """The SP-API emulator with its quotas ``factor`` times faster (or off: every plan at a million requests/s) and
     the local stack deployed against it, its Retry and Wait times ``factor`` times faster; ``lambda_slots``: the
-    handlers it runs at once (default its own); ``parameters``: template parameters other than their defaults."""
+    handlers it runs at once (default its own); ``parameters``: template parameters other than their defaults;
+    ``sellers``: seed sellers registered (self-authorized, each its own secret): a deployment of several sellers."""
     from buyer_messaging import catalog
     from local_stack.lambdas import DEFAULT_SLOTS
+    from local_stack.reliability.runner import register_seed_sellers
     from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
     from spapi_emulator import Emulator, load_default_seed
     from spapi_emulator.quotas import MAX_BURST, MAX_RATE_PER_SECOND
@@ -101,6 +115,7 @@ def load_stack(
         with LocalStack(
             target, retry_speedup=factor, lambda_slots=lambda_slots or DEFAULT_SLOTS, parameters=parameters
         ) as stack:
+            register_seed_sellers(seed, sellers)
             yield emulator, stack
 
 
@@ -115,7 +130,8 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
     trace_path = arguments.get("trace")
     decisions = PacerDecisions(keep_trace=bool(trace_path))
     decisions.install()
-    with load_stack(factor, quotas_off=bool(arguments["quotas_off"])) as (emulator, stack):
+    sellers = [str(seller) for seller in arguments.get("sellers", [])]
+    with load_stack(factor, quotas_off=bool(arguments["quotas_off"]), sellers=sellers) as (emulator, stack):
         assert stack.deployment is not None
         bucket = stack.deployment.bucket
         s3 = stack.client("s3")
@@ -126,10 +142,7 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
         cpu_before = time.process_time()
         started_wall = time.time()
         started = time.monotonic()
-        # moto runs the S3 trigger (a StartExecution) before put_object returns: uploads side by side.
-        with ThreadPoolExecutor(DROP_THREADS) as pool:
-            for future in [pool.submit(_put, s3, bucket, *message.upload(pdf)) for message in messages]:
-                future.result()
+        dropped_at = drop(s3, bucket, messages, pdf, started, factor)
         dropped = time.monotonic() - started
 
         threads_peak = threading.active_count()
@@ -142,7 +155,7 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
         elapsed = time.monotonic() - started
         cpu_seconds = time.process_time() - cpu_before
 
-        outcomes = _outcomes(stack.client("stepfunctions"), listed)
+        outcomes, by_seller = _outcomes(stack.client("stepfunctions"), listed, by_seller=bool(sellers))
         deliveries = [
             {"id": message_id_of(delivery), "seconds": seconds_since(delivery["sentAt"], started_wall)}
             for delivery in emulator.deliveries()
@@ -163,6 +176,10 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
                 "cpuSeconds": cpu_seconds,
                 "threadsPeak": threads_peak,
                 "pacer": dict(decisions.counts),
+                "droppedAt": {str(number): seconds for number, seconds in dropped_at.items()},
+                "pacerBySeller": {seller: dict(counts) for seller, counts in decisions.by_seller.items()},
+                "outcomesBySeller": {seller: dict(counts) for seller, counts in by_seller.items()},
+                "throttledByOrder": dict(Counter(_order_of(c) for c in emulator.calls() if c["status"] == 429)),
             },
         )
         if trace_path:
@@ -174,16 +191,58 @@ def main(result_path: str, arguments: dict[str, Any]) -> None:
         os._exit(0)
 
 
-def _outcomes(sfn: Any, listed: list[dict[str, Any]]) -> Counter[str]:
-    """Executions by status, the failed ones by their error name."""
+def drop(
+    s3: Any, bucket: str, messages: Sequence[Message], pdf: bytes, started: float, factor: float
+) -> dict[int, float]:
+    """Upload each message at its time (``Message.at``, emulated seconds after ``started``): those of one moment
+    side by side (moto runs the S3 trigger, a StartExecution, before put_object returns). Each seller uploads as a
+    client of its own, so a trickle's upload is never queued behind another seller's burst still uploading.
+    Returns when each message's upload was done, real seconds after ``started``: when the workflow received it."""
+    pools = {seller: ThreadPoolExecutor(DROP_THREADS) for seller in {m.seller for m in messages}}
+    futures: dict[int, Future[None]] = {}
+    dropped_at: dict[int, float] = {}
+
+    def put(message: Message) -> None:
+        _put(s3, bucket, *message.upload(pdf))
+        dropped_at[message.number] = time.monotonic() - started
+
+    try:
+        for at, group in groupby(sorted(messages, key=lambda m: m.at), key=lambda m: m.at):
+            time.sleep(max(0.0, started + at / factor - time.monotonic()))
+            futures |= {m.number: pools[m.seller].submit(put, m) for m in group}
+        for future in futures.values():
+            future.result()
+    finally:
+        for pool in pools.values():
+            pool.shutdown()
+    return dropped_at
+
+
+def _outcomes(
+    sfn: Any, listed: list[dict[str, Any]], *, by_seller: bool = False
+) -> tuple[Counter[str], dict[str, Counter[str]]]:
+    """Executions by status, the failed ones by their error name; with ``by_seller``, also per the seller their
+    input names."""
     outcomes: Counter[str] = Counter()
+    sellers: dict[str, Counter[str]] = {}
     for item in listed:
+        described = (
+            sfn.describe_execution(executionArn=item["executionArn"]) if by_seller or item["status"] == "FAILED" else {}
+        )
+        outcome = item["status"]
         if item["status"] == "FAILED":
-            described = sfn.describe_execution(executionArn=item["executionArn"])
-            outcomes[f"FAILED {described.get('error') or '(no error name)'}"] += 1
-        else:
-            outcomes[item["status"]] += 1
-    return outcomes
+            outcome = f"FAILED {described.get('error') or '(no error name)'}"
+        outcomes[outcome] += 1
+        if by_seller:
+            seller = str(json.loads(described.get("input") or "{}").get("sellingPartnerId") or "")
+            sellers.setdefault(seller, Counter())[outcome] += 1
+    return outcomes, sellers
+
+
+def _order_of(call: Mapping[str, Any]) -> str:
+    """The order an SP-API call was about: in its path (messaging) or its ``resource`` (uploads); else ''."""
+    found = _ORDER_IN.search(str(call.get("path", "")) + " " + json.dumps(call.get("query") or {}))
+    return found.group(0) if found else ""
 
 
 def _put(s3: Any, bucket: str, key: str, body: bytes) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 
 from buyer_messaging.eventbus import EVENT_SOURCE
-from local_stack import atomic_dynamodb, distributed_map, task_time
+from local_stack import asl_parser, atomic_dynamodb, distributed_map, task_time
 from local_stack.lambdas import ACCOUNT_CONCURRENCY, DEFAULT_SLOTS, InProcessLambdas, LocalFunction
 from local_stack.template import ACCOUNT_ID, Resolver, Template
 
@@ -116,6 +116,7 @@ class LocalStack:
         self._restore_sleep: Any = None
         self._restore_dynamodb: Any = None
         self._restore_distributed_map: Any = None
+        self._restore_asl_parser: Any = None
         self._saved_environment: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ clients
@@ -152,6 +153,8 @@ class LocalStack:
         self.lambdas.install()
         if self._restore_distributed_map is None:
             self._restore_distributed_map = distributed_map.install()
+        if self._restore_asl_parser is None:
+            self._restore_asl_parser = asl_parser.install()
         self.deployment = Deployment(
             bucket=bucket,
             state_machine_arn=state_machines[SEND_STATE_MACHINE],
@@ -169,6 +172,9 @@ class LocalStack:
         if self._restore_distributed_map is not None:
             self._restore_distributed_map()
             self._restore_distributed_map = None
+        if self._restore_asl_parser is not None:
+            self._restore_asl_parser()
+            self._restore_asl_parser = None
         self._restore_environment()
         if self._restore_sleep is not None:
             self._restore_sleep()

@@ -22,12 +22,13 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from sp_api.auth import AccessTokenClient
 from sp_api.auth import access_token_client as sp_api_token_cache
 from sp_api.base import Client as SpApiClient
 from sp_api.base import _core as sp_api_core
 
-from local_stack import containers, distributed_map, task_time
+from local_stack import asl_parser, containers, distributed_map, task_time
 
 MOTO = "5.2.5"
 POWERTOOLS = "3.37.0"
@@ -222,3 +223,13 @@ def test_sp_api_clients_call_their_endpoint_attribute_through_request() -> None:
     assert sp_api_core.resolve_method({"method": "POST", "a": "b"}, None) == ("POST", {"a": "b"}, {}), _moved(
         "python-amazon-sp-api", SP_API, "resolve_method (params['method'])", "the test"
     )
+
+
+def test_moto_keeps_the_asl_parsers_scopes_in_a_class_attribute_that_asl_parser_gives_each_parse() -> None:
+    assert isinstance(vars(Preprocessor).get(asl_parser.SHARED_ATTRIBUTE), list), _moved(
+        "moto",
+        MOTO,
+        f"Preprocessor.{asl_parser.SHARED_ATTRIBUTE} (no longer a class-level list)",
+        "local_stack.asl_parser",
+    )
+    assert asl_parser.CHECKED_MOTO == MOTO
