@@ -179,7 +179,10 @@ def test_a_run_that_names_another_seller_than_its_manifests_key_is_refused(two_s
 
 
 def _post(lambda_context: Any, **fields: Any) -> tuple[int, dict[str, Any]]:
+    """POST /campaigns as a console user of both sellers (API Gateway hands the groups claim over flattened)."""
     event: dict[str, Any] = copy.deepcopy(support.load_event("api/post-campaign.json"))
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+    claims["cognito:groups"] = f"[seller-{SELLER_A} seller-{SELLER_B}]"
     event["body"] = json.dumps({"name": "july", "format": "csv", "manifest": MANIFEST, **fields})
     result = support.function_module("api").lambda_handler(event, lambda_context)
     return result["statusCode"], json.loads(result["body"])
