@@ -9,7 +9,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "BuyerMessaging")
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -103,3 +103,22 @@ def lambda_context() -> Any:
             return 30_000
 
     return Context()
+
+
+@pytest.fixture
+def tap(aws: dict[str, Any]) -> Callable[[], list[dict[str, Any]]]:
+    """The events a seller's rule on the default bus would get, through an SQS queue: ``tap()`` drains them."""
+    from buyer_messaging import eventbus
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name="us-east-1")
+    events.put_rule(Name="tap", EventPattern=json.dumps({"source": [eventbus.EVENT_SOURCE]}))
+    events.put_targets(Rule="tap", Targets=[{"Id": "q", "Arn": arn}])
+
+    def drain() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
+
+    return drain

@@ -11,11 +11,10 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
-from buyer_messaging import eventbus, sellers, spapi
+from buyer_messaging import sellers, spapi
 from buyer_messaging.config import Settings
 from buyer_messaging.errors import LwaInvalidGrant, SellerNeedsAuthorization
 from spapi_emulator import Emulator
@@ -39,23 +38,6 @@ def settings(aws: dict[str, Any], emulator: Emulator, monkeypatch: pytest.Monkey
     spapi.reset_clients()
     yield configured
     spapi.reset_clients()
-
-
-@pytest.fixture
-def tap(aws: dict[str, Any]) -> Callable[[], list[dict[str, Any]]]:
-    """The events a rule on the default bus gets, through an SQS queue."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.create_queue(QueueName="tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = boto3.client("events", region_name="us-east-1")
-    events.put_rule(Name="tap", EventPattern=json.dumps({"source": [eventbus.EVENT_SOURCE]}))
-    events.put_targets(Rule="tap", Targets=[{"Id": "q", "Arn": arn}])
-
-    def drain() -> list[dict[str, Any]]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"]) for message in messages]
-
-    return drain
 
 
 def _actions(settings: Settings, seller: str | None, order: str = ORDER_B) -> int:

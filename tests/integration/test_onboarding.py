@@ -10,11 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 import requests
 
-from buyer_messaging import eventbus, onboarding, sellers
+from buyer_messaging import onboarding, sellers
 from buyer_messaging.config import Settings
 from buyer_messaging.errors import (
     AuthorizationCodeRefused,
@@ -43,23 +42,6 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture
 def settings(aws: dict[str, Any], emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return onboarding_settings(aws, emulator, monkeypatch)
-
-
-@pytest.fixture
-def tap(aws: dict[str, Any]) -> Callable[[], list[dict[str, Any]]]:
-    """The events a rule on the default bus gets, through an SQS queue."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.create_queue(QueueName="tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = boto3.client("events", region_name="us-east-1")
-    events.put_rule(Name="tap", EventPattern=json.dumps({"source": [eventbus.EVENT_SOURCE]}))
-    events.put_targets(Rule="tap", Targets=[{"Id": "q", "Arn": arn}])
-
-    def drain() -> list[dict[str, Any]]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"]) for message in messages]
-
-    return drain
 
 
 def invitation_token(invitation: dict[str, Any]) -> str:

@@ -3,36 +3,18 @@ per threshold (30, 14, 7, 1 days left), never twice, again after a renewal; the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
-from buyer_messaging import authorization_age, eventbus, sellers
+from buyer_messaging import authorization_age, sellers
 from buyer_messaging.config import Settings
 
 SELLER = "A3ONBOARDSELLER"
 OTHER = "A2EXAMPLESELLER"
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def tap(aws: dict[str, Any]) -> Callable[[], list[dict[str, Any]]]:
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.create_queue(QueueName="tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = boto3.client("events", region_name="us-east-1")
-    events.put_rule(Name="tap", EventPattern=json.dumps({"source": [eventbus.EVENT_SOURCE]}))
-    events.put_targets(Rule="tap", Targets=[{"Id": "q", "Arn": arn}])
-
-    def drain() -> list[dict[str, Any]]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"]) for message in messages]
-
-    return drain
 
 
 def _on(day: int) -> datetime:

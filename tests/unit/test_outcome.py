@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -20,23 +18,6 @@ WHERE = outcome.Destinations(
 )
 SUMMARY = {"amazonOrderId": support.ORDER_ID, "marketplaceId": support.MARKETPLACE_ID, "messageType": "invoice"}
 FAILURE = Failure("AttachmentNotFound", "s3://bucket/attachments/gone.pdf does not exist.")
-
-
-@pytest.fixture
-def tap(aws: dict[str, Any]) -> Any:
-    """The events a seller's rule on the default bus would get, through an SQS queue."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.create_queue(QueueName="tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = boto3.client("events", region_name="us-east-1")
-    events.put_rule(Name="tap", EventPattern=json.dumps({"source": [eventbus.EVENT_SOURCE]}))
-    events.put_targets(Rule="tap", Targets=[{"Id": "q", "Arn": arn}])
-
-    def drain() -> list[dict[str, Any]]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(message["Body"]) for message in messages]
-
-    return drain
 
 
 def _stage(aws: dict[str, Any], key: str, tags: dict[str, str] | None = None) -> None:

@@ -187,38 +187,19 @@ ATTEMPTS: tuple[Attempt, ...] = (
         404,
         "CampaignNotFound",
     ),
-    Attempt(
-        "campaign-post-other-seller",
-        "POST /campaigns",
-        "seller B",
-        "no seller",
-        "POST",
-        "/campaigns",
-        403,
-        "SellerNotPermitted",
-        {
-            "name": "late",
-            "format": "csv",
-            "sellingPartnerId": "{thing}",
-            "manifest": MANIFEST_B,
-        },
-    ),
-    Attempt(
-        "campaign-preview-other-seller",
-        "POST /campaigns (dryRun)",
-        "seller B",
-        "no seller",
-        "POST",
-        "/campaigns",
-        403,
-        "SellerNotPermitted",
-        {
-            "name": "late",
-            "format": "csv",
-            "sellingPartnerId": "{thing}",
-            "dryRun": True,
-            "manifest": MANIFEST_B,
-        },
+    *(
+        Attempt(
+            f"campaign-{verb}-other-seller",
+            f"POST /campaigns{' (dryRun)' if dry_run else ''}",
+            "seller B",
+            "no seller",
+            "POST",
+            "/campaigns",
+            403,
+            "SellerNotPermitted",
+            {"name": "late", "format": "csv", "sellingPartnerId": "{thing}", "dryRun": dry_run, "manifest": MANIFEST_B},
+        )
+        for verb, dry_run in (("post", False), ("preview", True))
     ),
     Attempt(
         "campaign-run-other",
