@@ -72,6 +72,15 @@ class Stack:
         where = {"Bucket": self.bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
         return {tag["Key"]: tag["Value"] for tag in self.s3.get_object_tagging(**where)["TagSet"]}
 
+    def trigger(self, key: str) -> tuple[dict[str, Any], bool]:
+        """The S3 trigger run on one staged key, as S3's notification runs it: its answer and whether it failed."""
+        assert self.local.deployment is not None
+        function = self.local.lambdas.function(self.local.deployment.functions["StartWorkflowFunction"])
+        version = self.s3.head_object(Bucket=self.bucket, Key=key).get("VersionId")
+        record = {"s3": {"bucket": {"name": self.bucket}, "object": {"key": key, "versionId": version}}}
+        payload, errored, _ = self.local.lambdas.invoke(function, {"Records": [record]})
+        return json.loads(payload), errored
+
     def staged_keys(self) -> set[str]:
         listed = self.s3.list_object_versions(Bucket=self.bucket)
         return {version["Key"] for version in listed.get("Versions", [])}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -33,16 +32,6 @@ MANIFEST = (
 def stack() -> Iterator[Stack]:
     with runner.quiet_moto(), runner.fresh_stack("na", sellers=(SELLER_A, SELLER_B)) as run:
         yield Stack(run.local, run.emulator, run.bucket, run.local.tap_events())
-
-
-def _start(stack: Stack, key: str) -> tuple[dict[str, Any], bool]:
-    """The S3 trigger run on one staged key, as S3's notification runs it: its answer and whether it failed."""
-    assert stack.local.deployment is not None
-    function = stack.local.lambdas.function(stack.local.deployment.functions["StartWorkflowFunction"])
-    version = stack.s3.head_object(Bucket=stack.bucket, Key=key).get("VersionId")
-    event = {"Records": [{"s3": {"bucket": {"name": stack.bucket}, "object": {"key": key, "versionId": version}}}]}
-    payload, errored, _ = stack.local.lambdas.invoke(function, event)
-    return json.loads(payload), errored
 
 
 def _pace_items(stack: Stack) -> dict[str, float]:
@@ -100,7 +89,7 @@ def test_a_sellers_campaign_is_sent_with_its_token_and_reported_under_its_segmen
 def test_a_campaign_that_names_no_seller_is_refused_before_any_row(stack: Stack) -> None:
     stack.put("campaigns/late.csv", MANIFEST.encode())
 
-    answer, errored = _start(stack, "campaigns/late.csv")
+    answer, errored = stack.trigger("campaigns/late.csv")
 
     assert errored
     assert answer["errorType"] == "SellerRequired"

@@ -33,16 +33,6 @@ def _document(order: str, text: str, **more: Any) -> bytes:
     return json.dumps({**document, **more}).encode()
 
 
-def _start(stack: Stack, key: str) -> tuple[dict[str, Any], bool]:
-    """The S3 trigger run on one staged key, as S3's notification runs it: its answer and whether it failed."""
-    assert stack.local.deployment is not None
-    function = stack.local.lambdas.function(stack.local.deployment.functions["StartWorkflowFunction"])
-    version = stack.s3.head_object(Bucket=stack.bucket, Key=key).get("VersionId")
-    event = {"Records": [{"s3": {"bucket": {"name": stack.bucket}, "object": {"key": key, "versionId": version}}}]}
-    payload, errored, _ = stack.local.lambdas.invoke(function, event)
-    return json.loads(payload), errored
-
-
 def test_each_sellers_message_goes_out_with_its_own_token(stack: Stack) -> None:
     stack.put(f"sellers/{SELLER_A}/requests/late.json", _document(ORDER_A, "Seller A: your parcel is late."))
     stack.put(f"sellers/{SELLER_B}/requests/late.json", _document(ORDER_B, "Seller B: your parcel is late."))
@@ -69,7 +59,7 @@ def test_each_sellers_message_goes_out_with_its_own_token(stack: Stack) -> None:
 
 def test_a_request_naming_no_seller_is_refused_when_there_are_two(stack: Stack) -> None:
     stack.put("requests/late.json", _document(ORDER_A, "Which seller?"))
-    answer, errored = _start(stack, "requests/late.json")
+    answer, errored = stack.trigger("requests/late.json")
 
     assert errored
     assert answer["errorType"] == "SellerRequired"
@@ -93,7 +83,7 @@ def test_a_file_staged_for_another_seller_is_refused_and_kept(stack: Stack) -> N
             }
         ).encode(),
     )
-    answer, errored = _start(stack, request)
+    answer, errored = stack.trigger(request)
 
     assert errored
     assert answer["errorType"] == "AttachmentOfAnotherSeller"
