@@ -31,7 +31,7 @@ help:
 	@echo "make emulator  only the SP-API emulator, in the foreground"
 	@echo "make reliability  the bad-input, campaign and fault matrices through the real state machines, as tables"
 	@echo "make resend    re-send failed requests after an outage (ARGS=\"--since ... --error LwaUnavailable --dry-run\"; --stack NAME)"
-	@echo "make seller    onboard, list, remove sellers (ARGS=\"add ID --refresh-token-file F | list | remove ID | invite [--seller ID]\")"
+	@echo "make seller    onboard, list, remove sellers; console users per seller (ARGS=\"add ID --refresh-token-file F | list | remove ID | invite [--seller ID] | grant EMAIL ID | revoke EMAIL ID\"; grant/revoke with --stack NAME)"
 	@echo "make bench     hash, copy, cold start and end-to-end benchmarks as tables (ARGS='--help')"
 	@echo "make load      N messages at once on the local stack against Amazon's quotas (ARGS='-n 1000', '--help')"
 	@echo "make load-campaign  a campaign of N rows (default 1,000) and a console message in its middle (ARGS='--help')"
