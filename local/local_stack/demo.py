@@ -85,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     custom = args.file is not None or args.message_type is not None or args.text is not None
     with ExitStack() as resources:
         target, emulator = _target(resources)
+        _quiet_functions(resources)  # before the stack: its closing steps log to the file too
         resources.enter_context(in_process_aws())
         api_port = free_port()
         parameters: dict[str, str] = {}
@@ -93,7 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             parameters["SellingPartnerId"] = emulator.seed.credentials.selling_partner_id
         stack = LocalStack(target, parameters=parameters or None)
         resources.callback(stack.close)
-        _quiet_functions()
         deployment = stack.deploy()
         tap = stack.tap_events()
         print(
@@ -161,22 +161,37 @@ def _target(resources: ExitStack) -> tuple[SpApiTarget, Any]:
     return target, emulator
 
 
-def _quiet_functions() -> None:
-    """The functions' JSON logs go to .local/functions.log, so the terminal shows the story."""
+def _quiet_functions(resources: ExitStack) -> None:
+    """The functions' JSON logs go to .local/functions.log, so the terminal shows the story; all as it was on exit
+    (main() also runs inside tests, where the next test reads the functions' metrics)."""
     from buyer_messaging.observability import logger
 
     LOG_PATH.parent.mkdir(exist_ok=True)
     handler = logger.registered_handler
     if isinstance(handler, logging.StreamHandler):
-        handler.setStream(LOG_PATH.open("w", encoding="utf-8"))  # closed at exit
+        log_file = resources.enter_context(LOG_PATH.open("w", encoding="utf-8"))
+        resources.callback(handler.setStream, handler.setStream(log_file))
+    saved_metrics = os.environ.get("POWERTOOLS_METRICS_DISABLED")
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    resources.callback(_restore_variable, "POWERTOOLS_METRICS_DISABLED", saved_metrics)
     # moto's ASL interpreter logs, as errors, every Choice that tests a path with IsPresent and finds none (the
     # workflow's normal way to ask "is there a turn to wait for?"), and warns that ToleratedFailurePercentage is
     # not evaluated (the campaign machine catches every row's failure, so it never matters): the log file's.
     moto_log = logging.getLogger("moto")
-    moto_log.addHandler(logging.StreamHandler(LOG_PATH.open("a", encoding="utf-8")))
+    moto_handler = logging.StreamHandler(resources.enter_context(LOG_PATH.open("a", encoding="utf-8")))
+    moto_log.addHandler(moto_handler)
+    resources.callback(moto_log.removeHandler, moto_handler)
+    resources.callback(setattr, moto_log, "propagate", moto_log.propagate)
     moto_log.propagate = False
+    resources.enter_context(warnings.catch_warnings())
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def _restore_variable(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _sample_messages(stack: LocalStack, args: argparse.Namespace, seller: str | None) -> list[DemoMessage]:

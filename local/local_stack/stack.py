@@ -9,15 +9,18 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from buyer_messaging.eventbus import EVENT_SOURCE
 from local_stack import asl_parser, atomic_dynamodb, distributed_map, task_time
@@ -47,6 +50,9 @@ AWS_ONLY_TYPES = (
     "AWS::KMS::Alias",
 )
 EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
+# What close() gives the executions it stops to end: a step in a Lambda handler finishes it first.
+STOP_TIMEOUT_SECONDS = 60.0
+STOP_CAUSE = "The local stack was closed while the execution ran."
 # The queue attributes the local stack applies (moto keeps them; the redrive moves a message that failed too often).
 QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy")
 
@@ -117,6 +123,7 @@ class LocalStack:
         self._restore_dynamodb: Any = None
         self._restore_distributed_map: Any = None
         self._restore_asl_parser: Any = None
+        self._threads_before: set[threading.Thread] = set()
         self._saved_environment: dict[str, str | None] = {}
 
     # ------------------------------------------------------------------ clients
@@ -150,6 +157,7 @@ class LocalStack:
         state_machines = self._create_state_machines(resolver)
         bucket = self._create_bucket(resolver)
         self._scale_time()
+        self._threads_before = set(TMP_THREADS)
         self.lambdas.install()
         if self._restore_distributed_map is None:
             self._restore_distributed_map = distributed_map.install()
@@ -168,6 +176,7 @@ class LocalStack:
         return self.deployment
 
     def close(self) -> None:
+        self._stop_executions()
         self.lambdas.uninstall()
         if self._restore_distributed_map is not None:
             self._restore_distributed_map()
@@ -182,6 +191,30 @@ class LocalStack:
         if self._restore_dynamodb is not None:
             self._restore_dynamodb()
             self._restore_dynamodb = None
+
+    def _stop_executions(self, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stop the executions still running and wait for their threads: moto runs each in a thread that would
+        outlive the stack and, its Wait over, invoke the next stack deployed in this process (the same function,
+        table and secret names) for a request that stack never received."""
+        if self.deployment is None:
+            return
+        sfn = self.client("stepfunctions")
+        for machine in self.deployment.state_machines.values():
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+                for execution in page["executions"]:
+                    if execution["status"] == "RUNNING":
+                        with suppress(sfn.exceptions.ExecutionDoesNotExist, sfn.exceptions.InvalidArn):
+                            sfn.stop_execution(
+                                executionArn=execution["executionArn"], error="LocalStackClosed", cause=STOP_CAUSE
+                            )
+        started = [thread for thread in list(TMP_THREADS) if thread not in self._threads_before]
+        deadline = time.monotonic() + timeout_seconds
+        for thread in started:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        running = [thread for thread in started if thread.is_alive()]
+        if running:
+            print(f"local stack: {len(running)} executions still running after {timeout_seconds:g} s", file=sys.stderr)
+        TMP_THREADS[:] = [thread for thread in TMP_THREADS if thread.is_alive()]
 
     def __enter__(self) -> LocalStack:
         self.deploy()

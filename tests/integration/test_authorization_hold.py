@@ -145,6 +145,26 @@ def test_the_api_accepts_a_message_of_a_seller_that_needs_authorization_and_hold
     assert [e["detail-type"] for e in stack.events.drain()] == ["SellerAuthorizationLost"]
 
 
+def test_closing_the_stack_stops_a_held_message_so_it_never_acts_on_the_next_stack(stack: Stack) -> None:
+    """moto runs an execution in a thread of its own: one left waiting would wake up in the next stack deployed in
+    the process (the same function and table names) and act there for a request that stack never received."""
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    _revoke(stack, SELLER_B)
+    threads_before = set(TMP_THREADS)
+    arn = _start(stack, SELLER_B, ORDER_B, "Held when the stack closes", "held-at-close")
+    _until("the message held", lambda: "held" in _record(stack, arn))
+    running = [thread for thread in TMP_THREADS if thread not in threads_before and thread.is_alive()]
+    assert running  # the execution's own thread at least
+
+    stack.local.close()
+
+    assert [thread.is_alive() for thread in running] == [False] * len(running)
+    stopped = stack.sfn.describe_execution(executionArn=arn)
+    assert stopped["status"] == "ABORTED", stopped
+    assert stack.emulator.deliveries() == []
+
+
 @pytest.fixture
 def short_hold() -> Iterator[Stack]:
     # 0.05 h = 180 s on the pacer's clock: held 60 s, then 120 s, then past the deadline (about 1 s real time).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -86,6 +88,24 @@ def test_the_demo_sends_a_users_own_file(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0, printed
     assert "warranty card.pdf" in printed
     assert "matches the staged file" in printed
+
+
+def test_the_demo_leaves_the_process_as_it_found_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """main() quiets the functions for its own run only: a test after it reads their metrics and logs."""
+    from buyer_messaging.observability import logger
+
+    handler = logger.registered_handler
+    moto_log = logging.getLogger("moto")
+    stream, environment = getattr(handler, "stream", None), dict(os.environ)
+    moto_handlers, moto_propagates = list(moto_log.handlers), moto_log.propagate
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(samples.invoice_pdf("114-3941689-8772232"))
+
+    assert demo.main(["--file", str(invoice), "--type", "invoice", "--order", "114-3941689-8772232"]) == 0
+
+    assert dict(os.environ) == environment
+    assert getattr(handler, "stream", None) is stream
+    assert (moto_log.handlers, moto_log.propagate) == (moto_handlers, moto_propagates)
 
 
 def test_the_demo_exits_non_zero_when_a_message_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
