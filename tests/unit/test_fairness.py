@@ -16,7 +16,7 @@ def _waiter(slots: FairSlots, tenant: str, name: str, order: list[str], hold: th
         slots.acquire(tenant)
         order.append(name)
         hold.wait()
-        slots.release()
+        slots.release(tenant)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -66,6 +66,46 @@ def test_no_invocation_jumps_a_queue_while_others_wait() -> None:
     assert order == ["A0"]
 
 
+def test_a_seller_holding_no_handler_slot_starts_at_once_even_when_all_are_taken() -> None:
+    """On AWS each invocation has a container of its own: B's first step does not wait for any of A's to end."""
+    slots = FairSlots(2, idle_tenant_starts=True)
+    assert slots.try_acquire("A") and slots.try_acquire("A")
+    assert not slots.try_acquire("A")  # A's third shares the two
+    assert slots.try_acquire("B")  # B holds none: it starts
+    assert not slots.try_acquire("B")  # B's second shares the two, behind nobody but in turn
+    order: list[str] = []
+    go = threading.Event()
+    go.set()
+    waiters = [_waiter(slots, "A", "A2", order, go)]
+    _until_waiting(slots, 1)
+    waiters.append(_waiter(slots, "B", "B1", order, go))
+    _until_waiting(slots, 2)
+
+    slots.release("A")  # three held of two: nobody may start yet
+    assert order == []
+    slots.release("A")
+    for thread in waiters:
+        thread.join(5)
+    assert order == ["A2", "B1"]
+    slots.release("B")
+    assert slots.try_acquire("A") and slots.try_acquire("A") and not slots.try_acquire("A")
+
+
+def test_a_sellers_waiter_starts_when_the_seller_holds_no_slot_again() -> None:
+    slots = FairSlots(1, idle_tenant_starts=True)
+    assert slots.try_acquire("A")
+    assert slots.try_acquire("B")  # B idle: over the size
+    order: list[str] = []
+    go = threading.Event()
+    go.set()
+    waiter = _waiter(slots, "B", "B1", order, go)
+    _until_waiting(slots, 1)
+
+    slots.release("B")  # B holds none again: its waiter starts though A still holds the one slot
+    waiter.join(5)
+    assert order == ["B1"]
+
+
 def test_the_seller_of_an_invocation_is_read_from_its_event() -> None:
     s3_event = {"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "sellers/A3OTHERSELLER/outbox/x"}}}]}
     step = {"executionId": "arn", "request": {"amazonOrderId": "1", "sellingPartnerId": "A2EXAMPLESELLER"}}
@@ -73,6 +113,9 @@ def test_the_seller_of_an_invocation_is_read_from_its_event() -> None:
     assert tenant_of(s3_event) == "A3OTHERSELLER"
     assert tenant_of(step) == "A2EXAMPLESELLER"
     assert tenant_of(map_item) == "A3OTHERSELLER"
+    # S3 events carry the key URL-encoded; moto encodes its slashes too.
+    encoded = {"Records": [{"s3": {"object": {"key": "sellers%2FA3OTHERSELLER%2Foutbox%2FATVPDKIKX0DER%2Fx.pdf"}}}]}
+    assert tenant_of(encoded) == "A3OTHERSELLER"
     assert tenant_of({"Records": [{"s3": {"object": {"key": "outbox/ATVPDKIKX0DER/1/invoice/a.pdf"}}}]}) == ""
 
 
