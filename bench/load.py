@@ -16,6 +16,10 @@ Amazon's usage plans, every message accounted for.
 
 With ``--sellers``: the same calibration and runs for two sellers of one deployment: seller B's trickle alone,
 then seller A's burst of N with B's same trickle, and whether B's latency stayed the same (bench/load_sellers.py).
+These run at F = 1 unless ``--speedup`` says otherwise: Amazon's quotas at their own rate and the state machine's
+waits in real time, so A's burst goes out at the pace Amazon allows it and loads the one-process local stack as
+much as that pace does, not F times more (at F > 1 the local stack handles A's burst F times faster than Amazon
+would let it go out, and B's latency measures the host's CPU, which no two sellers share on AWS).
 
 Exit status: 1 when a message was delivered more than once, 3 when executions were still running at the
 timeout, 4 (``--sellers``) when A's burst changed B's latency, else 0 (failures are figures, not errors: see
@@ -50,6 +54,7 @@ README = Path(__file__).resolve().parent / "README.md"
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 CALIBRATION_FACTOR = 100.0  # quotas off: the plans at a million/s; Retry and Wait times 100 times faster
 MARGIN = 2.0  # the local stack must process at least this many times faster than the quota
+SELLERS_FACTOR = 1.0  # --sellers: Amazon's quotas at their own rate, the waits in real time (see the docstring)
 THROTTLED = "429"
 
 
@@ -154,6 +159,17 @@ def choose_factor(capacity: float, quota: float, margin: float = MARGIN) -> floa
         raise ValueError(f"No factor for a capacity of {capacity!r} messages/s and a quota of {quota!r}.")
     step = 10.0 ** (math.floor(math.log10(raw)) - 1)
     return round(math.floor(raw / step + 1e-9) * step, 12)
+
+
+def run_factor(given: float | None, sellers: bool, chosen: float) -> tuple[float, str]:
+    """The runs' common factor and why, when it is not the one chosen: ``--speedup``'s, else 1 with ``--sellers``
+    (Amazon's own pace), else the one that keeps the local stack MARGIN times ahead of the quota."""
+    factor = given or (SELLERS_FACTOR if sellers else chosen)
+    if factor == chosen:
+        return factor, ""
+    if given:
+        return factor, f" (given; {chosen:g} would keep the local stack {MARGIN:g}x ahead)"
+    return factor, " (--sellers: Amazon's own pace, real time)"
 
 
 def rate_fraction(times: Sequence[float], quota: float) -> float | None:
@@ -331,7 +347,9 @@ def add_shared_options(parser: argparse.ArgumentParser, unit: str, kinds: Mappin
     parser.add_argument(
         "--files", type=int, default=3, choices=range(2, 6), help=f"PDFs of a 'files' {unit} (default 3)"
     )
-    parser.add_argument("--speedup", type=float, help="use this common factor instead of the one chosen")
+    parser.add_argument(
+        "--speedup", type=float, help="use this common factor instead of the one chosen (with --sellers: of 1)"
+    )
     parser.add_argument(
         "--calibration", type=int, default=40, help=f"{unit}s of the calibration run, quotas off (default 40)"
     )
@@ -386,11 +404,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     calibration = calibrate(plan_messages(args.calibration, weights, args.files))
     quota, binding = message_quota(calibration.calls_per_message, documented_rates())
     chosen = choose_factor(calibration.capacity, quota)
-    factor = args.speedup or chosen
+    factor, why = run_factor(args.speedup, args.sellers, chosen)
     say(
         f"Local stack capacity: {calibration.capacity:.2f} messages/s ({calibration.messages} in "
         f"{calibration.seconds:.1f} s); quota: {quota:g} messages/s ({binding}); common factor F = {factor:g}"
-        + ("" if factor == chosen else f" (given; {chosen:g} would keep the local stack {MARGIN:g}x ahead)")
+        + why
         + f": the local stack processes {calibration.capacity / (quota * factor):.1f}x as fast as the quota."
     )
     summaries: list[LoadSummary] = []

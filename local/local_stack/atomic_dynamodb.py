@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -38,8 +37,11 @@ from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
-# Reentrant: a request moto answers by calling back into DynamoDB on the same thread must not deadlock.
-_ONE_REQUEST_AT_A_TIME = threading.RLock()
+from local_stack.fairness import FairLock
+
+# Reentrant, and fair among sellers: a step of one seller's waits behind at most one request of each other seller
+# waiting, not behind a burst's whole queue (on AWS DynamoDB serves every request at once).
+_ONE_REQUEST_AT_A_TIME = FairLock()
 _installed: list[Callable[..., Any]] = []
 _installed_transact: list[Callable[..., Any]] = []
 CHECKED_MOTO = "5.2.5"

@@ -19,9 +19,11 @@ Concurrency, as Lambda has it and as one process can bear:
   its state's TimeoutSeconds (a burst of 300 messages ended 80 executions in ``States.Timeout``, some of them
   already delivered). An invocation waits for a free slot instead, and that wait does not count against its
   state's TimeoutSeconds (:func:`local_stack.task_time.paused`): the task's time is its own work, as on AWS.
-  The slots are shared fairly among sellers (:class:`FairSlots`): on AWS one seller's burst of invocations never
-  makes another seller's wait for a container, so a freed slot goes to the seller whose turn it is, round robin,
-  not to whichever invocation came first (a burst of 300 for seller A queued in front of seller B's every step).
+  The slots are shared fairly among sellers (:class:`local_stack.fairness.FairSlots`): on AWS one seller's burst of
+  invocations never makes another seller's wait for a container, so a seller running no handler starts one at
+  once, and a freed slot goes to the seller whose turn it is, round robin, not to whichever invocation came first
+  (a burst of 300 for seller A queued in front of seller B's every step). The seller of a handler is the one its
+  event names; the thread acts for it while the handler runs (what the DynamoDB lock's turns read).
 """
 
 from __future__ import annotations
@@ -29,11 +31,9 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import re
 import threading
 import traceback
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +46,7 @@ from moto.core.exceptions import JsonRESTError
 
 from local_stack import task_time
 from local_stack.containers import Containers
+from local_stack.fairness import FairSlots, acting_for, tenant_of
 
 # AWS's default concurrency limit per account and region.
 ACCOUNT_CONCURRENCY = 1000
@@ -125,77 +126,6 @@ class LocalFunction:
         return self._module
 
 
-class FairSlots:
-    """At most ``size`` holders at once; a freed slot goes to the waiting tenants in turn (round robin), each
-    tenant's waiters first come, first served."""
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._lock = threading.Lock()
-        self._waiting: dict[str, deque[threading.Event]] = {}
-        self._turns: deque[str] = deque()  # tenants with waiters, in the order their turn comes
-
-    def try_acquire(self) -> bool:
-        with self._lock:
-            if self._free > 0 and not self._turns:
-                self._free -= 1
-                return True
-            return False
-
-    def acquire(self, tenant: str) -> None:
-        with self._lock:
-            if self._free > 0 and not self._turns:
-                self._free -= 1
-                return
-            granted = threading.Event()
-            if tenant not in self._waiting:
-                self._waiting[tenant] = deque()
-                self._turns.append(tenant)
-            self._waiting[tenant].append(granted)
-        granted.wait()
-
-    def release(self) -> None:
-        with self._lock:
-            if not self._turns:
-                self._free += 1
-                return
-            tenant = self._turns.popleft()
-            waiters = self._waiting[tenant]
-            granted = waiters.popleft()
-            if waiters:
-                self._turns.append(tenant)  # its next waiter comes after every other tenant's
-            else:
-                del self._waiting[tenant]
-        granted.set()  # the slot passes to that waiter: the free count never rose
-
-
-SELLER_FIELD = "sellingPartnerId"
-_SELLER_KEY = re.compile(r"^sellers/([A-Z0-9]{8,20})/")
-
-
-def tenant_of(event: Any, depth: int = 5) -> str:
-    """The seller an invocation works for: a ``sellingPartnerId`` in its event (a state's input, a Map item), or
-    the seller segment of the S3 keys it is about; "" when it names none."""
-    if isinstance(event, dict):
-        value = event.get(SELLER_FIELD)
-        if isinstance(value, str) and value:
-            return value
-        key = event.get("key")
-        if isinstance(key, str) and (found := _SELLER_KEY.match(key)):
-            return found.group(1)
-        children: Any = event.values()
-    elif isinstance(event, list):
-        children = event
-    else:
-        return ""
-    if depth > 0:
-        for child in children:
-            tenant = tenant_of(child, depth - 1)
-            if tenant:
-                return tenant
-    return ""
-
-
 class InProcessLambdas:
     """The registry moto's patched invoke consults; install() patches, uninstall() restores."""
 
@@ -210,7 +140,7 @@ class InProcessLambdas:
         self._restore_timer: Callable[[], None] | None = None
         self.slots = slots
         self.concurrency = concurrency
-        self._free_slots = FairSlots(slots)
+        self._free_slots = FairSlots(slots, idle_tenant_starts=True)
         self._in_a_slot = threading.local()
         self._in_flight: dict[str, int] = {}
         self.throttled = 0  # invocations refused with TooManyRequestsException
@@ -280,7 +210,7 @@ class InProcessLambdas:
         if getattr(self._in_a_slot, "held", False):
             yield
             return
-        if not self._free_slots.try_acquire():
+        if not self._free_slots.try_acquire(tenant):
             with task_time.paused():
                 self._free_slots.acquire(tenant)
         self._in_a_slot.held = True
@@ -293,7 +223,7 @@ class InProcessLambdas:
             with self._lock:
                 self.running -= 1
             self._in_a_slot.held = False
-            self._free_slots.release()
+            self._free_slots.release(tenant)
 
     def invoke(self, function: LocalFunction, event: Any) -> tuple[str, bool, str]:
         # moto hands over the payload already parsed (a JSON string payload arrives as a str), except an
@@ -304,8 +234,9 @@ class InProcessLambdas:
             event = {}
         context = LambdaContext(function.name, function.memory_mb, function.timeout_seconds)
         logs = io.StringIO()
+        tenant = tenant_of(event)
         try:
-            with self._slot(tenant_of(event)):
+            with acting_for(tenant), self._slot(tenant):
                 result = function.load()(event, context)
         except Exception as error:
             logs.write(traceback.format_exc())

@@ -23,7 +23,7 @@ import boto3
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from buyer_messaging.eventbus import EVENT_SOURCE
-from local_stack import asl_parser, atomic_dynamodb, distributed_map, task_time
+from local_stack import asl_parser, atomic_dynamodb, distributed_map, task_clients, task_time
 from local_stack.lambdas import ACCOUNT_CONCURRENCY, DEFAULT_SLOTS, InProcessLambdas, LocalFunction
 from local_stack.template import ACCOUNT_ID, Resolver, Template
 
@@ -123,6 +123,7 @@ class LocalStack:
         self._restore_dynamodb: Any = None
         self._restore_distributed_map: Any = None
         self._restore_asl_parser: Any = None
+        self._restore_task_clients: Any = None
         self._threads_before: set[threading.Thread] = set()
         self._saved_environment: dict[str, str | None] = {}
 
@@ -163,6 +164,8 @@ class LocalStack:
             self._restore_distributed_map = distributed_map.install()
         if self._restore_asl_parser is None:
             self._restore_asl_parser = asl_parser.install()
+        if self._restore_task_clients is None:
+            self._restore_task_clients = task_clients.install()
         self.deployment = Deployment(
             bucket=bucket,
             state_machine_arn=state_machines[SEND_STATE_MACHINE],
@@ -184,6 +187,9 @@ class LocalStack:
         if self._restore_asl_parser is not None:
             self._restore_asl_parser()
             self._restore_asl_parser = None
+        if self._restore_task_clients is not None:
+            self._restore_task_clients()
+            self._restore_task_clients = None
         self._restore_environment()
         if self._restore_sleep is not None:
             self._restore_sleep()

@@ -15,7 +15,8 @@ import boto3
 import pytest
 
 from local_stack import demo, samples, serve
-from local_stack.lambdas import LocalFunction
+from local_stack.fairness import current_tenant
+from local_stack.lambdas import InProcessLambdas, LocalFunction
 from local_stack.stack import ROOT
 from local_stack.template import Resolver, Template
 from spapi_emulator import Emulator, load_default_seed
@@ -215,3 +216,17 @@ def test_a_function_called_on_several_threads_at_once_loads_its_module_once(tmp_
         handlers = list(pool.map(lambda _: function.load(), range(4)))
     assert all(handler is handlers[0] for handler in handlers)
     assert handlers[0]({"n": 1}, None) == {"n": 1}
+
+
+def test_a_handler_acts_for_the_seller_its_event_names_while_it_runs(tmp_path: Path) -> None:
+    """What the fair DynamoDB lock and slots read: the seller of the handler running on this thread."""
+    (tmp_path / "app.py").write_text(
+        "from local_stack.fairness import current_tenant\n\n\n"
+        "def lambda_handler(event, context):\n    return current_tenant()\n"
+    )
+    function = LocalFunction("tenant", tmp_path, "app.lambda_handler", memory_mb=128, timeout_seconds=3)
+    lambdas = InProcessLambdas()
+    step = {"executionId": "arn", "request": {"amazonOrderId": "1", "sellingPartnerId": "A3OTHERSELLER"}}
+    assert lambdas.invoke(function, step)[:2] == ('"A3OTHERSELLER"', False)
+    assert lambdas.invoke(function, {"request": {"amazonOrderId": "1"}})[:2] == ('""', False)
+    assert current_tenant() == ""

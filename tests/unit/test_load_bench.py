@@ -229,3 +229,10 @@ def test_the_readme_has_the_load_markers() -> None:
     text = load.README.read_text(encoding="utf-8")
 
     assert text.index(load.START) < text.index(load.END)
+
+
+def test_two_sellers_run_at_amazons_own_pace_unless_a_factor_is_given() -> None:
+    assert load.run_factor(None, True, 3.1) == (1.0, " (--sellers: Amazon's own pace, real time)")
+    assert load.run_factor(None, False, 3.1) == (3.1, "")
+    assert load.run_factor(2.0, True, 3.1) == (2.0, " (given; 3.1 would keep the local stack 2x ahead)")
+    assert load.run_factor(None, True, 1.0) == (1.0, "")
