@@ -22,6 +22,7 @@ from local_stack.stack import LocalStack, SpApiTarget, in_process_aws
 from spapi_emulator import Emulator, load_default_seed
 from tests.integration.conftest import Stack
 
+LOADED_HOST_SLACK_SECONDS = 2.0
 SPEEDUP = 5.0  # one pacer second is 200 ms real: more than a busy in-process stack delays a call after its turn
 ORDER = "123-1234567-1234567"  # the seed allows every message type for it, as often as asked
 MARKETPLACE = "ATVPDKIKX0DER"
@@ -206,7 +207,10 @@ def test_a_rate_lowered_mid_run_through_the_header_is_followed(paced: Stack) -> 
     for operation in (ACTIONS, SEND):
         [(_, followed_at, ratio, pushed)] = pace(operation).remaps
         assert (ratio, pushed) == (4.0, 0.0)  # no campaign row was moved back
-        last_old_call = (followed_at + turns.MOMENT_SECONDS) / SPEEDUP + 0.5  # real seconds, some slack
+        # Real seconds; the slack is what a loaded 2-core run of the suite can delay a booked call by (0.5 s was
+        # seen exceeded twice there). A pace that did not follow the rate meets the plan over the 12 later
+        # messages' 10 s and more, far past it.
+        last_old_call = (followed_at + turns.MOMENT_SECONDS) / SPEEDUP + LOADED_HOST_SLACK_SECONDS
         late = [call for call in throttled(paced, operation) if _epoch(call["at"]) > last_old_call]
         assert len(late) <= 1, f"{operation}: answered 429 {len(late)} times after the pace followed the new rate"
 
