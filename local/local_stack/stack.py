@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,11 +119,8 @@ class LocalStack:
             "UploadUrlAllowedHosts": target.upload_allowed_hosts,
             **(parameters or {}),
         }
-        self._restore_sleep: Any = None
-        self._restore_dynamodb: Any = None
-        self._restore_distributed_map: Any = None
-        self._restore_asl_parser: Any = None
-        self._restore_task_clients: Any = None
+        # What the stack changed in moto while it runs, by name, in the order installed: close() undoes them.
+        self._patches: dict[str, Callable[[], None]] = {}
         self._threads_before: set[threading.Thread] = set()
         self._saved_environment: dict[str, str | None] = {}
 
@@ -143,8 +140,7 @@ class LocalStack:
             stack_id=f"arn:aws:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{self.stack_name}/{STACK_UUID}",
         )
         self._name_resources(resolver)
-        if self._restore_dynamodb is None:
-            self._restore_dynamodb = atomic_dynamodb.install()
+        self._patch("dynamodb", atomic_dynamodb.install)
         secret_id = self._create_secrets(resolver)
         self._create_queues(resolver)
         tables = self._create_tables(resolver)
@@ -157,15 +153,13 @@ class LocalStack:
         functions = self._create_functions(resolver)
         state_machines = self._create_state_machines(resolver)
         bucket = self._create_bucket(resolver)
-        self._scale_time()
+        if self.retry_speedup != 1.0:
+            self._patch("time", self._scale_time)
         self._threads_before = set(TMP_THREADS)
         self.lambdas.install()
-        if self._restore_distributed_map is None:
-            self._restore_distributed_map = distributed_map.install()
-        if self._restore_asl_parser is None:
-            self._restore_asl_parser = asl_parser.install()
-        if self._restore_task_clients is None:
-            self._restore_task_clients = task_clients.install()
+        self._patch("distributed_map", distributed_map.install)
+        self._patch("asl_parser", asl_parser.install)
+        self._patch("task_clients", task_clients.install)
         self.deployment = Deployment(
             bucket=bucket,
             state_machine_arn=state_machines[SEND_STATE_MACHINE],
@@ -181,22 +175,14 @@ class LocalStack:
     def close(self) -> None:
         self._stop_executions()
         self.lambdas.uninstall()
-        if self._restore_distributed_map is not None:
-            self._restore_distributed_map()
-            self._restore_distributed_map = None
-        if self._restore_asl_parser is not None:
-            self._restore_asl_parser()
-            self._restore_asl_parser = None
-        if self._restore_task_clients is not None:
-            self._restore_task_clients()
-            self._restore_task_clients = None
+        while self._patches:
+            self._patches.popitem()[1]()  # the last installed first
         self._restore_environment()
-        if self._restore_sleep is not None:
-            self._restore_sleep()
-            self._restore_sleep = None
-        if self._restore_dynamodb is not None:
-            self._restore_dynamodb()
-            self._restore_dynamodb = None
+
+    def _patch(self, name: str, install: Callable[[], Callable[[], None]]) -> None:
+        """Install one of the stack's changes to moto, once however often deploy() runs; close() undoes it."""
+        if name not in self._patches:
+            self._patches[name] = install()
 
     def _stop_executions(self, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:
         """Stop the executions still running and wait for their threads: moto runs each in a thread that would
@@ -448,10 +434,9 @@ class LocalStack:
                 )
         return bucket
 
-    def _scale_time(self) -> None:
-        """moto really waits a Retry's interval and a Wait state's seconds; both run ``retry_speedup`` times faster."""
-        if self.retry_speedup == 1.0 or self._restore_sleep is not None:
-            return
+    def _scale_time(self) -> Callable[[], None]:
+        """moto really waits a Retry's interval and a Wait state's seconds; both run ``retry_speedup`` times faster
+        until the returned function is called."""
         restore_wait = task_time.install_wait_speedup(self.retry_speedup)
         # moto's private Retry waits with time.sleep of its module global time (checked against moto 5.2.5 by
         # tests/unit/test_library_internals.py): that global is replaced while the stack runs.
@@ -475,7 +460,7 @@ class LocalStack:
             namespace["time"] = original
             restore_wait()
 
-        self._restore_sleep = restore
+        return restore
 
     def tap_events(self) -> EventTap:
         """Subscribe to the workflow's EventBridge events the way a seller's integration would: a rule on
